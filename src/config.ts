@@ -1,0 +1,160 @@
+import { z } from "zod";
+
+/** A token bucket: `capacity` tokens, refilled evenly over `periodSeconds`. Written "capacity/periodSeconds". */
+export interface BucketRule {
+  capacity: number;
+  periodSeconds: number;
+}
+
+const bucketRule = z
+  .string()
+  .regex(/^\d{1,6}\/\d{1,6}$/, 'expected "capacity/periodSeconds", e.g. "10/60"')
+  .transform((raw): BucketRule => {
+    const [capacity, periodSeconds] = raw.split("/").map(Number) as [number, number];
+    return { capacity, periodSeconds };
+  })
+  .refine((rule) => rule.capacity > 0 && rule.periodSeconds > 0, "capacity and period must be positive");
+
+const csv = z
+  .string()
+  .transform((raw) => raw.split(",").map((part) => part.trim()).filter((part) => part.length > 0));
+
+const origin = z.string().refine((value) => {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}, "each origin must be scheme://host[:port] with no path or trailing slash");
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().min(1).default("0.0.0.0"),
+    INSTANCE_ID: z.string().min(1).max(64).optional(),
+    /** Absent: PGlite persisted under DATA_DIR. "memory": ephemeral PGlite. postgres://…: real Postgres. */
+    DATABASE_URL: z
+      .string()
+      .refine((v) => v === "memory" || /^postgres(ql)?:\/\//.test(v), 'expected "memory" or a postgres:// URL')
+      .optional(),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    DATA_DIR: z.string().min(1).default("./.data"),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL").optional(),
+    /** Namespaces every Redis key and channel, so several deployments (or test runs) can share one Redis. */
+    REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/).default("parley:"),
+    /** HS256 signing secret for access tokens, at least 32 characters. Generated in development when absent. */
+    JWT_SECRET: z.string().min(32, "JWT_SECRET must be at least 32 characters").optional(),
+    JWT_ISSUER: z.string().min(1).default("parley"),
+    JWT_AUDIENCE: z.string().min(1).default("parley-api"),
+    ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(3600).default(900),
+    REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(300).max(90 * 86400).default(30 * 86400),
+    /** Exact origins allowed for browsers (CORS, cookie endpoints, WebSocket upgrades). Required in production. */
+    ALLOWED_ORIGINS: csv.pipe(z.array(origin).max(50)).optional(),
+    /** Defaults to true in production. Secure cookies use the __Host- prefix. */
+    COOKIE_SECURE: z.enum(["true", "false"]).transform((v) => v === "true").optional(),
+    /** Header holding the client IP set by a trusted proxy (e.g. fly-client-ip). Never X-Forwarded-For from clients. */
+    CLIENT_IP_HEADER: z.string().regex(/^[a-z0-9-]{1,64}$/).optional(),
+    RATE_LIMIT_AUTH_PER_IP: bucketRule.default({ capacity: 30, periodSeconds: 60 }),
+    RATE_LIMIT_AUTH_PER_ACCOUNT: bucketRule.default({ capacity: 10, periodSeconds: 60 }),
+    RATE_LIMIT_SEND_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 10 }),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+    /** How long SIGTERM spends closing sockets (in batches, code 1012) before closing Redis and the database. */
+    DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
+    /** Idle sockets are pinged; a socket that has not answered within this long is closed. */
+    WS_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(960).default(60),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== "production") return;
+    if (!env.JWT_SECRET) {
+      ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "required when NODE_ENV=production" });
+    }
+    if (!env.ALLOWED_ORIGINS || env.ALLOWED_ORIGINS.length === 0) {
+      ctx.addIssue({ code: "custom", path: ["ALLOWED_ORIGINS"], message: "required when NODE_ENV=production" });
+    }
+  });
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export type DatabaseConfig =
+  | { kind: "pglite"; dataDir: string }
+  | { kind: "pglite-memory" }
+  | { kind: "postgres"; url: string; poolSize: number };
+
+export interface Config {
+  env: Env["NODE_ENV"];
+  port: number;
+  host: string;
+  instanceId: string;
+  dataDir: string;
+  database: DatabaseConfig;
+  redis: { url: string; prefix: string } | null;
+  auth: {
+    /** Null only outside production: the composition root then generates and persists one. */
+    jwtSecret: string | null;
+    issuer: string;
+    audience: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+  };
+  allowedOrigins: string[];
+  cookieSecure: boolean;
+  clientIpHeader: string | null;
+  rateLimits: { authPerIp: BucketRule; authPerAccount: BucketRule; sendPerUser: BucketRule };
+  logLevel: Env["LOG_LEVEL"];
+  drainMs: number;
+  wsIdleTimeoutSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n  ${issues.join("\n  ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const DEV_ORIGINS = ["http://localhost:3000", "http://127.0.0.1:3000", "http://localhost:5173"];
+
+/** Parses the runtime's environment once. Pure: each runtime passes its own env object. */
+export function parseConfig(source: Record<string, string | undefined>): Config {
+  // Empty strings mean "unset" (as docker/fly often pass them).
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ""));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "(env)"}: ${issue.message}`));
+  }
+  const env = parsed.data;
+  const production = env.NODE_ENV === "production";
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    instanceId: env.INSTANCE_ID ?? crypto.randomUUID().slice(0, 8),
+    dataDir: env.DATA_DIR,
+    database:
+      env.DATABASE_URL === undefined
+        ? { kind: "pglite", dataDir: `${env.DATA_DIR}/pglite` }
+        : env.DATABASE_URL === "memory"
+          ? { kind: "pglite-memory" }
+          : { kind: "postgres", url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE },
+    redis: env.REDIS_URL ? { url: env.REDIS_URL, prefix: env.REDIS_PREFIX } : null,
+    auth: {
+      jwtSecret: env.JWT_SECRET ?? null,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+    },
+    allowedOrigins: env.ALLOWED_ORIGINS ?? (production ? [] : DEV_ORIGINS),
+    cookieSecure: env.COOKIE_SECURE ?? production,
+    clientIpHeader: env.CLIENT_IP_HEADER ?? null,
+    rateLimits: {
+      authPerIp: env.RATE_LIMIT_AUTH_PER_IP,
+      authPerAccount: env.RATE_LIMIT_AUTH_PER_ACCOUNT,
+      sendPerUser: env.RATE_LIMIT_SEND_PER_USER,
+    },
+    logLevel: env.LOG_LEVEL,
+    drainMs: env.DRAIN_MS,
+    wsIdleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS,
+  };
+}

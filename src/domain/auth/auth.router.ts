@@ -1,0 +1,3 @@
+import { router } from "../../transport/trpc/trpc.ts";
+
+export const authRouter = router({});

@@ -1,0 +1,118 @@
+import { z } from "zod";
+import type { UserProfile } from "../users/users.schema.ts";
+
+const RESERVED_USERNAMES = new Set([
+  "admin", "administrator", "root", "system", "support", "help", "parley", "moderator", "mod", "staff",
+  "owner", "official", "security", "api", "www", "null", "undefined", "me", "everyone", "here", "all",
+]);
+
+/** NFKC + case-fold, then 3–32 of [a-z0-9_.-]; reserved names refused. */
+export const Username = z
+  .string()
+  .max(128)
+  .transform((value) => value.normalize("NFKC").toLowerCase().trim())
+  .pipe(
+    z
+      .string()
+      .min(3, "username must be 3–32 characters")
+      .max(32, "username must be 3–32 characters")
+      .regex(/^[a-z0-9_.-]+$/, "username may only use a–z, 0–9, _, . and -")
+      .refine((value) => !RESERVED_USERNAMES.has(value), { message: "this username is reserved" }),
+  );
+
+export const Email = z
+  .string()
+  .max(254)
+  .transform((value) => value.trim().toLowerCase())
+  .pipe(z.email("not a valid email address").max(254));
+
+/** 8–256 characters after NFKC; no composition rules, no silent truncation. */
+export const Password = z
+  .string()
+  .max(1024)
+  .transform((value) => value.normalize("NFKC"))
+  .pipe(
+    z
+      .string()
+      .refine((value) => [...value].length >= 8, { message: "password must be at least 8 characters" })
+      .refine((value) => [...value].length <= 256, { message: "password must be at most 256 characters" }),
+  );
+
+export const DisplayName = z
+  .string()
+  .transform((value) => value.normalize("NFC").trim())
+  .pipe(
+    z
+      .string()
+      .min(1, "displayName must not be empty")
+      .max(64, "displayName must be at most 64 characters")
+      .refine((value) => !/[\p{Cc}\u200B-\u200F\u202A-\u202E\u2060-\u2069\u061C\uFEFF]/u.test(value), {
+        message: "displayName must not contain control, bidi-override or zero-width characters",
+      }),
+  );
+
+/** Browsers get the refresh token as an HttpOnly cookie; other clients may ask for it in the body. */
+export const RefreshTokenDelivery = z.enum(["cookie", "body"]).default("cookie");
+
+export const RegisterInput = z.strictObject({
+  email: Email,
+  username: Username,
+  password: Password,
+  displayName: DisplayName.optional(),
+  refreshTokenIn: RefreshTokenDelivery,
+});
+export type RegisterInput = z.infer<typeof RegisterInput>;
+
+export const LoginInput = z.strictObject({
+  /** Email or username. */
+  login: z.string().min(1).max(254),
+  password: z.string().min(1).max(1024),
+  refreshTokenIn: RefreshTokenDelivery,
+});
+export type LoginInput = z.infer<typeof LoginInput>;
+
+/** An opaque refresh token: 32 bytes, base64url. */
+export const RefreshToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "malformed refresh token");
+
+export const RefreshInput = z
+  .strictObject({ refreshToken: RefreshToken.optional(), refreshTokenIn: RefreshTokenDelivery })
+  .default({ refreshTokenIn: "cookie" });
+export const LogoutInput = z.strictObject({ refreshToken: RefreshToken.optional() }).default({});
+
+/** Resume positions may ride on the ticket, so the socket replays history before going live (no reordering). */
+export const WsTicketInput = z
+  .strictObject({
+    resume: z
+      .record(z.uuid(), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
+      .refine((rooms) => Object.keys(rooms).length <= 1000, { message: "at most 1000 rooms per resume" })
+      .optional(),
+  })
+  .default({});
+export type WsTicketInput = z.infer<typeof WsTicketInput>;
+
+/** The authenticated caller, as carried by an access token. */
+export interface AuthSession {
+  userId: string;
+  /** The refresh-token family this access token descends from; logout revokes it. */
+  sessionId: string;
+}
+
+export interface IssuedTokens {
+  user: UserProfile;
+  accessToken: string;
+  accessTokenExpiresAt: string;
+  /** Present only to the service layer; the router decides whether it goes in a cookie or the body. */
+  refreshToken: string;
+  refreshTokenExpiresAt: string;
+}
+
+export interface WsTicketClaims {
+  userId: string;
+  sessionId: string;
+  resume: Record<string, number> | null;
+}
+
+export interface RequestMeta {
+  ip: string | null;
+  userAgent: string | null;
+}

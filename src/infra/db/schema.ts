@@ -1,0 +1,96 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  check,
+  index,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+export const users = pgTable("users", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  /** Lower-cased; unique. */
+  email: text("email").notNull().unique(),
+  /** NFKC + case-folded; unique. */
+  username: text("username").notNull().unique(),
+  displayName: text("display_name").notNull(),
+  passwordHash: text("password_hash").notNull(),
+  emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true }),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const roomKind = pgEnum("room_kind", ["public", "private", "direct", "group"]);
+export const memberRole = pgEnum("member_role", ["owner", "admin", "member"]);
+
+export const rooms = pgTable(
+  "rooms",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    kind: roomKind("kind").notNull(),
+    name: text("name").notNull(),
+    description: text("description").notNull().default(""),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    /** The seq of the newest message; bumped in the same transaction that inserts it (gapless per room). */
+    lastSeq: bigint("last_seq", { mode: "number" }).notNull().default(0),
+    /** For direct rooms only: the two member ids, sorted and joined by ":" — one direct room per pair. */
+    directKey: text("direct_key").unique(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("rooms_public_name_idx").on(t.name).where(sql`${t.kind} = 'public'`),
+    check("rooms_direct_key_only_for_direct", sql`(${t.kind} = 'direct') = (${t.directKey} is not null)`),
+  ],
+);
+
+export const roomMembers = pgTable(
+  "room_members",
+  {
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: memberRole("role").notNull().default("member"),
+    joinedAt: timestamp("joined_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.userId] }), index("room_members_user_idx").on(t.userId)],
+);
+
+export const messages = pgTable(
+  "messages",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+    senderId: uuid("sender_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    clientMsgId: text("client_msg_id").notNull(),
+    body: text("body").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("messages_room_seq_idx").on(t.roomId, t.seq),
+    uniqueIndex("messages_sender_client_msg_idx").on(t.senderId, t.clientMsgId),
+  ],
+);
+
+/** Backs the KV port on the embedded default, so refresh tokens survive restarts without Redis. */
+export const kvEntries = pgTable(
+  "kv_entries",
+  {
+    key: text("key").primaryKey(),
+    value: text("value").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+  },
+  (t) => [index("kv_entries_expires_idx").on(t.expiresAt)],
+);

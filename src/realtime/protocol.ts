@@ -1,0 +1,81 @@
+import { z } from "zod";
+import type { DomainEvent } from "../domain/events.ts";
+import { ClientMsgId, type Message } from "../domain/messages/messages.schema.ts";
+
+/** Frames larger than this close the socket with 1009. */
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+/** Close codes the server uses; the SDK reconnects (and resumes) on all but AUTH_REVOKED and POLICY. */
+export const CloseCode = {
+  /** Server restart or drain: reconnect (to another instance) and resume. */
+  SERVICE_RESTART: 1012,
+  /** Frame larger than MAX_FRAME_BYTES. */
+  TOO_BIG: 1009,
+  /** Repeated malformed frames or a rate limit abused. */
+  POLICY: 1008,
+  /** The session behind this socket was logged out or revoked: do not reconnect with it. */
+  AUTH_REVOKED: 4001,
+  /** The socket could not keep up (send buffer full): reconnect and resume — nothing was silently dropped. */
+  SLOW_CONSUMER: 4002,
+  /** No pong within the idle timeout. */
+  IDLE: 4003,
+} as const;
+
+const roomId = z.uuid();
+const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** Everything a client may send. Unknown types and unknown fields are refused with an `error` event. */
+export const ClientFrame = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("send"),
+    roomId,
+    clientMsgId: ClientMsgId,
+    // The body is validated by the same schema as messages.send inside the service call.
+    body: z.string().max(64 * 1024),
+  }),
+  z.strictObject({ type: z.literal("typing"), roomId, active: z.boolean() }),
+  z.strictObject({
+    type: z.literal("resume"),
+    rooms: z.record(roomId, seq).refine((rooms) => Object.keys(rooms).length <= 1000, {
+      message: "at most 1000 rooms per resume",
+    }),
+  }),
+  z.strictObject({ type: z.literal("ping"), id: z.string().max(64).optional() }),
+]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+
+export type ErrorCode =
+  | "BAD_FRAME"
+  | "BAD_REQUEST"
+  | "UNAUTHORIZED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "TOO_MANY_REQUESTS"
+  | "UNAVAILABLE"
+  | "INTERNAL";
+
+/** Events only the socket layer produces. */
+export type TransportEvent =
+  | { type: "ack"; clientMsgId: string; message: Message }
+  | {
+      type: "resumed";
+      roomId: string;
+      /** True: every message after the client's seq was delivered before this event. */
+      recovered: boolean;
+      /** When not recovered: the client must page `messages.list` over (fromSeq, toSeq] itself. */
+      missed: { fromSeq: number; toSeq: number } | null;
+    }
+  | {
+      type: "error";
+      code: ErrorCode;
+      message: string;
+      /** Present when the error answers a `send`. */
+      clientMsgId?: string;
+      retryAfterSeconds?: number;
+    }
+  | { type: "pong"; id?: string };
+
+/** Every event the server pushes over a socket. The SDK imports this type; it is never copied. */
+export type ServerEvent = DomainEvent | TransportEvent;
+export type ServerEventType = ServerEvent["type"];

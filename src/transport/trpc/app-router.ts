@@ -1,0 +1,15 @@
+import { authRouter } from "../../domain/auth/auth.router.ts";
+import { messagesRouter } from "../../domain/messages/messages.router.ts";
+import { roomsRouter } from "../../domain/rooms/rooms.router.ts";
+import { usersRouter } from "../../domain/users/users.router.ts";
+import { router } from "./trpc.ts";
+
+export const appRouter = router({
+  auth: authRouter,
+  users: usersRouter,
+  rooms: roomsRouter,
+  messages: messagesRouter,
+});
+
+/** What clients compile against: `import type { AppRouter } from "parley"`. */
+export type AppRouter = typeof appRouter;
