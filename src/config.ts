@@ -58,6 +58,9 @@ const EnvSchema = z
     RATE_LIMIT_AUTH_PER_IP: bucketRule.default({ capacity: 30, periodSeconds: 60 }),
     RATE_LIMIT_AUTH_PER_ACCOUNT: bucketRule.default({ capacity: 10, periodSeconds: 60 }),
     RATE_LIMIT_SEND_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 10 }),
+    RATE_LIMIT_TYPING_PER_USER: bucketRule.default({ capacity: 10, periodSeconds: 10 }),
+    /** A reconnecting socket replays at most this many missed messages per room; beyond it, recovered: false. */
+    RESUME_MAX_MESSAGES: z.coerce.number().int().min(0).max(100_000).default(1000),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     /** How long SIGTERM spends closing sockets (in batches, code 1012) before closing Redis and the database. */
     DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
@@ -100,7 +103,8 @@ export interface Config {
   allowedOrigins: string[];
   cookieSecure: boolean;
   clientIpHeader: string | null;
-  rateLimits: { authPerIp: BucketRule; authPerAccount: BucketRule; sendPerUser: BucketRule };
+  rateLimits: { authPerIp: BucketRule; authPerAccount: BucketRule; sendPerUser: BucketRule; typingPerUser: BucketRule };
+  resumeMaxMessages: number;
   logLevel: Env["LOG_LEVEL"];
   drainMs: number;
   wsIdleTimeoutSeconds: number;
@@ -152,7 +156,9 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       authPerIp: env.RATE_LIMIT_AUTH_PER_IP,
       authPerAccount: env.RATE_LIMIT_AUTH_PER_ACCOUNT,
       sendPerUser: env.RATE_LIMIT_SEND_PER_USER,
+      typingPerUser: env.RATE_LIMIT_TYPING_PER_USER,
     },
+    resumeMaxMessages: env.RESUME_MAX_MESSAGES,
     logLevel: env.LOG_LEVEL,
     drainMs: env.DRAIN_MS,
     wsIdleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS,

@@ -2,29 +2,42 @@ import type { Message } from "./messages/messages.schema.ts";
 import type { MemberRole, Room } from "./rooms/rooms.schema.ts";
 import type { UserPublic } from "./users/users.schema.ts";
 
+export type PresenceStatus = "online" | "offline";
+
 /**
- * Events the domain publishes. Room events go to every member's sockets; user events to all of one user's sockets.
- * Every room event carries `roomId`; events that change room history carry its `seq`.
+ * Events published to a room's topic, reaching every member's sockets on every instance.
+ * Every room event carries `roomId`; the one that changes room history (`message.created`) carries its `seq`.
  */
 export type RoomEvent =
   | { type: "message.created"; roomId: string; seq: number; message: Message }
   | { type: "typing"; roomId: string; userId: string; active: boolean }
   | { type: "member.joined"; roomId: string; member: { user: UserPublic; role: MemberRole } }
   | { type: "member.left"; roomId: string; userId: string; reason: "left" | "removed" }
-  | { type: "room.updated"; roomId: string; room: Room };
+  | { type: "room.updated"; roomId: string; room: Room }
+  /**
+   * A member came online or went offline. Sent to each room the subject belongs to, so exactly the people who
+   * share a room with them hear it (once per shared room; the SDK folds these into one state per user).
+   */
+  | { type: "presence"; roomId: string; userId: string; status: PresenceStatus; lastSeenAt: string | null };
 
+/** Events published to one user's topic, reaching all of that user's sockets on every instance. */
 export type UserEvent =
-  /** The user's membership changed: sockets on every instance subscribe to or drop the room. */
-  | { type: "room.membership"; roomId: string; membership: "joined" | "left" | "removed"; room: Room | null }
-  /** A session (refresh family) was revoked: its sockets are closed. */
-  | { type: "session.revoked"; sessionId: string }
-  /** Someone the user shares a room with came online or went offline. */
-  | { type: "presence"; userId: string; status: "online" | "offline"; lastSeenAt: string | null };
+  /** The user's membership changed: their sockets on every instance attach to or drop the room. */
+  | { type: "room.membership"; roomId: string; membership: "joined" | "left" | "removed"; room: Room | null };
 
-export type DomainEvent = RoomEvent | UserEvent;
+/** Instructions for the realtime layer itself; never forwarded to clients. */
+export type ControlEvent =
+  /** A session (refresh-token family) was revoked: its sockets are closed. */
+  { type: "session.revoked"; sessionId: string };
 
-/** How services announce what happened. Publishing happens after the commit it describes. */
+export type DomainEvent = RoomEvent | UserEvent | ControlEvent;
+
+/**
+ * How services announce what happened, always after the commit it describes.
+ * Rejects when the event could not be handed to the bus; the caller decides whether that fails its operation
+ * (a committed message does not: subscribers fill the gap from the database).
+ */
 export interface EventPublisher {
   toRoom(roomId: string, event: RoomEvent): Promise<void>;
-  toUser(userId: string, event: UserEvent): Promise<void>;
+  toUser(userId: string, event: UserEvent | ControlEvent): Promise<void>;
 }

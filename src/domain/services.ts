@@ -1,12 +1,69 @@
-import type { AuthService } from "./auth/auth.service.ts";
-import type { MessageService } from "./messages/messages.service.ts";
-import type { RoomService } from "./rooms/rooms.service.ts";
-import type { UserService } from "./users/users.service.ts";
+import type { BucketRule } from "../config.ts";
+import type { Database } from "../infra/db/database.ts";
+import type { KeyValueStore } from "../infra/kv/kv.ts";
+import type { RateLimiter } from "../infra/rate-limit/rate-limit.ts";
+import type { Clock } from "../lib/clock.ts";
+import type { Logger } from "../lib/logger.ts";
+import { type AuthService, createAuthService } from "./auth/auth.service.ts";
+import type { EventPublisher } from "./events.ts";
+import { createMessageService, type MessageService } from "./messages/messages.service.ts";
+import { createPresenceService, type PresenceService } from "./presence/presence.service.ts";
+import { createRoomService, type RoomService } from "./rooms/rooms.service.ts";
+import { createUserService, type UserService } from "./users/users.service.ts";
 
-/** Everything the transports may call. Built once by the composition root (src/deps.ts). */
+/** Everything the transports may call. Built once by the composition root (src/deps.ts) and by tests. */
 export interface Services {
   auth: AuthService;
   users: UserService;
   rooms: RoomService;
   messages: MessageService;
+  presence: PresenceService;
+}
+
+export interface ServiceDeps {
+  database: Database;
+  kv: KeyValueStore;
+  rateLimiter: RateLimiter;
+  events: EventPublisher;
+  clock: Clock;
+  logger: Logger;
+  jwt: { secret: string; issuer: string; audience: string; accessTokenTtlSeconds: number };
+  refreshTokenTtlSeconds: number;
+  rateLimits: { authPerIp: BucketRule; authPerAccount: BucketRule; sendPerUser: BucketRule; typingPerUser: BucketRule };
+}
+
+export function createServices(deps: ServiceDeps): Services {
+  const { database, kv, rateLimiter, events, clock, logger } = deps;
+  const rooms = createRoomService({ database, events, clock, logger: logger.child({ service: "rooms" }) });
+  return {
+    auth: createAuthService({
+      database,
+      kv,
+      rateLimiter,
+      events,
+      clock,
+      logger: logger.child({ service: "auth" }),
+      jwt: deps.jwt,
+      refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds,
+      rateLimits: { authPerIp: deps.rateLimits.authPerIp, authPerAccount: deps.rateLimits.authPerAccount },
+    }),
+    users: createUserService({ database }),
+    rooms,
+    messages: createMessageService({
+      database,
+      rooms,
+      events,
+      rateLimiter,
+      logger: logger.child({ service: "messages" }),
+      sendRate: deps.rateLimits.sendPerUser,
+    }),
+    presence: createPresenceService({
+      rooms,
+      events,
+      rateLimiter,
+      clock,
+      logger: logger.child({ service: "presence" }),
+      typingRate: deps.rateLimits.typingPerUser,
+    }),
+  };
 }

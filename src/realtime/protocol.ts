@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { DomainEvent } from "../domain/events.ts";
+import type { RoomEvent, UserEvent } from "../domain/events.ts";
 import { ClientMsgId, type Message } from "../domain/messages/messages.schema.ts";
 
 /** Frames larger than this close the socket with 1009. */
@@ -57,6 +57,11 @@ export type ErrorCode =
 
 /** Events only the socket layer produces. */
 export type TransportEvent =
+  /**
+   * Sent once per connection, after the socket is attached to every room it belongs to and every room it asked
+   * to resume has been replayed: from here on nothing is missed.
+   */
+  | { type: "ready"; connectionId: string; userId: string; rooms: { roomId: string; lastSeq: number }[] }
   | { type: "ack"; clientMsgId: string; message: Message }
   | {
       type: "resumed";
@@ -77,5 +82,5 @@ export type TransportEvent =
   | { type: "pong"; id?: string };
 
 /** Every event the server pushes over a socket. The SDK imports this type; it is never copied. */
-export type ServerEvent = DomainEvent | TransportEvent;
+export type ServerEvent = RoomEvent | UserEvent | TransportEvent;
 export type ServerEventType = ServerEvent["type"];

@@ -1,5 +1,6 @@
 import type { Database } from "../../infra/db/database.ts";
 import type { Clock } from "../../lib/clock.ts";
+import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher } from "../events.ts";
 import type {
   CreateRoomInput,
@@ -38,7 +39,14 @@ export interface RoomService {
   roomPeersOf(userId: string): Promise<string[]>;
 }
 
-export function createRoomService(deps: { database: Database; events: EventPublisher; clock: Clock }): RoomService {
+export interface RoomServiceDeps {
+  database: Database;
+  events: EventPublisher;
+  clock: Clock;
+  logger: Logger;
+}
+
+export function createRoomService(deps: RoomServiceDeps): RoomService {
   void deps;
   throw new Error("not implemented yet");
 }

@@ -2,7 +2,7 @@ import { authRouter } from "../../domain/auth/auth.router.ts";
 import { messagesRouter } from "../../domain/messages/messages.router.ts";
 import { roomsRouter } from "../../domain/rooms/rooms.router.ts";
 import { usersRouter } from "../../domain/users/users.router.ts";
-import { router } from "./trpc.ts";
+import { createCallerFactory, router } from "./trpc.ts";
 
 export const appRouter = router({
   auth: authRouter,
@@ -13,3 +13,6 @@ export const appRouter = router({
 
 /** What clients compile against: `import type { AppRouter } from "parley"`. */
 export type AppRouter = typeof appRouter;
+
+/** Calls procedures in-process with a given context (tests, scripts): `createCaller(createInnerContext(…))`. */
+export const createCaller = createCallerFactory(appRouter);

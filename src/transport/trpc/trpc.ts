@@ -40,3 +40,5 @@ export const authedProcedure = publicProcedure.use(async ({ ctx, next }) => {
   if (!session) throw new TRPCError({ code: "UNAUTHORIZED", message: "sign in first" });
   return next({ ctx: { session } });
 });
+
+export const createCallerFactory = t.createCallerFactory;

@@ -1,0 +1,115 @@
+import type { BucketRule } from "../../src/config.ts";
+import type { DomainEvent } from "../../src/domain/events.ts";
+import { createServices, type Services } from "../../src/domain/services.ts";
+import type { EventBus } from "../../src/infra/bus/bus.ts";
+import { createMemoryBus } from "../../src/infra/bus/memory.ts";
+import type { Database } from "../../src/infra/db/database.ts";
+import type { KeyValueStore } from "../../src/infra/kv/kv.ts";
+import { createMemoryKeyValueStore } from "../../src/infra/kv/memory.ts";
+import type { RateLimiter } from "../../src/infra/rate-limit/rate-limit.ts";
+import { createMemoryRateLimiter } from "../../src/infra/rate-limit/memory.ts";
+import type { Clock } from "../../src/lib/clock.ts";
+import { createLogger, type Logger } from "../../src/lib/logger.ts";
+import { createBusEventPublisher } from "../../src/realtime/event-publisher.ts";
+import { roomTopic, userTopic } from "../../src/realtime/topics.ts";
+import { createTestDatabase, type DatabaseKind } from "./databases.ts";
+
+/** A clock tests move by hand; starts at the real time so tokens and TTLs look ordinary. */
+export interface TestClock extends Clock {
+  advance(ms: number): void;
+}
+
+export function createTestClock(start: Date = new Date()): TestClock {
+  let now = start.getTime();
+  return {
+    now: () => new Date(now),
+    advance: (ms) => {
+      now += ms;
+    },
+  };
+}
+
+/** Generous enough that only tests about rate limits ever hit them. */
+export const TEST_RATE_LIMITS: Record<"authPerIp" | "authPerAccount" | "sendPerUser" | "typingPerUser", BucketRule> = {
+  authPerIp: { capacity: 10_000, periodSeconds: 1 },
+  authPerAccount: { capacity: 10_000, periodSeconds: 1 },
+  sendPerUser: { capacity: 10_000, periodSeconds: 1 },
+  typingPerUser: { capacity: 10_000, periodSeconds: 1 },
+};
+
+export const TEST_JWT = {
+  secret: "test-secret-test-secret-test-secret-0123456789",
+  issuer: "parley",
+  audience: "parley-api",
+  accessTokenTtlSeconds: 900,
+};
+
+export interface TestDeps {
+  database: Database;
+  bus: EventBus;
+  kv: KeyValueStore;
+  rateLimiter: RateLimiter;
+  clock: TestClock;
+  logger: Logger;
+  services: Services;
+  /** Records every event published to the given room or user topics, in order. */
+  recordEvents(target: { roomId: string } | { userId: string }): Promise<DomainEvent[]>;
+  close(): Promise<void>;
+}
+
+export interface TestDepsOptions {
+  rateLimits?: Partial<typeof TEST_RATE_LIMITS>;
+  /** Defaults to the memory KV; pass another implementation to run a domain suite on it. */
+  kv?: KeyValueStore;
+  refreshTokenTtlSeconds?: number;
+}
+
+/**
+ * The real services on a fresh database of the given kind, with the in-process bus, KV and rate limiter.
+ * Nothing is mocked: events really go through the bus, rows really commit.
+ */
+export async function createTestDeps(kind: DatabaseKind, options: TestDepsOptions = {}): Promise<TestDeps> {
+  const { database, drop } = await createTestDatabase(kind);
+  const clock = createTestClock();
+  const bus = createMemoryBus();
+  const kv = options.kv ?? createMemoryKeyValueStore({ clock });
+  const rateLimiter = createMemoryRateLimiter({ clock });
+  const logger = createLogger({ level: "silent" });
+  const services = createServices({
+    database,
+    kv,
+    rateLimiter,
+    events: createBusEventPublisher(bus),
+    clock,
+    logger,
+    jwt: TEST_JWT,
+    refreshTokenTtlSeconds: options.refreshTokenTtlSeconds ?? 30 * 86400,
+    rateLimits: { ...TEST_RATE_LIMITS, ...options.rateLimits },
+  });
+  const unsubscribes: (() => void)[] = [];
+  return {
+    database,
+    bus,
+    kv,
+    rateLimiter,
+    clock,
+    logger,
+    services,
+    async recordEvents(target) {
+      const topic = "roomId" in target ? roomTopic(target.roomId) : userTopic(target.userId);
+      const events: DomainEvent[] = [];
+      unsubscribes.push(await bus.subscribe(topic, (message) => events.push(JSON.parse(message) as DomainEvent)));
+      return events;
+    },
+    async close() {
+      for (const unsubscribe of unsubscribes) unsubscribe();
+      await bus.close();
+      await drop();
+    },
+  };
+}
+
+/** Lets queued bus deliveries (microtasks) and follow-up timers run. */
+export function settle(ms = 10): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
