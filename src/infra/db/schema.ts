@@ -12,17 +12,25 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 
-export const users = pgTable("users", {
-  id: uuid("id").primaryKey().defaultRandom(),
-  /** Lower-cased; unique. */
-  email: text("email").notNull().unique(),
-  /** NFKC + case-folded; unique. */
-  username: text("username").notNull().unique(),
-  displayName: text("display_name").notNull(),
-  passwordHash: text("password_hash").notNull(),
-  emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true }),
-  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-});
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** Lower-cased; unique. */
+    email: text("email").notNull().unique(),
+    /** NFKC + case-folded; unique. */
+    username: text("username").notNull().unique(),
+    displayName: text("display_name").notNull(),
+    passwordHash: text("password_hash").notNull(),
+    emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    // users.search is `lower(column) LIKE 'prefix%'`: text_pattern_ops serves it whatever the database collation.
+    index("users_username_prefix_idx").on(sql`lower(${t.username}) text_pattern_ops`),
+    index("users_display_name_prefix_idx").on(sql`lower(${t.displayName}) text_pattern_ops`),
+  ],
+);
 
 export const roomKind = pgEnum("room_kind", ["public", "private", "direct", "group"]);
 export const memberRole = pgEnum("member_role", ["owner", "admin", "member"]);
@@ -43,7 +51,8 @@ export const rooms = pgTable(
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    index("rooms_public_name_idx").on(t.name).where(sql`${t.kind} = 'public'`),
+    // rooms.discover pages public rooms by (name, id).
+    index("rooms_public_name_id_idx").on(t.name, t.id).where(sql`${t.kind} = 'public'`),
     check("rooms_direct_key_only_for_direct", sql`(${t.kind} = 'direct') = (${t.directKey} is not null)`),
   ],
 );
@@ -60,7 +69,12 @@ export const roomMembers = pgTable(
     role: memberRole("role").notNull().default("member"),
     joinedAt: timestamp("joined_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.roomId, t.userId] }), index("room_members_user_idx").on(t.userId)],
+  (t) => [
+    primaryKey({ columns: [t.roomId, t.userId] }),
+    index("room_members_user_idx").on(t.userId),
+    // rooms.members pages a room's members by (joined_at, user_id).
+    index("room_members_room_joined_idx").on(t.roomId, t.joinedAt, t.userId),
+  ],
 );
 
 export const messages = pgTable(
