@@ -77,6 +77,8 @@ export type TransportEvent =
       message: string;
       /** Present when the error answers a `send`. */
       clientMsgId?: string;
+      /** Present when the error concerns one room (typing, resume). */
+      roomId?: string;
       retryAfterSeconds?: number;
     }
   | { type: "pong"; id?: string };

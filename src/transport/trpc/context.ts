@@ -10,7 +10,8 @@ export interface RefreshCookieJar {
   clear(): void;
 }
 
-export interface TrpcContext {
+// A type alias, not an interface: @hono/trpc-server wants contexts assignable to Record<string, unknown>.
+export type TrpcContext = {
   services: Services;
   meta: RequestMeta;
   /** Verifies the bearer access token (if any). Null when absent; throws UNAUTHORIZED when present but invalid. */
@@ -21,7 +22,7 @@ export interface TrpcContext {
    * require it: the cookie is ambient, so a cross-origin (or origin-less) request must not be able to use it.
    */
   hasAllowedOrigin(): boolean;
-}
+};
 
 export interface HttpContextOptions {
   services: Services;

@@ -1,0 +1,142 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Redis } from "ioredis";
+import type { Config } from "./config.ts";
+import { createServices, type Services } from "./domain/services.ts";
+import type { BusStatus, EventBus } from "./infra/bus/bus.ts";
+import { createMemoryBus } from "./infra/bus/memory.ts";
+import { createRedisBus } from "./infra/bus/redis.ts";
+import type { Database } from "./infra/db/database.ts";
+import { createPgliteDatabase } from "./infra/db/pglite.ts";
+import { createPostgresDatabase } from "./infra/db/postgres.ts";
+import type { KeyValueStore } from "./infra/kv/kv.ts";
+import { createRedisKeyValueStore } from "./infra/kv/redis.ts";
+import { createSqlKeyValueStore } from "./infra/kv/sql.ts";
+import { createMemoryRateLimiter } from "./infra/rate-limit/memory.ts";
+import type { RateLimiter } from "./infra/rate-limit/rate-limit.ts";
+import { createRedisRateLimiter } from "./infra/rate-limit/redis.ts";
+import { connectRedis } from "./infra/redis/connect.ts";
+import { systemClock } from "./lib/clock.ts";
+import type { Logger } from "./lib/logger.ts";
+import { createBusEventPublisher } from "./realtime/event-publisher.ts";
+
+/** Everything the app runs on, chosen from the config. */
+export interface Deps {
+  config: Config;
+  logger: Logger;
+  database: Database;
+  bus: EventBus;
+  kv: KeyValueStore;
+  rateLimiter: RateLimiter;
+  services: Services;
+  busStatus(): BusStatus;
+  /** Closes the bus, Redis and the database, in that order. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: the one place that picks adapters. Postgres or embedded PGlite; Redis or in-process
+ * bus, database-backed KV and in-memory rate limits.
+ */
+export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
+  const database = await openDatabase(config);
+  let redis: Redis | null = null;
+  let bus: EventBus;
+  let kv: KeyValueStore;
+  let rateLimiter: RateLimiter;
+  try {
+    if (config.redis) {
+      const { url, prefix } = config.redis;
+      redis = await connectRedis({ url, logger, name: "commands" });
+      bus = await createRedisBus({ url, prefix, logger: logger.child({ component: "bus" }) });
+      kv = createRedisKeyValueStore({ client: redis, prefix });
+      rateLimiter = createRedisRateLimiter({ client: redis, prefix, logger });
+    } else {
+      bus = createMemoryBus();
+      kv = createSqlKeyValueStore({ database, clock: systemClock });
+      rateLimiter = createMemoryRateLimiter({ clock: systemClock });
+    }
+  } catch (error) {
+    redis?.disconnect();
+    await database.close();
+    throw error;
+  }
+
+  let busStatus: BusStatus = "up";
+  bus.onStatus((status) => {
+    busStatus = status;
+    if (status === "down") logger.warn("bus down: cross-instance delivery paused; rooms are reconciled when it returns");
+    else logger.info("bus up");
+  });
+
+  const services = createServices({
+    database,
+    kv,
+    rateLimiter,
+    events: createBusEventPublisher(bus),
+    clock: systemClock,
+    logger,
+    jwt: {
+      secret: resolveJwtSecret(config, logger),
+      issuer: config.auth.issuer,
+      audience: config.auth.audience,
+      accessTokenTtlSeconds: config.auth.accessTokenTtlSeconds,
+    },
+    refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
+    rateLimits: config.rateLimits,
+  });
+
+  logger.info("dependencies ready", {
+    database: config.database.kind,
+    redis: config.redis ? "redis" : "in-process",
+  });
+
+  return {
+    config,
+    logger,
+    database,
+    bus,
+    kv,
+    rateLimiter,
+    services,
+    busStatus: () => busStatus,
+    async close() {
+      await bus.close().catch((error: unknown) => logger.warn("bus did not close cleanly", { error }));
+      await kv.close();
+      await rateLimiter.close();
+      if (redis) await redis.quit().catch(() => redis?.disconnect());
+      await database.close();
+    },
+  };
+}
+
+function openDatabase(config: Config): Promise<Database> {
+  const db = config.database;
+  switch (db.kind) {
+    case "postgres":
+      return createPostgresDatabase({ url: db.url, poolSize: db.poolSize });
+    case "pglite":
+      return createPgliteDatabase({ dataDir: db.dataDir });
+    case "pglite-memory":
+      return createPgliteDatabase({ dataDir: null });
+  }
+}
+
+/**
+ * The configured secret, or (never in production: config refuses to parse without one) a development key
+ * generated once and kept in the data dir, so tokens survive restarts and instances on one machine agree.
+ */
+function resolveJwtSecret(config: Config, logger: Logger): string {
+  if (config.auth.jwtSecret) return config.auth.jwtSecret;
+  const path = join(config.dataDir, "jwt-secret");
+  mkdirSync(config.dataDir, { recursive: true });
+  try {
+    const generated = Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url");
+    writeFileSync(path, generated, { flag: "wx", mode: 0o600 }); // wx: two instances starting together keep one key
+    logger.warn("GENERATED A DEVELOPMENT SIGNING KEY — set JWT_SECRET before going to production", { path });
+  } catch (error) {
+    if (!(error instanceof Error && "code" in error && error.code === "EEXIST")) throw error;
+    logger.warn("using the development signing key from the data dir — set JWT_SECRET in production", { path });
+  }
+  return readFileSync(path, "utf8").trim();
+}

@@ -1,0 +1,117 @@
+import type { BucketRule } from "../config.ts";
+import type { WSContext, WSEvents } from "hono/ws";
+import type { WsTicketClaims } from "../domain/auth/auth.schema.ts";
+import type { Services } from "../domain/services.ts";
+import type { EventBus } from "../infra/bus/bus.ts";
+import type { Logger } from "../lib/logger.ts";
+import { type Connection, createConnection } from "./connection.ts";
+import { CloseCode } from "./protocol.ts";
+import { createRoomFeeds, type RoomFeeds } from "./room-feeds.ts";
+import type { LocalFanout, SocketHandle } from "./socket.ts";
+
+export interface RealtimeHubDeps {
+  services: Services;
+  bus: EventBus;
+  fanout: LocalFanout;
+  logger: Logger;
+  resumeMaxMessages: number;
+  frameBudget: BucketRule;
+  /** How long an out-of-order message waits for the ones before it before they are read from the database. */
+  gapWaitMs?: number;
+}
+
+export interface RealtimeHub {
+  /** The socket handlers for one upgraded, authenticated request. */
+  socketEvents(claims: WsTicketClaims): WSEvents;
+  /** True once draining started: readiness fails and upgrades are refused. */
+  isDraining(): boolean;
+  /**
+   * Refuses new sockets and closes the open ones with 1012 in batches spread over `durationMs`, so clients
+   * reconnect (elsewhere) gradually instead of in one herd.
+   */
+  drain(durationMs: number): Promise<void>;
+  stats(): { connections: number; rooms: number };
+  feeds: RoomFeeds;
+}
+
+export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
+  const logger = deps.logger.child({ component: "realtime" });
+  const feeds = createRoomFeeds({
+    bus: deps.bus,
+    fanout: deps.fanout,
+    history: deps.services.messages,
+    logger,
+    gapWaitMs: deps.gapWaitMs ?? 150,
+  });
+  const connections = new Set<Connection>();
+  let draining = false;
+
+  // What the bus lost while it was down is read back from the database once it is up again.
+  deps.bus.onStatus((status) => {
+    if (status !== "up") return;
+    feeds.reconcile().catch((error: unknown) => logger.error("could not reconcile rooms after the bus came back", { error }));
+  });
+
+  function socketHandle(ws: WSContext): SocketHandle {
+    return {
+      id: crypto.randomUUID(),
+      raw: ws.raw,
+      // A socket can close between any two awaits; sending to it then must not throw (Deno's would).
+      send: (data) => {
+        try {
+          if (ws.readyState === 1) ws.send(data);
+        } catch (error) {
+          logger.debug("send on a closing socket", { error });
+        }
+      },
+      close: (code, reason) => {
+        try {
+          ws.close(code, reason);
+        } catch (error) {
+          logger.debug("close on a closed socket", { error });
+        }
+      },
+    };
+  }
+
+  return {
+    feeds,
+    isDraining: () => draining,
+    socketEvents(claims) {
+      let connection: Connection | null = null;
+      return {
+        onOpen: (_event, ws) => {
+          const socket = socketHandle(ws);
+          if (draining) return socket.close(CloseCode.SERVICE_RESTART, "server restarting");
+          const opened = createConnection(socket, claims, { ...deps, feeds, logger });
+          connection = opened;
+          connections.add(opened);
+          opened.start(claims.resume).catch((error: unknown) => {
+            logger.error("could not start a connection", { error, userId: claims.userId });
+            opened.close(1011, "could not start");
+          });
+        },
+        onMessage: (event) => connection?.receive(event.data),
+        onClose: () => {
+          if (!connection) return;
+          connections.delete(connection);
+          connection.ended();
+        },
+        onError: (event) => logger.debug("socket error", { userId: claims.userId, type: event.type }),
+      };
+    },
+    async drain(durationMs) {
+      draining = true;
+      const open = [...connections];
+      const batches = Math.max(1, Math.min(20, open.length));
+      const pause = open.length > 1 ? durationMs / batches : 0;
+      for (let batch = 0; batch < batches; batch++) {
+        const from = Math.floor((batch * open.length) / batches);
+        const to = Math.floor(((batch + 1) * open.length) / batches);
+        for (const connection of open.slice(from, to)) connection.close(CloseCode.SERVICE_RESTART, "server restarting");
+        if (batch < batches - 1) await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    },
+    stats: () => ({ connections: connections.size, rooms: feeds.rooms().length }),
+  };
+}

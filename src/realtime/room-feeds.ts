@@ -1,0 +1,268 @@
+import type { RoomEvent } from "../domain/events.ts";
+import type { Message } from "../domain/messages/messages.schema.ts";
+import type { EventBus, Unsubscribe } from "../infra/bus/bus.ts";
+import type { Logger } from "../lib/logger.ts";
+import { encodeEvent } from "./event-publisher.ts";
+import type { LocalFanout } from "./socket.ts";
+import { roomTopic } from "./topics.ts";
+
+/** Where committed history is read from when the bus did not (or not yet) deliver it. */
+export interface RoomHistory {
+  lastSeq(roomId: string): Promise<number>;
+  /** Messages with afterSeq < seq ≤ throughSeq, ascending, at most `limit`. */
+  range(roomId: string, afterSeq: number, throughSeq: number, limit: number): Promise<Message[]>;
+}
+
+/** This instance's view of one room's stream. */
+export interface RoomFeed {
+  readonly roomId: string;
+  readonly topic: string;
+  /** The seq of the last message forwarded to the room's local topic: every local subscriber has seen it. */
+  position(): number;
+  /**
+   * Runs `attach` synchronously at the moment the feed's position is exactly `seq` — after message `seq` went
+   * to the topic and before `seq + 1` does — so a socket attached by it misses nothing and gets nothing twice.
+   * Filled from history when the bus is late. `seq` must be ≥ position(). Resolves "stopped" (without
+   * attaching) if the feed was released first.
+   */
+  attachAt(seq: number, attach: () => void): Promise<"attached" | "stopped">;
+}
+
+export interface RoomFeeds {
+  /** Follows the room on this instance (one bus subscription however many local sockets); refcounted. */
+  retain(roomId: string): Promise<RoomFeed>;
+  release(roomId: string): void;
+  /** Rooms this instance follows. */
+  rooms(): string[];
+  /** After the bus was down: re-reads every followed room's position and forwards what was missed. */
+  reconcile(): Promise<void>;
+}
+
+interface FeedState extends RoomFeed {
+  refs: number;
+  lastSeq: number;
+  /** Bus messages that arrived before the starting position was known. */
+  early: string[] | null;
+  /** Out-of-order messages, by seq, waiting for the gap before them to close. */
+  pending: Map<number, string>;
+  /** Attachments waiting for the position to reach a seq; called with false if the feed stops first. */
+  waiters: Map<number, ((attach: boolean) => void)[]>;
+  /** The highest seq known to be committed but not yet forwarded. */
+  fillTarget: number;
+  gapTimer: ReturnType<typeof setTimeout> | null;
+  filling: Promise<void> | null;
+  unsubscribe: Unsubscribe | null;
+  ready: Promise<void>;
+}
+
+const MESSAGE_PREFIX = '{"type":"message.created"';
+const FILL_BATCH = 500;
+
+export interface RoomFeedsDeps {
+  bus: EventBus;
+  fanout: LocalFanout;
+  history: RoomHistory;
+  logger: Logger;
+  /** How long an out-of-order message waits for the ones before it before they are read from history. */
+  gapWaitMs: number;
+}
+
+/**
+ * The per-instance sequencer between the bus and local sockets. Room events are forwarded to a room's topic in
+ * strict seq order with no gaps and no repeats, whatever order the bus delivers them in (or whether it delivers
+ * them at all): a late or missing message is read back from history. Events without a seq (typing, presence,
+ * membership) pass straight through.
+ */
+export function createRoomFeeds(deps: RoomFeedsDeps): RoomFeeds {
+  const feeds = new Map<string, FeedState>();
+
+  function forward(feed: FeedState, seq: number, raw: string): void {
+    deps.fanout.publish(feed.topic, raw);
+    feed.lastSeq = seq;
+    const waiting = feed.waiters.get(seq);
+    if (waiting) {
+      feed.waiters.delete(seq);
+      for (const settle of waiting) settle(true);
+    }
+  }
+
+  function drainPending(feed: FeedState): void {
+    for (let next = feed.pending.get(feed.lastSeq + 1); next !== undefined; next = feed.pending.get(feed.lastSeq + 1)) {
+      feed.pending.delete(feed.lastSeq + 1);
+      forward(feed, feed.lastSeq + 1, next);
+    }
+    for (const seq of feed.pending.keys()) if (seq <= feed.lastSeq) feed.pending.delete(seq);
+    if (feed.pending.size === 0 && feed.gapTimer) {
+      clearTimeout(feed.gapTimer);
+      feed.gapTimer = null;
+    }
+  }
+
+  function receive(feed: FeedState, raw: string): void {
+    if (feed.early) {
+      feed.early.push(raw);
+      return;
+    }
+    if (!raw.startsWith(MESSAGE_PREFIX)) {
+      deps.fanout.publish(feed.topic, raw);
+      return;
+    }
+    const seq = seqOf(raw);
+    if (seq === null) {
+      deps.logger.warn("dropped an undecodable room event from the bus", { roomId: feed.roomId });
+      return;
+    }
+    if (seq <= feed.lastSeq) return; // already forwarded (read from history, or a duplicate)
+    if (seq === feed.lastSeq + 1) {
+      forward(feed, seq, raw);
+      drainPending(feed);
+      return;
+    }
+    feed.pending.set(seq, raw);
+    scheduleFill(feed, seq - 1);
+  }
+
+  function scheduleFill(feed: FeedState, throughSeq: number): void {
+    feed.fillTarget = Math.max(feed.fillTarget, throughSeq);
+    if (feed.gapTimer) return;
+    feed.gapTimer = setTimeout(() => {
+      feed.gapTimer = null;
+      if (feed.fillTarget > feed.lastSeq) void fillTo(feed, feed.fillTarget);
+    }, deps.gapWaitMs);
+    feed.gapTimer.unref?.(); // a pending gap fill must not keep a draining process alive
+  }
+
+  /** Reads (position, throughSeq] from history and forwards it in order; one fill per feed at a time. */
+  function fillTo(feed: FeedState, throughSeq: number): Promise<void> {
+    const run = async (): Promise<void> => {
+      while (feed.lastSeq < throughSeq && feeds.get(feed.roomId) === feed) {
+        const messages = await deps.history.range(feed.roomId, feed.lastSeq, throughSeq, FILL_BATCH);
+        if (messages.length === 0) {
+          deps.logger.error("history has no messages the bus announced", { roomId: feed.roomId, position: feed.lastSeq, throughSeq });
+          return;
+        }
+        for (const message of messages) {
+          if (message.seq !== feed.lastSeq + 1) continue; // the bus caught up while we were reading
+          forward(feed, message.seq, encodeMessage(message));
+        }
+        drainPending(feed);
+      }
+    };
+    const previous = feed.filling ?? Promise.resolve();
+    const next = previous.then(run).catch((error: unknown) => {
+      deps.logger.error("could not fill a room gap from history; retrying", { roomId: feed.roomId, error });
+      if (feeds.get(feed.roomId) === feed) scheduleFill(feed, throughSeq);
+    });
+    feed.filling = next;
+    void next.finally(() => {
+      if (feed.filling === next) feed.filling = null;
+    });
+    return next;
+  }
+
+  async function start(feed: FeedState): Promise<void> {
+    feed.unsubscribe = await deps.bus.subscribe(feed.topic, (raw) => receive(feed, raw));
+    // Read the position only once the subscription is live: everything committed after it arrives on the bus.
+    feed.lastSeq = await deps.history.lastSeq(feed.roomId);
+    const early = feed.early ?? [];
+    feed.early = null;
+    for (const raw of early) receive(feed, raw);
+  }
+
+  function stop(feed: FeedState): void {
+    if (feeds.get(feed.roomId) === feed) feeds.delete(feed.roomId);
+    feed.unsubscribe?.();
+    if (feed.gapTimer) clearTimeout(feed.gapTimer);
+    for (const waiting of feed.waiters.values()) for (const settle of waiting) settle(false);
+    feed.waiters.clear();
+  }
+
+  function createFeed(roomId: string): FeedState {
+    const feed: FeedState = {
+      roomId,
+      topic: roomTopic(roomId),
+      refs: 0,
+      lastSeq: 0,
+      early: [],
+      pending: new Map(),
+      waiters: new Map(),
+      fillTarget: 0,
+      gapTimer: null,
+      filling: null,
+      unsubscribe: null,
+      ready: Promise.resolve(),
+      position: () => feed.lastSeq,
+      attachAt: async (seq, attach) => {
+        if (seq < feed.lastSeq) throw new Error(`cannot attach at ${seq}: the feed is already at ${feed.lastSeq}`);
+        if (seq === feed.lastSeq) {
+          attach();
+          return "attached";
+        }
+        return new Promise((resolve) => {
+          const waiting = feed.waiters.get(seq) ?? [];
+          waiting.push((attachNow) => {
+            if (attachNow) attach();
+            resolve(attachNow ? "attached" : "stopped");
+          });
+          feed.waiters.set(seq, waiting);
+          // `seq` is committed (the caller read it from history), so if the bus is slow, read it ourselves.
+          scheduleFill(feed, seq);
+        });
+      },
+    };
+    return feed;
+  }
+
+  return {
+    async retain(roomId) {
+      let feed = feeds.get(roomId);
+      if (!feed) {
+        const created = createFeed(roomId);
+        feeds.set(roomId, created);
+        created.ready = start(created).catch((error: unknown) => {
+          stop(created);
+          throw error;
+        });
+        feed = created;
+      }
+      feed.refs += 1;
+      try {
+        await feed.ready;
+      } catch (error) {
+        feed.refs -= 1;
+        throw error;
+      }
+      return feed;
+    },
+    release(roomId) {
+      const feed = feeds.get(roomId);
+      if (!feed) return;
+      feed.refs -= 1;
+      if (feed.refs <= 0) stop(feed);
+    },
+    rooms: () => [...feeds.keys()],
+    async reconcile() {
+      await Promise.all(
+        [...feeds.values()].map(async (feed) => {
+          await feed.ready;
+          const last = await deps.history.lastSeq(feed.roomId);
+          if (last > feed.lastSeq) await fillTo(feed, last);
+        }),
+      );
+    },
+  };
+}
+
+export function encodeMessage(message: Message): string {
+  const event: RoomEvent = { type: "message.created", roomId: message.roomId, seq: message.seq, message };
+  return encodeEvent(event);
+}
+
+function seqOf(raw: string): number | null {
+  try {
+    const event = JSON.parse(raw) as { seq?: unknown };
+    return typeof event.seq === "number" && Number.isSafeInteger(event.seq) && event.seq > 0 ? event.seq : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,80 @@
+import type { Hono } from "hono";
+import { createApp, type RuntimeBindings } from "../app.ts";
+import { ConfigError, type Config, parseConfig } from "../config.ts";
+import { createDeps, type Deps } from "../deps.ts";
+import { createLogger, type Logger } from "../lib/logger.ts";
+import type { RealtimeHub } from "../realtime/hub.ts";
+
+/** What a runtime entry point hands over once its server listens. */
+export interface Listening {
+  port: number;
+  /** Stops accepting new connections; open sockets stay until drained. */
+  stopAccepting(): Promise<void> | void;
+}
+
+export interface RuntimeEntry {
+  name: "bun" | "deno" | "node";
+  env: Record<string, string | undefined>;
+  bindings(config: Config): RuntimeBindings;
+  serve(app: Hono, config: Config): Promise<Listening>;
+  onSignal(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
+  exit(code: number): never;
+}
+
+/**
+ * Parse config → build deps → serve → drain on SIGTERM/SIGINT. The same sequence on every runtime; the entry
+ * files only supply what differs.
+ */
+export async function run(entry: RuntimeEntry): Promise<void> {
+  let config: Config;
+  try {
+    config = parseConfig(entry.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${JSON.stringify({ level: "fatal", msg: error.message, issues: error.issues })}\n`);
+    return entry.exit(1);
+  }
+  const logger = createLogger({ level: config.logLevel, base: { instance: config.instanceId, runtime: entry.name } });
+  let deps: Deps;
+  try {
+    deps = await createDeps(config, logger);
+  } catch (error) {
+    logger.error("could not start", { error });
+    return entry.exit(1);
+  }
+  const { app, hub } = createApp(deps, entry.bindings(config));
+  const listening = await entry.serve(app, config);
+  logger.info("listening", { port: listening.port, host: config.host });
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    void shutdown({ deps, hub, listening, logger, drainMs: config.drainMs }).then((code) => entry.exit(code));
+  };
+  entry.onSignal("SIGTERM", stop);
+  entry.onSignal("SIGINT", stop);
+}
+
+/** Stop accepting, close sockets with 1012 in batches, close the bus, Redis and the database, exit. */
+async function shutdown(options: {
+  deps: Deps;
+  hub: RealtimeHub;
+  listening: Listening;
+  logger: Logger;
+  drainMs: number;
+}): Promise<number> {
+  const { deps, hub, listening, logger } = options;
+  logger.info("draining", { connections: hub.stats().connections, drainMs: options.drainMs });
+  try {
+    const drained = hub.drain(options.drainMs);
+    await listening.stopAccepting();
+    await drained;
+    await deps.close();
+    logger.info("stopped");
+    return 0;
+  } catch (error) {
+    logger.error("shutdown failed", { error });
+    return 1;
+  }
+}

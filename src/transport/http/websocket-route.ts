@@ -1,0 +1,44 @@
+import { Hono } from "hono";
+import type { UpgradeWebSocket } from "hono/ws";
+import type { WsTicketClaims } from "../../domain/auth/auth.schema.ts";
+import type { Services } from "../../domain/services.ts";
+import type { RealtimeHub } from "../../realtime/hub.ts";
+
+const TICKET = /^[A-Za-z0-9_-]{22,64}$/;
+
+/**
+ * `GET /ws?ticket=…`: everything is checked before the upgrade, so a refused socket never opens.
+ * 503 while draining, 403 for an Origin outside the allowlist (browsers always send one; other clients may
+ * omit it), 426 for a plain GET, 401 for a missing, unknown, expired or already used ticket.
+ */
+export function websocketRoute(deps: {
+  services: Services;
+  hub: RealtimeHub;
+  allowedOrigins: readonly string[];
+  upgradeWebSocket: UpgradeWebSocket;
+  upgradeOptions?: Record<string, unknown>;
+}): Hono<{ Variables: { claims: WsTicketClaims } }> {
+  const routes = new Hono<{ Variables: { claims: WsTicketClaims } }>();
+  routes.get(
+    "/ws",
+    async (c, next) => {
+      if (deps.hub.isDraining()) {
+        return c.json({ error: { code: "UNAVAILABLE", message: "server restarting" } }, 503, { "retry-after": "1" });
+      }
+      const origin = c.req.header("origin");
+      if (origin !== undefined && !deps.allowedOrigins.includes(origin)) {
+        return c.json({ error: { code: "FORBIDDEN", message: "origin not allowed" } }, 403);
+      }
+      if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+        return c.json({ error: { code: "UPGRADE_REQUIRED", message: "expected a WebSocket upgrade" } }, 426);
+      }
+      const ticket = c.req.query("ticket");
+      const claims = ticket && TICKET.test(ticket) ? await deps.services.auth.redeemWsTicket(ticket) : null;
+      if (!claims) return c.json({ error: { code: "UNAUTHORIZED", message: "invalid or used ticket" } }, 401);
+      c.set("claims", claims);
+      await next();
+    },
+    deps.upgradeWebSocket((c) => deps.hub.socketEvents(c.get("claims")), deps.upgradeOptions),
+  );
+  return routes;
+}
