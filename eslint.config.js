@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "client-sdk/dist/", ".data/", "drizzle/", "bench/results/"] },
+  { ignores: ["node_modules/", "client-sdk/dist/", ".types/", "**/*.tsbuildinfo", ".data/", "drizzle/", "bench/results/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -22,8 +22,10 @@ export default tseslint.config(
       "no-restricted-imports": [
         "error",
         {
+          // Exact package names go in `paths`: as a gitignore-style pattern "ws" would also match "hono/ws".
+          paths: ["ioredis", "postgres", "bun", "ws"].map((name) => ({ name, message: "adapters are chosen in src/deps.ts or src/runtime/*" })),
           patterns: [
-            { group: ["ioredis", "postgres", "@electric-sql/*", "@aws-sdk/*", "bun", "hono/bun", "hono/deno", "@hono/node-server", "ws"], message: "adapters are chosen in src/deps.ts or src/runtime/*" },
+            { group: ["@electric-sql/*", "@aws-sdk/*", "hono/bun", "hono/deno", "@hono/node-server", "@hono/node-server/*"], message: "adapters are chosen in src/deps.ts or src/runtime/*" },
             { group: ["**/infra/*/memory.ts", "**/infra/*/redis.ts", "**/infra/*/sql.ts", "**/infra/db/pglite.ts", "**/infra/db/postgres.ts"], message: "depend on the port, not the implementation" },
           ],
         },

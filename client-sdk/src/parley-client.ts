@@ -1,0 +1,111 @@
+import type { UserProfile } from "../../src/contract.ts";
+import type { BackoffOptions } from "./realtime/backoff.ts";
+import { createRealtimeClient, type RealtimeClient, type WebSocketConstructor } from "./realtime/realtime-client.ts";
+import { createApi, createPublicApi, type ParleyApi } from "./rpc.ts";
+import { createSession, type SessionTokens } from "./session.ts";
+
+export interface ParleyClientOptions {
+  /** The server's base URL, e.g. "https://chat.example.com". */
+  url: string;
+  /** Defaults to the global WebSocket (browsers, Bun, Deno, Node ≥ 22). On Node 20 pass `ws`'s WebSocket. */
+  WebSocket?: WebSocketConstructor;
+  fetch?: typeof fetch;
+  /**
+   * Where the refresh token lives. "cookie" (the default in browsers): an HttpOnly cookie the script never sees.
+   * "body" (the default elsewhere): kept by the SDK, and handed to `onSessionChange` if you want to persist it.
+   */
+  refreshTokenIn?: "cookie" | "body";
+  /** A session saved from `onSessionChange`, to start signed in. */
+  session?: SessionTokens | null;
+  onSessionChange?(tokens: SessionTokens | null): void;
+  reconnect?: BackoffOptions;
+  pingIntervalMs?: number;
+  /** Errors the SDK recovers from on its own (a failed reconnect, a throwing handler), for logging. */
+  onError?(error: unknown): void;
+}
+
+export interface Credentials {
+  login: string;
+  password: string;
+}
+
+export interface Registration {
+  email: string;
+  username: string;
+  password: string;
+  displayName?: string;
+}
+
+export interface ParleyClient {
+  /** Every procedure, typed from the server's AppRouter; calls carry and refresh the access token. */
+  api: ParleyApi;
+  realtime: RealtimeClient;
+  register(input: Registration): Promise<UserProfile>;
+  login(input: Credentials): Promise<UserProfile>;
+  /** Cookie mode: signs in again from the refresh cookie (e.g. after a page reload). False when there is none. */
+  restore(): Promise<boolean>;
+  /** Revokes the session on the server, closes the socket, forgets the tokens. */
+  logout(): Promise<void>;
+  tokens(): SessionTokens | null;
+}
+
+/** The Parley SDK: `.api` for calls, `.realtime` for the socket, on browsers, Bun, Deno and Node. */
+export function createParleyClient(options: ParleyClientOptions): ParleyClient {
+  const url = options.url.replace(/\/+$/, "");
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const refreshTokenIn = options.refreshTokenIn ?? (typeof document === "undefined" ? "body" : "cookie");
+  const publicApi = createPublicApi({ url, fetch: fetchImpl });
+  const session = createSession({
+    refreshTokenIn,
+    initial: options.session ?? null,
+    ...(options.onSessionChange ? { onChange: options.onSessionChange } : {}),
+    callRefresh: (refreshToken) =>
+      publicApi.auth.refresh.mutate(refreshToken ? { refreshToken, refreshTokenIn } : { refreshTokenIn }),
+  });
+  const api = createApi({ url, session, fetch: fetchImpl });
+  const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (!WebSocketImpl) throw new Error("no WebSocket implementation: pass `WebSocket` (on Node 20: the `ws` package)");
+  const realtime = createRealtimeClient({
+    url,
+    api,
+    WebSocket: WebSocketImpl,
+    ...(options.reconnect ? { backoff: options.reconnect } : {}),
+    ...(options.pingIntervalMs ? { pingIntervalMs: options.pingIntervalMs } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+
+  return {
+    api,
+    realtime,
+    async register(input) {
+      const issued = await publicApi.auth.register.mutate({ ...input, refreshTokenIn });
+      session.accept(issued);
+      return issued.user;
+    },
+    async login(input) {
+      const issued = await publicApi.auth.login.mutate({ ...input, refreshTokenIn });
+      session.accept(issued);
+      return issued.user;
+    },
+    async restore() {
+      try {
+        await session.refresh();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async logout() {
+      realtime.disconnect();
+      const refreshToken = session.current()?.refreshToken;
+      const token = await session.accessToken().catch(() => null);
+      session.clear();
+      if (token || refreshToken) {
+        await publicApi.auth.logout.mutate(refreshToken ? { refreshToken } : {}, {
+          context: token ? { authorization: token } : {},
+        }).catch(() => undefined);
+      }
+    },
+    tokens: () => session.current(),
+  };
+}

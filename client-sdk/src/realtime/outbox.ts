@@ -1,0 +1,52 @@
+import type { Message } from "../../../src/contract.ts";
+
+export interface PendingSend {
+  clientMsgId: string;
+  roomId: string;
+  body: string;
+}
+
+/** Why a send was given up: the server refused it for good (bad input, not a member, …). */
+export class SendRejectedError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "SendRejectedError";
+  }
+}
+
+export interface Outbox {
+  add(send: PendingSend): Promise<Message>;
+  pending(): PendingSend[];
+  acknowledge(clientMsgId: string, message: Message): void;
+  reject(clientMsgId: string, error: SendRejectedError): void;
+  has(clientMsgId: string): boolean;
+}
+
+/**
+ * Sends not yet acknowledged. They survive reconnects and are re-sent with the same clientMsgId until the server
+ * acknowledges them: the server deduplicates, so a retry can never create a second message.
+ */
+export function createOutbox(): Outbox {
+  const entries = new Map<string, { send: PendingSend; resolve(message: Message): void; reject(error: Error): void }>();
+  return {
+    add: (send) => new Promise((resolve, reject) => entries.set(send.clientMsgId, { send, resolve, reject })),
+    pending: () => [...entries.values()].map((entry) => entry.send),
+    acknowledge(clientMsgId, message) {
+      entries.get(clientMsgId)?.resolve(message);
+      entries.delete(clientMsgId);
+    },
+    reject(clientMsgId, error) {
+      entries.get(clientMsgId)?.reject(error);
+      entries.delete(clientMsgId);
+    },
+    has: (clientMsgId) => entries.has(clientMsgId),
+  };
+}
+
+/** A fresh idempotency key: 32 hex characters, within the server's 8–64 [A-Za-z0-9_-]. */
+export function newClientMsgId(): string {
+  return crypto.randomUUID().replaceAll("-", "");
+}

@@ -1,0 +1,239 @@
+import type { CloseCodes, Message, ServerEvent, ServerEventType } from "../../../src/contract.ts";
+import { createEmitter } from "../emitter.ts";
+import { isUnauthorized, type ParleyApi } from "../rpc.ts";
+import { type BackoffOptions, DEFAULT_BACKOFF, fullJitterDelay } from "./backoff.ts";
+import { createOutbox, newClientMsgId, SendRejectedError } from "./outbox.ts";
+import { createRoomStreams } from "./room-streams.ts";
+
+/** What the SDK needs of a WebSocket: the browser's, Bun's, Deno's, or the `ws` package's on Node. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/**
+ * idle → connecting → open ⇄ reconnecting → … → closed. `open` means the server said `ready`: every room is
+ * attached and every resumed room replayed. `closed` is final until `connect()` is called again.
+ */
+export type RealtimeState = "idle" | "connecting" | "open" | "reconnecting" | "closed";
+
+export type StateChange = { state: RealtimeState; previous: RealtimeState; reason: string | null };
+
+export type RealtimeEvents = { [K in ServerEventType]: Extract<ServerEvent, { type: K }> } & { state: StateChange };
+
+export interface RealtimeClient {
+  readonly state: RealtimeState;
+  /** Connects, and keeps reconnecting (with full-jitter backoff) and resuming until `disconnect()`. */
+  connect(): void;
+  disconnect(): void;
+  /** Resolves once the connection is open (`ready` received); rejects if it closes for good first. */
+  whenOpen(): Promise<void>;
+  on<K extends keyof RealtimeEvents>(type: K, handler: (event: RealtimeEvents[K]) => void): () => void;
+  /** Sends a message; retried with the same clientMsgId across reconnects until acknowledged after its commit. */
+  send(roomId: string, body: string): Promise<Message>;
+  /** Ephemeral: dropped when not connected. */
+  typing(roomId: string, active: boolean): void;
+  /** The seq of the last message delivered for the room. */
+  position(roomId: string): number | undefined;
+  /** Tells the stream the app already has history through `seq` (e.g. after paging `messages.list`). */
+  advance(roomId: string, seq: number): void;
+}
+
+export interface RealtimeOptions {
+  url: string;
+  api: ParleyApi;
+  WebSocket: WebSocketConstructor;
+  backoff?: BackoffOptions;
+  /** How often the client pings; a connection silent for twice this long is considered dead and replaced. */
+  pingIntervalMs?: number;
+  onError?(error: unknown): void;
+}
+
+/** Mirrors the server's close codes; `satisfies` makes the compiler reject any drift from the server's values. */
+const CLOSE = { POLICY: 1008, AUTH_REVOKED: 4001 } as const satisfies Partial<CloseCodes>;
+/** Client-initiated close after missed pongs (4000–4999 is the application range). */
+const CLOSE_UNRESPONSIVE = 4000;
+const RETRYABLE = new Set(["TOO_MANY_REQUESTS", "UNAVAILABLE", "INTERNAL"]);
+const MAX_RESUME_ROOMS = 1000;
+
+export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const pingIntervalMs = options.pingIntervalMs ?? 25_000;
+  const reportError = options.onError ?? (() => {});
+  const emitter = createEmitter<RealtimeEvents>(reportError);
+  const outbox = createOutbox();
+  const streams = createRoomStreams({
+    fetchAfter: async (roomId, afterSeq, limit) => (await options.api.messages.list.query({ roomId, after: afterSeq, limit })).messages,
+    deliver: (event) => emitter.emit("message.created", event),
+    onFillError: (_roomId, error) => reportError(error),
+  });
+  let state: RealtimeState = "idle";
+  let socket: WebSocketLike | null = null;
+  let wanted = false;
+  let attempt = 0;
+  let reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  let heartbeat: ReturnType<typeof setInterval> | null = null;
+  let lastHeardAt = 0;
+
+  function setState(next: RealtimeState, reason: string | null = null): void {
+    if (next === state) return;
+    const previous = state;
+    state = next;
+    emitter.emit("state", { state: next, previous, reason });
+  }
+
+  function transmit(frame: Record<string, unknown>): boolean {
+    if (state !== "open" || !socket || socket.readyState !== 1) return false;
+    socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  function transmitSend(clientMsgId: string, roomId: string, body: string): void {
+    transmit({ type: "send", roomId, clientMsgId, body });
+  }
+
+  async function open(): Promise<void> {
+    setState(attempt === 0 && state !== "reconnecting" ? "connecting" : "reconnecting");
+    let ticket: string;
+    try {
+      const resume = Object.fromEntries(Object.entries(streams.positions()).slice(0, MAX_RESUME_ROOMS));
+      ticket = (await options.api.auth.wsTicket.mutate({ resume })).ticket;
+    } catch (error) {
+      if (isUnauthorized(error)) return finish("unauthenticated");
+      reportError(error);
+      return scheduleReconnect();
+    }
+    if (!wanted) return;
+    const url = new URL("/ws", options.url);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    url.searchParams.set("ticket", ticket);
+    const ws = new options.WebSocket(url.toString());
+    socket = ws;
+    lastHeardAt = Date.now();
+    ws.onmessage = (event) => {
+      if (socket === ws && typeof event.data === "string") receive(event.data);
+    };
+    ws.onerror = () => {}; // a close event always follows
+    ws.onclose = (event) => {
+      if (socket === ws) closed(event.code, event.reason);
+    };
+    heartbeat ??= setInterval(checkLiveness, pingIntervalMs);
+  }
+
+  function checkLiveness(): void {
+    if (!socket) return;
+    if (Date.now() - lastHeardAt > pingIntervalMs * 2) return socket.close(CLOSE_UNRESPONSIVE, "no pong");
+    if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ping" }));
+  }
+
+  function receive(raw: string): void {
+    lastHeardAt = Date.now();
+    let event: ServerEvent;
+    try {
+      event = JSON.parse(raw) as ServerEvent;
+    } catch (error) {
+      return reportError(error);
+    }
+    switch (event.type) {
+      case "message.created":
+        return streams.accept(event);
+      case "ready":
+        for (const room of event.rooms) streams.advance(room.roomId, room.lastSeq);
+        attempt = 0;
+        setState("open");
+        for (const pending of outbox.pending()) transmitSend(pending.clientMsgId, pending.roomId, pending.body);
+        break;
+      case "ack":
+        outbox.acknowledge(event.clientMsgId, event.message);
+        break;
+      case "error":
+        if (event.clientMsgId && outbox.has(event.clientMsgId)) retryOrReject(event);
+        break;
+      case "resumed":
+        if (!event.recovered && event.missed) streams.advance(event.roomId, event.missed.toSeq);
+        break;
+      case "room.membership":
+        if (event.membership === "joined" && event.room) streams.advance(event.roomId, event.room.lastSeq);
+        else if (event.membership !== "joined") streams.forget(event.roomId);
+        break;
+    }
+    emitter.emit(event.type, event as never);
+  }
+
+  function retryOrReject(event: Extract<ServerEvent, { type: "error" }>): void {
+    const clientMsgId = event.clientMsgId as string;
+    if (!RETRYABLE.has(event.code)) return outbox.reject(clientMsgId, new SendRejectedError(event.code, event.message));
+    const pending = outbox.pending().find((send) => send.clientMsgId === clientMsgId);
+    const delay = (event.retryAfterSeconds ?? 1) * 1000;
+    if (pending) setTimeout(() => transmitSend(pending.clientMsgId, pending.roomId, pending.body), delay);
+  }
+
+  function closed(code: number, reason: string): void {
+    socket = null;
+    if (!wanted) return finish(reason || "disconnected");
+    if (code === CLOSE.AUTH_REVOKED) return finish("session revoked");
+    if (code === CLOSE.POLICY) return finish(`closed by the server: ${reason || "policy violation"}`);
+    scheduleReconnect();
+  }
+
+  function scheduleReconnect(): void {
+    if (!wanted) return;
+    setState("reconnecting");
+    const delay = fullJitterDelay(attempt, backoff);
+    attempt += 1;
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = null;
+      void open();
+    }, delay);
+  }
+
+  function finish(reason: string): void {
+    wanted = false;
+    if (reconnectTimer) clearTimeout(reconnectTimer);
+    if (heartbeat) clearInterval(heartbeat);
+    reconnectTimer = null;
+    heartbeat = null;
+    const ws = socket;
+    socket = null;
+    ws?.close(1000, "client disconnect");
+    setState("closed", reason);
+  }
+
+  return {
+    get state() {
+      return state;
+    },
+    connect() {
+      if (wanted) return;
+      wanted = true;
+      attempt = 0;
+      void open();
+    },
+    disconnect: () => finish("disconnected by the client"),
+    whenOpen: () =>
+      new Promise((resolve, reject) => {
+        if (state === "open") return resolve();
+        const off = emitter.on("state", ({ state: next, reason }) => {
+          if (next === "open") resolve();
+          else if (next === "closed") reject(new Error(`realtime connection closed: ${reason ?? "unknown"}`));
+          else return;
+          off();
+        });
+      }),
+    on: (type, handler) => emitter.on(type, handler),
+    send(roomId, body) {
+      const clientMsgId = newClientMsgId();
+      const acknowledged = outbox.add({ clientMsgId, roomId, body });
+      transmitSend(clientMsgId, roomId, body);
+      return acknowledged;
+    },
+    typing: (roomId, active) => void transmit({ type: "typing", roomId, active }),
+    position: (roomId) => streams.position(roomId),
+    advance: (roomId, seq) => streams.advance(roomId, seq),
+  };
+}

@@ -1,0 +1,65 @@
+import { createTRPCClient, httpBatchLink, type TRPCClient, type TRPCLink, TRPCClientError } from "@trpc/client";
+import { observable } from "@trpc/server/observable";
+import type { AppRouter } from "../../src/contract.ts";
+import type { Session } from "./session.ts";
+
+export type ParleyApi = TRPCClient<AppRouter>;
+
+/**
+ * The typed API. Calls carry the session's access token; a call refused as UNAUTHORIZED (an expired or
+ * rotated-away token) refreshes the session once and is retried. Auth procedures are never retried.
+ */
+export function createApi(options: { url: string; session: Session; fetch: typeof fetch }): ParleyApi {
+  return createTRPCClient<AppRouter>({
+    links: [
+      retryAfterRefresh(options.session),
+      httpBatchLink({
+        url: `${options.url}/trpc`,
+        fetch: withCredentials(options.fetch),
+        headers: async () => {
+          const token = await options.session.accessToken().catch(() => null);
+          return token ? { authorization: `Bearer ${token}` } : {};
+        },
+      }),
+    ],
+  });
+}
+
+/** For register, login, refresh and logout: no bearer token, no refresh-and-retry (they are what refreshes). */
+export function createPublicApi(options: { url: string; fetch: typeof fetch }): ParleyApi {
+  return createTRPCClient<AppRouter>({
+    links: [httpBatchLink({ url: `${options.url}/trpc`, fetch: withCredentials(options.fetch) })],
+  });
+}
+
+export function isUnauthorized(error: unknown): boolean {
+  return error instanceof TRPCClientError && (error.data as { code?: string } | undefined)?.code === "UNAUTHORIZED";
+}
+
+function retryAfterRefresh(session: Session): TRPCLink<AppRouter> {
+  return () =>
+    ({ op, next }) =>
+      observable((observer) => {
+        let retried = false;
+        let subscription = next(op).subscribe({ next: (value) => observer.next(value), error: onError, complete: () => observer.complete() });
+        function onError(error: TRPCClientError<AppRouter>): void {
+          if (retried || !isUnauthorized(error) || op.path.startsWith("auth.") || !session.current()) {
+            observer.error(error);
+            return;
+          }
+          retried = true;
+          session.refresh().then(
+            () => {
+              subscription = next(op).subscribe({ next: (value) => observer.next(value), error: (e) => observer.error(e), complete: () => observer.complete() });
+            },
+            () => observer.error(error),
+          );
+        }
+        return () => subscription.unsubscribe();
+      });
+}
+
+/** Browsers must send the HttpOnly refresh cookie to a cross-origin API; elsewhere the option is ignored. */
+function withCredentials(fetchImpl: typeof fetch): typeof fetch {
+  return ((input: RequestInfo | URL, init?: RequestInit) => fetchImpl(input, { ...init, credentials: "include" })) as typeof fetch;
+}
