@@ -1,0 +1,28 @@
+# Parley on Bun. Build: `fly deploy` (or `docker build -t parley .`).
+# Dependencies are installed with npm (the lockfile is package-lock.json) on the same Debian base as the runtime
+# image, so the native @node-rs/argon2 binary matches; the app then runs under Bun as a non-root user.
+ARG BUN_VERSION=1.4.5
+ARG NODE_VERSION=20
+
+FROM node:${NODE_VERSION}-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY client-sdk/package.json client-sdk/package.json
+# Runtime dependencies only: bun, deno, vitest and the type checkers are development tools.
+RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts=false
+
+FROM oven/bun:${BUN_VERSION}-slim AS release
+WORKDIR /app
+ENV NODE_ENV=production \
+    HOST=:: \
+    PORT=8080 \
+    DATA_DIR=/app/.data
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY src ./src
+COPY drizzle ./drizzle
+RUN mkdir -p /app/.data && chown -R bun:bun /app/.data
+USER bun
+EXPOSE 8080
+# `bun src/runtime/bun.ts` — the same entry as `npm start`; Fly's release_command runs migrations first.
+CMD ["bun", "src/runtime/bun.ts"]

@@ -1,0 +1,117 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export type RuntimeName = "bun" | "deno" | "node";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+const COMMANDS: Record<RuntimeName, string[]> = {
+  bun: [join(ROOT, "node_modules/.bin/bun"), "src/runtime/bun.ts"],
+  deno: [join(ROOT, "node_modules/.bin/deno"), "run", "-A", "--unstable-no-legacy-abort", "src/runtime/deno.ts"],
+  node: [process.execPath, "--import", "tsx", "src/runtime/node.ts"],
+};
+
+export const TEST_ORIGIN = "http://app.parley.test";
+
+export interface ServerProcess {
+  runtime: RuntimeName;
+  url: string;
+  port: number;
+  /** Every JSON log line the server printed so far. */
+  logs: Record<string, unknown>[];
+  /** Raw stdout+stderr, for failure messages. */
+  output(): string;
+  /** Sends a signal and waits for the process to exit; resolves with its exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  readonly exited: boolean;
+}
+
+/**
+ * A real Parley server in its own process, on a free port. Resolves once it logs "listening".
+ * Defaults: in-memory PGlite, in-process bus, a fixed JWT secret and a test origin; `env` overrides.
+ */
+export async function startServer(runtime: RuntimeName, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), "parley-server-"));
+  const [command, ...args] = COMMANDS[runtime] as [string, ...string[]];
+  const child: ChildProcess = spawn(command, args, {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: "test",
+      PORT: "0",
+      HOST: "127.0.0.1",
+      DATABASE_URL: "memory",
+      DATA_DIR: dataDir,
+      JWT_SECRET: "e2e-secret-e2e-secret-e2e-secret-0123456789",
+      ALLOWED_ORIGINS: TEST_ORIGIN,
+      LOG_LEVEL: "info",
+      DRAIN_MS: "200",
+      RATE_LIMIT_AUTH_PER_IP: "10000/1",
+      RATE_LIMIT_AUTH_PER_ACCOUNT: "10000/1",
+      RATE_LIMIT_SEND_PER_USER: "10000/1",
+      RATE_LIMIT_TYPING_PER_USER: "10000/1",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const logs: Record<string, unknown>[] = [];
+  let exited = false;
+  const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  void exit.then(() => {
+    exited = true;
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${runtime} server did not start:\n${output}`)), 45_000);
+    let buffered = "";
+    const onData = (chunk: Buffer): void => {
+      const text = chunk.toString();
+      output += text;
+      buffered += text;
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) {
+        if (!line.startsWith("{")) continue;
+        try {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          logs.push(entry);
+          if (entry.msg === "listening" && typeof entry.port === "number") {
+            clearTimeout(timer);
+            resolve(entry.port);
+          }
+        } catch {
+          // not a log line
+        }
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    void exit.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${runtime} server exited with ${code} before listening:\n${output}`));
+    });
+  });
+
+  return {
+    runtime,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    logs,
+    output: () => output,
+    get exited() {
+      return exited;
+    },
+    async stop(signal = "SIGTERM") {
+      if (!exited) child.kill(signal);
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      const code = await exit;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import WebSocket from "ws";
+import type { ServerEvent } from "../../src/contract.ts";
+
+export interface TestSocket {
+  /** Every event received so far, in order. */
+  events: ServerEvent[];
+  send(frame: Record<string, unknown>): void;
+  sendRaw(data: string | Buffer): void;
+  /** Resolves with the first event (already received or arriving within the timeout) that matches. */
+  waitFor<T extends ServerEvent = ServerEvent>(predicate: (event: ServerEvent) => boolean, timeoutMs?: number): Promise<T>;
+  /** Resolves when the server closed (or the socket dropped), with the close code. */
+  closed: Promise<{ code: number; reason: string }>;
+  close(code?: number): void;
+  /** Drops the TCP connection without a close handshake (a lost network). */
+  terminate(): void;
+  raw: WebSocket;
+}
+
+/** A plain WebSocket client (the `ws` package) speaking the Parley protocol, for protocol-level tests. */
+export function openTestSocket(url: string, options: { origin?: string } = {}): Promise<TestSocket> {
+  const ws = new WebSocket(url, options.origin ? { origin: options.origin } : {});
+  const events: ServerEvent[] = [];
+  const listeners = new Set<() => void>();
+  ws.on("message", (data, isBinary) => {
+    if (isBinary) return;
+    events.push(JSON.parse(data.toString()) as ServerEvent);
+    for (const listener of listeners) listener();
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  const socket: TestSocket = {
+    events,
+    raw: ws,
+    closed,
+    send: (frame) => ws.send(JSON.stringify(frame)),
+    sendRaw: (data) => ws.send(data),
+    close: (code) => ws.close(code),
+    terminate: () => ws.terminate(),
+    waitFor: (predicate, timeoutMs = 5000) =>
+      new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          const found = events.find(predicate);
+          if (!found) return false;
+          listeners.delete(check);
+          clearTimeout(timer);
+          resolve(found as never);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`no matching event within ${timeoutMs} ms; got: ${JSON.stringify(events).slice(0, 2000)}`));
+        }, timeoutMs);
+        if (!check()) listeners.add(check);
+      }),
+  };
+  return new Promise((resolve, reject) => {
+    ws.once("open", () => resolve(socket));
+    ws.once("unexpected-response", (_request, response) => {
+      reject(Object.assign(new Error(`upgrade refused: ${response.statusCode}`), { status: response.statusCode }));
+    });
+    ws.once("error", reject);
+  });
+}
