@@ -19,8 +19,21 @@ export const MAX_BODY_BYTES = 16 * 1024;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const FORBIDDEN_CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
 
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/** User-perceived characters (grapheme clusters): 👨‍👩‍👧‍👦 is one, though it is 7 code points and 25 bytes. */
+function characterCount(value: string, atMost: number): number {
+  const codePoints = [...value].length;
+  // Never more graphemes than code points, so segmenting is only needed when the cheap count is over the limit.
+  if (codePoints <= atMost) return codePoints;
+  let count = 0;
+  for (const _ of graphemes.segment(value)) count += 1;
+  return count;
+}
+
 /**
- * A message body: NFC-normalised and trimmed, then 1–4000 characters (code points) and ≤ 16 KiB of UTF-8.
+ * A message body: NFC-normalised and trimmed, then 1–4000 characters and ≤ 16 KiB of UTF-8. Characters are
+ * grapheme clusters, so the byte limit is what bounds bodies of long emoji or combining-mark sequences.
  * Bidi and zero-width characters are allowed in messages; clients render each message in its own bidi isolate.
  */
 export const MessageBody = z
@@ -31,7 +44,7 @@ export const MessageBody = z
     z
       .string()
       .refine((value) => value.length > 0, { message: "body must not be empty" })
-      .refine((value) => [...value].length <= MAX_BODY_CHARS, {
+      .refine((value) => characterCount(value, MAX_BODY_CHARS) <= MAX_BODY_CHARS, {
         message: `body must be at most ${MAX_BODY_CHARS} characters`,
       })
       .refine((value) => new TextEncoder().encode(value).length <= MAX_BODY_BYTES, {

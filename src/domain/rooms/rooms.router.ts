@@ -1,3 +1,43 @@
-import { router } from "../../transport/trpc/trpc.ts";
+import { authedProcedure, router } from "../../transport/trpc/trpc.ts";
+import {
+  CreateRoomInput,
+  DiscoverRoomsInput,
+  InviteInput,
+  KickInput,
+  MembersInput,
+  OpenDirectInput,
+  RoomRef,
+  UpdateRoomInput,
+} from "./rooms.schema.ts";
 
-export const roomsRouter = router({});
+export const roomsRouter = router({
+  create: authedProcedure
+    .input(CreateRoomInput)
+    .mutation(({ ctx, input }) => ctx.services.rooms.create(ctx.session.userId, input)),
+  openDirect: authedProcedure
+    .input(OpenDirectInput)
+    .mutation(({ ctx, input }) => ctx.services.rooms.openDirect(ctx.session.userId, input.userId)),
+  list: authedProcedure.query(({ ctx }) => ctx.services.rooms.list(ctx.session.userId)),
+  discover: authedProcedure
+    .input(DiscoverRoomsInput)
+    .query(({ ctx, input }) => ctx.services.rooms.discover(ctx.session.userId, input)),
+  get: authedProcedure.input(RoomRef).query(({ ctx, input }) => ctx.services.rooms.get(ctx.session.userId, input.roomId)),
+  join: authedProcedure
+    .input(RoomRef)
+    .mutation(({ ctx, input }) => ctx.services.rooms.join(ctx.session.userId, input.roomId)),
+  invite: authedProcedure
+    .input(InviteInput)
+    .mutation(({ ctx, input }) => ctx.services.rooms.invite(ctx.session.userId, input)),
+  leave: authedProcedure
+    .input(RoomRef)
+    .mutation(({ ctx, input }) => ctx.services.rooms.leave(ctx.session.userId, input.roomId)),
+  kick: authedProcedure
+    .input(KickInput)
+    .mutation(({ ctx, input }) => ctx.services.rooms.kick(ctx.session.userId, input)),
+  update: authedProcedure
+    .input(UpdateRoomInput)
+    .mutation(({ ctx, input }) => ctx.services.rooms.update(ctx.session.userId, input)),
+  members: authedProcedure
+    .input(MembersInput)
+    .query(({ ctx, input }) => ctx.services.rooms.members(ctx.session.userId, input)),
+});

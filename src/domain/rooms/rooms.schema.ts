@@ -19,6 +19,8 @@ export interface Room {
 export interface MyRoom extends Room {
   role: MemberRole;
   lastMessage: Message | null;
+  /** Direct rooms only: the other person (direct rooms have an empty `name`; clients show the peer). */
+  peer: UserPublic | null;
 }
 
 export interface RoomMember {
@@ -46,7 +48,8 @@ const roomName = z
       .max(80, "name must be at most 80 characters")
       .refine((value) => !/[\p{Cc}\u200B-\u200F\u202A-\u202E\u2060-\u2069\u061C\uFEFF]/u.test(value), {
         message: "name must not contain control, bidi-override or zero-width characters",
-      }),
+      })
+      .refine((value) => value.isWellFormed(), { message: "name must be well-formed Unicode (no lone surrogates)" }),
   );
 
 const description = z
@@ -57,10 +60,12 @@ const description = z
       .string()
       .max(500, "description must be at most 500 characters")
       // eslint-disable-next-line no-control-regex -- matching control characters is the point
-      .refine((value) => !/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/.test(value), { message: "description must not contain control characters" }),
+      .refine((value) => !/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/.test(value), { message: "description must not contain control characters" })
+      .refine((value) => value.isWellFormed(), { message: "description must be well-formed Unicode (no lone surrogates)" }),
   );
 
-const cursor = z.string().min(1).max(200);
+/** Opaque to clients (see page-cursor.ts); long enough for a discover cursor carrying an 80-character name. */
+const cursor = z.string().min(1).max(600);
 
 export const CreateRoomInput = z.strictObject({
   name: roomName,
@@ -78,6 +83,13 @@ export const DiscoverRoomsInput = z.strictObject({
 });
 export type DiscoverRoomsInput = z.infer<typeof DiscoverRoomsInput>;
 export const InviteInput = z.strictObject({ roomId: RoomId, userId: z.uuid() });
+export const KickInput = z.strictObject({ roomId: RoomId, userId: z.uuid() });
+export const UpdateRoomInput = z
+  .strictObject({ roomId: RoomId, name: roomName.optional(), description: description.optional() })
+  .refine((input) => input.name !== undefined || input.description !== undefined, {
+    message: "change at least one of name, description",
+  });
+export type UpdateRoomInput = z.infer<typeof UpdateRoomInput>;
 export const MembersInput = z.strictObject({
   roomId: RoomId,
   cursor: cursor.optional(),

@@ -2,6 +2,8 @@ import type { Database } from "../../infra/db/database.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher } from "../events.ts";
+import { createRoomListing } from "./room-listing.ts";
+import { createRoomMembershipChanges } from "./room-membership.ts";
 import type {
   CreateRoomInput,
   DiscoverRoomsInput,
@@ -11,25 +13,44 @@ import type {
   Page,
   Room,
   RoomMember,
+  UpdateRoomInput,
 } from "./rooms.schema.ts";
 
+/**
+ * Rooms and who is in them. Every read and write checks membership; an outsider gets FORBIDDEN
+ * "not a member of this room" for a private room exactly as for a room that does not exist.
+ */
 export interface RoomService {
-  /** The creator becomes owner. */
+  /** The creator becomes owner (and their sockets attach to the room: `room.membership` joined). */
   create(userId: string, input: CreateRoomInput): Promise<Room>;
-  /** One direct room per pair; calling again returns the same room. BAD_REQUEST for yourself, NOT_FOUND for no such user. */
+  /**
+   * One direct room per pair; calling again (even concurrently) returns the same room. BAD_REQUEST for yourself,
+   * NOT_FOUND for no such user. Creating it tells both people (`room.membership` joined).
+   */
   openDirect(userId: string, otherUserId: string): Promise<Room>;
-  /** My rooms, newest activity first, each with its last message and last seq. */
+  /** My rooms, newest activity first, each with its last message and last seq, and the peer of a direct room. */
   list(userId: string): Promise<MyRoom[]>;
-  /** Public rooms, optionally filtered by name; keyset-paginated. */
+  /** Public rooms, optionally filtered by name (case-insensitive substring); keyset-paginated by (name, id). */
   discover(userId: string, input: DiscoverRoomsInput): Promise<Page<Room>>;
   /** Members see any room; anyone may see a public room; otherwise FORBIDDEN (never revealing existence). */
   get(userId: string, roomId: string): Promise<Room>;
-  /** Public rooms only; idempotent for members. */
+  /** Public rooms only; idempotent for members (who get the room back and nothing is announced). */
   join(userId: string, roomId: string): Promise<Room>;
-  /** Private (and group) rooms, by owner/admin. */
+  /** Any non-direct room, by its owners and admins; NOT_FOUND for no such user; idempotent for members. */
   invite(userId: string, input: { roomId: string; userId: string }): Promise<void>;
-  /** Leaving a direct room is refused; the last owner of a room with other members must hand over first. */
+  /**
+   * Leaving a direct room is refused (BAD_REQUEST); the last owner of a room with other members must hand over
+   * first (CONFLICT).
+   */
   leave(userId: string, roomId: string): Promise<void>;
+  /**
+   * Owners and admins remove another member (`member.left` reason "removed"); admins cannot remove owners.
+   * BAD_REQUEST for direct rooms and for yourself, NOT_FOUND when the user is not a member.
+   */
+  kick(userId: string, input: { roomId: string; userId: string }): Promise<void>;
+  /** Owners and admins rename or redescribe a non-direct room; publishes `room.updated`. */
+  update(userId: string, input: UpdateRoomInput): Promise<Room>;
+  /** Keyset-paginated by (joined_at, user id), oldest member first. */
   members(userId: string, input: MembersInput): Promise<Page<RoomMember>>;
   /** The caller's role, or FORBIDDEN "not a member of this room" (also for rooms that do not exist). */
   requireMember(userId: string, roomId: string): Promise<MemberRole>;
@@ -47,6 +68,8 @@ export interface RoomServiceDeps {
 }
 
 export function createRoomService(deps: RoomServiceDeps): RoomService {
-  void deps;
-  throw new Error("not implemented yet");
+  return {
+    ...createRoomListing({ database: deps.database }),
+    ...createRoomMembershipChanges({ database: deps.database, events: deps.events, logger: deps.logger }),
+  };
 }

@@ -1,3 +1,11 @@
-import { router } from "../../transport/trpc/trpc.ts";
+import { authedProcedure, router } from "../../transport/trpc/trpc.ts";
+import { GetUserInput, SearchUsersInput } from "./users.schema.ts";
 
-export const usersRouter = router({});
+export const usersRouter = router({
+  get: authedProcedure
+    .input(GetUserInput)
+    .query(({ ctx, input }) => ctx.services.users.get(ctx.session.userId, input.userId)),
+  search: authedProcedure
+    .input(SearchUsersInput)
+    .query(({ ctx, input }) => ctx.services.users.search(ctx.session.userId, input)),
+});

@@ -1,4 +1,8 @@
+import { asc, eq, like, or, sql } from "drizzle-orm";
 import type { Database } from "../../infra/db/database.ts";
+import { users } from "../../infra/db/schema.ts";
+import { DomainError } from "../../lib/domain-error.ts";
+import { likePattern } from "./like-pattern.ts";
 import type { UserPublic } from "./users.schema.ts";
 
 export interface UserService {
@@ -8,7 +12,26 @@ export interface UserService {
   search(viewerId: string, input: { query: string; limit: number }): Promise<UserPublic[]>;
 }
 
+const userPublicColumns = { id: users.id, username: users.username, displayName: users.displayName };
+
+/** Any signed-in user may look up and search any other: nothing beyond `UserPublic` is ever returned. */
 export function createUserService(deps: { database: Database }): UserService {
-  void deps;
-  throw new Error("not implemented yet");
+  const { db } = deps.database;
+  return {
+    async get(_viewerId, userId) {
+      const [user] = await db.select(userPublicColumns).from(users).where(eq(users.id, userId));
+      if (!user) throw new DomainError("NOT_FOUND", "no such user");
+      return user;
+    },
+    async search(_viewerId, input) {
+      // lower() on both sides, in SQL, so the pattern is folded exactly like the indexed expressions.
+      const pattern = sql`lower(${likePattern(input.query, "prefix")})`;
+      return db
+        .select(userPublicColumns)
+        .from(users)
+        .where(or(like(sql`lower(${users.username})`, pattern), like(sql`lower(${users.displayName})`, pattern)))
+        .orderBy(asc(users.username))
+        .limit(input.limit);
+    },
+  };
 }

@@ -1,0 +1,93 @@
+import { and, eq } from "drizzle-orm";
+import type { Db } from "../../infra/db/database.ts";
+import { roomMembers, rooms, users } from "../../infra/db/schema.ts";
+import { DomainError } from "../../lib/domain-error.ts";
+import type { UserPublic } from "../users/users.schema.ts";
+import type { MemberRole, Room } from "./rooms.schema.ts";
+
+/**
+ * The one answer an outsider gets for a room they may not see, whether it is private or does not exist at all:
+ * a private room's existence is never revealed.
+ */
+export function notAMember(): DomainError {
+  return new DomainError("FORBIDDEN", "not a member of this room");
+}
+
+export const roomColumns = {
+  id: rooms.id,
+  kind: rooms.kind,
+  name: rooms.name,
+  description: rooms.description,
+  createdAt: rooms.createdAt,
+  lastSeq: rooms.lastSeq,
+};
+
+type RoomRow = { [K in keyof Room]: K extends "createdAt" ? Date : Room[K] };
+
+export function toRoom(row: RoomRow): Room {
+  return {
+    id: row.id,
+    kind: row.kind,
+    name: row.name,
+    description: row.description,
+    createdAt: row.createdAt.toISOString(),
+    lastSeq: row.lastSeq,
+  };
+}
+
+export interface RoomForUser {
+  room: Room;
+  /** The user's role, or null when they are not a member. */
+  role: MemberRole | null;
+}
+
+/**
+ * The room and the user's role in it, in one query; null when the room does not exist.
+ * `lock` takes the room row (FOR NO KEY UPDATE) for the rest of the transaction: membership changes that depend
+ * on who else is a member (leave, kick) serialise on it, as do sends (which update the row).
+ */
+export async function findRoomForUser(
+  db: Db,
+  userId: string,
+  roomId: string,
+  options: { lock: "none" | "room" } = { lock: "none" },
+): Promise<RoomForUser | null> {
+  const query = db
+    .select({ room: roomColumns, role: roomMembers.role })
+    .from(rooms)
+    .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, userId)))
+    .where(eq(rooms.id, roomId));
+  const [row] = options.lock === "room" ? await query.for("no key update", { of: rooms }) : await query;
+  return row ? { room: toRoom(row.room), role: row.role } : null;
+}
+
+/** The room for one of its members; FORBIDDEN "not a member of this room" for everyone else. */
+export async function findMemberRoom(
+  db: Db,
+  userId: string,
+  roomId: string,
+  options: { lock: "none" | "room" } = { lock: "none" },
+): Promise<{ room: Room; role: MemberRole }> {
+  const found = await findRoomForUser(db, userId, roomId, options);
+  if (!found || found.role === null) throw notAMember();
+  return { room: found.room, role: found.role };
+}
+
+/** Owners and admins manage a room; FORBIDDEN for plain members. */
+export function requireManager(role: MemberRole, action: string): void {
+  if (role === "member") throw new DomainError("FORBIDDEN", `only owners and admins can ${action}`);
+}
+
+/** Direct rooms always have exactly their two people and no name: BAD_REQUEST for anything that would change that. */
+export function refuseDirect(room: Room, action: string): void {
+  if (room.kind === "direct") throw new DomainError("BAD_REQUEST", `direct rooms cannot ${action}`);
+}
+
+export async function findUser(db: Db, userId: string): Promise<UserPublic> {
+  const [user] = await db
+    .select({ id: users.id, username: users.username, displayName: users.displayName })
+    .from(users)
+    .where(eq(users.id, userId));
+  if (!user) throw new DomainError("NOT_FOUND", "no such user");
+  return user;
+}

@@ -1,0 +1,143 @@
+import { and, asc, desc, eq, ilike, ne, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
+import { z } from "zod";
+import type { Database } from "../../infra/db/database.ts";
+import { messages, roomMembers, rooms, users } from "../../infra/db/schema.ts";
+import { messageColumns, senderColumns, toMessage } from "../messages/message-rows.ts";
+import { likePattern } from "../users/like-pattern.ts";
+import { decodeCursor, encodeCursor, PgTimestampText } from "./page-cursor.ts";
+import { findMemberRoom, findRoomForUser, notAMember, roomColumns, toRoom } from "./room-access.ts";
+import type { DiscoverRoomsInput, MemberRole, MembersInput, MyRoom, Page, Room, RoomMember } from "./rooms.schema.ts";
+
+/** Everything that reads rooms and their members; nothing here writes. */
+export interface RoomListing {
+  list(userId: string): Promise<MyRoom[]>;
+  discover(userId: string, input: DiscoverRoomsInput): Promise<Page<Room>>;
+  get(userId: string, roomId: string): Promise<Room>;
+  members(userId: string, input: MembersInput): Promise<Page<RoomMember>>;
+  requireMember(userId: string, roomId: string): Promise<MemberRole>;
+  roomIdsOf(userId: string): Promise<string[]>;
+  roomPeersOf(userId: string): Promise<string[]>;
+}
+
+const peerMembers = alias(roomMembers, "peer_members");
+const peerUsers = alias(users, "peer_users");
+const otherMembers = alias(roomMembers, "other_members");
+
+/** Rows past the page size tell whether another page exists. */
+function toPage<Row, Item>(rows: Row[], limit: number, item: (row: Row) => Item, key: (row: Row) => [string, string]): Page<Item> {
+  const last = rows.length > limit ? rows[limit - 1] : undefined;
+  return { items: rows.slice(0, limit).map(item), nextCursor: last ? encodeCursor(key(last)) : null };
+}
+
+export function createRoomListing(deps: { database: Database }): RoomListing {
+  const { db } = deps.database;
+  return {
+    async list(userId) {
+      // One query: each room with the caller's role, the message at its last_seq and, for direct rooms, the peer.
+      const rows = await db
+        .select({
+          room: roomColumns,
+          role: roomMembers.role,
+          lastMessage: messageColumns,
+          lastSender: senderColumns,
+          peer: { id: peerUsers.id, username: peerUsers.username, displayName: peerUsers.displayName },
+        })
+        .from(roomMembers)
+        .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
+        .leftJoin(messages, and(eq(messages.roomId, rooms.id), eq(messages.seq, rooms.lastSeq)))
+        .leftJoin(users, eq(users.id, messages.senderId))
+        .leftJoin(
+          peerMembers,
+          and(eq(rooms.kind, "direct"), eq(peerMembers.roomId, rooms.id), ne(peerMembers.userId, userId)),
+        )
+        .leftJoin(peerUsers, eq(peerUsers.id, peerMembers.userId))
+        .where(eq(roomMembers.userId, userId))
+        .orderBy(desc(rooms.updatedAt), desc(rooms.id));
+      return rows.map((row) => ({
+        ...toRoom(row.room),
+        role: row.role,
+        lastMessage: row.lastMessage && row.lastSender ? toMessage({ message: row.lastMessage, sender: row.lastSender }) : null,
+        peer: row.peer,
+      }));
+    },
+
+    async discover(_userId, input) {
+      const after = input.cursor ? decodeCursor(input.cursor, z.string().max(400)) : null;
+      const query = input.query?.trim();
+      const rows = await db
+        .select(roomColumns)
+        .from(rooms)
+        .where(
+          and(
+            eq(rooms.kind, "public"),
+            query ? ilike(rooms.name, likePattern(query, "contains")) : undefined,
+            after ? sql`(${rooms.name}, ${rooms.id}) > (${after[0]}::text, ${after[1]}::uuid)` : undefined,
+          ),
+        )
+        .orderBy(asc(rooms.name), asc(rooms.id))
+        .limit(input.limit + 1);
+      return toPage(rows, input.limit, toRoom, (row) => [row.name, row.id]);
+    },
+
+    async get(userId, roomId) {
+      const found = await findRoomForUser(db, userId, roomId);
+      if (!found || (found.role === null && found.room.kind !== "public")) throw notAMember();
+      return found.room;
+    },
+
+    async members(userId, input) {
+      await findMemberRoom(db, userId, input.roomId);
+      // The cursor keeps joined_at as Postgres prints it: a JS Date would drop the microseconds and repeat rows.
+      const after = input.cursor ? decodeCursor(input.cursor, PgTimestampText) : null;
+      const rows = await db
+        .select({
+          user: { id: users.id, username: users.username, displayName: users.displayName },
+          role: roomMembers.role,
+          joinedAt: roomMembers.joinedAt,
+          joinedAtKey: sql<string>`${roomMembers.joinedAt}::text`,
+        })
+        .from(roomMembers)
+        .innerJoin(users, eq(users.id, roomMembers.userId))
+        .where(
+          and(
+            eq(roomMembers.roomId, input.roomId),
+            after
+              ? sql`(${roomMembers.joinedAt}, ${roomMembers.userId}) > (${after[0]}::timestamptz, ${after[1]}::uuid)`
+              : undefined,
+          ),
+        )
+        .orderBy(asc(roomMembers.joinedAt), asc(roomMembers.userId))
+        .limit(input.limit + 1);
+      return toPage(
+        rows,
+        input.limit,
+        (row) => ({ user: row.user, role: row.role, joinedAt: row.joinedAt.toISOString() }),
+        (row) => [row.joinedAtKey, row.user.id],
+      );
+    },
+
+    async requireMember(userId, roomId) {
+      const [member] = await db
+        .select({ role: roomMembers.role })
+        .from(roomMembers)
+        .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)));
+      if (!member) throw notAMember();
+      return member.role;
+    },
+
+    async roomIdsOf(userId) {
+      const rows = await db.select({ roomId: roomMembers.roomId }).from(roomMembers).where(eq(roomMembers.userId, userId));
+      return rows.map((row) => row.roomId);
+    },
+
+    async roomPeersOf(userId) {
+      const rows = await db
+        .selectDistinct({ userId: otherMembers.userId })
+        .from(roomMembers)
+        .innerJoin(otherMembers, eq(otherMembers.roomId, roomMembers.roomId))
+        .where(and(eq(roomMembers.userId, userId), ne(otherMembers.userId, userId)));
+      return rows.map((row) => row.userId);
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import { and, eq } from "drizzle-orm";
+import type { MemberRole } from "../../src/domain/rooms/rooms.schema.ts";
+import { roomMembers } from "../../src/infra/db/schema.ts";
+import type { UserPublic } from "../../src/domain/users/users.schema.ts";
+import { createUser } from "../support/factories.ts";
+import type { TestDeps } from "../support/test-deps.ts";
+
+/** Changes a member's role directly in the database (the API has no role changes yet). */
+export async function setRole(deps: TestDeps, roomId: string, userId: string, role: MemberRole): Promise<void> {
+  await deps.database.db
+    .update(roomMembers)
+    .set({ role })
+    .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)));
+}
+
+/** A token no other test uses (safe in usernames, room names and clientMsgIds). */
+export function token(): string {
+  return `t${Math.random().toString(36).slice(2, 10)}`;
+}
+
+type Tuple<T, N extends number, Built extends T[] = []> = Built["length"] extends N ? Built : Tuple<T, N, [...Built, T]>;
+
+/** `count` new users, typed as a tuple so they destructure without undefined checks. */
+export async function createUsers<const N extends number>(deps: TestDeps, count: N): Promise<Tuple<UserPublic, N>> {
+  return (await Promise.all(Array.from({ length: count }, () => createUser(deps.database)))) as Tuple<UserPublic, N>;
+}

@@ -1,0 +1,226 @@
+import { eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Room } from "../../src/domain/rooms/rooms.schema.ts";
+import type { UserPublic } from "../../src/domain/users/users.schema.ts";
+import { roomMembers, rooms } from "../../src/infra/db/schema.ts";
+import { databaseKinds } from "../support/databases.ts";
+import { createTestDeps, settle, type TestDeps } from "../support/test-deps.ts";
+import { createUsers, setRole, token } from "./room-fixtures.ts";
+import { callerFor, domainError, inputIssues, NOT_A_MEMBER, trpcError } from "./trpc-calls.ts";
+
+describe.each(databaseKinds)("room membership on %s", (kind) => {
+  let deps: TestDeps;
+  beforeAll(async () => {
+    deps = await createTestDeps(kind);
+  });
+  afterAll(async () => {
+    await deps?.close();
+  });
+
+  const privateRoomOf = (owner: UserPublic): Promise<Room> =>
+    deps.services.rooms.create(owner.id, { name: token(), kind: "private" });
+
+  describe("invite", () => {
+    it("lets owners and admins add people, announcing it once to the room and to the invitee", async () => {
+      const [owner, admin, first, second] = await createUsers(deps, 4);
+      const room = await privateRoomOf(owner);
+      await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: admin.id });
+      await setRole(deps, room.id, admin.id, "admin");
+      const roomEvents = await deps.recordEvents({ roomId: room.id });
+      const firstEvents = await deps.recordEvents({ userId: first.id });
+      await callerFor(deps.services, owner.id).rooms.invite({ roomId: room.id, userId: first.id });
+      await callerFor(deps.services, owner.id).rooms.invite({ roomId: room.id, userId: first.id });
+      await callerFor(deps.services, admin.id).rooms.invite({ roomId: room.id, userId: second.id });
+      await settle();
+      expect(roomEvents).toEqual([
+        { type: "member.joined", roomId: room.id, member: { user: first, role: "member" } },
+        { type: "member.joined", roomId: room.id, member: { user: second, role: "member" } },
+      ]);
+      expect(firstEvents).toEqual([{ type: "room.membership", roomId: room.id, membership: "joined", room }]);
+      expect(await deps.services.rooms.get(second.id, room.id)).toEqual(room);
+    });
+
+    it("refuses plain members, outsiders, unknown users and direct rooms", async () => {
+      const [owner, member, outsider, target] = await createUsers(deps, 4);
+      const room = await privateRoomOf(owner);
+      await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: member.id });
+      const input = { roomId: room.id, userId: target.id };
+      expect(await trpcError(callerFor(deps.services, member.id).rooms.invite(input))).toMatchObject({
+        code: "FORBIDDEN",
+        message: "only owners and admins can invite",
+      });
+      expect(await trpcError(callerFor(deps.services, outsider.id).rooms.invite(input))).toMatchObject(NOT_A_MEMBER);
+      expect(await trpcError(callerFor(deps.services, owner.id).rooms.invite({ roomId: room.id, userId: crypto.randomUUID() }))).toMatchObject({
+        code: "NOT_FOUND",
+        message: "no such user",
+      });
+      const direct = await deps.services.rooms.openDirect(owner.id, member.id);
+      expect(await domainError(deps.services.rooms.invite(owner.id, { roomId: direct.id, userId: target.id }))).toMatchObject({
+        code: "BAD_REQUEST",
+      });
+      expect(await domainError(deps.services.rooms.requireMember(target.id, room.id))).toMatchObject(NOT_A_MEMBER);
+    });
+  });
+
+  describe("leave", () => {
+    it("removes the member and announces it to the room and to their sockets", async () => {
+      const [owner, member] = await createUsers(deps, 2);
+      const room = await privateRoomOf(owner);
+      await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: member.id });
+      const roomEvents = await deps.recordEvents({ roomId: room.id });
+      const userEvents = await deps.recordEvents({ userId: member.id });
+      await callerFor(deps.services, member.id).rooms.leave({ roomId: room.id });
+      await settle();
+      expect(roomEvents).toEqual([{ type: "member.left", roomId: room.id, userId: member.id, reason: "left" }]);
+      expect(userEvents).toEqual([{ type: "room.membership", roomId: room.id, membership: "left", room }]);
+      expect(await domainError(deps.services.rooms.get(member.id, room.id))).toMatchObject(NOT_A_MEMBER);
+      expect(await domainError(deps.services.rooms.leave(member.id, room.id))).toMatchObject(NOT_A_MEMBER);
+    });
+
+    it("keeps the last owner of a room with other members until another owner exists", async () => {
+      const [owner, member] = await createUsers(deps, 2);
+      const room = await privateRoomOf(owner);
+      await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: member.id });
+      expect(await trpcError(callerFor(deps.services, owner.id).rooms.leave({ roomId: room.id }))).toMatchObject({ code: "CONFLICT" });
+      expect(await deps.services.rooms.requireMember(owner.id, room.id)).toBe("owner");
+      await setRole(deps, room.id, member.id, "owner");
+      await deps.services.rooms.leave(owner.id, room.id);
+      // Now the only member: an owner alone may leave.
+      await deps.services.rooms.leave(member.id, room.id);
+      expect(await domainError(deps.services.rooms.requireMember(member.id, room.id))).toMatchObject(NOT_A_MEMBER);
+    });
+
+    it("refuses to leave a direct room", async () => {
+      const [me, friend] = await createUsers(deps, 2);
+      const direct = await deps.services.rooms.openDirect(me.id, friend.id);
+      expect(await trpcError(callerFor(deps.services, me.id).rooms.leave({ roomId: direct.id }))).toMatchObject({
+        code: "BAD_REQUEST",
+        message: "direct rooms cannot be left",
+      });
+      expect(await deps.services.rooms.requireMember(me.id, direct.id)).toBe("member");
+    });
+  });
+
+  describe("kick", () => {
+    it("lets an owner remove a member, who is told and loses access", async () => {
+      const [owner, member] = await createUsers(deps, 2);
+      const room = await privateRoomOf(owner);
+      await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: member.id });
+      const roomEvents = await deps.recordEvents({ roomId: room.id });
+      const userEvents = await deps.recordEvents({ userId: member.id });
+      await callerFor(deps.services, owner.id).rooms.kick({ roomId: room.id, userId: member.id });
+      await settle();
+      expect(roomEvents).toEqual([{ type: "member.left", roomId: room.id, userId: member.id, reason: "removed" }]);
+      expect(userEvents).toEqual([{ type: "room.membership", roomId: room.id, membership: "removed", room }]);
+      const send = deps.services.messages.send(member.id, { roomId: room.id, clientMsgId: `k-${token()}`, body: "still here?" });
+      expect(await domainError(send)).toMatchObject(NOT_A_MEMBER);
+    });
+
+    it("lets admins remove members and admins but never owners; plain members remove nobody", async () => {
+      const [owner, admin, otherAdmin, member, bystander] = await createUsers(deps, 5);
+      const room = await privateRoomOf(owner);
+      for (const user of [admin, otherAdmin, member, bystander]) {
+        await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: user.id });
+      }
+      await setRole(deps, room.id, admin.id, "admin");
+      await setRole(deps, room.id, otherAdmin.id, "admin");
+      const asAdmin = callerFor(deps.services, admin.id);
+      expect(await trpcError(asAdmin.rooms.kick({ roomId: room.id, userId: owner.id }))).toMatchObject({
+        code: "FORBIDDEN",
+        message: "admins cannot remove owners",
+      });
+      expect(await trpcError(callerFor(deps.services, member.id).rooms.kick({ roomId: room.id, userId: bystander.id }))).toMatchObject({
+        code: "FORBIDDEN",
+        message: "only owners and admins can remove members",
+      });
+      await asAdmin.rooms.kick({ roomId: room.id, userId: otherAdmin.id });
+      await asAdmin.rooms.kick({ roomId: room.id, userId: member.id });
+      expect(await trpcError(asAdmin.rooms.kick({ roomId: room.id, userId: member.id }))).toMatchObject({ code: "NOT_FOUND" });
+      expect(await trpcError(asAdmin.rooms.kick({ roomId: room.id, userId: admin.id }))).toMatchObject({ code: "BAD_REQUEST" });
+      const page = await deps.services.rooms.members(owner.id, { roomId: room.id, limit: 100 });
+      expect(page.items.map((item) => item.user.id).sort()).toEqual([owner.id, admin.id, bystander.id].sort());
+    });
+  });
+
+  describe("openDirect", () => {
+    it("opens one direct room per pair, from either side, telling both people once", async () => {
+      const [me, friend] = await createUsers(deps, 2);
+      const myEvents = await deps.recordEvents({ userId: me.id });
+      const friendEvents = await deps.recordEvents({ userId: friend.id });
+      const room = await callerFor(deps.services, me.id).rooms.openDirect({ userId: friend.id });
+      expect(room).toMatchObject({ kind: "direct", name: "", lastSeq: 0 });
+      expect(await deps.services.rooms.openDirect(friend.id, me.id)).toEqual(room);
+      expect(await deps.services.rooms.openDirect(me.id, friend.id)).toEqual(room);
+      await settle();
+      const joined = { type: "room.membership", roomId: room.id, membership: "joined", room };
+      expect(myEvents).toEqual([joined]);
+      expect(friendEvents).toEqual([joined]);
+      const members = await deps.services.rooms.members(friend.id, { roomId: room.id, limit: 10 });
+      expect(members.items.map((member) => [member.user.id, member.role]).sort()).toEqual(
+        [[me.id, "member"], [friend.id, "member"]].sort(),
+      );
+    });
+
+    it("creates exactly one room when both people open it at the same time", async () => {
+      const [me, friend] = await createUsers(deps, 2);
+      const myEvents = await deps.recordEvents({ userId: me.id });
+      const opened = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          i % 2 === 0 ? deps.services.rooms.openDirect(me.id, friend.id) : deps.services.rooms.openDirect(friend.id, me.id),
+        ),
+      );
+      expect(new Set(opened.map((room) => room.id)).size).toBe(1);
+      const directKey = [me.id, friend.id].sort().join(":");
+      expect(await deps.database.db.select({ id: rooms.id }).from(rooms).where(eq(rooms.directKey, directKey))).toHaveLength(1);
+      await settle();
+      expect(myEvents).toHaveLength(1);
+    });
+
+    it("refuses yourself and unknown users, and keeps outsiders out", async () => {
+      const [me, friend, outsider] = await createUsers(deps, 3);
+      const caller = callerFor(deps.services, me.id);
+      expect(await trpcError(caller.rooms.openDirect({ userId: me.id }))).toMatchObject({ code: "BAD_REQUEST" });
+      expect(await trpcError(caller.rooms.openDirect({ userId: crypto.randomUUID() }))).toMatchObject({ code: "NOT_FOUND" });
+      expect(await inputIssues(caller.rooms.openDirect({ userId: "someone" }))).toHaveLength(1);
+      const direct = await deps.services.rooms.openDirect(me.id, friend.id);
+      const asOutsider = callerFor(deps.services, outsider.id);
+      expect(await trpcError(asOutsider.rooms.get({ roomId: direct.id }))).toMatchObject(NOT_A_MEMBER);
+      expect(await trpcError(asOutsider.rooms.join({ roomId: direct.id }))).toMatchObject(NOT_A_MEMBER);
+    });
+  });
+
+  describe("members", () => {
+    it("pages through members by join time with an opaque cursor, even when join times tie", async () => {
+      const [owner, ...others] = await createUsers(deps, 7);
+      const room = await privateRoomOf(owner);
+      // Six members inserted in one statement share one joined_at: the user id breaks the tie.
+      await deps.database.db.insert(roomMembers).values(others.map((user) => ({ roomId: room.id, userId: user.id })));
+      const caller = callerFor(deps.services, owner.id);
+      const pages: string[][] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await caller.rooms.members({ roomId: room.id, limit: 3, ...(cursor && { cursor }) });
+        pages.push(page.items.map((member) => member.user.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(pages.map((page) => page.length)).toEqual([3, 3, 1]);
+      expect(pages.flat()).toEqual([owner.id, ...others.map((user) => user.id).sort()]);
+      const first = await deps.services.rooms.members(owner.id, { roomId: room.id, limit: 1 });
+      expect(first.items[0]).toMatchObject({ user: owner, role: "owner" });
+      expect(new Date(first.items[0]!.joinedAt).toISOString()).toBe(first.items[0]!.joinedAt);
+    });
+
+    it("shows members to members only, and refuses cursors it did not issue and limits over 200", async () => {
+      const [owner, outsider] = await createUsers(deps, 2);
+      const publicRoom = await deps.services.rooms.create(owner.id, { name: token(), kind: "public" });
+      expect(await trpcError(callerFor(deps.services, outsider.id).rooms.members({ roomId: publicRoom.id }))).toMatchObject(NOT_A_MEMBER);
+      const caller = callerFor(deps.services, owner.id);
+      const forged = Buffer.from(JSON.stringify(["yesterday", owner.id])).toString("base64url");
+      expect(await trpcError(caller.rooms.members({ roomId: publicRoom.id, cursor: forged }))).toMatchObject({
+        code: "BAD_REQUEST",
+        message: "invalid cursor",
+      });
+      expect(await inputIssues(caller.rooms.members({ roomId: publicRoom.id, limit: 201 }))).not.toEqual([]);
+    });
+  });
+});
