@@ -9,9 +9,9 @@ import * as schema from "./schema.ts";
 const MIGRATION_LOCK_ID = 727274;
 
 export async function createPostgresDatabase(options: { url: string; poolSize: number }): Promise<Database> {
+  await runPostgresMigrations(options.url);
   const client = postgres(options.url, { max: options.poolSize, onnotice: () => {} });
   const db = drizzle({ client, schema });
-  await runPostgresMigrations(client);
   return {
     db: db as unknown as Db,
     kind: "postgres",
@@ -22,14 +22,17 @@ export async function createPostgresDatabase(options: { url: string; poolSize: n
   };
 }
 
-/** drizzle's migrator takes no lock: instances booting together on a fresh database would race without this. */
-export async function runPostgresMigrations(client: postgres.Sql): Promise<void> {
-  const conn = await client.reserve();
+/**
+ * Applies drizzle/ under a session advisory lock: drizzle's migrator takes none, so instances booting together on
+ * a fresh database would race. A one-connection client keeps the lock and the migration on the same session.
+ */
+export async function runPostgresMigrations(url: string): Promise<void> {
+  const client = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    await conn`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
-    await migrate(drizzle({ client: conn as unknown as postgres.Sql, schema }), { migrationsFolder });
+    await client`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+    await migrate(drizzle({ client, schema }), { migrationsFolder });
+    await client`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
   } finally {
-    await conn`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.catch(() => undefined);
-    conn.release();
+    await client.end({ timeout: 5 });
   }
 }
