@@ -1,3 +1,100 @@
-import { router } from "../../transport/trpc/trpc.ts";
+import { TRPCError } from "@trpc/server";
+import { DomainError } from "../../lib/domain-error.ts";
+import type { TrpcContext } from "../../transport/trpc/context.ts";
+import { authedProcedure, publicProcedure, router } from "../../transport/trpc/trpc.ts";
+import type { UserProfile } from "../users/users.schema.ts";
+import {
+  type IssuedTokens,
+  LoginInput,
+  LogoutInput,
+  RefreshInput,
+  RefreshToken,
+  RegisterInput,
+  WsTicketInput,
+} from "./auth.schema.ts";
 
-export const authRouter = router({});
+export interface SignedIn {
+  user: UserProfile;
+  accessToken: string;
+  accessTokenExpiresAt: string;
+  /** Only when the client asked for `refreshTokenIn: "body"`; browsers get it as an HttpOnly cookie instead. */
+  refreshToken?: string;
+  refreshTokenExpiresAt: string;
+}
+
+/** The refresh token goes where the client asked: an HttpOnly cookie by default, the body only on request. */
+function deliver(ctx: TrpcContext, tokens: IssuedTokens, refreshTokenIn: "cookie" | "body"): SignedIn {
+  const { refreshToken, ...rest } = tokens;
+  if (refreshTokenIn === "body") return { ...rest, refreshToken };
+  ctx.refreshCookie.set(refreshToken, new Date(tokens.refreshTokenExpiresAt));
+  return rest;
+}
+
+/** The cookie is ambient: only a request from an allowed origin may act on it (CSRF). */
+function requireAllowedOrigin(ctx: TrpcContext): void {
+  if (!ctx.hasAllowedOrigin()) {
+    throw new TRPCError({ code: "FORBIDDEN", message: "the refresh cookie may only be used from an allowed origin" });
+  }
+}
+
+export const authRouter = router({
+  register: publicProcedure
+    .input(RegisterInput)
+    .mutation(async ({ ctx, input }) => deliver(ctx, await ctx.services.auth.register(input, ctx.meta), input.refreshTokenIn)),
+
+  login: publicProcedure
+    .input(LoginInput)
+    .mutation(async ({ ctx, input }) => deliver(ctx, await ctx.services.auth.login(input, ctx.meta), input.refreshTokenIn)),
+
+  refresh: publicProcedure.input(RefreshInput).mutation(async ({ ctx, input }) => {
+    if (input.refreshToken !== undefined) {
+      return deliver(ctx, await ctx.services.auth.refresh(input.refreshToken, ctx.meta), input.refreshTokenIn);
+    }
+    requireAllowedOrigin(ctx);
+    const raw = ctx.refreshCookie.read();
+    const cookie = RefreshToken.safeParse(raw);
+    if (!cookie.success) {
+      if (raw !== null) ctx.refreshCookie.clear();
+      throw new TRPCError({ code: "UNAUTHORIZED", message: "no refresh token" });
+    }
+    try {
+      return deliver(ctx, await ctx.services.auth.refresh(cookie.data, ctx.meta), input.refreshTokenIn);
+    } catch (error) {
+      // A refused cookie is dead for good (consumed, revoked or expired): stop the browser from sending it.
+      if (error instanceof DomainError && error.code === "UNAUTHORIZED") ctx.refreshCookie.clear();
+      throw error;
+    }
+  }),
+
+  /**
+   * Ends the session named by the body's refresh token, else the cookie's, else the bearer token's. Idempotent:
+   * with nothing (left) to end it still succeeds, because the caller's goal — no usable session — holds.
+   */
+  logout: publicProcedure.input(LogoutInput).mutation(async ({ ctx, input }): Promise<{ loggedOut: true }> => {
+    if (input.refreshToken !== undefined) {
+      await ctx.services.auth.logout({ refreshToken: input.refreshToken });
+      return { loggedOut: true };
+    }
+    const cookie = ctx.refreshCookie.read();
+    if (cookie !== null) {
+      requireAllowedOrigin(ctx);
+      await ctx.services.auth.logout({ refreshToken: cookie });
+      ctx.refreshCookie.clear();
+      return { loggedOut: true };
+    }
+    const session = await ctx.authenticate().catch((error: unknown) => {
+      // An access token that no longer verifies belongs to a session that is already over.
+      if (error instanceof DomainError && error.code === "UNAUTHORIZED") return null;
+      throw error;
+    });
+    if (session) await ctx.services.auth.logout({ session });
+    return { loggedOut: true };
+  }),
+
+  me: authedProcedure.query(({ ctx }) => ctx.services.auth.me(ctx.session)),
+
+  /** A one-time ticket for `/ws?ticket=…`; a mutation, so it is minted only by POST. */
+  wsTicket: authedProcedure
+    .input(WsTicketInput)
+    .mutation(({ ctx, input }) => ctx.services.auth.issueWsTicket(ctx.session, input.resume)),
+});

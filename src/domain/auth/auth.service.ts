@@ -1,8 +1,11 @@
+import { eq } from "drizzle-orm";
 import type { BucketRule } from "../../config.ts";
-import type { Database } from "../../infra/db/database.ts";
+import { type Database, isUniqueViolation } from "../../infra/db/database.ts";
+import { users } from "../../infra/db/schema.ts";
 import type { KeyValueStore } from "../../infra/kv/kv.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import type { Clock } from "../../lib/clock.ts";
+import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher } from "../events.ts";
 import type { UserProfile } from "../users/users.schema.ts";
@@ -14,13 +17,23 @@ import type {
   RequestMeta,
   WsTicketClaims,
 } from "./auth.schema.ts";
+import { createAccessTokens } from "./access-tokens.ts";
+import { hashPassword, verifyPassword } from "./password.ts";
+import { createSessionStore, type SessionRecord } from "./sessions.ts";
+import { createWsTickets } from "./ws-tickets.ts";
 
 export interface AuthService {
   /** CONFLICT for a taken email or username; TOO_MANY_REQUESTS per IP. */
   register(input: RegisterInput, meta: RequestMeta): Promise<IssuedTokens>;
-  /** UNAUTHORIZED with one message (and similar timing) for an unknown user and a wrong password. */
+  /**
+   * UNAUTHORIZED with one message (and similar timing) for an unknown user and a wrong password;
+   * TOO_MANY_REQUESTS per IP and per account (keyed by the normalised login).
+   */
   login(input: LoginInput, meta: RequestMeta): Promise<IssuedTokens>;
-  /** Rotates the refresh token. A reused token revokes its whole family (UNAUTHORIZED). */
+  /**
+   * Rotates the refresh token. A reused token revokes its whole family (UNAUTHORIZED), except the immediately
+   * previous one within a few seconds of its use (two tabs racing), which is only refused.
+   */
   refresh(refreshToken: string, meta: RequestMeta): Promise<IssuedTokens>;
   /** Revokes the session (refresh family) and tells its sockets. Idempotent. */
   logout(target: { refreshToken: string } | { session: AuthSession }): Promise<void>;
@@ -48,7 +61,210 @@ export interface AuthServiceDeps {
   rateLimits: { authPerIp: BucketRule; authPerAccount: BucketRule };
 }
 
+/**
+ * A hash of a random, forgotten password with the same parameters as real ones: a login for an unknown account
+ * verifies against it, so it costs the same Argon2 time as a wrong password and cannot be told apart by timing.
+ */
+const DUMMY_PASSWORD_HASH = "$argon2id$v=19$m=19456,t=2,p=1$kfpJOZDuWsBXKyuZEbRdcg$0uQvt7gB9MUxYmtii/g1n7o1aGJseCFHokW/1Vg2nCQ";
+
+/** One message per failure kind, whatever the detail: the detail goes to the log, never to the client. */
+const WRONG_CREDENTIALS = "wrong login or password";
+const BAD_ACCESS_TOKEN = "invalid or expired access token";
+const BAD_REFRESH_TOKEN = "invalid or expired refresh token";
+
+const profileColumns = {
+  id: users.id,
+  email: users.email,
+  username: users.username,
+  displayName: users.displayName,
+  emailVerifiedAt: users.emailVerifiedAt,
+  createdAt: users.createdAt,
+};
+
+interface ProfileRow {
+  id: string;
+  email: string;
+  username: string;
+  displayName: string;
+  emailVerifiedAt: Date | null;
+  createdAt: Date;
+}
+
+function toProfile(row: ProfileRow): UserProfile {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.displayName,
+    email: row.email,
+    emailVerified: row.emailVerifiedAt !== null,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** How a login string finds its account: emails as the Email schema stores them, usernames NFKC + case-folded. */
+function normaliseLogin(login: string): { by: "email" | "username"; value: string } {
+  return login.includes("@")
+    ? { by: "email", value: login.trim().toLowerCase() }
+    : { by: "username", value: login.normalize("NFKC").toLowerCase().trim() };
+}
+
 export function createAuthService(deps: AuthServiceDeps): AuthService {
-  void deps;
-  throw new Error("not implemented yet");
+  const { database, kv, rateLimiter, events, clock, logger } = deps;
+  const accessTokens = createAccessTokens(deps.jwt, clock);
+  const sessions = createSessionStore({ kv, clock, refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds });
+  const wsTickets = createWsTickets({ kv, clock });
+
+  const enforce = async (bucket: "auth-ip" | "auth-account", key: string, rule: BucketRule): Promise<void> => {
+    const decision = await rateLimiter.consume(`${bucket}:${key}`, rule);
+    if (!decision.allowed) {
+      // The key (an address, an email) stays out of the log; the bucket says which limit it was.
+      logger.warn("auth rate limit hit", { bucket, retryAfterSeconds: decision.retryAfterSeconds });
+      throw new DomainError("TOO_MANY_REQUESTS", "too many attempts, try again later", decision.retryAfterSeconds);
+    }
+  };
+  const enforcePerIp = async (meta: RequestMeta): Promise<void> => {
+    // No address (an in-process call, a runtime that cannot tell): the per-account bucket still applies to logins.
+    if (meta.ip !== null) await enforce("auth-ip", meta.ip, deps.rateLimits.authPerIp);
+  };
+
+  const findProfile = async (userId: string): Promise<UserProfile | null> => {
+    const [row] = await database.db.select(profileColumns).from(users).where(eq(users.id, userId)).limit(1);
+    return row ? toProfile(row) : null;
+  };
+
+  const issueTokens = async (
+    user: UserProfile,
+    session: { sessionId: string; session: SessionRecord; refreshToken: string },
+  ): Promise<IssuedTokens> => {
+    const access = await accessTokens.issue({ userId: user.id, sessionId: session.sessionId });
+    return {
+      user,
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt.toISOString(),
+      refreshToken: session.refreshToken,
+      refreshTokenExpiresAt: new Date(session.session.expiresAt).toISOString(),
+    };
+  };
+
+  const revokeSession = async (family: { sessionId: string; userId: string }, reason: string): Promise<void> => {
+    await sessions.revoke(family.sessionId);
+    logger.info("session revoked", { userId: family.userId, sessionId: family.sessionId, reason });
+    // The family is already dead for every HTTP call; this closes its sockets. A failure here is reported to the
+    // caller, who may retry: revoking again is harmless and publishes again.
+    await events.toUser(family.userId, { type: "session.revoked", sessionId: family.sessionId });
+  };
+
+  return {
+    async register(input, meta) {
+      await enforcePerIp(meta);
+      // The schema already normalised it; doing it here too keeps the stored hash NFKC whoever calls.
+      const passwordHash = await hashPassword(input.password.normalize("NFKC"));
+      let row: ProfileRow | undefined;
+      try {
+        [row] = await database.db
+          .insert(users)
+          .values({
+            email: input.email,
+            username: input.username,
+            displayName: input.displayName ?? input.username,
+            passwordHash,
+          })
+          .returning(profileColumns);
+      } catch (error) {
+        // The unique indexes decide, so two racing registrations cannot both pass a check-then-insert.
+        if (isUniqueViolation(error)) throw new DomainError("CONFLICT", "that email or username is already taken");
+        throw error;
+      }
+      if (!row) throw new Error("user insert returned no row");
+      const user = toProfile(row);
+      const session = await sessions.start(user.id, meta);
+      logger.info("user registered", { userId: user.id, sessionId: session.sessionId });
+      return issueTokens(user, session);
+    },
+
+    async login(input, meta) {
+      await enforcePerIp(meta);
+      const login = normaliseLogin(input.login);
+      await enforce("auth-account", `${login.by}:${login.value}`, deps.rateLimits.authPerAccount);
+      const [row] = await database.db
+        .select({ ...profileColumns, passwordHash: users.passwordHash })
+        .from(users)
+        .where(login.by === "email" ? eq(users.email, login.value) : eq(users.username, login.value))
+        .limit(1);
+      const passwordMatches = await verifyPassword(row?.passwordHash ?? DUMMY_PASSWORD_HASH, input.password.normalize("NFKC"));
+      if (!row || !passwordMatches) {
+        logger.info("login refused", { reason: row ? "wrong-password" : "unknown-account", userId: row?.id ?? null });
+        throw new DomainError("UNAUTHORIZED", WRONG_CREDENTIALS);
+      }
+      const user = toProfile(row);
+      const session = await sessions.start(user.id, meta);
+      logger.info("user logged in", { userId: user.id, sessionId: session.sessionId });
+      return issueTokens(user, session);
+    },
+
+    async refresh(refreshToken, meta) {
+      const rotation = await sessions.rotate(refreshToken, meta);
+      if (rotation.outcome === "refused") {
+        logger.info("refresh refused", { reason: rotation.reason });
+        throw new DomainError("UNAUTHORIZED", BAD_REFRESH_TOKEN);
+      }
+      if (rotation.outcome === "reused") {
+        logger.warn("refresh token reused", {
+          userId: rotation.userId,
+          sessionId: rotation.sessionId,
+          generation: rotation.generation,
+        });
+        await revokeSession(rotation, "refresh-token-reuse");
+        throw new DomainError("UNAUTHORIZED", BAD_REFRESH_TOKEN);
+      }
+      const user = await findProfile(rotation.session.userId);
+      if (!user) {
+        await revokeSession({ sessionId: rotation.sessionId, userId: rotation.session.userId }, "user-gone");
+        throw new DomainError("UNAUTHORIZED", BAD_REFRESH_TOKEN);
+      }
+      return issueTokens(user, rotation);
+    },
+
+    async logout(target) {
+      const family = "refreshToken" in target ? await sessions.familyOf(target.refreshToken) : target.session;
+      // An unknown or expired refresh token has no session left to end.
+      if (!family) return;
+      await revokeSession(family, "logout");
+    },
+
+    async verifyAccessToken(token) {
+      const check = await accessTokens.check(token);
+      if (!check.valid) {
+        logger.debug("access token refused", { reason: check.reason });
+        throw new DomainError("UNAUTHORIZED", BAD_ACCESS_TOKEN);
+      }
+      // A well-signed token outlives its session only until this check: logout takes effect at once.
+      const session = await sessions.get(check.session.sessionId);
+      if (!session || session.userId !== check.session.userId) {
+        logger.debug("access token refused", { reason: "session-ended", sessionId: check.session.sessionId });
+        throw new DomainError("UNAUTHORIZED", BAD_ACCESS_TOKEN);
+      }
+      return check.session;
+    },
+
+    async me(session) {
+      const user = await findProfile(session.userId);
+      if (!user) throw new DomainError("UNAUTHORIZED", BAD_ACCESS_TOKEN);
+      return user;
+    },
+
+    async issueWsTicket(session, resume) {
+      const { ticket, expiresAt } = await wsTickets.issue(session, resume);
+      logger.debug("ws ticket issued", { userId: session.userId, sessionId: session.sessionId });
+      return { ticket, expiresAt: expiresAt.toISOString() };
+    },
+
+    async redeemWsTicket(ticket) {
+      const claims = await wsTickets.redeem(ticket);
+      if (!claims) return null;
+      // A ticket minted just before a logout must not open a socket after it.
+      const session = await sessions.get(claims.sessionId);
+      return session && session.userId === claims.userId ? claims : null;
+    },
+  };
 }
