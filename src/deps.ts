@@ -52,7 +52,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       kv = createRedisKeyValueStore({ client: redis, prefix });
       rateLimiter = createRedisRateLimiter({ client: redis, prefix, logger });
     } else {
-      bus = createMemoryBus();
+      bus = createMemoryBus({ logger: logger.child({ component: "bus" }) });
       kv = createSqlKeyValueStore({ database, clock: systemClock });
       rateLimiter = createMemoryRateLimiter({ clock: systemClock });
     }

@@ -98,12 +98,11 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     async logout() {
       realtime.disconnect();
       const refreshToken = session.current()?.refreshToken;
-      const token = await session.accessToken().catch(() => null);
-      session.clear();
-      if (token || refreshToken) {
-        await publicApi.auth.logout.mutate(refreshToken ? { refreshToken } : {}, {
-          context: token ? { authorization: token } : {},
-        }).catch(() => undefined);
+      try {
+        // Through the authed API: the server ends the session named by the body token, the cookie or the bearer.
+        if (session.current()) await api.auth.logout.mutate(refreshToken ? { refreshToken } : {});
+      } finally {
+        session.clear();
       }
     },
     tokens: () => session.current(),

@@ -34,9 +34,9 @@ export function createFrameHandler(target: FrameTarget, deps: FrameHandlerDeps):
   let refilledAt = Date.now();
 
   function reject(code: ErrorCode, message: string, extra: { clientMsgId?: string; roomId?: string } = {}): void {
-    target.send({ type: "error", code, message, ...extra });
     strikes += 1;
-    if (strikes > MAX_STRIKES) target.close(CloseCode.POLICY, "too many invalid frames");
+    if (strikes > MAX_STRIKES) return target.close(CloseCode.POLICY, "too many invalid frames");
+    target.send({ type: "error", code, message, ...extra });
   }
 
   function withinBudget(): boolean {
@@ -95,6 +95,7 @@ export function createFrameHandler(target: FrameTarget, deps: FrameHandlerDeps):
   }
 
   return (data) => {
+    if (strikes > MAX_STRIKES) return; // closing: ignore whatever is still in flight
     if (typeof data !== "string") return reject("BAD_FRAME", "binary frames are not supported; send JSON text");
     if (data.length > MAX_FRAME_BYTES || (data.length * 3 > MAX_FRAME_BYTES && utf8Length(data) > MAX_FRAME_BYTES)) {
       // Bun and ws close oversized frames before we see them; this covers runtimes that do not (Deno).

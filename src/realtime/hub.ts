@@ -53,6 +53,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
   });
 
   function socketHandle(ws: WSContext): SocketHandle {
+    let closing = false;
     return {
       id: crypto.randomUUID(),
       raw: ws.raw,
@@ -64,7 +65,10 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
           logger.debug("send on a closing socket", { error });
         }
       },
+      // Only the first close counts: a second one can abort the handshake of the first (Deno drops the TCP).
       close: (code, reason) => {
+        if (closing) return;
+        closing = true;
         try {
           ws.close(code, reason);
         } catch (error) {

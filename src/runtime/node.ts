@@ -6,6 +6,8 @@ import { createMemoryFanout } from "../realtime/memory-fanout.ts";
 import { MAX_FRAME_BYTES } from "../realtime/protocol.ts";
 import { run } from "./lifecycle.ts";
 
+let stopAccepting: () => Promise<void> = async () => {};
+
 await run({
   name: "node",
   env: process.env,
@@ -34,8 +36,6 @@ await run({
   onSignal: (signal, handler) => process.on(signal, handler),
   exit: (code) => process.exit(code),
 });
-
-let stopAccepting: () => Promise<void> = async () => {};
 
 /** Pings every socket each half-timeout; one that has not answered since the last ping is dead and dropped. */
 function pingIdleSockets(sockets: WebSocketServer, timeoutMs: number): ReturnType<typeof setInterval> {

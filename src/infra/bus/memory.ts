@@ -1,7 +1,8 @@
+import type { Logger } from "../../lib/logger.ts";
 import type { BusStatus, EventBus, Unsubscribe } from "./bus.ts";
 
 /** One process, no broker: messages go straight to this process's listeners (asynchronously, like a broker). */
-export function createMemoryBus(): EventBus {
+export function createMemoryBus(options: { logger?: Logger } = {}): EventBus {
   const listeners = new Map<string, Set<(message: string) => void>>();
   return {
     publish: async (topic, message) => {
@@ -9,7 +10,14 @@ export function createMemoryBus(): EventBus {
       if (!set) return;
       // Deliver on a microtask so publishers never run listener code inside their own call stack.
       queueMicrotask(() => {
-        for (const listener of set) listener(message);
+        for (const listener of set) {
+          try {
+            listener(message);
+          } catch (error) {
+            // One faulty listener must neither starve the others nor escape as an uncaught exception.
+            options.logger?.error("bus listener threw", { topic, error });
+          }
+        }
       });
     },
     subscribe: async (topic, onMessage): Promise<Unsubscribe> => {

@@ -9,6 +9,8 @@ const t = initTRPC.context<TrpcContext>().create({
     const zodError = error.cause instanceof ZodError ? error.cause : null;
     return {
       ...shape,
+      // zod's own message is its issue list as JSON; say it in one readable line instead.
+      message: zodError ? zodError.issues.map((issue) => `${issue.path.join(".") || "input"}: ${issue.message}`).join("; ") : shape.message,
       data: {
         ...shape.data,
         // Never leak stacks to clients.

@@ -1,0 +1,263 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Room, ServerEvent } from "../../src/contract.ts";
+import { type Chatter, eventually, registerChatter } from "../support/chatters.ts";
+import { type RuntimeName, type ServerProcess, startServer, TEST_ORIGIN } from "../support/server-process.ts";
+import { openTestSocket, type TestSocket } from "../support/socket-client.ts";
+
+/** Small enough that a test can send past it quickly. */
+const RESUME_BUDGET = 30;
+
+/**
+ * The realtime behaviour every runtime must show, end to end: a real server process, real sockets, the SDK and
+ * plain WebSockets. Run once per runtime (realtime.<runtime>.test.ts).
+ */
+export function realtimeSuite(runtime: RuntimeName): void {
+  describe(`realtime on ${runtime}`, () => {
+    let server: ServerProcess;
+    const chatters: Chatter[] = [];
+    const sockets: TestSocket[] = [];
+
+    beforeAll(async () => {
+      server = await startServer(runtime, { RESUME_MAX_MESSAGES: String(RESUME_BUDGET) });
+    });
+    afterAll(async () => {
+      for (const chatter of chatters) chatter.client.realtime.disconnect();
+      for (const socket of sockets) socket.terminate();
+      const code = await server?.stop();
+      expect(code, server?.output()).toBe(0);
+    });
+
+    async function chatter(name: string): Promise<Chatter> {
+      const created = await registerChatter(server.url, name);
+      chatters.push(created);
+      return created;
+    }
+
+    async function socketFor(who: Chatter, resume?: Record<string, number>): Promise<TestSocket> {
+      const { ticket } = await who.client.api.auth.wsTicket.mutate(resume ? { resume } : {});
+      const socket = await openTestSocket(`${server.url.replace("http", "ws")}/ws?ticket=${ticket}`);
+      sockets.push(socket);
+      await socket.waitFor((event) => event.type === "ready");
+      return socket;
+    }
+
+    async function publicRoomWith(owner: Chatter, ...members: Chatter[]): Promise<Room> {
+      const room = await owner.client.api.rooms.create.mutate({ name: `room ${Math.random()}`, kind: "public" });
+      for (const member of members) await member.client.api.rooms.join.mutate({ roomId: room.id });
+      return room;
+    }
+
+    const messagesIn = (socket: TestSocket, roomId: string): Extract<ServerEvent, { type: "message.created" }>[] =>
+      socket.events.filter((event): event is Extract<ServerEvent, { type: "message.created" }> =>
+        event.type === "message.created" && event.roomId === roomId,
+      );
+
+    it("lets two users chat in real time through the SDK, each message acknowledged after its commit", async () => {
+      const [alice, bob] = [await chatter("alice"), await chatter("bob")];
+      const room = await publicRoomWith(alice, bob);
+      alice.client.realtime.connect();
+      bob.client.realtime.connect();
+      await Promise.all([alice.client.realtime.whenOpen(), bob.client.realtime.whenOpen()]);
+
+      const sent = await alice.client.realtime.send(room.id, "hello bob");
+      expect(sent).toMatchObject({ roomId: room.id, seq: 1, body: "hello bob", sender: { id: alice.user.id } });
+      const received = await bob.waitFor("message.created", (event) => event.roomId === room.id);
+      expect(received.message).toEqual(sent);
+
+      await bob.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "bob-reply-1", body: "hi alice" });
+      const reply = await alice.waitFor("message.created", (event) => event.message.body === "hi alice");
+      expect(reply.seq).toBe(2);
+      expect(alice.bodies(room.id)).toEqual(["hello bob", "hi alice"]);
+    });
+
+    it("shows typing to the other members of the room", async () => {
+      const [alice, bob] = [await chatter("alice"), await chatter("bob")];
+      const room = await publicRoomWith(alice, bob);
+      alice.client.realtime.connect();
+      bob.client.realtime.connect();
+      await Promise.all([alice.client.realtime.whenOpen(), bob.client.realtime.whenOpen()]);
+      bob.client.realtime.typing(room.id, true);
+      const typing = await alice.waitFor("typing", (event) => event.roomId === room.id);
+      expect(typing).toEqual({ type: "typing", roomId: room.id, userId: bob.user.id, active: true });
+    });
+
+    it("announces presence when a user's socket opens and closes", async () => {
+      const [alice, bob] = [await chatter("alice"), await chatter("bob")];
+      const room = await publicRoomWith(alice, bob);
+      const watcher = await socketFor(alice);
+      const bobSocket = await socketFor(bob);
+      await watcher.waitFor((event) => event.type === "presence" && event.userId === bob.user.id && event.status === "online");
+      bobSocket.close();
+      const offline = await watcher.waitFor(
+        (event) => event.type === "presence" && event.userId === bob.user.id && event.status === "offline",
+      );
+      expect(offline).toMatchObject({ roomId: room.id, lastSeenAt: expect.any(String) });
+    });
+
+    it("resumes a dropped socket with exactly the missed messages, in order, then goes live without duplicates", async () => {
+      const [alice, bob] = [await chatter("alice"), await chatter("bob")];
+      const room = await publicRoomWith(alice, bob);
+      const first = await socketFor(bob);
+      await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "before-drop", body: "m0" });
+      await first.waitFor((event) => event.type === "message.created" && event.roomId === room.id);
+      first.terminate();
+
+      for (let i = 1; i <= 5; i++) {
+        await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: `while-away-${i}`, body: `m${i}` });
+      }
+      const second = await socketFor(bob, { [room.id]: 1 });
+      expect(messagesIn(second, room.id).map((event) => event.seq)).toEqual([2, 3, 4, 5, 6]);
+      const resumedAt = second.events.findIndex((event) => event.type === "resumed");
+      expect(second.events[resumedAt]).toEqual({ type: "resumed", roomId: room.id, recovered: true, missed: null });
+      expect(second.events.findIndex((event) => event.type === "message.created" && event.seq === 6)).toBeLessThan(resumedAt);
+
+      await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "after-resume", body: "m7" });
+      await second.waitFor((event) => event.type === "message.created" && event.seq === 7);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(messagesIn(second, room.id).map((event) => event.seq)).toEqual([2, 3, 4, 5, 6, 7]);
+    });
+
+    it("resumes through the SDK after a disconnect, and delivers sends queued while offline", async () => {
+      const [alice, bob] = [await chatter("alice"), await chatter("bob")];
+      const room = await publicRoomWith(alice, bob);
+      bob.client.realtime.connect();
+      await bob.client.realtime.whenOpen();
+      await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "sdk-before-drop", body: "one" });
+      await bob.waitFor("message.created", (event) => event.message.body === "one");
+
+      bob.client.realtime.disconnect();
+      for (const body of ["two", "three", "four"]) {
+        await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: `sdk-message-${body}`, body });
+      }
+      const queued = bob.client.realtime.send(room.id, "sent while offline");
+      bob.client.realtime.connect();
+      await expect(queued).resolves.toMatchObject({ seq: 5, body: "sent while offline" });
+      await eventually(() => bob.bodies(room.id).length === 5, () => JSON.stringify(bob.bodies(room.id)));
+      expect(bob.bodies(room.id)).toEqual(["one", "two", "three", "four", "sent while offline"]);
+    });
+
+    it("says recovered: false, with the range to page, when more was missed than the resume budget", async () => {
+      const [alice, bob] = [await chatter("alice"), await chatter("bob")];
+      const room = await publicRoomWith(alice, bob);
+      for (let i = 1; i <= RESUME_BUDGET + 5; i++) {
+        await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: `burst-message-${i}`, body: `b${i}` });
+      }
+      const socket = await socketFor(bob, { [room.id]: 0 });
+      expect(socket.events.find((event) => event.type === "resumed")).toEqual({
+        type: "resumed",
+        roomId: room.id,
+        recovered: false,
+        missed: { fromSeq: 1, toSeq: RESUME_BUDGET + 5 },
+      });
+      expect(messagesIn(socket, room.id)).toEqual([]);
+      await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "burst-live-message", body: "live" });
+      const live = await socket.waitFor((event) => event.type === "message.created" && event.roomId === room.id);
+      expect(live).toMatchObject({ seq: RESUME_BUDGET + 6 });
+    });
+
+    it("attaches rooms joined after connecting and drops rooms the user was removed from", async () => {
+      const [alice, bob] = [await chatter("alice"), await chatter("bob")];
+      const room = await alice.client.api.rooms.create.mutate({ name: "private", kind: "private" });
+      const socket = await socketFor(bob);
+      await alice.client.api.rooms.invite.mutate({ roomId: room.id, userId: bob.user.id });
+      await socket.waitFor((event) => event.type === "room.membership" && event.roomId === room.id);
+      await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "after-invite", body: "welcome" });
+      await socket.waitFor((event) => event.type === "message.created" && event.roomId === room.id);
+
+      await alice.client.api.rooms.kick.mutate({ roomId: room.id, userId: bob.user.id });
+      await socket.waitFor(
+        (event) => event.type === "room.membership" && event.roomId === room.id && event.membership === "removed",
+      );
+      await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "after-kick", body: "secret" });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(messagesIn(socket, room.id).map((event) => event.message.body)).toEqual(["welcome"]);
+    });
+
+    it("closes the sockets of a session that logs out with 4001", async () => {
+      const bob = await chatter("bob");
+      const socket = await socketFor(bob);
+      await bob.client.logout();
+      expect((await socket.closed).code).toBe(4001);
+    });
+
+    it("acknowledges socket sends after commit, idempotently on clientMsgId, and refuses bad ones with typed errors", async () => {
+      const alice = await chatter("alice");
+      const room = await publicRoomWith(alice);
+      const socket = await socketFor(alice);
+      socket.send({ type: "send", roomId: room.id, clientMsgId: "socket-send-1", body: "  once  " });
+      const ack = await socket.waitFor<Extract<ServerEvent, { type: "ack" }>>((event) => event.type === "ack");
+      expect(ack.message).toMatchObject({ seq: 1, body: "once" });
+      socket.send({ type: "send", roomId: room.id, clientMsgId: "socket-send-1", body: "once" });
+      await eventually(() => socket.events.filter((event) => event.type === "ack").length === 2, () => "second ack");
+      const acks = socket.events.filter((event) => event.type === "ack");
+      expect(acks[1]).toEqual(ack);
+
+      socket.send({ type: "send", roomId: room.id, clientMsgId: "socket-send-2", body: "   " });
+      socket.send({ type: "send", roomId: crypto.randomUUID(), clientMsgId: "socket-send-3", body: "where?" });
+      const empty = await socket.waitFor((event) => event.type === "error" && event.clientMsgId === "socket-send-2");
+      const forbidden = await socket.waitFor((event) => event.type === "error" && event.clientMsgId === "socket-send-3");
+      expect(empty).toMatchObject({ code: "BAD_REQUEST" });
+      expect(forbidden).toMatchObject({ code: "FORBIDDEN" });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(messagesIn(socket, room.id).map((event) => event.seq)).toEqual([1]);
+    });
+
+    it("answers malformed frames with error events, closes a persistent abuser with 1008, and stays up", async () => {
+      const alice = await chatter("alice");
+      const socket = await socketFor(alice);
+      const bad: (string | Buffer)[] = [
+        "not json",
+        "[]",
+        JSON.stringify({ type: "nope" }),
+        JSON.stringify({ type: "send" }),
+        JSON.stringify({ type: "typing", roomId: crypto.randomUUID(), active: true, extra: 1 }),
+        JSON.stringify({ type: "resume", rooms: { "not-a-uuid": 1 } }),
+        JSON.stringify({ __proto__: { polluted: true }, type: "ping" }).replace("{", '{"constructor":{},'),
+        Buffer.from([0, 1, 2, 3]),
+      ];
+      for (const frame of bad) socket.sendRaw(frame);
+      await eventually(() => socket.events.filter((event) => event.type === "error").length === bad.length, () =>
+        JSON.stringify(socket.events),
+      );
+      socket.send({ type: "typing", roomId: crypto.randomUUID(), active: true });
+      await socket.waitFor((event) => event.type === "error" && event.code === "FORBIDDEN");
+      socket.send({ type: "ping", id: "still-here" });
+      await socket.waitFor((event) => event.type === "pong" && event.id === "still-here");
+
+      // Paced: Deno drops the TCP connection (1006) when data frames arrive after it sent its close frame, so a
+      // client that floods past the close sees 1006 there instead of 1008. Either way the abuser is gone.
+      for (let i = 0; i < 5; i++) {
+        socket.sendRaw("garbage");
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      expect((await socket.closed).code).toBe(1008);
+      expect((await fetch(`${server.url}/livez`)).status).toBe(200);
+    });
+
+    it("closes a socket that sends a frame over 64 KiB with 1009", async () => {
+      const alice = await chatter("alice");
+      const socket = await socketFor(alice);
+      socket.sendRaw("x".repeat(64 * 1024 + 1));
+      expect((await socket.closed).code).toBe(1009);
+      expect((await fetch(`${server.url}/livez`)).status).toBe(200);
+    });
+
+    it("refuses upgrades without a valid unused ticket (401), from foreign origins (403) and without Upgrade (426)", async () => {
+      const alice = await chatter("alice");
+      const wsUrl = `${server.url.replace("http", "ws")}/ws`;
+      const status = (promise: Promise<unknown>): Promise<unknown> =>
+        promise.then(() => 101, (error: { status?: number }) => error.status ?? error);
+      expect(await status(openTestSocket(wsUrl))).toBe(401);
+      expect(await status(openTestSocket(`${wsUrl}?ticket=${"a".repeat(43)}`))).toBe(401);
+      expect(await status(openTestSocket(`${wsUrl}?ticket=%00%01`))).toBe(401);
+
+      const { ticket } = await alice.client.api.auth.wsTicket.mutate({});
+      expect(await status(openTestSocket(`${wsUrl}?ticket=${ticket}`, { origin: "https://evil.example" }))).toBe(403);
+      expect(await status(openTestSocket(`${wsUrl}?ticket=${ticket}`, { origin: "null" }))).toBe(403);
+      const accepted = await openTestSocket(`${wsUrl}?ticket=${ticket}`, { origin: TEST_ORIGIN });
+      sockets.push(accepted);
+      expect(await status(openTestSocket(`${wsUrl}?ticket=${ticket}`, { origin: TEST_ORIGIN }))).toBe(401);
+      expect((await fetch(`${server.url}/ws?ticket=${ticket}`)).status).toBe(426);
+    });
+  });
+}

@@ -1,0 +1,3 @@
+import { realtimeSuite } from "./realtime.contract.ts";
+
+realtimeSuite("deno");
