@@ -1,0 +1,158 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Message } from "../../src/domain/messages/messages.schema.ts";
+import { createMemoryBus } from "../../src/infra/bus/memory.ts";
+import { createLogger } from "../../src/lib/logger.ts";
+import { encodeEvent } from "../../src/realtime/event-publisher.ts";
+import { createMemoryFanout } from "../../src/realtime/memory-fanout.ts";
+import { createRoomFeeds, encodeMessage, type RoomFeeds } from "../../src/realtime/room-feeds.ts";
+import type { SocketHandle } from "../../src/realtime/socket.ts";
+import { roomTopic } from "../../src/realtime/topics.ts";
+import { createUser } from "../support/factories.ts";
+import { createTestDeps, settle, type TestDeps } from "../support/test-deps.ts";
+
+/** A socket that keeps what it was sent: the realtime layer's view of a client. */
+function recordingSocket(): SocketHandle & { seqs(): number[]; frames: string[] } {
+  const frames: string[] = [];
+  return {
+    id: crypto.randomUUID(),
+    raw: {},
+    frames,
+    send: (data) => void frames.push(data),
+    close: () => {},
+    seqs: () => frames.map((frame) => JSON.parse(frame) as { seq?: number }).flatMap((event) => (event.seq ? [event.seq] : [])),
+  };
+}
+
+/**
+ * The feed sits between the bus and local sockets. Here the domain commits messages to a real database, but
+ * what reaches the feed's bus is staged by the test — late, reordered, duplicated or lost — as a broker might.
+ */
+describe("room feeds", () => {
+  let deps: TestDeps;
+  let sender: string;
+
+  beforeAll(async () => {
+    deps = await createTestDeps("pglite");
+    sender = (await createUser(deps.database)).id;
+  });
+  afterAll(() => deps.close());
+
+  interface Setup {
+    feeds: RoomFeeds;
+    bus: ReturnType<typeof createMemoryBus>;
+    roomId: string;
+    commit(n: number): Promise<Message[]>;
+    /** A socket subscribed to the room's topic from now on. */
+    attach(): Promise<ReturnType<typeof recordingSocket>>;
+    fanout: ReturnType<typeof createMemoryFanout>;
+  }
+
+  async function setup(gapWaitMs = 30): Promise<Setup> {
+    const bus = createMemoryBus();
+    const fanout = createMemoryFanout();
+    const feeds = createRoomFeeds({ bus, fanout, history: deps.services.messages, logger: createLogger({ level: "silent" }), gapWaitMs });
+    const room = await deps.services.rooms.create(sender, { name: "feed", kind: "public" });
+    const commit = async (n: number): Promise<Message[]> => {
+      const sent: Message[] = [];
+      for (let i = 0; i < n; i++) {
+        const { message } = await deps.services.messages.send(sender, { roomId: room.id, clientMsgId: crypto.randomUUID(), body: `m ${i}` });
+        sent.push(message);
+      }
+      return sent;
+    };
+    const attach = async (): Promise<ReturnType<typeof recordingSocket>> => {
+      const socket = recordingSocket();
+      const feed = await feeds.retain(room.id);
+      fanout.subscribe(socket, feed.topic);
+      return socket;
+    };
+    return { feeds, bus, roomId: room.id, commit, attach, fanout };
+  }
+
+  it("forwards messages in seq order even when the bus delivers them out of order", async () => {
+    const { bus, roomId, commit, attach } = await setup();
+    const socket = await attach();
+    const [one, two, three] = await commit(3);
+    for (const message of [three, one, two]) await bus.publish(roomTopic(roomId), encodeMessage(message as Message));
+    await settle(20);
+    expect(socket.seqs()).toEqual([1, 2, 3]);
+  });
+
+  it("forwards each seq once, however often the bus repeats it", async () => {
+    const { bus, roomId, commit, attach } = await setup();
+    const socket = await attach();
+    const [one, two] = (await commit(2)) as [Message, Message];
+    for (const message of [one, one, two, one, two]) await bus.publish(roomTopic(roomId), encodeMessage(message));
+    await settle(20);
+    expect(socket.seqs()).toEqual([1, 2]);
+  });
+
+  it("reads a message the bus lost back from history before forwarding what follows it", async () => {
+    const { bus, roomId, commit, attach } = await setup();
+    const socket = await attach();
+    const [one, , three] = (await commit(3)) as [Message, Message, Message];
+    await bus.publish(roomTopic(roomId), encodeMessage(one));
+    await bus.publish(roomTopic(roomId), encodeMessage(three));
+    await settle(10);
+    expect(socket.seqs()).toEqual([1]); // 3 waits for 2
+    await settle(100);
+    expect(socket.seqs()).toEqual([1, 2, 3]);
+    expect(socket.frames[1]).toBe(encodeMessage((await deps.services.messages.range(roomId, 1, 2, 1))[0] as Message));
+  });
+
+  it("starts from the room's committed position: history from before the feed existed is not re-sent", async () => {
+    const { feeds, bus, roomId, commit, attach } = await setup();
+    const [old] = (await commit(1)) as [Message];
+    const socket = await attach();
+    const feed = await feeds.retain(roomId);
+    expect(feed.position()).toBe(1);
+    await bus.publish(roomTopic(roomId), encodeMessage(old));
+    const [next] = (await commit(1)) as [Message];
+    await bus.publish(roomTopic(roomId), encodeMessage(next));
+    await settle(20);
+    expect(socket.seqs()).toEqual([2]);
+  });
+
+  it("attaches a socket exactly at the requested seq: nothing before it, nothing missed after it", async () => {
+    const { feeds, bus, roomId, commit, attach, fanout } = await setup(5_000);
+    const early = await attach();
+    const feed = await feeds.retain(roomId);
+    const [one, two, three] = (await commit(3)) as [Message, Message, Message];
+    const late = recordingSocket();
+    const attached = feed.attachAt(2, () => fanout.subscribe(late, feed.topic));
+    for (const message of [one, two, three]) await bus.publish(roomTopic(roomId), encodeMessage(message));
+    expect(await attached).toBe("attached");
+    await settle(20);
+    expect(early.seqs()).toEqual([1, 2, 3]);
+    expect(late.seqs()).toEqual([3]);
+  });
+
+  it("passes events without a seq (typing, presence, membership) straight through", async () => {
+    const { bus, roomId, attach } = await setup();
+    const socket = await attach();
+    const typing = encodeEvent({ type: "typing", roomId, userId: sender, active: true });
+    await bus.publish(roomTopic(roomId), typing);
+    await settle(10);
+    expect(socket.frames).toEqual([typing]);
+  });
+
+  it("after the bus comes back, forwards what was committed while it was down", async () => {
+    const { feeds, commit, attach } = await setup();
+    const socket = await attach();
+    await commit(4); // published on the services' bus, never on this feed's: as if the broker was down
+    await feeds.reconcile();
+    expect(socket.seqs()).toEqual([1, 2, 3, 4]);
+  });
+
+  it("holds one bus subscription per room and drops it with the last reference", async () => {
+    const { feeds, bus, roomId } = await setup();
+    await feeds.retain(roomId);
+    await feeds.retain(roomId);
+    expect(bus.subscribedTopics()).toEqual([roomTopic(roomId)]);
+    feeds.release(roomId);
+    expect(bus.subscribedTopics()).toEqual([roomTopic(roomId)]);
+    feeds.release(roomId);
+    expect(bus.subscribedTopics()).toEqual([]);
+    expect(feeds.rooms()).toEqual([]);
+  });
+});
