@@ -48,7 +48,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     if (config.redis) {
       const { url, prefix } = config.redis;
       redis = await connectRedis({ url, logger, name: "commands" });
-      bus = await createRedisBus({ url, prefix, logger: logger.child({ component: "bus" }) });
+      bus = await createRedisBus({ url, prefix, logger: logger.child({ component: "bus" }), instanceId: config.instanceId });
       kv = createRedisKeyValueStore({ client: redis, prefix });
       rateLimiter = createRedisRateLimiter({ client: redis, prefix, logger });
     } else {

@@ -19,13 +19,19 @@ interface TopicState {
  * The topic map is the truth for what should be subscribed; after a reconnect it is replayed onto the new
  * connection (ioredis's autoResubscribe is off, so a topic dropped while the link was down is not revived).
  */
-export async function createRedisBus(options: { url: string; prefix: string; logger: Logger }): Promise<EventBus> {
+export async function createRedisBus(options: {
+  url: string;
+  prefix: string;
+  logger: Logger;
+  /** Names the connections (`CLIENT LIST`), so an operator can see which instance holds which subscriptions. */
+  instanceId?: string;
+}): Promise<EventBus> {
   const logger = options.logger.child({ component: "redis-bus" });
   const channelPrefix = `${options.prefix}rt:`;
-  const publisher = await connectRedis({ url: options.url, logger, name: "parley-bus-pub" });
+  const publisher = await connectRedis({ url: options.url, logger, name: connectionName("parley-bus-pub", options.instanceId) });
   let subscriber: Redis;
   try {
-    subscriber = await connectRedis({ url: options.url, logger, name: "parley-bus-sub", autoResubscribe: false });
+    subscriber = await connectRedis({ url: options.url, logger, name: connectionName("parley-bus-sub", options.instanceId), autoResubscribe: false });
   } catch (error) {
     await closeRedis(publisher);
     throw error;
@@ -159,4 +165,8 @@ export async function createRedisBus(options: { url: string; prefix: string; log
       await Promise.all([closeRedis(publisher), closeRedis(subscriber)]);
     },
   };
+}
+
+function connectionName(role: string, instanceId: string | undefined): string {
+  return instanceId ? `${role}:${instanceId.replace(/[^A-Za-z0-9_.-]/g, "_")}` : role;
 }
