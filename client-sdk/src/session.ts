@@ -58,6 +58,8 @@ export function createSession(options: {
       return tokens?.accessToken ?? null;
     },
     refresh() {
+      // Cleared in a `.finally` callback, which always runs after this assignment: an attempt that fails before
+      // its first await (no refresh token) must not stay cached as the answer to every later refresh.
       inFlight ??= (async () => {
         try {
           if (options.refreshTokenIn === "body" && !tokens?.refreshToken) throw new Error("not signed in");
@@ -65,10 +67,10 @@ export function createSession(options: {
         } catch (error) {
           set(null);
           throw error;
-        } finally {
-          inFlight = null;
         }
-      })();
+      })().finally(() => {
+        inFlight = null;
+      });
       return inFlight;
     },
   };

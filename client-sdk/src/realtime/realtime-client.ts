@@ -79,6 +79,8 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
   let reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   let heartbeat: ReturnType<typeof setInterval> | null = null;
   let lastHeardAt = 0;
+  /** Bumped by every final close: a connection attempt begun before it must not open a socket after it. */
+  let generation = 0;
 
   function setState(next: RealtimeState, reason: string | null = null): void {
     if (next === state) return;
@@ -99,16 +101,18 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
 
   async function open(): Promise<void> {
     setState(attempt === 0 && state !== "reconnecting" ? "connecting" : "reconnecting");
+    const attemptGeneration = generation;
     let ticket: string;
     try {
       const resume = Object.fromEntries(Object.entries(streams.positions()).slice(0, MAX_RESUME_ROOMS));
       ticket = (await options.api.auth.wsTicket.mutate({ resume })).ticket;
     } catch (error) {
+      if (attemptGeneration !== generation) return;
       if (isUnauthorized(error)) return finish("unauthenticated");
       reportError(error);
       return scheduleReconnect();
     }
-    if (!wanted) return;
+    if (attemptGeneration !== generation) return; // disconnect() came first (and maybe a new connect())
     const url = new URL("/ws", options.url);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     url.searchParams.set("ticket", ticket);
@@ -126,9 +130,14 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
   }
 
   function checkLiveness(): void {
-    if (!socket) return;
-    if (Date.now() - lastHeardAt > pingIntervalMs * 2) return socket.close(CLOSE_UNRESPONSIVE, "no pong");
-    if (socket.readyState === 1) socket.send(JSON.stringify({ type: "ping" }));
+    const ws = socket;
+    if (!ws) return;
+    if (Date.now() - lastHeardAt > pingIntervalMs * 2) {
+      // A dead link never completes the close handshake (`ws` waits 30 s for it): let go of it and reconnect now.
+      ws.close(CLOSE_UNRESPONSIVE, "no pong");
+      return closed(CLOSE_UNRESPONSIVE, "no pong");
+    }
+    if (ws.readyState === 1) ws.send(JSON.stringify({ type: "ping" }));
   }
 
   function receive(raw: string): void {
@@ -194,6 +203,7 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
 
   function finish(reason: string): void {
     wanted = false;
+    generation += 1;
     if (reconnectTimer) clearTimeout(reconnectTimer);
     if (heartbeat) clearInterval(heartbeat);
     reconnectTimer = null;

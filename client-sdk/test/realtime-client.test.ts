@@ -1,0 +1,293 @@
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { WebSocket, WebSocketServer } from "ws";
+import type { ClientFrame, Message, ServerEvent } from "../../src/contract.ts";
+import { SendRejectedError } from "../src/realtime/outbox.ts";
+import { createRealtimeClient, type StateChange } from "../src/realtime/realtime-client.ts";
+import type { ParleyApi } from "../src/rpc.ts";
+
+/**
+ * The realtime client against a real socket: a `ws` server in this process plays the server's side of the
+ * protocol by script. The tRPC API is an injected collaborator; its stub answers the only two procedures the
+ * realtime client calls (auth.wsTicket, messages.list) and records what they were asked.
+ */
+type Rooms = { roomId: string; lastSeq: number }[];
+type SendFrame = Extract<ClientFrame, { type: "send" }> & { at: number };
+type Connection = ReturnType<typeof scripted>;
+type Harness = Awaited<ReturnType<typeof setup>>;
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+const until = (check: () => void): Promise<void> => vi.waitFor(check, { timeout: 2000, interval: 5 });
+/** Long enough to see something that should not happen (a retry, a second socket): ten times the longest backoff. */
+const quietPeriod = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100));
+const ROOM = crypto.randomUUID();
+const message = (seq: number, roomId = ROOM): Message => ({ id: `m-${seq}`, roomId, seq, sender: { id: "u-1", username: "alice", displayName: "Alice" }, body: `#${seq}`, createdAt: new Date(seq * 1000).toISOString() });
+const created = (seq: number): ServerEvent => ({ type: "message.created", roomId: ROOM, seq, message: message(seq) });
+const ready = (rooms: Rooms = [{ roomId: ROOM, lastSeq: 0 }]): ServerEvent => ({ type: "ready", connectionId: crypto.randomUUID(), userId: "u-1", rooms });
+
+/** The server's end of one connection: answers pings by itself, records sends (with arrival time), emits by script. */
+function scripted(socket: WebSocket) {
+  const connection = { socket, sends: [] as SendFrame[], pings: 0, emit: (event: ServerEvent) => socket.send(JSON.stringify(event)) };
+  socket.on("message", (data) => {
+    const frame = JSON.parse(String(data)) as ClientFrame;
+    if (frame.type === "send") connection.sends.push({ ...frame, at: performance.now() });
+    if (frame.type !== "ping") return;
+    connection.pings += 1;
+    connection.emit({ type: "pong" });
+  });
+  return connection;
+}
+
+async function setup(options: { pingIntervalMs?: number } = {}) {
+  const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+  await once(wss, "listening");
+  const connections: Connection[] = [];
+  wss.on("connection", (socket) => connections.push(scripted(socket)));
+  const tickets: { resume?: Record<string, number> }[] = [];
+  const listQueries: { roomId: string; after?: number; limit?: number }[] = [];
+  let ticketGate: Promise<void> | null = null;
+  const wsTicket = async (input: (typeof tickets)[number]): Promise<{ ticket: string }> => {
+    tickets.push(input);
+    await ticketGate;
+    return { ticket: `ticket-${tickets.length}` };
+  };
+  const list = async (input: (typeof listQueries)[number]): Promise<{ messages: Message[] }> => {
+    listQueries.push(input); // history holds the next two messages after `after`
+    return { messages: [1, 2].map((n) => message((input.after ?? 0) + n, input.roomId)) };
+  };
+  // The realtime client calls exactly these two procedures; the rest of the typed API is never touched.
+  const api = { auth: { wsTicket: { mutate: wsTicket } }, messages: { list: { query: list } } } as unknown as ParleyApi;
+  const errors: unknown[] = [];
+  const client = createRealtimeClient({
+    url: `http://127.0.0.1:${(wss.address() as AddressInfo).port}`,
+    api,
+    WebSocket, // `ws`, as on Node 20: a real client socket
+    backoff: { minDelayMs: 1, maxDelayMs: 10 },
+    onError: (error) => errors.push(error),
+    ...options,
+  });
+  const states: StateChange[] = [];
+  client.on("state", (change) => states.push(change));
+  cleanups.push(async () => {
+    client.disconnect();
+    for (const connection of connections) connection.socket.terminate();
+    await new Promise((resolve) => wss.close(resolve));
+  });
+  const connection = async (index: number): Promise<Connection> => {
+    await until(() => expect(connections.length).toBeGreaterThan(index));
+    return connections[index]!;
+  };
+  /** Ticket requests wait until the returned function is called. */
+  const holdTickets = (): (() => void) => {
+    let release!: () => void;
+    ticketGate = new Promise((resolve) => (release = resolve));
+    return release;
+  };
+  return { client, connections, connection, tickets, holdTickets, listQueries, states, errors };
+}
+
+/** Waits for connection `index` (connecting first, for the first) and completes its handshake. */
+async function opened(h: Harness, index = 0, rooms?: Rooms): Promise<Connection> {
+  if (index === 0) h.client.connect();
+  const connection = await h.connection(index);
+  connection.emit(ready(rooms));
+  await until(() => expect(h.client.state).toBe("open"));
+  return connection;
+}
+
+async function sent(connection: Connection, index = 0): Promise<SendFrame> {
+  await until(() => expect(connection.sends.length).toBeGreaterThan(index));
+  return connection.sends[index]!;
+}
+
+describe("realtime client: connection state", () => {
+  it("goes idle → connecting → open (on `ready` only) → reconnecting → open, and closed on disconnect()", async () => {
+    const h = await setup();
+    expect(h.client.state).toBe("idle");
+    const opening = h.client.whenOpen();
+    h.client.connect();
+    expect(h.client.state).toBe("connecting");
+    const first = await h.connection(0);
+    await until(() => expect(first.socket.readyState).toBe(WebSocket.OPEN));
+    expect(h.client.state).toBe("connecting"); // the socket is up, but rooms are not attached until `ready`
+    first.emit(ready());
+    await expect(opening).resolves.toBeUndefined();
+
+    first.socket.close(1012, "restart");
+    await until(() => expect(h.client.state).toBe("reconnecting"));
+    const second = await h.connection(1);
+    expect(h.client.state).toBe("reconnecting");
+    second.emit(ready());
+    await until(() => expect(h.client.state).toBe("open"));
+    await expect(h.client.whenOpen()).resolves.toBeUndefined(); // at once, when already open
+
+    const closedWith = once(second.socket, "close");
+    h.client.disconnect();
+    expect((await closedWith)[0]).toBe(1000);
+    expect(h.states.map(({ previous, state }) => `${previous}→${state}`)).toEqual(["idle→connecting", "connecting→open", "open→reconnecting", "reconnecting→open", "open→closed"]);
+    expect(h.states.at(-1)?.reason).toBe("disconnected by the client");
+  });
+
+  it("reconnects after a lost connection and asks for a ticket resuming every room from its last seq", async () => {
+    const h = await setup();
+    const other = crypto.randomUUID();
+    const first = await opened(h, 0, [{ roomId: ROOM, lastSeq: 0 }, { roomId: other, lastSeq: 5 }]);
+    first.emit(created(1));
+    first.emit(created(2));
+    await until(() => expect(h.client.position(ROOM)).toBe(2));
+
+    first.socket.terminate(); // no close frame: the link just drops (1006)
+    await opened(h, 1);
+    expect(h.tickets).toEqual([{ resume: {} }, { resume: { [ROOM]: 2, [other]: 5 } }]);
+  });
+
+  it.each([
+    [4001, "", "session revoked"],
+    [1008, "too many bad frames", "closed by the server: too many bad frames"],
+  ])("does not reconnect after close code %i; whenOpen() rejects with the reason", async (code, reason, expected) => {
+    const h = await setup();
+    const opening = h.client.whenOpen();
+    h.client.connect();
+    (await h.connection(0)).socket.close(1012, "restart"); // a first, retryable close: the client keeps trying
+    (await h.connection(1)).socket.close(code, reason);
+    await expect(opening).rejects.toThrow(`realtime connection closed: ${expected}`);
+    expect(h.states.at(-1)).toEqual({ state: "closed", previous: "reconnecting", reason: expected });
+    await quietPeriod();
+    expect(h.tickets).toHaveLength(2);
+  });
+
+  it("cancels a connection attempt on disconnect(): connect() again opens exactly one socket", async () => {
+    const h = await setup();
+    const release = h.holdTickets();
+    h.client.connect(); // this attempt is still waiting for its ticket when…
+    h.client.disconnect();
+    h.client.connect();
+    await until(() => expect(h.tickets).toHaveLength(2));
+    release();
+    (await h.connection(0)).emit(ready());
+    await until(() => expect(h.client.state).toBe("open"));
+    await quietPeriod();
+    expect(h.connections).toHaveLength(1);
+  });
+
+  it("detects a silent server by its missing pongs, and replaces the connection", async () => {
+    // Silence is "dead" after two intervals; a pong answers the previous ping, so the slack against a stalled event
+    // loop is one interval: 50 ms, not less, or a busy test machine trips it.
+    const h = await setup({ pingIntervalMs: 50 });
+    const first = await opened(h);
+    await until(() => expect(first.pings).toBeGreaterThanOrEqual(5)); // answered pings keep a live link open
+    expect(h.connections).toHaveLength(1);
+
+    first.socket.pause(); // the server stops reading: no pongs, and no answer to a close handshake either
+    await opened(h, 1);
+    expect(h.states.map(({ state }) => state)).toEqual(["connecting", "open", "reconnecting", "open"]);
+  });
+});
+
+describe("realtime client: outbox", () => {
+  it("transmits a send made while disconnected once `ready` arrives, and resolves it with the ack", async () => {
+    const h = await setup();
+    const acknowledged = h.client.send(ROOM, "hello");
+    h.client.connect();
+    const connection = await h.connection(0);
+    expect(connection.sends).toEqual([]);
+    connection.emit(ready());
+    const frame = await sent(connection);
+    expect(frame).toMatchObject({ roomId: ROOM, body: "hello", clientMsgId: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    connection.emit({ type: "ack", clientMsgId: frame.clientMsgId, message: message(1) });
+    await expect(acknowledged).resolves.toEqual(message(1));
+  });
+
+  it("re-sends an unacknowledged message after a reconnect with the same clientMsgId", async () => {
+    const h = await setup();
+    const first = await opened(h);
+    const acknowledged = h.client.send(ROOM, "are you there?");
+    const { clientMsgId } = await sent(first);
+    first.socket.terminate();
+    const second = await opened(h, 1);
+    expect(await sent(second)).toMatchObject({ clientMsgId, body: "are you there?" });
+    second.emit({ type: "ack", clientMsgId, message: message(1) });
+    await expect(acknowledged).resolves.toEqual(message(1));
+  });
+
+  it("rejects a send refused for good with SendRejectedError, and never re-sends it", async () => {
+    const h = await setup();
+    const first = await opened(h);
+    const acknowledged = h.client.send(ROOM, "let me in");
+    const { clientMsgId } = await sent(first);
+    first.emit({ type: "error", code: "FORBIDDEN", message: "not a member of this room", clientMsgId });
+    const error = await acknowledged.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SendRejectedError);
+    expect(error).toMatchObject({ code: "FORBIDDEN", message: "not a member of this room" });
+
+    first.socket.terminate();
+    const second = await opened(h, 1);
+    second.emit(created(1)); // a send the client made on `ready` would reach the server before this round trip ends
+    await until(() => expect(h.client.position(ROOM)).toBe(1));
+    expect(second.sends).toEqual([]);
+  });
+
+  it("retries a rate-limited send after retryAfterSeconds, with the same clientMsgId", async () => {
+    const h = await setup();
+    const connection = await opened(h);
+    const acknowledged = h.client.send(ROOM, "slow down?");
+    const first = await sent(connection);
+    connection.emit({ type: "error", code: "TOO_MANY_REQUESTS", message: "slow down", clientMsgId: first.clientMsgId, retryAfterSeconds: 0.08 });
+    const retry = await sent(connection, 1);
+    expect(retry).toMatchObject({ clientMsgId: first.clientMsgId, body: "slow down?" });
+    expect(retry.at - first.at).toBeGreaterThanOrEqual(75);
+    connection.emit({ type: "ack", clientMsgId: first.clientMsgId, message: message(1) });
+    await expect(acknowledged).resolves.toEqual(message(1));
+  });
+});
+
+describe("realtime client: room streams and handlers", () => {
+  it("on `resumed {recovered: false}` moves the position to missed.toSeq and leaves the gap to the app", async () => {
+    const h = await setup();
+    const resumed: ServerEvent[] = [];
+    h.client.on("resumed", (event) => resumed.push(event));
+    (await opened(h, 0, [{ roomId: ROOM, lastSeq: 3 }])).socket.terminate();
+    const second = await h.connection(1);
+    expect(h.tickets[1]).toEqual({ resume: { [ROOM]: 3 } });
+    const event: ServerEvent = { type: "resumed", roomId: ROOM, recovered: false, missed: { fromSeq: 3, toSeq: 40 } };
+    second.emit(event);
+    await until(() => expect(h.client.position(ROOM)).toBe(40));
+    expect(resumed).toEqual([event]);
+    second.emit(ready([{ roomId: ROOM, lastSeq: 40 }]));
+    second.emit(created(41));
+    await until(() => expect(h.client.position(ROOM)).toBe(41));
+    expect(h.listQueries).toEqual([]); // the client did not page over (3, 40] behind the app's back
+  });
+
+  it("fills a seq gap in the live stream from messages.list, delivering in order", async () => {
+    const h = await setup();
+    const delivered: number[] = [];
+    h.client.on("message.created", (event) => delivered.push(event.seq));
+    const connection = await opened(h);
+    connection.emit(created(1));
+    connection.emit(created(4));
+    await until(() => expect(delivered).toEqual([1, 2, 3, 4]));
+    expect(h.listQueries).toEqual([{ roomId: ROOM, after: 1, limit: 100 }]);
+  });
+
+  it("keeps delivering when a handler throws, and reports the error through onError", async () => {
+    const h = await setup();
+    const boom = new Error("a buggy handler");
+    const delivered: number[] = [];
+    h.client.on("message.created", () => {
+      throw boom;
+    });
+    h.client.on("message.created", (event) => delivered.push(event.seq));
+    const connection = await opened(h);
+    connection.emit(created(1));
+    connection.emit(created(2));
+    await until(() => expect(delivered).toEqual([1, 2]));
+    expect(h.errors).toEqual([boom, boom]);
+    expect(h.client.state).toBe("open");
+  });
+});
