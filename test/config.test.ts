@@ -1,0 +1,155 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "../src/config.ts";
+import { startServer } from "./support/server-process.ts";
+
+const SECRET = "a-production-secret-of-at-least-32-chars";
+
+/** Parses `env`, expecting a ConfigError; returns it. */
+function refused(env: Record<string, string | undefined>): ConfigError {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
+}
+
+describe("parseConfig", () => {
+  it("runs with no configuration at all: embedded PGlite under ./.data, the in-process bus, port 3000", () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({
+      env: "development",
+      port: 3000,
+      host: "0.0.0.0",
+      dataDir: "./.data",
+      database: { kind: "pglite", dataDir: "./.data/pglite" },
+      redis: null,
+      cookieSecure: false,
+      clientIpHeader: null,
+      logLevel: "info",
+      drainMs: 10_000,
+      resumeMaxMessages: 1000,
+      auth: { jwtSecret: null, issuer: "parley", audience: "parley-api", accessTokenTtlSeconds: 900 },
+      rateLimits: { sendPerUser: { capacity: 30, periodSeconds: 10 } },
+    });
+    expect(config.allowedOrigins).toContain("http://localhost:3000");
+    expect(config.instanceId).toMatch(/^[0-9a-f-]{8}$/);
+  });
+
+  it("keeps the embedded database under DATA_DIR, or in memory with DATABASE_URL=memory", () => {
+    expect(parseConfig({ DATA_DIR: "/var/lib/parley" }).database).toEqual({ kind: "pglite", dataDir: "/var/lib/parley/pglite" });
+    expect(parseConfig({ DATABASE_URL: "memory" }).database).toEqual({ kind: "pglite-memory" });
+  });
+
+  it("uses Postgres for a postgres:// or postgresql:// URL, with the pool size given", () => {
+    const url = "postgres://parley:secret@db.internal:5432/parley";
+    expect(parseConfig({ DATABASE_URL: url }).database).toEqual({ kind: "postgres", url, poolSize: 10 });
+    expect(parseConfig({ DATABASE_URL: "postgresql://db/parley", DATABASE_POOL_SIZE: "25" }).database).toEqual({
+      kind: "postgres",
+      url: "postgresql://db/parley",
+      poolSize: 25,
+    });
+  });
+
+  it("uses Redis for a redis:// or rediss:// URL, namespaced by REDIS_PREFIX", () => {
+    expect(parseConfig({ REDIS_URL: "redis://127.0.0.1:6379" }).redis).toEqual({ url: "redis://127.0.0.1:6379", prefix: "parley:" });
+    expect(parseConfig({ REDIS_URL: "rediss://cache.internal:6380", REDIS_PREFIX: "staging:" }).redis).toEqual({
+      url: "rediss://cache.internal:6380",
+      prefix: "staging:",
+    });
+  });
+
+  it("reads origins as a trimmed comma-separated list and rate limits as capacity/period", () => {
+    const config = parseConfig({
+      ALLOWED_ORIGINS: " https://chat.example , http://localhost:5173,",
+      RATE_LIMIT_AUTH_PER_IP: "5/60",
+      COOKIE_SECURE: "true",
+      PORT: "8080",
+    });
+    expect(config.allowedOrigins).toEqual(["https://chat.example", "http://localhost:5173"]);
+    expect(config.rateLimits.authPerIp).toEqual({ capacity: 5, periodSeconds: 60 });
+    expect(config.cookieSecure).toBe(true);
+    expect(config.port).toBe(8080);
+  });
+
+  it.each([
+    ["PORT", "abc"],
+    ["PORT", "70000"],
+    ["PORT", "-1"],
+    ["PORT", "80.5"],
+    ["DATABASE_URL", "mysql://db/parley"],
+    ["DATABASE_URL", "postgres:/missing-slash"],
+    ["DATABASE_POOL_SIZE", "0"],
+    ["REDIS_URL", "http://cache:6379"],
+    ["REDIS_PREFIX", "has spaces"],
+    ["JWT_SECRET", "too-short"],
+    ["ALLOWED_ORIGINS", "https://chat.example/app"],
+    ["ALLOWED_ORIGINS", "https://chat.example/"],
+    ["ALLOWED_ORIGINS", "https://ok.example,chat.example"],
+    ["ALLOWED_ORIGINS", "*"],
+    ["RATE_LIMIT_SEND_PER_USER", "10/0"],
+    ["RATE_LIMIT_AUTH_PER_IP", "0/60"],
+    ["RATE_LIMIT_AUTH_PER_ACCOUNT", "ten per minute"],
+    ["WS_FRAME_RATE", "-1/10"],
+    ["LOG_LEVEL", "verbose"],
+    ["NODE_ENV", "staging"],
+    ["COOKIE_SECURE", "yes"],
+    ["CLIENT_IP_HEADER", "X-Forwarded-For"],
+    ["DRAIN_MS", "-5"],
+    ["ACCESS_TOKEN_TTL_SECONDS", "5"],
+  ])("refuses %s=%j with a ConfigError naming the field", (field, value) => {
+    const error = refused({ [field]: value });
+    // A list names the entry too: "ALLOWED_ORIGINS.1: …".
+    expect(error.issues.some((issue) => new RegExp(`^${field}(\\.\\d+)?: `).test(issue)), error.message).toBe(true);
+    expect(error.message).toContain(field);
+  });
+
+  it("reports every bad field at once, not just the first", () => {
+    const error = refused({ PORT: "abc", LOG_LEVEL: "loud", JWT_SECRET: "short" });
+    expect(error.issues.map((issue) => issue.split(":")[0]).sort()).toEqual(["JWT_SECRET", "LOG_LEVEL", "PORT"]);
+  });
+
+  it("refuses to start in production without JWT_SECRET and ALLOWED_ORIGINS, naming both", () => {
+    const error = refused({ NODE_ENV: "production" });
+    expect(error.issues).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^JWT_SECRET: /), expect.stringMatching(/^ALLOWED_ORIGINS: /)]),
+    );
+    expect(refused({ NODE_ENV: "production", JWT_SECRET: SECRET, ALLOWED_ORIGINS: " , " }).issues).toEqual([
+      expect.stringMatching(/^ALLOWED_ORIGINS: /),
+    ]);
+  });
+
+  it("in production uses exactly the origins given and secure cookies", () => {
+    const config = parseConfig({ NODE_ENV: "production", JWT_SECRET: SECRET, ALLOWED_ORIGINS: "https://chat.example" });
+    expect(config.allowedOrigins).toEqual(["https://chat.example"]);
+    expect(config.cookieSecure).toBe(true);
+    expect(config.auth.jwtSecret).toBe(SECRET);
+  });
+
+  it("treats empty strings as unset, as docker and fly pass them", () => {
+    const config = parseConfig({ PORT: "", DATABASE_URL: "", REDIS_URL: "", JWT_SECRET: "", LOG_LEVEL: "", DATA_DIR: "" });
+    expect(config.port).toBe(3000);
+    expect(config.database).toEqual({ kind: "pglite", dataDir: "./.data/pglite" });
+    expect(config.redis).toBeNull();
+    expect(config.auth.jwtSecret).toBeNull();
+    expect(config.logLevel).toBe("info");
+    const error = refused({ NODE_ENV: "production", JWT_SECRET: "", ALLOWED_ORIGINS: "" });
+    expect(error.issues.map((issue) => issue.split(":")[0]).sort()).toEqual(["ALLOWED_ORIGINS", "JWT_SECRET"]);
+  });
+
+  it("makes a real server process exit with code 1 at boot, printing the bad field", async () => {
+    const start = startServer("node", { PORT: "abc", LOG_LEVEL: "loud" });
+    const failure = await start.then(
+      (server) => server.stop().then(() => new Error("the server started")),
+      (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+    );
+    expect(failure.message).toMatch(/exited with 1 before listening/);
+    const fatal = failure.message
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { level?: string; issues?: string[] })
+      .find((line) => line.level === "fatal");
+    expect(fatal?.issues).toEqual([expect.stringMatching(/^PORT: /), expect.stringMatching(/^LOG_LEVEL: /)]);
+  });
+});
