@@ -26,6 +26,8 @@ export interface RuntimeBindings {
   remoteAddress(c: Context): string | null;
 }
 
+const HTTP_ERROR_CODES: Record<number, string> = { 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "NOT_FOUND", 413: "PAYLOAD_TOO_LARGE" };
+
 /** tRPC request bodies above this are refused with 413 before they are parsed. */
 const MAX_TRPC_BODY_BYTES = 256 * 1024;
 
@@ -78,7 +80,11 @@ export function createApp(deps: Deps, runtime: RuntimeBindings): { app: Hono; hu
 
   app.notFound((c) => c.json({ error: { code: "NOT_FOUND", message: "no such route" } }, 404));
   app.onError((error, c) => {
-    if (error instanceof HTTPException) return error.getResponse();
+    if (error instanceof HTTPException) {
+      // Middleware refusals (csrf's plain-text 403, …) get the same typed JSON shape as every other error.
+      const code = HTTP_ERROR_CODES[error.status] ?? "BAD_REQUEST";
+      return c.json({ error: { code, message: error.message || "request refused" } }, error.status);
+    }
     logger.error("unhandled request error", { error, path: c.req.path });
     return c.json({ error: { code: "INTERNAL", message: "internal error" } }, 500);
   });
