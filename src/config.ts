@@ -67,7 +67,7 @@ const EnvSchema = z
     /** How long SIGTERM spends closing sockets (in batches, code 1012) before closing Redis and the database. */
     DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
     /** Idle sockets are pinged; a socket that has not answered within this long is closed. */
-    WS_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(960).default(60),
+    WS_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(960).default(60),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;

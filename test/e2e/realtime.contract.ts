@@ -2,10 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Room, ServerEvent } from "../../src/contract.ts";
 import { type Chatter, eventually, registerChatter } from "../support/chatters.ts";
 import { type RuntimeName, type ServerProcess, startServer, TEST_ORIGIN } from "../support/server-process.ts";
+import { openSilentPeer } from "../support/silent-peer.ts";
 import { openTestSocket, type TestSocket } from "../support/socket-client.ts";
 
 /** Small enough that a test can send past it quickly. */
 const RESUME_BUDGET = 30;
+/** The shortest the config allows, so the dead-peer test is quick; live clients answer pings and stay. */
+const IDLE_TIMEOUT_SECONDS = 5;
 
 /**
  * The realtime behaviour every runtime must show, end to end: a real server process, real sockets, the SDK and
@@ -18,7 +21,10 @@ export function realtimeSuite(runtime: RuntimeName): void {
     const sockets: TestSocket[] = [];
 
     beforeAll(async () => {
-      server = await startServer(runtime, { RESUME_MAX_MESSAGES: String(RESUME_BUDGET) });
+      server = await startServer(runtime, {
+        RESUME_MAX_MESSAGES: String(RESUME_BUDGET),
+        WS_IDLE_TIMEOUT_SECONDS: String(IDLE_TIMEOUT_SECONDS),
+      });
     });
     afterAll(async () => {
       for (const chatter of chatters) chatter.client.realtime.disconnect();
@@ -241,6 +247,16 @@ export function realtimeSuite(runtime: RuntimeName): void {
       expect((await socket.closed).code).toBe(1009);
       expect((await fetch(`${server.url}/livez`)).status).toBe(200);
     });
+
+    it("pings idle sockets and closes one whose peer stopped answering", async () => {
+      const alice = await chatter("alice");
+      const live = await socketFor(alice);
+      const { ticket } = await alice.client.api.auth.wsTicket.mutate({});
+      const dead = await openSilentPeer(`${server.url.replace("http", "ws")}/ws?ticket=${ticket}`);
+      const closedAfterMs = await dead.closedAfterMs;
+      expect(closedAfterMs).toBeLessThanOrEqual(IDLE_TIMEOUT_SECONDS * 2 * 1000 + 2000);
+      expect(live.raw.readyState).toBe(1); // a peer that answers pings is kept
+    }, 30_000);
 
     it("refuses upgrades without a valid unused ticket (401), from foreign origins (403) and without Upgrade (426)", async () => {
       const alice = await chatter("alice");
