@@ -1,8 +1,8 @@
 import type { UserProfile } from "../../src/contract.ts";
 import type { BackoffOptions } from "./realtime/backoff.ts";
 import { createRealtimeClient, type RealtimeClient, type WebSocketConstructor } from "./realtime/realtime-client.ts";
-import { createApi, createPublicApi, type ParleyApi } from "./rpc.ts";
-import { createSession, type SessionTokens } from "./session.ts";
+import { createApi, createPublicApi, errorCodeOf, type ParleyApi } from "./rpc.ts";
+import { createSession, type IssuedTokens, type SessionTokens } from "./session.ts";
 
 export interface ParleyClientOptions {
   /** The server's base URL, e.g. "https://chat.example.com". */
@@ -59,8 +59,19 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     refreshTokenIn,
     initial: options.session ?? null,
     ...(options.onSessionChange ? { onChange: options.onSessionChange } : {}),
-    callRefresh: (refreshToken) =>
-      publicApi.auth.refresh.mutate(refreshToken ? { refreshToken, refreshTokenIn } : { refreshTokenIn }),
+    callRefresh: async (refreshToken) => {
+      const call = (): Promise<IssuedTokens> =>
+        publicApi.auth.refresh.mutate(refreshToken ? { refreshToken, refreshTokenIn } : { refreshTokenIn });
+      try {
+        return await call();
+      } catch (error) {
+        // Tabs share one cookie jar: a tab that lost a refresh race to another finds the successor cookie there.
+        const code = errorCodeOf(error);
+        if (refreshTokenIn !== "cookie" || (code !== "CONFLICT" && code !== "UNAUTHORIZED")) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+        return call();
+      }
+    },
   });
   const api = createApi({ url, session, fetch: fetchImpl });
   const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;

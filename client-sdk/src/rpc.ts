@@ -32,8 +32,13 @@ export function createPublicApi(options: { url: string; fetch: typeof fetch }): 
   });
 }
 
+/** The tRPC error code of a refused call (`UNAUTHORIZED`, `CONFLICT`, …); null for anything else. */
+export function errorCodeOf(error: unknown): string | null {
+  return error instanceof TRPCClientError ? ((error.data as { code?: string } | undefined)?.code ?? null) : null;
+}
+
 export function isUnauthorized(error: unknown): boolean {
-  return error instanceof TRPCClientError && (error.data as { code?: string } | undefined)?.code === "UNAUTHORIZED";
+  return errorCodeOf(error) === "UNAUTHORIZED";
 }
 
 function retryAfterRefresh(session: Session): TRPCLink<AppRouter> {

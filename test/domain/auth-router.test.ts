@@ -102,7 +102,7 @@ describe.each(databaseKinds)("auth router on %s", (kind) => {
       expect(refreshed.refreshToken).not.toBe(signedIn.refreshToken);
     });
 
-    it("answers UNAUTHORIZED without a cookie, and clears a refused cookie", async () => {
+    it("answers UNAUTHORIZED without a cookie, and leaves a refused cookie alone (a racing tab may hold its successor)", async () => {
       const client = browser();
       expect((await trpcErrorOf(client.call().auth.refresh())).code).toBe("UNAUTHORIZED");
 
@@ -112,7 +112,7 @@ describe.each(databaseKinds)("auth router on %s", (kind) => {
       deps.clock.advance(60_000);
       client.cookie.value = stale; // a copy of a consumed token: reuse, which revokes the family
       expect((await trpcErrorOf(client.call().auth.refresh())).code).toBe("UNAUTHORIZED");
-      expect(client.cookie.value).toBeNull();
+      expect(client.cookie.value).toBe(stale);
     });
 
     it("refuses a malformed body token and unknown fields with BAD_REQUEST", async () => {

@@ -88,7 +88,7 @@ describe("credentials and origins over HTTP (Bun)", () => {
     const bob = await signUp(probe, uniqueUsername("bob"));
     const second = resultOf<SignedUp>(await refreshInBody(bob.refreshToken));
     // The token just consumed is refused but, within seconds of its use, taken for a second tab racing the first.
-    expectRefused(await refreshInBody(bob.refreshToken), 401, "UNAUTHORIZED", "immediate replay");
+    expectRefused(await refreshInBody(bob.refreshToken), 409, "CONFLICT", "immediate replay");
     const third = resultOf<SignedUp>(await refreshInBody(second.refreshToken));
     // Two generations old is no race: it is a stolen token, and the family dies.
     expectRefused(await refreshInBody(bob.refreshToken), 401, "UNAUTHORIZED", "replay of an older token");
@@ -134,7 +134,8 @@ describe("credentials and origins over HTTP (Bun)", () => {
     const rotated = refreshCookie(refreshed);
     expect(rotated.name).toBe(cookie.name);
     expect(rotated.value).not.toBe(cookie.value);
-    expectRefused(await withCookie(TEST_ORIGIN), 401, "UNAUTHORIZED", "the consumed cookie");
+    // Right after its rotation the consumed cookie reads as a racing tab: refused with CONFLICT (retry), family kept.
+    expectRefused(await withCookie(TEST_ORIGIN), 409, "CONFLICT", "the consumed cookie");
   });
 
   /** Every cross-site form a browser can send without a preflight, to cookie-using and state-changing procedures. */

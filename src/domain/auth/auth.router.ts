@@ -57,13 +57,9 @@ export const authRouter = router({
       if (raw !== null) ctx.refreshCookie.clear();
       throw new TRPCError({ code: "UNAUTHORIZED", message: "no refresh token" });
     }
-    try {
-      return deliver(ctx, await ctx.services.auth.refresh(cookie.data, ctx.meta), input.refreshTokenIn);
-    } catch (error) {
-      // A refused cookie is dead for good (consumed, revoked or expired): stop the browser from sending it.
-      if (error instanceof DomainError && error.code === "UNAUTHORIZED") ctx.refreshCookie.clear();
-      throw error;
-    }
+    // A refused cookie is not cleared: when two tabs race, the loser's answer can arrive after the winner's
+    // Set-Cookie, and clearing would delete the fresh cookie and sign every tab out. A dead cookie is harmless.
+    return deliver(ctx, await ctx.services.auth.refresh(cookie.data, ctx.meta), input.refreshTokenIn);
   }),
 
   /**

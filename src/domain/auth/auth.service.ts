@@ -32,7 +32,7 @@ export interface AuthService {
   login(input: LoginInput, meta: RequestMeta): Promise<IssuedTokens>;
   /**
    * Rotates the refresh token. A reused token revokes its whole family (UNAUTHORIZED), except the immediately
-   * previous one within a few seconds of its use (two tabs racing), which is only refused.
+   * previous one within a few seconds of its use (two tabs racing), which is refused with CONFLICT.
    */
   refresh(refreshToken: string, meta: RequestMeta): Promise<IssuedTokens>;
   /** Revokes the session (refresh family) and tells its sockets. Idempotent. */
@@ -71,6 +71,7 @@ const DUMMY_PASSWORD_HASH = "$argon2id$v=19$m=19456,t=2,p=1$kfpJOZDuWsBXKyuZEbRd
 const WRONG_CREDENTIALS = "wrong login or password";
 const BAD_ACCESS_TOKEN = "invalid or expired access token";
 const BAD_REFRESH_TOKEN = "invalid or expired refresh token";
+const RACING_REFRESH = "this refresh token was just rotated by a concurrent refresh; retry with the current one";
 
 const profileColumns = {
   id: users.id,
@@ -206,6 +207,9 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
       const rotation = await sessions.rotate(refreshToken, meta);
       if (rotation.outcome === "refused") {
         logger.info("refresh refused", { reason: rotation.reason });
+        // A second tab presented the token the first just rotated: nothing is wrong, and the browser's jar
+        // already holds the successor, so the client may simply retry.
+        if (rotation.reason === "racing") throw new DomainError("CONFLICT", RACING_REFRESH);
         throw new DomainError("UNAUTHORIZED", BAD_REFRESH_TOKEN);
       }
       if (rotation.outcome === "reused") {
