@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  boolean,
   check,
   index,
   pgEnum,
@@ -23,6 +24,10 @@ export const users = pgTable(
     displayName: text("display_name").notNull(),
     passwordHash: text("password_hash").notNull(),
     emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true }),
+    /** When the user's last socket closed (their offline transition); null if never seen. */
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
+    /** Read receipts go only to the user's own devices, not to the room. */
+    privateReceipts: boolean("private_receipts").notNull().default(false),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
@@ -68,6 +73,11 @@ export const roomMembers = pgTable(
       .references(() => users.id, { onDelete: "cascade" }),
     role: memberRole("role").notNull().default("member"),
     joinedAt: timestamp("joined_at", { withTimezone: true }).notNull().defaultNow(),
+    /** Watermarks: every message with seq ≤ these reached one of the member's devices / was read. Never decrease. */
+    lastDeliveredSeq: bigint("last_delivered_seq", { mode: "number" }).notNull().default(0),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
+    lastReadSeq: bigint("last_read_seq", { mode: "number" }).notNull().default(0),
+    readAt: timestamp("read_at", { withTimezone: true }),
   },
   (t) => [
     primaryKey({ columns: [t.roomId, t.userId] }),
@@ -95,7 +105,31 @@ export const messages = pgTable(
   (t) => [
     uniqueIndex("messages_room_seq_idx").on(t.roomId, t.seq),
     uniqueIndex("messages_sender_client_msg_idx").on(t.senderId, t.clientMsgId),
+    // Unread counts leave out the reader's own messages after their read watermark.
+    index("messages_room_sender_seq_idx").on(t.roomId, t.senderId, t.seq),
   ],
+);
+
+export const receiptKind = pgEnum("receipt_kind", ["delivered", "read"]);
+
+/**
+ * One row per watermark move (not per message): when member `user_id`'s delivered/read watermark in a room
+ * reached `seq`. "When was message n read by X" is X's first mark with seq ≥ n.
+ */
+export const receiptMarks = pgTable(
+  "receipt_marks",
+  {
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    kind: receiptKind("kind").notNull(),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.kind, t.userId, t.seq] })],
 );
 
 /** Backs the KV port on the embedded default, so refresh tokens survive restarts without Redis. */
