@@ -61,6 +61,8 @@ const EnvSchema = z
     RATE_LIMIT_TYPING_PER_USER: bucketRule.default({ capacity: 10, periodSeconds: 10 }),
     /** Frames one socket may send (any type); past it frames are refused, and persistent abuse closes with 1008. */
     WS_FRAME_RATE: bucketRule.default({ capacity: 100, periodSeconds: 10 }),
+    /** Rooms with more members announce receipts only to the reader's own devices (receipt traffic is O(members²)). */
+    RECEIPT_EVENTS_MAX_MEMBERS: z.coerce.number().int().min(0).max(100_000).default(100),
     /** A reconnecting socket replays at most this many missed messages per room; beyond it, recovered: false. */
     RESUME_MAX_MESSAGES: z.coerce.number().int().min(0).max(100_000).default(1000),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
@@ -107,6 +109,7 @@ export interface Config {
   clientIpHeader: string | null;
   rateLimits: { authPerIp: BucketRule; authPerAccount: BucketRule; sendPerUser: BucketRule; typingPerUser: BucketRule };
   resumeMaxMessages: number;
+  receiptEventsMaxMembers: number;
   wsFrameBudget: BucketRule;
   logLevel: Env["LOG_LEVEL"];
   drainMs: number;
@@ -162,6 +165,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       typingPerUser: env.RATE_LIMIT_TYPING_PER_USER,
     },
     resumeMaxMessages: env.RESUME_MAX_MESSAGES,
+    receiptEventsMaxMembers: env.RECEIPT_EVENTS_MAX_MEMBERS,
     wsFrameBudget: env.WS_FRAME_RATE,
     logLevel: env.LOG_LEVEL,
     drainMs: env.DRAIN_MS,

@@ -15,6 +15,9 @@ import { createSqlKeyValueStore } from "./infra/kv/sql.ts";
 import { createMemoryRateLimiter } from "./infra/rate-limit/memory.ts";
 import type { RateLimiter } from "./infra/rate-limit/rate-limit.ts";
 import { createRedisRateLimiter } from "./infra/rate-limit/redis.ts";
+import { createMemoryRecentMessages } from "./infra/recent-messages/memory.ts";
+import type { RecentMessages } from "./infra/recent-messages/recent-messages.ts";
+import { createRedisRecentMessages } from "./infra/recent-messages/redis.ts";
 import { connectRedis } from "./infra/redis/connect.ts";
 import { systemClock } from "./lib/clock.ts";
 import type { Logger } from "./lib/logger.ts";
@@ -28,6 +31,7 @@ export interface Deps {
   bus: EventBus;
   kv: KeyValueStore;
   rateLimiter: RateLimiter;
+  recentMessages: RecentMessages;
   services: Services;
   busStatus(): BusStatus;
   /** Closes the bus, Redis and the database, in that order. */
@@ -36,7 +40,7 @@ export interface Deps {
 
 /**
  * The composition root: the one place that picks adapters. Postgres or embedded PGlite; Redis or in-process
- * bus, database-backed KV and in-memory rate limits.
+ * bus, database-backed KV, in-memory rate limits and recent-messages cache.
  */
 export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
   const database = await openDatabase(config);
@@ -44,6 +48,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   let bus: EventBus;
   let kv: KeyValueStore;
   let rateLimiter: RateLimiter;
+  let recentMessages: RecentMessages;
   try {
     if (config.redis) {
       const { url, prefix } = config.redis;
@@ -51,10 +56,12 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       bus = await createRedisBus({ url, prefix, logger: logger.child({ component: "bus" }), instanceId: config.instanceId });
       kv = createRedisKeyValueStore({ client: redis, prefix });
       rateLimiter = createRedisRateLimiter({ client: redis, prefix, logger });
+      recentMessages = createRedisRecentMessages({ client: redis, prefix });
     } else {
       bus = createMemoryBus({ logger: logger.child({ component: "bus" }) });
       kv = createSqlKeyValueStore({ database, clock: systemClock });
       rateLimiter = createMemoryRateLimiter({ clock: systemClock });
+      recentMessages = createMemoryRecentMessages({ clock: systemClock });
     }
   } catch (error) {
     redis?.disconnect();
@@ -73,6 +80,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     database,
     kv,
     rateLimiter,
+    recentMessages,
     events: createBusEventPublisher(bus),
     clock: systemClock,
     logger,
@@ -84,6 +92,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     },
     refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
     rateLimits: config.rateLimits,
+    receiptEventsMaxMembers: config.receiptEventsMaxMembers,
   });
 
   logger.info("dependencies ready", {
@@ -98,12 +107,14 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     bus,
     kv,
     rateLimiter,
+    recentMessages,
     services,
     busStatus: () => busStatus,
     async close() {
       await bus.close().catch((error: unknown) => logger.warn("bus did not close cleanly", { error }));
       await kv.close();
       await rateLimiter.close();
+      await recentMessages.close();
       if (redis) await redis.quit().catch(() => redis?.disconnect());
       await database.close();
     },

@@ -5,6 +5,13 @@ import type { UserPublic } from "./users/users.schema.ts";
 export type PresenceStatus = "online" | "offline";
 
 /**
+ * A member's delivered/read watermark moved: every message up to `deliveredSeq` reached one of their devices,
+ * every message up to `readSeq` was read. Sent to the room — or, for users with private receipts and in rooms
+ * too large for receipt traffic, only to the member's own devices.
+ */
+export type ReceiptUpdated = { type: "receipt.updated"; roomId: string; userId: string; deliveredSeq?: number; readSeq?: number };
+
+/**
  * Events published to a room's topic, reaching every member's sockets on every instance.
  * Every room event carries `roomId`; the one that changes room history (`message.created`) carries its `seq`.
  */
@@ -18,12 +25,16 @@ export type RoomEvent =
    * A member came online or went offline. Sent to each room the subject belongs to, so exactly the people who
    * share a room with them hear it (once per shared room; the SDK folds these into one state per user).
    */
-  | { type: "presence"; roomId: string; userId: string; status: PresenceStatus; lastSeenAt: string | null };
+  | { type: "presence"; roomId: string; userId: string; status: PresenceStatus; lastSeenAt: string | null }
+  | ReceiptUpdated;
 
 /** Events published to one user's topic, reaching all of that user's sockets on every instance. */
 export type UserEvent =
   /** The user's membership changed: their sockets on every instance attach to or drop the room. */
-  | { type: "room.membership"; roomId: string; membership: "joined" | "left" | "removed"; room: Room | null };
+  | { type: "room.membership"; roomId: string; membership: "joined" | "left" | "removed"; room: Room | null }
+  /** The user read on one device: all of their devices update the room's unread count. */
+  | { type: "unread.updated"; roomId: string; readSeq: number; unread: number }
+  | ReceiptUpdated;
 
 /** Instructions for the realtime layer itself; never forwarded to clients. */
 export type ControlEvent =

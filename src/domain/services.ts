@@ -2,12 +2,14 @@ import type { BucketRule } from "../config.ts";
 import type { Database } from "../infra/db/database.ts";
 import type { KeyValueStore } from "../infra/kv/kv.ts";
 import type { RateLimiter } from "../infra/rate-limit/rate-limit.ts";
+import type { RecentMessages } from "../infra/recent-messages/recent-messages.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import { type AuthService, createAuthService } from "./auth/auth.service.ts";
 import type { EventPublisher } from "./events.ts";
 import { createMessageService, type MessageService } from "./messages/messages.service.ts";
 import { createPresenceService, type PresenceService } from "./presence/presence.service.ts";
+import { createReceiptService, type ReceiptService } from "./receipts/receipts.service.ts";
 import { createRoomService, type RoomService } from "./rooms/rooms.service.ts";
 import { createUserService, type UserService } from "./users/users.service.ts";
 
@@ -18,18 +20,23 @@ export interface Services {
   rooms: RoomService;
   messages: MessageService;
   presence: PresenceService;
+  receipts: ReceiptService;
 }
 
 export interface ServiceDeps {
   database: Database;
   kv: KeyValueStore;
   rateLimiter: RateLimiter;
+  /** Each room's newest messages, read before Postgres for resume and gap filling. */
+  recentMessages: RecentMessages;
   events: EventPublisher;
   clock: Clock;
   logger: Logger;
   jwt: { secret: string; issuer: string; audience: string; accessTokenTtlSeconds: number };
   refreshTokenTtlSeconds: number;
   rateLimits: { authPerIp: BucketRule; authPerAccount: BucketRule; sendPerUser: BucketRule; typingPerUser: BucketRule };
+  /** Rooms larger than this announce receipts only to the reader's own devices. */
+  receiptEventsMaxMembers: number;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -54,8 +61,17 @@ export function createServices(deps: ServiceDeps): Services {
       rooms,
       events,
       rateLimiter,
+      recentMessages: deps.recentMessages,
       logger: logger.child({ service: "messages" }),
       sendRate: deps.rateLimits.sendPerUser,
+    }),
+    receipts: createReceiptService({
+      database,
+      rooms,
+      events,
+      clock,
+      logger: logger.child({ service: "receipts" }),
+      receiptEventsMaxMembers: deps.receiptEventsMaxMembers,
     }),
     presence: createPresenceService({
       rooms,

@@ -91,6 +91,18 @@ export function createFrameHandler(target: FrameTarget, deps: FrameHandlerDeps):
         return;
       case "resume":
         return deps.onResume(frame.rooms);
+      case "delivered":
+        await Promise.all(
+          Object.entries(frame.rooms).map(async ([roomId, seq]) => {
+            if (!target.inRoom(roomId)) return reject("FORBIDDEN", "not a member of this room", { roomId });
+            try {
+              await deps.services.receipts.markDelivered(target.userId, { roomId, seq });
+            } catch (error) {
+              fail(error, { roomId });
+            }
+          }),
+        );
+        return;
     }
   }
 

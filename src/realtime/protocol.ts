@@ -40,6 +40,13 @@ export const ClientFrame = z.discriminatedUnion("type", [
       message: "at most 1000 rooms per resume",
     }),
   }),
+  z.strictObject({
+    type: z.literal("delivered"),
+    /** Per room, the highest seq this device has received: moves the member's delivered watermark. */
+    rooms: z.record(roomId, seq.min(1)).refine((rooms) => Object.keys(rooms).length <= 1000, {
+      message: "at most 1000 rooms per frame",
+    }),
+  }),
   z.strictObject({ type: z.literal("ping"), id: z.string().max(64).optional() }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;

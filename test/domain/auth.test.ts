@@ -64,6 +64,7 @@ describe.each(databaseKinds)("auth accounts on %s", (kind) => {
         username: account.username,
         displayName: account.username,
         emailVerified: false,
+        privateReceipts: false,
         createdAt: expect.any(String),
       });
       await expect(deps.services.auth.verifyAccessToken(signedIn.accessToken)).resolves.toMatchObject({

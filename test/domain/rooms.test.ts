@@ -170,9 +170,11 @@ describe.each(databaseKinds)("rooms on %s", (kind) => {
 
       const rooms = await callerFor(deps.services, me.id).rooms.list();
       expect(rooms.map((room) => room.id)).toEqual([older.id, newer.id, direct.id]);
-      expect(rooms[0]).toEqual({ ...older, lastSeq: 1, role: "owner", lastMessage: sentToOlder.message, peer: null });
-      expect(rooms[1]).toEqual({ ...newer, lastSeq: 1, role: "member", lastMessage: sent.message, peer: null });
-      expect(rooms[2]).toEqual({ ...direct, role: "member", lastMessage: null, peer: friend });
+      const unreadNone = { readSeq: 0, deliveredSeq: 0, unread: 0 };
+      // My own message is not unread; the friend's is.
+      expect(rooms[0]).toEqual({ ...older, lastSeq: 1, role: "owner", lastMessage: sentToOlder.message, peer: null, ...unreadNone });
+      expect(rooms[1]).toEqual({ ...newer, lastSeq: 1, role: "member", lastMessage: sent.message, peer: null, ...unreadNone, unread: 1 });
+      expect(rooms[2]).toEqual({ ...direct, role: "member", lastMessage: null, peer: friend, ...unreadNone });
       expect(await deps.services.rooms.list((await createUser(deps.database)).id)).toEqual([]);
     });
   });

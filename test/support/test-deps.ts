@@ -8,6 +8,8 @@ import type { KeyValueStore } from "../../src/infra/kv/kv.ts";
 import { createMemoryKeyValueStore } from "../../src/infra/kv/memory.ts";
 import type { RateLimiter } from "../../src/infra/rate-limit/rate-limit.ts";
 import { createMemoryRateLimiter } from "../../src/infra/rate-limit/memory.ts";
+import { createMemoryRecentMessages } from "../../src/infra/recent-messages/memory.ts";
+import type { RecentMessages } from "../../src/infra/recent-messages/recent-messages.ts";
 import type { Clock } from "../../src/lib/clock.ts";
 import { createLogger, type Logger } from "../../src/lib/logger.ts";
 import { createBusEventPublisher } from "../../src/realtime/event-publisher.ts";
@@ -49,6 +51,7 @@ export interface TestDeps {
   bus: EventBus;
   kv: KeyValueStore;
   rateLimiter: RateLimiter;
+  recentMessages: RecentMessages;
   clock: TestClock;
   logger: Logger;
   services: Services;
@@ -61,7 +64,10 @@ export interface TestDepsOptions {
   rateLimits?: Partial<typeof TEST_RATE_LIMITS>;
   /** Defaults to the memory KV; pass another implementation to run a domain suite on it. */
   kv?: KeyValueStore;
+  /** Defaults to the memory cache; pass the Redis one to run a suite on it. */
+  recentMessages?: RecentMessages;
   refreshTokenTtlSeconds?: number;
+  receiptEventsMaxMembers?: number;
 }
 
 /**
@@ -74,17 +80,20 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
   const bus = createMemoryBus();
   const kv = options.kv ?? createMemoryKeyValueStore({ clock });
   const rateLimiter = createMemoryRateLimiter({ clock });
+  const recentMessages = options.recentMessages ?? createMemoryRecentMessages({ clock });
   const logger = createLogger({ level: "silent" });
   const services = createServices({
     database,
     kv,
     rateLimiter,
+    recentMessages,
     events: createBusEventPublisher(bus),
     clock,
     logger,
     jwt: TEST_JWT,
     refreshTokenTtlSeconds: options.refreshTokenTtlSeconds ?? 30 * 86400,
     rateLimits: { ...TEST_RATE_LIMITS, ...options.rateLimits },
+    receiptEventsMaxMembers: options.receiptEventsMaxMembers ?? 100,
   });
   const unsubscribes: (() => void)[] = [];
   return {
@@ -92,6 +101,7 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
     bus,
     kv,
     rateLimiter,
+    recentMessages,
     clock,
     logger,
     services,
@@ -104,6 +114,7 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
     async close() {
       for (const unsubscribe of unsubscribes) unsubscribe();
       await bus.close();
+      await recentMessages.close();
       await drop();
     },
   };

@@ -8,6 +8,7 @@ import type { Clock } from "../../lib/clock.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher } from "../events.ts";
+import { type ProfileRow, profileColumns, toProfile } from "../users/user-profile.ts";
 import type { UserProfile } from "../users/users.schema.ts";
 import type {
   AuthSession,
@@ -72,35 +73,6 @@ const WRONG_CREDENTIALS = "wrong login or password";
 const BAD_ACCESS_TOKEN = "invalid or expired access token";
 const BAD_REFRESH_TOKEN = "invalid or expired refresh token";
 const RACING_REFRESH = "this refresh token was just rotated by a concurrent refresh; retry with the current one";
-
-const profileColumns = {
-  id: users.id,
-  email: users.email,
-  username: users.username,
-  displayName: users.displayName,
-  emailVerifiedAt: users.emailVerifiedAt,
-  createdAt: users.createdAt,
-};
-
-interface ProfileRow {
-  id: string;
-  email: string;
-  username: string;
-  displayName: string;
-  emailVerifiedAt: Date | null;
-  createdAt: Date;
-}
-
-function toProfile(row: ProfileRow): UserProfile {
-  return {
-    id: row.id,
-    username: row.username,
-    displayName: row.displayName,
-    email: row.email,
-    emailVerified: row.emailVerifiedAt !== null,
-    createdAt: row.createdAt.toISOString(),
-  };
-}
 
 /** How a login string finds its account: emails as the Email schema stores them, usernames NFKC + case-folded. */
 function normaliseLogin(login: string): { by: "email" | "username"; value: string } {

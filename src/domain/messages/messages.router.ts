@@ -1,4 +1,5 @@
 import { authedProcedure, router } from "../../transport/trpc/trpc.ts";
+import { MarkInput, MessageStatusInput } from "../receipts/receipts.schema.ts";
 import { ListMessagesInput, SendMessageInput } from "./messages.schema.ts";
 
 export const messagesRouter = router({
@@ -9,4 +10,16 @@ export const messagesRouter = router({
   list: authedProcedure
     .input(ListMessagesInput)
     .query(({ ctx, input }) => ctx.services.messages.list(ctx.session.userId, input)),
+  /** Moves the caller's read watermark (never backwards); returns the new unread count. */
+  markRead: authedProcedure
+    .input(MarkInput)
+    .mutation(({ ctx, input }) => ctx.services.receipts.markRead(ctx.session.userId, input)),
+  /** Moves the delivered watermark; the SDK reports it over the socket, this is for HTTP-only clients. */
+  markDelivered: authedProcedure
+    .input(MarkInput)
+    .mutation(({ ctx, input }) => ctx.services.receipts.markDelivered(ctx.session.userId, input)),
+  /** Sent / delivered / read, per member, for one message. */
+  status: authedProcedure
+    .input(MessageStatusInput)
+    .query(({ ctx, input }) => ctx.services.receipts.status(ctx.session.userId, input)),
 });

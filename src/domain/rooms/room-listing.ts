@@ -42,6 +42,11 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
           lastMessage: messageColumns,
           lastSender: senderColumns,
           peer: { id: peerUsers.id, username: peerUsers.username, displayName: peerUsers.displayName },
+          readSeq: roomMembers.lastReadSeq,
+          deliveredSeq: roomMembers.lastDeliveredSeq,
+          // Unread = last seq − read watermark − my own messages after it (an index range on room, sender, seq).
+          ownAfterRead: sql<number>`(select count(*) from messages own where own.room_id = ${rooms.id}
+            and own.sender_id = ${userId} and own.seq > ${roomMembers.lastReadSeq})`.mapWith(Number),
         })
         .from(roomMembers)
         .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
@@ -59,6 +64,9 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
         role: row.role,
         lastMessage: row.lastMessage && row.lastSender ? toMessage({ message: row.lastMessage, sender: row.lastSender }) : null,
         peer: row.peer,
+        readSeq: row.readSeq,
+        deliveredSeq: row.deliveredSeq,
+        unread: Math.max(0, row.room.lastSeq - row.readSeq - row.ownAfterRead),
       }));
     },
 

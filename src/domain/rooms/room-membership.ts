@@ -1,4 +1,4 @@
-import { and, eq, ne, sql } from "drizzle-orm";
+import { and, eq, ne, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../infra/db/database.ts";
 import { roomMembers, rooms } from "../../infra/db/schema.ts";
 import { DomainError } from "../../lib/domain-error.ts";
@@ -76,11 +76,17 @@ export function createRoomMembershipChanges(deps: {
     return row ? toRoom(row) : null;
   }
 
+  /** History from before joining is neither delivered to nor unread by a new member: their watermarks start at the end. */
+  function watermarksAtJoin(roomId: string): { lastReadSeq: SQL<number>; lastDeliveredSeq: SQL<number> } {
+    const lastSeq = sql<number>`(select ${rooms.lastSeq} from ${rooms} where ${rooms.id} = ${roomId})`;
+    return { lastReadSeq: lastSeq, lastDeliveredSeq: lastSeq };
+  }
+
   /** Adds the user as a plain member; null when they already were one (so nothing is announced twice). */
   async function addMember(room: Room, user: UserPublic): Promise<Announcement[] | null> {
     const [added] = await db
       .insert(roomMembers)
-      .values({ roomId: room.id, userId: user.id, role: "member" })
+      .values({ roomId: room.id, userId: user.id, role: "member", ...watermarksAtJoin(room.id) })
       .onConflictDoNothing()
       .returning({ role: roomMembers.role });
     return added ? joined(room, user, added.role) : null;

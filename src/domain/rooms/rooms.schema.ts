@@ -21,6 +21,11 @@ export interface MyRoom extends Room {
   lastMessage: Message | null;
   /** Direct rooms only: the other person (direct rooms have an empty `name`; clients show the peer). */
   peer: UserPublic | null;
+  /** My watermarks: everything up to these seqs reached one of my devices / was read. */
+  readSeq: number;
+  deliveredSeq: number;
+  /** Messages after `readSeq` sent by others. */
+  unread: number;
 }
 
 export interface RoomMember {

@@ -1,5 +1,5 @@
 import { authedProcedure, router } from "../../transport/trpc/trpc.ts";
-import { GetUserInput, SearchUsersInput } from "./users.schema.ts";
+import { GetUserInput, SearchUsersInput, UpdateMeInput } from "./users.schema.ts";
 
 export const usersRouter = router({
   get: authedProcedure
@@ -8,4 +8,7 @@ export const usersRouter = router({
   search: authedProcedure
     .input(SearchUsersInput)
     .query(({ ctx, input }) => ctx.services.users.search(ctx.session.userId, input)),
+  updateMe: authedProcedure
+    .input(UpdateMeInput)
+    .mutation(({ ctx, input }) => ctx.services.users.updateMe(ctx.session.userId, input)),
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DisplayName } from "../auth/auth.schema.ts";
 
 /** What anyone who can see a user sees. Never carries email or credentials. */
 export interface UserPublic {
@@ -11,6 +12,8 @@ export interface UserPublic {
 export interface UserProfile extends UserPublic {
   email: string;
   emailVerified: boolean;
+  /** Receipts go only to the user's own devices; others see no delivered/read times for them. */
+  privateReceipts: boolean;
   createdAt: string;
 }
 
@@ -23,3 +26,10 @@ export const SearchUsersInput = z.strictObject({
   limit: z.number().int().min(1).max(50).default(20),
 });
 export type SearchUsersInput = z.infer<typeof SearchUsersInput>;
+
+export const UpdateMeInput = z
+  .strictObject({ displayName: DisplayName.optional(), privateReceipts: z.boolean().optional() })
+  .refine((input) => input.displayName !== undefined || input.privateReceipts !== undefined, {
+    message: "change at least one of displayName, privateReceipts",
+  });
+export type UpdateMeInput = z.infer<typeof UpdateMeInput>;

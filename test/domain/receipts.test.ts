@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Room } from "../../src/domain/rooms/rooms.schema.ts";
+import type { UserPublic } from "../../src/domain/users/users.schema.ts";
+import { createCaller } from "../../src/transport/trpc/app-router.ts";
+import { createInnerContext } from "../../src/transport/trpc/context.ts";
+import { databaseKinds } from "../support/databases.ts";
+import { createUser } from "../support/factories.ts";
+import { createTestDeps, settle, type TestDeps } from "../support/test-deps.ts";
+
+describe.each(databaseKinds)("receipts and unread counts on %s", (kind) => {
+  let deps: TestDeps;
+  beforeAll(async () => {
+    deps = await createTestDeps(kind, { receiptEventsMaxMembers: 3 });
+  });
+  afterAll(() => deps.close());
+
+  let counter = 0;
+  async function send(from: UserPublic, room: Room, body = "hi"): Promise<number> {
+    counter += 1;
+    const { message } = await deps.services.messages.send(from.id, { roomId: room.id, clientMsgId: `receipt-msg-${counter}`, body });
+    return message.seq;
+  }
+
+  async function roomWith(owner: UserPublic, ...members: UserPublic[]): Promise<Room> {
+    const room = await deps.services.rooms.create(owner.id, { name: "receipts", kind: "public" });
+    for (const member of members) await deps.services.rooms.join(member.id, room.id);
+    return room;
+  }
+
+  async function fourUsers(): Promise<[UserPublic, UserPublic, UserPublic, UserPublic]> {
+    return [await createUser(deps.database), await createUser(deps.database), await createUser(deps.database), await createUser(deps.database)];
+  }
+
+  const myRoom = async (user: UserPublic, room: Room) => (await deps.services.rooms.list(user.id)).find((mine) => mine.id === room.id);
+
+  it("counts unread as the messages of others after my read watermark", async () => {
+    const [alice, bob] = [await createUser(deps.database), await createUser(deps.database)];
+    const room = await roomWith(alice, bob);
+    await send(bob, room);
+    await send(alice, room);
+    await send(bob, room);
+    await send(alice, room);
+    await send(bob, room);
+    expect(await myRoom(alice, room)).toMatchObject({ lastSeq: 5, readSeq: 0, unread: 3 });
+    const state = await deps.services.receipts.markRead(alice.id, { roomId: room.id, seq: 3 });
+    expect(state).toEqual({ roomId: room.id, readSeq: 3, deliveredSeq: 3, unread: 1 });
+    expect(await myRoom(alice, room)).toMatchObject({ readSeq: 3, deliveredSeq: 3, unread: 1 });
+  });
+
+  it("starts a new member's watermarks at the room's end: earlier history is not unread", async () => {
+    const [alice, bob] = [await createUser(deps.database), await createUser(deps.database)];
+    const room = await roomWith(alice);
+    for (let i = 0; i < 4; i++) await send(alice, room);
+    await deps.services.rooms.join(bob.id, room.id);
+    expect(await myRoom(bob, room)).toMatchObject({ readSeq: 4, deliveredSeq: 4, unread: 0 });
+    await send(alice, room);
+    expect(await myRoom(bob, room)).toMatchObject({ unread: 1 });
+  });
+
+  it("never moves a watermark backwards, and reading implies delivery", async () => {
+    const [alice, bob] = [await createUser(deps.database), await createUser(deps.database)];
+    const room = await roomWith(alice, bob);
+    for (let i = 0; i < 6; i++) await send(alice, room);
+    await deps.services.receipts.markDelivered(bob.id, { roomId: room.id, seq: 2 });
+    await deps.services.receipts.markRead(bob.id, { roomId: room.id, seq: 4 });
+    expect(await deps.services.receipts.markRead(bob.id, { roomId: room.id, seq: 1 })).toMatchObject({ readSeq: 4, deliveredSeq: 4 });
+    expect(await deps.services.receipts.markDelivered(bob.id, { roomId: room.id, seq: 3 })).toMatchObject({ deliveredSeq: 4 });
+    expect(await deps.services.receipts.markDelivered(bob.id, { roomId: room.id, seq: 6 })).toMatchObject({ readSeq: 4, deliveredSeq: 6, unread: 2 });
+  });
+
+  it("keeps the highest mark when two devices mark at once", async () => {
+    const [alice, bob] = [await createUser(deps.database), await createUser(deps.database)];
+    const room = await roomWith(alice, bob);
+    for (let i = 0; i < 20; i++) await send(alice, room);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => deps.services.receipts.markRead(bob.id, { roomId: room.id, seq: i + 1 })));
+    expect(await myRoom(bob, room)).toMatchObject({ readSeq: 20, unread: 0 });
+  });
+
+  it("refuses marks past the room's last message and in rooms the user is not in", async () => {
+    const [alice, eve] = [await createUser(deps.database), await createUser(deps.database)];
+    const room = await roomWith(alice);
+    await send(alice, room);
+    await expect(deps.services.receipts.markRead(alice.id, { roomId: room.id, seq: 2 })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    await expect(deps.services.receipts.markRead(eve.id, { roomId: room.id, seq: 1 })).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(deps.services.receipts.status(eve.id, { roomId: room.id, seq: 1, limit: 10 })).rejects.toMatchObject({ code: "FORBIDDEN" });
+  });
+
+  it("announces a read to the room and the new unread count to the reader's own devices", async () => {
+    const [alice, bob] = [await createUser(deps.database), await createUser(deps.database)];
+    const room = await roomWith(alice, bob);
+    await send(alice, room);
+    await send(alice, room);
+    const roomEvents = await deps.recordEvents({ roomId: room.id });
+    const bobEvents = await deps.recordEvents({ userId: bob.id });
+    await deps.services.receipts.markRead(bob.id, { roomId: room.id, seq: 1 });
+    await deps.services.receipts.markDelivered(bob.id, { roomId: room.id, seq: 2 });
+    await settle();
+    expect(roomEvents).toEqual([
+      { type: "receipt.updated", roomId: room.id, userId: bob.id, deliveredSeq: 1, readSeq: 1 },
+      { type: "receipt.updated", roomId: room.id, userId: bob.id, deliveredSeq: 2 },
+    ]);
+    expect(bobEvents).toEqual([{ type: "unread.updated", roomId: room.id, readSeq: 1, unread: 1 }]);
+  });
+
+  it("keeps private receipts, and receipts in rooms over the size limit, on the reader's own devices", async () => {
+    const [alice, bob, carol, dave] = await fourUsers();
+    const small = await roomWith(alice, bob);
+    await deps.services.users.updateMe((bob).id, { privateReceipts: true });
+    await send(alice, small);
+    const smallRoom = await deps.recordEvents({ roomId: small.id });
+    const bobEvents = await deps.recordEvents({ userId: (bob).id });
+    await deps.services.receipts.markRead((bob).id, { roomId: small.id, seq: 1 });
+
+    const large = await roomWith(alice, carol, dave, bob); // 4 > 3
+    await send(alice, large);
+    const largeRoom = await deps.recordEvents({ roomId: large.id });
+    const carolEvents = await deps.recordEvents({ userId: (carol).id });
+    await deps.services.receipts.markDelivered((carol).id, { roomId: large.id, seq: 1 });
+    await settle();
+    expect(smallRoom).toEqual([]);
+    expect(bobEvents).toContainEqual({ type: "receipt.updated", roomId: small.id, userId: (bob).id, deliveredSeq: 1, readSeq: 1 });
+    expect(largeRoom).toEqual([]);
+    expect(carolEvents).toEqual([{ type: "receipt.updated", roomId: large.id, userId: (carol).id, deliveredSeq: 1 }]);
+  });
+
+  it("reports sent, delivered and read times per member from the watermark moves", async () => {
+    const [alice, bob, carol, late] = await fourUsers();
+    const room = await roomWith(alice, bob, carol);
+    const seq = await send(alice, room);
+    await send(alice, room);
+    deps.clock.advance(1_000);
+    const deliveredAt = deps.clock.now().toISOString();
+    await deps.services.receipts.markDelivered((bob).id, { roomId: room.id, seq: 2 });
+    deps.clock.advance(5_000);
+    const readAt = deps.clock.now().toISOString();
+    await deps.services.receipts.markRead((bob).id, { roomId: room.id, seq: 2 });
+    await deps.services.rooms.join((late).id, room.id);
+
+    const status = await deps.services.receipts.status((carol).id, { roomId: room.id, seq, limit: 10 });
+    expect(status).toMatchObject({ roomId: room.id, seq, senderId: (alice).id, nextCursor: null });
+    const byUser = Object.fromEntries(status.members.map((member) => [member.userId, member]));
+    expect(Object.keys(byUser).sort()).toEqual([(bob).id, (carol).id].sort()); // not the sender, not `late`
+    expect(byUser[(bob).id]).toEqual({ userId: (bob).id, deliveredAt, readAt });
+    expect(byUser[(carol).id]).toEqual({ userId: (carol).id, deliveredAt: null, readAt: null });
+
+    const firstPage = await deps.services.receipts.status((carol).id, { roomId: room.id, seq, limit: 1 });
+    const secondPage = await deps.services.receipts.status((carol).id, { roomId: room.id, seq, limit: 1, cursor: firstPage.nextCursor ?? undefined });
+    expect([...firstPage.members, ...secondPage.members].map((member) => member.userId)).toEqual(status.members.map((member) => member.userId));
+    await expect(deps.services.receipts.status((carol).id, { roomId: room.id, seq: 99, limit: 10 })).rejects.toMatchObject({ code: "NOT_FOUND" });
+
+    await deps.services.users.updateMe((bob).id, { privateReceipts: true });
+    const hidden = await deps.services.receipts.status((carol).id, { roomId: room.id, seq, limit: 10 });
+    expect(hidden.members.find((member) => member.userId === (bob).id)).toEqual({ userId: (bob).id, deliveredAt: null, readAt: null });
+    const own = await deps.services.receipts.status((bob).id, { roomId: room.id, seq, limit: 10 });
+    expect(own.members.find((member) => member.userId === (bob).id)).toEqual({ userId: (bob).id, deliveredAt, readAt });
+  });
+
+  it("validates mark and status inputs at the procedure", async () => {
+    const alice = await createUser(deps.database);
+    const room = await roomWith(alice);
+    const api = createCaller(createInnerContext({ services: deps.services, session: { userId: alice.id, sessionId: "s" } }));
+    for (const input of [{ roomId: room.id, seq: 0 }, { roomId: room.id, seq: 1.5 }, { roomId: "nope", seq: 1 }, { roomId: room.id, seq: 1, extra: true }]) {
+      await expect(api.messages.markRead(input as never)).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    }
+    await expect(api.messages.status({ roomId: room.id, seq: 1, limit: 501 })).rejects.toMatchObject({ code: "BAD_REQUEST" });
+    expect(await api.users.updateMe({ privateReceipts: true })).toMatchObject({ id: alice.id, privateReceipts: true });
+    expect(await api.auth.me()).toMatchObject({ privateReceipts: true });
+    await expect(api.users.updateMe({} as never)).rejects.toMatchObject({ code: "BAD_REQUEST" });
+  });
+});
