@@ -228,8 +228,9 @@ export function createConnection(socket: SocketHandle, claims: WsTicketClaims, d
       if (event.sessionId === claims.sessionId) socket.close(CloseCode.AUTH_REVOKED, "session revoked");
       return;
     }
-    if (event.type !== "room.membership") return;
+    // Everything else on the user's topic is for all of their devices as it is (unread counts, own receipts).
     socket.send(raw);
+    if (event.type !== "room.membership") return;
     const { roomId } = event;
     void connection.enqueue(async () => {
       if (event.membership === "joined") {

@@ -87,6 +87,24 @@ export function realtimeSuite(runtime: RuntimeName): void {
       expect(typing).toEqual({ type: "typing", roomId: room.id, userId: bob.user.id, active: true });
     });
 
+    it("reports delivery as messages arrive, announces reads, and updates the reader's other devices", async () => {
+      const [alice, bob] = [await chatter("alice"), await chatter("bob")];
+      const room = await publicRoomWith(alice, bob);
+      const bobsOtherDevice = await socketFor(bob);
+      alice.client.realtime.connect();
+      bob.client.realtime.connect();
+      await Promise.all([alice.client.realtime.whenOpen(), bob.client.realtime.whenOpen()]);
+      await alice.client.realtime.send(room.id, "did you get this?");
+      const delivered = await alice.waitFor("receipt.updated", (event) => event.userId === bob.user.id);
+      expect(delivered).toEqual({ type: "receipt.updated", roomId: room.id, userId: bob.user.id, deliveredSeq: 1 });
+
+      expect(await bob.client.api.messages.markRead.mutate({ roomId: room.id, seq: 1 })).toMatchObject({ unread: 0 });
+      await alice.waitFor("receipt.updated", (event) => event.userId === bob.user.id && event.readSeq === 1);
+      await bobsOtherDevice.waitFor((event) => event.type === "unread.updated" && event.roomId === room.id && event.unread === 0);
+      const status = await alice.client.api.messages.status.query({ roomId: room.id, seq: 1 });
+      expect(status.members).toEqual([{ userId: bob.user.id, deliveredAt: expect.any(String), readAt: expect.any(String) }]);
+    });
+
     it("announces presence when a user's socket opens and closes", async () => {
       const [alice, bob] = [await chatter("alice"), await chatter("bob")];
       const room = await publicRoomWith(alice, bob);

@@ -27,7 +27,7 @@ export async function registerChatter(url: string, name = "chatter"): Promise<Ch
   const listeners = new Set<() => void>();
   const types: (keyof RealtimeEvents)[] = [
     "message.created", "typing", "member.joined", "member.left", "room.updated", "presence",
-    "room.membership", "ready", "ack", "resumed", "error", "pong",
+    "room.membership", "ready", "ack", "resumed", "error", "pong", "receipt.updated", "unread.updated",
   ];
   for (const type of types) {
     client.realtime.on(type, (event) => {

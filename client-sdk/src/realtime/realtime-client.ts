@@ -51,6 +51,11 @@ export interface RealtimeOptions {
   backoff?: BackoffOptions;
   /** How often the client pings; a connection silent for twice this long is considered dead and replaced. */
   pingIntervalMs?: number;
+  /**
+   * How often the highest delivered seq per room is reported (the `delivered` frame that moves the member's
+   * delivered watermark). 0 turns delivery receipts off. Default 1000 ms.
+   */
+  deliveredReportMs?: number;
   onError?(error: unknown): void;
 }
 
@@ -69,9 +74,18 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
   const outbox = createOutbox();
   const streams = createRoomStreams({
     fetchAfter: async (roomId, afterSeq, limit) => (await options.api.messages.list.query({ roomId, after: afterSeq, limit })).messages,
-    deliver: (event) => emitter.emit("message.created", event),
+    deliver: (event) => {
+      if (event.message.sender.id !== userId) unreported.set(event.roomId, Math.max(unreported.get(event.roomId) ?? 0, event.seq));
+      emitter.emit("message.created", event);
+    },
     onFillError: (_roomId, error) => reportError(error),
   });
+  const deliveredReportMs = options.deliveredReportMs ?? 1000;
+  /** Delivered seqs not yet reported, per room: coalesced into one `delivered` frame per interval. */
+  const unreported = new Map<string, number>();
+  /** Known from `ready`: a device does not report delivery of its own user's messages. */
+  let userId: string | null = null;
+  let deliveryReports: ReturnType<typeof setInterval> | null = null;
   let state: RealtimeState = "idle";
   let socket: WebSocketLike | null = null;
   let wanted = false;
@@ -127,6 +141,12 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
       if (socket === ws) closed(event.code, event.reason);
     };
     heartbeat ??= setInterval(checkLiveness, pingIntervalMs);
+    if (deliveredReportMs > 0) deliveryReports ??= setInterval(reportDelivered, deliveredReportMs);
+  }
+
+  function reportDelivered(): void {
+    if (unreported.size === 0) return;
+    if (transmit({ type: "delivered", rooms: Object.fromEntries(unreported) })) unreported.clear();
   }
 
   function checkLiveness(): void {
@@ -152,6 +172,7 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
       case "message.created":
         return streams.accept(event);
       case "ready":
+        userId = event.userId;
         for (const room of event.rooms) streams.advance(room.roomId, room.lastSeq);
         attempt = 0;
         setState("open");
@@ -206,8 +227,10 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     generation += 1;
     if (reconnectTimer) clearTimeout(reconnectTimer);
     if (heartbeat) clearInterval(heartbeat);
+    if (deliveryReports) clearInterval(deliveryReports);
     reconnectTimer = null;
     heartbeat = null;
+    deliveryReports = null;
     const ws = socket;
     socket = null;
     ws?.close(1000, "client disconnect");
