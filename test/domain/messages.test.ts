@@ -151,6 +151,7 @@ describe.each(databaseKinds)("messages.send on %s", (kind) => {
       rooms: deps.services.rooms,
       events: createBusEventPublisher(deps.bus),
       rateLimiter: createMemoryRateLimiter({ clock: deps.clock }),
+      recentMessages: deps.recentMessages,
       logger: deps.logger,
       sendRate: { capacity: 2, periodSeconds: 60 },
     });
@@ -178,6 +179,7 @@ describe.each(databaseKinds)("messages.send on %s", (kind) => {
       rooms: deps.services.rooms,
       events: failing,
       rateLimiter: deps.rateLimiter,
+      recentMessages: deps.recentMessages,
       logger: createLogger({ level: "error", write: (line) => lines.push(line) }),
       sendRate: { capacity: 100, periodSeconds: 1 },
     });

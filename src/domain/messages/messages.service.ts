@@ -1,17 +1,19 @@
-import { and, eq, gt, gte, lt, lte, sql, type SQL } from "drizzle-orm";
+import { and, eq, gt, gte, lt, lte, type SQL } from "drizzle-orm";
 import type { BucketRule } from "../../config.ts";
-import { type Database, isUniqueViolation } from "../../infra/db/database.ts";
-import { messages, roomMembers, rooms, users } from "../../infra/db/schema.ts";
+import type { Database } from "../../infra/db/database.ts";
+import { messages, rooms } from "../../infra/db/schema.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
+import type { RecentMessages } from "../../infra/recent-messages/recent-messages.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher } from "../events.ts";
-import { notAMember } from "../rooms/room-access.ts";
 import type { RoomService } from "../rooms/rooms.service.ts";
-import { findMessages, toMessage } from "./message-rows.ts";
+import type { SendOutcome } from "./message-commits.ts";
+import { findMessages } from "./message-rows.ts";
+import { type BatchReport, createMessageWriter } from "./message-writer.ts";
 import { type ListMessagesInput, type Message, type MessagePage, SendMessageInput } from "./messages.schema.ts";
 
-export type SendOutcome = { message: Message; created: true } | { message: Message; created: false };
+export type { SendOutcome } from "./message-commits.ts";
 
 export interface MessageService {
   /**
@@ -37,68 +39,38 @@ export interface MessageServiceDeps {
   rooms: RoomService;
   events: EventPublisher;
   rateLimiter: RateLimiter;
+  /** Read before Postgres by `range`; appended after each commit. */
+  recentMessages: RecentMessages;
   logger: Logger;
   sendRate: BucketRule;
+  /** Group commit: the most sends per transaction (default 256), and a report after each batch (tests, metrics). */
+  batching?: { maxBatchSize?: number; onBatch?: (report: BatchReport) => void };
 }
 
 export function createMessageService(deps: MessageServiceDeps): MessageService {
   const { db } = deps.database;
-
-  async function findSent(senderId: string, clientMsgId: string): Promise<Message | null> {
-    const [message] = await findMessages(db, {
-      where: and(eq(messages.senderId, senderId), eq(messages.clientMsgId, clientMsgId)),
-      order: "asc",
-      limit: 1,
-    });
-    return message ?? null;
-  }
-
-  function replay(original: Message, input: SendMessageInput): SendOutcome {
-    if (original.roomId !== input.roomId || original.body !== input.body) {
-      throw new DomainError("CONFLICT", "clientMsgId was already used for a different message");
-    }
-    return { message: original, created: false };
-  }
-
-  /** One transaction: take the room's next seq, check membership, insert. Gapless because the room row is locked. */
-  function commit(senderId: string, input: SendMessageInput): Promise<Message> {
-    return db.transaction(async (tx) => {
-      // The row lock is held until commit: concurrent senders to this room (on any connection or instance) queue here.
-      const [room] = await tx
-        .update(rooms)
-        .set({ lastSeq: sql`${rooms.lastSeq} + 1`, updatedAt: sql`clock_timestamp()` })
-        .where(eq(rooms.id, input.roomId))
-        .returning({ seq: rooms.lastSeq });
-      if (!room) throw notAMember();
-      // Checked under the lock, so a leave or kick that held it first has committed and is seen here.
-      const [sender] = await tx
-        .select({ id: users.id, username: users.username, displayName: users.displayName })
-        .from(roomMembers)
-        .innerJoin(users, eq(users.id, roomMembers.userId))
-        .where(and(eq(roomMembers.roomId, input.roomId), eq(roomMembers.userId, senderId)));
-      if (!sender) throw notAMember();
-      const [row] = await tx
-        .insert(messages)
-        .values({
-          roomId: input.roomId,
-          seq: room.seq,
-          senderId,
-          clientMsgId: input.clientMsgId,
-          body: input.body,
-          createdAt: sql`clock_timestamp()`, // not now(): the transaction may have waited for the lock
-        })
-        .returning({ id: messages.id, createdAt: messages.createdAt });
-      if (!row) throw new Error("message insert returned nothing");
-      return toMessage({
-        message: { id: row.id, roomId: input.roomId, seq: room.seq, body: input.body, createdAt: row.createdAt },
-        sender,
-      });
-    });
-  }
+  const writer = createMessageWriter({
+    db,
+    events: deps.events,
+    recent: deps.recentMessages,
+    logger: deps.logger,
+    maxBatchSize: deps.batching?.maxBatchSize,
+    onBatch: deps.batching?.onBatch,
+  });
 
   async function anyMessage(where: SQL | undefined): Promise<boolean> {
     const [row] = await db.select({ seq: messages.seq }).from(messages).where(where).limit(1);
     return row !== undefined;
+  }
+
+  /** The cache's answer when it holds the whole range; null on a miss or when it failed (it is never the truth). */
+  async function cachedRange(roomId: string, afterSeq: number, throughSeq: number): Promise<Message[] | null> {
+    try {
+      return await deps.recentMessages.range(roomId, afterSeq, throughSeq);
+    } catch (error) {
+      deps.logger.warn("recent messages unreadable; reading Postgres", { roomId, error });
+      return null;
+    }
   }
 
   return {
@@ -112,25 +84,8 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
       if (!decision.allowed) {
         throw new DomainError("TOO_MANY_REQUESTS", "sending too fast", decision.retryAfterSeconds);
       }
-      const original = await findSent(userId, input.clientMsgId);
-      if (original) return replay(original, input);
-      let message: Message;
-      try {
-        message = await commit(userId, input);
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-        // A concurrent send with the same clientMsgId committed first; ours rolled back, seq bump included.
-        const winner = await findSent(userId, input.clientMsgId);
-        if (!winner) throw error;
-        return replay(winner, input);
-      }
-      try {
-        await deps.events.toRoom(message.roomId, { type: "message.created", roomId: message.roomId, seq: message.seq, message });
-      } catch (error) {
-        // Committed is delivered: Postgres is the truth and subscribers fill seq gaps from it.
-        deps.logger.error("message.created not published", { roomId: message.roomId, seq: message.seq, error });
-      }
-      return { message, created: true };
+      // Queued for the next group commit; resolves after that commit (and the publish attempt).
+      return writer.write(userId, input);
     },
 
     async list(userId, input) {
@@ -169,7 +124,9 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
       return { messages: page.slice(0, limit).reverse(), hasOlder: page.length > limit, hasNewer };
     },
 
-    range(roomId, afterSeq, throughSeq, limit) {
+    async range(roomId, afterSeq, throughSeq, limit) {
+      const cached = await cachedRange(roomId, afterSeq, Math.min(throughSeq, afterSeq + limit));
+      if (cached) return cached;
       return findMessages(db, {
         where: and(eq(messages.roomId, roomId), gt(messages.seq, afterSeq), lte(messages.seq, throughSeq)),
         order: "asc",

@@ -1,0 +1,141 @@
+import type { Db } from "../../infra/db/database.ts";
+import type { RecentMessages } from "../../infra/recent-messages/recent-messages.ts";
+import { DomainError } from "../../lib/domain-error.ts";
+import type { Logger } from "../../lib/logger.ts";
+import type { EventPublisher } from "../events.ts";
+import { commitBatch, commitOne, type QueuedSend, type SendOutcome, type SendResult } from "./message-commits.ts";
+import type { Message, SendMessageInput } from "./messages.schema.ts";
+
+/** What one batch cost: how many sends it carried and how many transactions committed them. */
+export interface BatchReport {
+  sends: number;
+  transactions: number;
+  path: "batch" | "one-by-one";
+}
+
+/** Commits sends — each acknowledged only after its transaction committed — and then announces them. */
+export interface MessageWriter {
+  write(senderId: string, input: SendMessageInput): Promise<SendOutcome>;
+}
+
+export interface MessageWriterDeps {
+  db: Db;
+  events: EventPublisher;
+  recent: RecentMessages;
+  logger: Logger;
+  /** The most sends one transaction takes (default 256). */
+  maxBatchSize?: number;
+  /** Called after each batch; for tests and metrics. */
+  onBatch?: (report: BatchReport) => void;
+}
+
+interface Pending extends QueuedSend {
+  resolve(outcome: SendOutcome): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit. A commit's cost is mostly its flush, and a room's row stays locked through it, so one transaction
+ * per send caps a room at ~1/commit-latency. Here sends queue up while a batch transaction is in flight and the
+ * next transaction takes up to `maxBatchSize` of them: one flush, one lock per room, many messages. One batch is
+ * in flight per instance, so queue order is seq order within a room.
+ */
+export function createMessageWriter(deps: MessageWriterDeps): MessageWriter {
+  const maxBatchSize = deps.maxBatchSize ?? 256;
+  const queue: Pending[] = [];
+  let draining = false;
+
+  async function drain(): Promise<void> {
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, maxBatchSize);
+        const results = await commit(batch);
+        // Not awaited: the next batch's transaction overlaps this one's publishes. They are issued here, in seq
+        // order, before the next commit, so the bus carries each room's messages in order.
+        void announce(results).then(() => settle(batch, results));
+      }
+    } finally {
+      draining = false;
+    }
+  }
+
+  /** Never throws: a failed batch is retried send by send, and whatever still fails fails alone. */
+  async function commit(batch: Pending[]): Promise<SendResult[]> {
+    try {
+      const results = await commitBatch(deps.db, batch);
+      deps.onBatch?.({ sends: batch.length, transactions: 1, path: "batch" });
+      return results;
+    } catch (error) {
+      deps.logger.warn("batch transaction failed; committing its sends one at a time", { sends: batch.length, error });
+      return commitOneByOne(batch);
+    }
+  }
+
+  async function commitOneByOne(batch: Pending[]): Promise<SendResult[]> {
+    const results: SendResult[] = [];
+    let unavailable: unknown = null;
+    let transactions = 0;
+    for (const send of batch) {
+      if (unavailable !== null) {
+        results.push({ status: "failed", error: unavailable });
+        continue;
+      }
+      transactions += 1;
+      try {
+        results.push(await commitOne(deps.db, send));
+      } catch (error) {
+        // A send's own content can only be refused (a result) or collide on its clientMsgId (handled in commitOne);
+        // anything else is the database failing, so the rest are not tried: against a database that is down,
+        // each attempt could wait out a connect timeout.
+        results.push({ status: "failed", error });
+        unavailable = error;
+      }
+    }
+    deps.onBatch?.({ sends: batch.length, transactions, path: "one-by-one" });
+    return results;
+  }
+
+  /** Publishes `message.created` for each new message in seq order and caches them; neither can fail a send. */
+  async function announce(results: SendResult[]): Promise<void> {
+    const created: Message[] = [];
+    for (const result of results) if (result.status === "sent" && result.outcome.created) created.push(result.outcome.message);
+    if (created.length === 0) return;
+    const publish = async (message: Message): Promise<void> => {
+      try {
+        await deps.events.toRoom(message.roomId, { type: "message.created", roomId: message.roomId, seq: message.seq, message });
+      } catch (error) {
+        // Committed is delivered: Postgres is the truth and subscribers fill seq gaps from it.
+        deps.logger.error("message.created not published", { roomId: message.roomId, seq: message.seq, error });
+      }
+    };
+    const cache = async (): Promise<void> => {
+      try {
+        await deps.recent.append(created);
+      } catch (error) {
+        // A missing message is a hole the cache reports as a miss: readers go to Postgres for that range.
+        deps.logger.warn("recent messages not cached", { messages: created.length, error });
+      }
+    };
+    await Promise.all([...created.map(publish), cache()]);
+  }
+
+  function settle(batch: Pending[], results: SendResult[]): void {
+    for (const [index, send] of batch.entries()) {
+      const result = results[index];
+      if (result?.status === "sent") send.resolve(result.outcome);
+      else send.reject(result ? result.error : new DomainError("UNAVAILABLE", "the message was not committed"));
+    }
+  }
+
+  return {
+    write(senderId, input) {
+      return new Promise<SendOutcome>((resolve, reject) => {
+        queue.push({ senderId, input, resolve, reject });
+        if (draining) return;
+        draining = true;
+        // A microtask, not a timer: sends made in the same tick join the first batch without adding latency.
+        queueMicrotask(() => void drain());
+      });
+    },
+  };
+}
