@@ -8,7 +8,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { UpgradeWebSocket } from "hono/ws";
 import type { Deps } from "./deps.ts";
 import { createRealtimeHub, type RealtimeHub } from "./realtime/hub.ts";
-import type { LocalFanout } from "./realtime/socket.ts";
+import type { LocalFanout, SocketIo } from "./realtime/socket.ts";
 import { healthRoutes } from "./transport/http/health.ts";
 import { requestLog } from "./transport/http/request-log.ts";
 import { websocketRoute } from "./transport/http/websocket-route.ts";
@@ -22,6 +22,8 @@ export interface RuntimeBindings {
   upgradeOptions?: Record<string, unknown>;
   /** Bun's native topics, or the in-memory registry on Deno and Node. */
   fanout: LocalFanout;
+  /** Writes to native sockets and reads their send buffers. */
+  socketIo: SocketIo;
   /** The address of the peer that opened this request's connection. */
   remoteAddress(c: Context): string | null;
 }
@@ -38,6 +40,8 @@ export function createApp(deps: Deps, runtime: RuntimeBindings): { app: Hono; hu
     services,
     bus: deps.bus,
     fanout: runtime.fanout,
+    socketIo: runtime.socketIo,
+    maxBufferedBytes: config.wsMaxBufferedBytes,
     logger,
     resumeMaxMessages: config.resumeMaxMessages,
     frameBudget: config.wsFrameBudget,

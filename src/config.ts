@@ -68,6 +68,8 @@ const EnvSchema = z
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     /** How long SIGTERM spends closing sockets (in batches, code 1012) before closing Redis and the database. */
     DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
+    /** A socket with more than this queued for it is too slow: closed with 4002 so the client reconnects and resumes. */
+    WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(1024 * 1024),
     /** Idle sockets are pinged; a socket that has not answered within this long is closed. */
     WS_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(960).default(60),
   })
@@ -111,6 +113,7 @@ export interface Config {
   resumeMaxMessages: number;
   receiptEventsMaxMembers: number;
   wsFrameBudget: BucketRule;
+  wsMaxBufferedBytes: number;
   logLevel: Env["LOG_LEVEL"];
   drainMs: number;
   wsIdleTimeoutSeconds: number;
@@ -167,6 +170,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     resumeMaxMessages: env.RESUME_MAX_MESSAGES,
     receiptEventsMaxMembers: env.RECEIPT_EVENTS_MAX_MEMBERS,
     wsFrameBudget: env.WS_FRAME_RATE,
+    wsMaxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
     logLevel: env.LOG_LEVEL,
     drainMs: env.DRAIN_MS,
     wsIdleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS,

@@ -7,14 +7,17 @@ import type { Logger } from "../lib/logger.ts";
 import { type Connection, createConnection } from "./connection.ts";
 import { CloseCode } from "./protocol.ts";
 import { createRoomFeeds, type RoomFeeds } from "./room-feeds.ts";
-import type { LocalFanout, SocketHandle } from "./socket.ts";
+import type { LocalFanout, SocketHandle, SocketIo } from "./socket.ts";
 
 export interface RealtimeHubDeps {
   services: Services;
   bus: EventBus;
   fanout: LocalFanout;
+  socketIo: SocketIo;
   logger: Logger;
   resumeMaxMessages: number;
+  /** A socket with more than this still queued is too slow: it is closed with 4002 (reconnect and resume). */
+  maxBufferedBytes: number;
   frameBudget: BucketRule;
   /** How long an out-of-order message waits for the ones before it before they are read from the database. */
   gapWaitMs?: number;
@@ -34,6 +37,8 @@ export interface RealtimeHub {
   feeds: RoomFeeds;
 }
 
+const SLOW_CONSUMER_SWEEP_MS = 500;
+
 export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
   const logger = deps.logger.child({ component: "realtime" });
   const feeds = createRoomFeeds({
@@ -44,7 +49,22 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
     gapWaitMs: deps.gapWaitMs ?? 150,
   });
   const connections = new Set<Connection>();
+  const sockets = new Map<Connection, SocketHandle>();
   let draining = false;
+
+  // A reader that falls behind is cut loose and told to resume, rather than buffered without bound (or, on Bun,
+  // silently skipped once past backpressureLimit): at most one sweep interval of growth past the limit.
+  const sweep = setInterval(() => {
+    for (const [connection, socket] of sockets) {
+      if (deps.socketIo.bufferedAmount(socket.raw) > deps.maxBufferedBytes) closeSlow(connection, socket, "buffer over limit");
+    }
+  }, SLOW_CONSUMER_SWEEP_MS);
+  sweep.unref?.(); // the sweep must not keep a stopping process alive
+
+  function closeSlow(connection: Connection, socket: SocketHandle, why: string): void {
+    logger.warn("closing a slow consumer", { connectionId: socket.id, userId: connection.userId, why });
+    socket.close(CloseCode.SLOW_CONSUMER, "too slow: reconnect and resume");
+  }
 
   // What the bus lost while it was down is read back from the database once it is up again.
   deps.bus.onStatus((status) => {
@@ -54,16 +74,21 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
 
   function socketHandle(ws: WSContext): SocketHandle {
     let closing = false;
-    return {
+    const handle: SocketHandle = {
       id: crypto.randomUUID(),
       raw: ws.raw,
       // A socket can close between any two awaits; sending to it then must not throw (Deno's would).
       send: (data) => {
+        if (closing) return;
+        let result: "sent" | "dropped";
         try {
-          if (ws.readyState === 1) ws.send(data);
+          result = deps.socketIo.send(ws.raw, data);
         } catch (error) {
           logger.debug("send on a closing socket", { error });
+          return;
         }
+        // A frame the runtime dropped would be a silent gap: the client must reconnect and resume instead.
+        if (result === "dropped" && ws.readyState === 1) handle.close(CloseCode.SLOW_CONSUMER, "too slow: reconnect and resume");
       },
       // Only the first close counts: a second one can abort the handshake of the first (Deno drops the TCP).
       close: (code, reason) => {
@@ -76,6 +101,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
         }
       },
     };
+    return handle;
   }
 
   return {
@@ -90,6 +116,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
           const opened = createConnection(socket, claims, { ...deps, feeds, logger });
           connection = opened;
           connections.add(opened);
+          sockets.set(opened, socket);
           opened.start(claims.resume).catch((error: unknown) => {
             logger.error("could not start a connection", { error, userId: claims.userId });
             opened.close(1011, "could not start");
@@ -99,6 +126,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
         onClose: () => {
           if (!connection) return;
           connections.delete(connection);
+          sockets.delete(connection);
           connection.ended();
         },
         onError: (event) => logger.debug("socket error", { userId: claims.userId, type: event.type }),
@@ -106,6 +134,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
     },
     async drain(durationMs) {
       draining = true;
+      clearInterval(sweep);
       const open = [...connections];
       const batches = Math.max(1, Math.min(20, open.length));
       const pause = open.length > 1 ? durationMs / batches : 0;

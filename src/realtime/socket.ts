@@ -14,3 +14,13 @@ export interface LocalFanout {
   /** Sends `data` to every local socket subscribed to `topic`. */
   publish(topic: string, data: string): void;
 }
+
+export type SendResult = "sent" | "dropped";
+
+/** How the runtime writes to one of its native sockets and reports what is still waiting to go out. */
+export interface SocketIo {
+  /** Writes a text frame; "dropped" when the runtime refused it because the socket's send buffer is full. */
+  send(raw: unknown, data: string): SendResult;
+  /** Bytes queued on the socket and not yet written to the network. */
+  bufferedAmount(raw: unknown): number;
+}

@@ -1,5 +1,5 @@
 import type { Server, ServerWebSocket } from "bun";
-import type { LocalFanout } from "../realtime/socket.ts";
+import type { LocalFanout, SocketIo } from "../realtime/socket.ts";
 
 /**
  * Bun's native topics: subscriptions live in uWebSockets and `server.publish` fans a frame out in native code,
@@ -20,3 +20,16 @@ export function createBunFanout(server: () => Server<unknown>): LocalFanout {
     },
   };
 }
+
+/**
+ * Bun's socket writes report what happened: a negative result means queued under backpressure, 0 means dropped
+ * (the socket is past `backpressureLimit`) — which the realtime layer must turn into a close, never a silent gap.
+ */
+export const bunSocketIo: SocketIo = {
+  send(raw, data) {
+    const ws = raw as ServerWebSocket<unknown>;
+    if (ws.readyState !== 1) return "dropped";
+    return ws.send(data) === 0 ? "dropped" : "sent";
+  },
+  bufferedAmount: (raw) => (raw as ServerWebSocket<unknown>).getBufferedAmount(),
+};

@@ -2,7 +2,7 @@
 import type { Server } from "bun";
 import { getConnInfo, upgradeWebSocket, websocket } from "hono/bun";
 import { MAX_FRAME_BYTES } from "../realtime/protocol.ts";
-import { createBunFanout } from "./bun-fanout.ts";
+import { bunSocketIo, createBunFanout } from "./bun-fanout.ts";
 import { run } from "./lifecycle.ts";
 
 let server: Server<unknown> | null = null;
@@ -13,6 +13,7 @@ await run({
   bindings: () => ({
     upgradeWebSocket,
     fanout: createBunFanout(() => server as Server<unknown>),
+    socketIo: bunSocketIo,
     remoteAddress: (c) => getConnInfo(c).remote.address ?? null,
   }),
   async serve(app, config) {
@@ -27,6 +28,10 @@ await run({
         idleTimeout: config.wsIdleTimeoutSeconds,
         sendPings: true,
         perMessageDeflate: false,
+        // The hub closes slow readers with 4002 at WS_MAX_BUFFERED_BYTES; this is the last resort past it, where
+        // Bun would drop frames: it closes the socket instead (the client reconnects and resumes).
+        backpressureLimit: Math.max(16 * 1024 * 1024, config.wsMaxBufferedBytes * 4),
+        closeOnBackpressureLimit: true,
       },
     });
     const listening = server;

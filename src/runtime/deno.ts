@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import { upgradeWebSocket } from "hono/deno";
 import { createMemoryFanout } from "../realtime/memory-fanout.ts";
+import { standardSocketIo } from "../realtime/standard-socket-io.ts";
 import { run } from "./lifecycle.ts";
 
 declare const Deno: {
@@ -22,6 +23,7 @@ await run({
     // Deno.upgradeWebSocket's idleTimeout: pings the peer and closes the socket if it stops answering.
     upgradeOptions: { idleTimeout: config.wsIdleTimeoutSeconds },
     fanout: createMemoryFanout(),
+    socketIo: standardSocketIo,
     remoteAddress: (c: Context) => {
       const info = c.env as { remoteAddr?: { hostname?: string } } | undefined;
       return info?.remoteAddr?.hostname ?? null;

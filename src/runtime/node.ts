@@ -3,6 +3,7 @@ import { serve, upgradeWebSocket } from "@hono/node-server";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { WebSocketServer, type WebSocket } from "ws";
 import { createMemoryFanout } from "../realtime/memory-fanout.ts";
+import { standardSocketIo } from "../realtime/standard-socket-io.ts";
 import { MAX_FRAME_BYTES } from "../realtime/protocol.ts";
 import { run } from "./lifecycle.ts";
 
@@ -14,6 +15,7 @@ await run({
   bindings: () => ({
     upgradeWebSocket,
     fanout: createMemoryFanout(),
+    socketIo: standardSocketIo,
     remoteAddress: (c) => getConnInfo(c).remote.address ?? null,
   }),
   async serve(app, config) {

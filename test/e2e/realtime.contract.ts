@@ -9,6 +9,8 @@ import { openTestSocket, type TestSocket } from "../support/socket-client.ts";
 const RESUME_BUDGET = 30;
 /** The shortest the config allows, so the dead-peer test is quick; live clients answer pings and stay. */
 const IDLE_TIMEOUT_SECONDS = 5;
+/** The smallest send buffer the config allows, so a paused reader trips it soon after the kernel buffers fill. */
+const MAX_BUFFERED_BYTES = 64 * 1024;
 
 /**
  * The realtime behaviour every runtime must show, end to end: a real server process, real sockets, the SDK and
@@ -39,9 +41,13 @@ export function realtimeSuite(runtime: RuntimeName): void {
       return created;
     }
 
-    async function socketFor(who: Chatter, resume?: Record<string, number>): Promise<TestSocket> {
+    function socketFor(who: Chatter, resume?: Record<string, number>): Promise<TestSocket> {
+      return socketOn(server, who, resume);
+    }
+
+    async function socketOn(target: ServerProcess, who: Chatter, resume?: Record<string, number>): Promise<TestSocket> {
       const { ticket } = await who.client.api.auth.wsTicket.mutate(resume ? { resume } : {});
-      const socket = await openTestSocket(`${server.url.replace("http", "ws")}/ws?ticket=${ticket}`);
+      const socket = await openTestSocket(`${target.url.replace("http", "ws")}/ws?ticket=${ticket}`);
       sockets.push(socket);
       await socket.waitFor((event) => event.type === "ready");
       return socket;
@@ -275,6 +281,39 @@ export function realtimeSuite(runtime: RuntimeName): void {
       expect(closedAfterMs).toBeLessThanOrEqual(IDLE_TIMEOUT_SECONDS * 2 * 1000 + 2000);
       expect(live.raw.readyState).toBe(1); // a peer that answers pings is kept
     }, 30_000);
+
+    it("closes a reader that cannot keep up with 4002, and it resumes without a silent gap", async () => {
+      // Its own server: a paused reader also stops answering pings, and this suite's 5 s idle timeout would
+      // (rightly) drop it as dead before its buffers fill.
+      const own = await startServer(runtime, { WS_MAX_BUFFERED_BYTES: String(MAX_BUFFERED_BYTES) });
+      const [alice, bob] = [await registerChatter(own.url, "alice"), await registerChatter(own.url, "bob")];
+      const room = await publicRoomWith(alice, bob);
+      const slow = await socketOn(own, bob);
+      const tcp = (slow.raw as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+      tcp.pause(); // bob's device stops reading: the kernel buffers fill, then the server's
+      const body = "€".repeat(4000); // 12 KB of UTF-8 per message
+      const total = 700; // ≈ 8 MB: past loopback's socket buffers and the 64 KiB limit
+      for (let i = 0; i < total; i += 20) {
+        await Promise.all(
+          Array.from({ length: Math.min(20, total - i) }, (_, j) =>
+            alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: `flood-${String(i + j).padStart(5, "0")}`, body }),
+          ),
+        );
+      }
+      tcp.resume();
+      expect((await slow.closed).code).toBe(4002);
+      const seen = messagesIn(slow, room.id).map((event) => event.seq);
+      expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1)); // a prefix: nothing skipped
+      expect(seen.length).toBeLessThan(total);
+
+      const again = await socketOn(own, bob, { [room.id]: seen.length });
+      const resumed = again.events.find((event) => event.type === "resumed");
+      const replayed = messagesIn(again, room.id).map((event) => event.seq);
+      if (resumed?.type === "resumed" && resumed.recovered) expect(replayed.at(-1)).toBe(total);
+      else expect(resumed).toMatchObject({ recovered: false, missed: { fromSeq: seen.length + 1, toSeq: total } });
+      again.terminate();
+      await own.stop();
+    }, 90_000);
 
     it("refuses upgrades without a valid unused ticket (401), from foreign origins (403) and without Upgrade (426)", async () => {
       const alice = await chatter("alice");
