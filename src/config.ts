@@ -72,6 +72,15 @@ const EnvSchema = z
     WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(1024 * 1024),
     /** Idle sockets are pinged; a socket that has not answered within this long is closed. */
     WS_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(960).default(60),
+    /**
+     * Each instance's presence heartbeat lease (renewed every third of it). A killed instance's users go offline
+     * within about 4/3 of it: at most 20 keeps that under 30 s.
+     */
+    PRESENCE_LEASE_SECONDS: z.coerce.number().int().min(1).max(20).default(15),
+    /** A user with no socket left stays online this long, so a reconnect (blip, deploy drain) is no event at all. */
+    PRESENCE_OFFLINE_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
+    /** An unrefreshed `typing: true` is turned off by the server after this long. */
+    PRESENCE_TYPING_TIMEOUT_MS: z.coerce.number().int().min(500).max(8000).default(6000),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== "production") return;
@@ -117,6 +126,7 @@ export interface Config {
   logLevel: Env["LOG_LEVEL"];
   drainMs: number;
   wsIdleTimeoutSeconds: number;
+  presence: { leaseSeconds: number; offlineGraceMs: number; typingTimeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -174,5 +184,10 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     logLevel: env.LOG_LEVEL,
     drainMs: env.DRAIN_MS,
     wsIdleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS,
+    presence: {
+      leaseSeconds: env.PRESENCE_LEASE_SECONDS,
+      offlineGraceMs: env.PRESENCE_OFFLINE_GRACE_MS,
+      typingTimeoutMs: env.PRESENCE_TYPING_TIMEOUT_MS,
+    },
   };
 }

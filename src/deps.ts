@@ -12,6 +12,9 @@ import { createPostgresDatabase } from "./infra/db/postgres.ts";
 import type { KeyValueStore } from "./infra/kv/kv.ts";
 import { createRedisKeyValueStore } from "./infra/kv/redis.ts";
 import { createSqlKeyValueStore } from "./infra/kv/sql.ts";
+import { createMemoryPresenceStore } from "./infra/presence/memory.ts";
+import type { PresenceStore } from "./infra/presence/presence-store.ts";
+import { createRedisPresenceStore } from "./infra/presence/redis.ts";
 import { createMemoryRateLimiter } from "./infra/rate-limit/memory.ts";
 import type { RateLimiter } from "./infra/rate-limit/rate-limit.ts";
 import { createRedisRateLimiter } from "./infra/rate-limit/redis.ts";
@@ -40,7 +43,7 @@ export interface Deps {
 
 /**
  * The composition root: the one place that picks adapters. Postgres or embedded PGlite; Redis or in-process
- * bus, database-backed KV, in-memory rate limits and recent-messages cache.
+ * bus, database-backed KV, in-memory rate limits, recent-messages cache and presence.
  */
 export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
   const database = await openDatabase(config);
@@ -49,6 +52,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   let kv: KeyValueStore;
   let rateLimiter: RateLimiter;
   let recentMessages: RecentMessages;
+  let presenceStore: PresenceStore;
   try {
     if (config.redis) {
       const { url, prefix } = config.redis;
@@ -57,11 +61,13 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       kv = createRedisKeyValueStore({ client: redis, prefix });
       rateLimiter = createRedisRateLimiter({ client: redis, prefix, logger });
       recentMessages = createRedisRecentMessages({ client: redis, prefix });
+      presenceStore = createRedisPresenceStore({ client: redis, prefix });
     } else {
       bus = createMemoryBus({ logger: logger.child({ component: "bus" }) });
       kv = createSqlKeyValueStore({ database, clock: systemClock });
       rateLimiter = createMemoryRateLimiter({ clock: systemClock });
       recentMessages = createMemoryRecentMessages({ clock: systemClock });
+      presenceStore = createMemoryPresenceStore({ clock: systemClock });
     }
   } catch (error) {
     redis?.disconnect();
@@ -93,6 +99,15 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
     rateLimits: config.rateLimits,
     receiptEventsMaxMembers: config.receiptEventsMaxMembers,
+    presence: {
+      store: presenceStore,
+      instanceId: config.instanceId,
+      timing: {
+        leaseMs: config.presence.leaseSeconds * 1000,
+        offlineGraceMs: config.presence.offlineGraceMs,
+        typingTimeoutMs: config.presence.typingTimeoutMs,
+      },
+    },
   });
 
   logger.info("dependencies ready", {
@@ -100,7 +115,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     redis: config.redis ? "redis" : "in-process",
   });
 
-  return {
+  const deps: Deps = {
     config,
     logger,
     database,
@@ -111,6 +126,8 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     services,
     busStatus: () => busStatus,
     async close() {
+      // First, while Redis is still there: stop the presence heartbeat and release this instance's connections.
+      await services.presence.stop();
       await bus.close().catch((error: unknown) => logger.warn("bus did not close cleanly", { error }));
       await kv.close();
       await rateLimiter.close();
@@ -119,6 +136,13 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       await database.close();
     },
   };
+  try {
+    await services.presence.start(); // the lease exists before the first socket is recorded under it
+  } catch (error) {
+    await deps.close();
+    throw error;
+  }
+  return deps;
 }
 
 function openDatabase(config: Config): Promise<Database> {

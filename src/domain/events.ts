@@ -2,7 +2,8 @@ import type { Message } from "./messages/messages.schema.ts";
 import type { MemberRole, Room } from "./rooms/rooms.schema.ts";
 import type { UserPublic } from "./users/users.schema.ts";
 
-export type PresenceStatus = "online" | "offline";
+/** `away` is set by the client while connected; `offline` means no socket anywhere for the offline grace. */
+export type PresenceStatus = "online" | "away" | "offline";
 
 /**
  * A member's delivered/read watermark moved: every message up to `deliveredSeq` reached one of their devices,
@@ -22,8 +23,9 @@ export type RoomEvent =
   | { type: "member.left"; roomId: string; userId: string; reason: "left" | "removed" }
   | { type: "room.updated"; roomId: string; room: Room }
   /**
-   * A member came online or went offline. Sent to each room the subject belongs to, so exactly the people who
-   * share a room with them hear it (once per shared room; the SDK folds these into one state per user).
+   * A member came online, went away or went offline (once per user over all devices and instances). Sent to each
+   * room the subject belongs to, so exactly the people who share a room with them hear it (once per shared room;
+   * the SDK folds these into one state per user).
    */
   | { type: "presence"; roomId: string; userId: string; status: PresenceStatus; lastSeenAt: string | null }
   | ReceiptUpdated;

@@ -1,6 +1,7 @@
 import type { BucketRule } from "../config.ts";
 import type { Database } from "../infra/db/database.ts";
 import type { KeyValueStore } from "../infra/kv/kv.ts";
+import type { PresenceStore } from "../infra/presence/presence-store.ts";
 import type { RateLimiter } from "../infra/rate-limit/rate-limit.ts";
 import type { RecentMessages } from "../infra/recent-messages/recent-messages.ts";
 import type { Clock } from "../lib/clock.ts";
@@ -8,7 +9,7 @@ import type { Logger } from "../lib/logger.ts";
 import { type AuthService, createAuthService } from "./auth/auth.service.ts";
 import type { EventPublisher } from "./events.ts";
 import { createMessageService, type MessageService } from "./messages/messages.service.ts";
-import { createPresenceService, type PresenceService } from "./presence/presence.service.ts";
+import { createPresenceService, type PresenceService, type PresenceTiming } from "./presence/presence.service.ts";
 import { createReceiptService, type ReceiptService } from "./receipts/receipts.service.ts";
 import { createRoomService, type RoomService } from "./rooms/rooms.service.ts";
 import { createUserService, type UserService } from "./users/users.service.ts";
@@ -37,6 +38,8 @@ export interface ServiceDeps {
   rateLimits: { authPerIp: BucketRule; authPerAccount: BucketRule; sendPerUser: BucketRule; typingPerUser: BucketRule };
   /** Rooms larger than this announce receipts only to the reader's own devices. */
   receiptEventsMaxMembers: number;
+  /** Presence across instances: the store, this instance's id (its lease) and the timings. */
+  presence: { store: PresenceStore; instanceId: string; timing: PresenceTiming };
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -74,12 +77,15 @@ export function createServices(deps: ServiceDeps): Services {
       receiptEventsMaxMembers: deps.receiptEventsMaxMembers,
     }),
     presence: createPresenceService({
+      database,
       rooms,
       events,
       rateLimiter,
-      clock,
+      store: deps.presence.store,
       logger: logger.child({ service: "presence" }),
       typingRate: deps.rateLimits.typingPerUser,
+      instanceId: deps.presence.instanceId,
+      timing: deps.presence.timing,
     }),
   };
 }

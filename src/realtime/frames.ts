@@ -7,6 +7,8 @@ import { ClientFrame, CloseCode, MAX_FRAME_BYTES, type ErrorCode, type ServerEve
 
 /** What frame handling needs of its connection. */
 export interface FrameTarget {
+  /** The connection id: typing it starts expires when it closes. */
+  readonly id: string;
   readonly userId: string;
   send(event: ServerEvent): void;
   close(code: number, reason: string): void;
@@ -84,7 +86,7 @@ export function createFrameHandler(target: FrameTarget, deps: FrameHandlerDeps):
       case "typing":
         if (!target.inRoom(frame.roomId)) return reject("FORBIDDEN", "not a member of this room", { roomId: frame.roomId });
         try {
-          await deps.services.presence.typing(target.userId, frame.roomId, frame.active);
+          await deps.services.presence.typing(target.userId, frame.roomId, frame.active, target.id);
         } catch (error) {
           fail(error, { roomId: frame.roomId });
         }

@@ -53,6 +53,8 @@ export async function startServer(runtime: RuntimeName, env: Record<string, stri
       RATE_LIMIT_AUTH_PER_ACCOUNT: "10000/1",
       RATE_LIMIT_SEND_PER_USER: "10000/1",
       RATE_LIMIT_TYPING_PER_USER: "10000/1",
+      // Tests that watch someone go offline should not wait out the production grace.
+      PRESENCE_OFFLINE_GRACE_MS: "300",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,16 +1,19 @@
 import type { BucketRule } from "../../src/config.ts";
 import type { DomainEvent } from "../../src/domain/events.ts";
+import type { PresenceTiming } from "../../src/domain/presence/presence.service.ts";
 import { createServices, type Services } from "../../src/domain/services.ts";
 import type { EventBus } from "../../src/infra/bus/bus.ts";
 import { createMemoryBus } from "../../src/infra/bus/memory.ts";
 import type { Database } from "../../src/infra/db/database.ts";
 import type { KeyValueStore } from "../../src/infra/kv/kv.ts";
 import { createMemoryKeyValueStore } from "../../src/infra/kv/memory.ts";
+import { createMemoryPresenceStore } from "../../src/infra/presence/memory.ts";
+import type { PresenceStore } from "../../src/infra/presence/presence-store.ts";
 import type { RateLimiter } from "../../src/infra/rate-limit/rate-limit.ts";
 import { createMemoryRateLimiter } from "../../src/infra/rate-limit/memory.ts";
 import { createMemoryRecentMessages } from "../../src/infra/recent-messages/memory.ts";
 import type { RecentMessages } from "../../src/infra/recent-messages/recent-messages.ts";
-import type { Clock } from "../../src/lib/clock.ts";
+import { type Clock, systemClock } from "../../src/lib/clock.ts";
 import { createLogger, type Logger } from "../../src/lib/logger.ts";
 import { createBusEventPublisher } from "../../src/realtime/event-publisher.ts";
 import { roomTopic, userTopic } from "../../src/realtime/topics.ts";
@@ -52,6 +55,7 @@ export interface TestDeps {
   kv: KeyValueStore;
   rateLimiter: RateLimiter;
   recentMessages: RecentMessages;
+  presenceStore: PresenceStore;
   clock: TestClock;
   logger: Logger;
   services: Services;
@@ -68,7 +72,12 @@ export interface TestDepsOptions {
   recentMessages?: RecentMessages;
   refreshTokenTtlSeconds?: number;
   receiptEventsMaxMembers?: number;
+  /** Presence timings (short by default); pass a store to share one between several "instances". */
+  presence?: { store?: PresenceStore; instanceId?: string; timing?: Partial<PresenceTiming> };
 }
+
+/** A short grace so specs about going offline need not wait; a long lease that never expires during a test. */
+export const TEST_PRESENCE_TIMING: PresenceTiming = { leaseMs: 60_000, offlineGraceMs: 50, typingTimeoutMs: 6000 };
 
 /**
  * The real services on a fresh database of the given kind, with the in-process bus, KV and rate limiter.
@@ -81,6 +90,8 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
   const kv = options.kv ?? createMemoryKeyValueStore({ clock });
   const rateLimiter = createMemoryRateLimiter({ clock });
   const recentMessages = options.recentMessages ?? createMemoryRecentMessages({ clock });
+  // Real time: grace and lease timers are real timers, which a hand-moved clock would never let expire.
+  const presenceStore = options.presence?.store ?? createMemoryPresenceStore({ clock: systemClock });
   const logger = createLogger({ level: "silent" });
   const services = createServices({
     database,
@@ -94,7 +105,13 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
     refreshTokenTtlSeconds: options.refreshTokenTtlSeconds ?? 30 * 86400,
     rateLimits: { ...TEST_RATE_LIMITS, ...options.rateLimits },
     receiptEventsMaxMembers: options.receiptEventsMaxMembers ?? 100,
+    presence: {
+      store: presenceStore,
+      instanceId: options.presence?.instanceId ?? "test",
+      timing: { ...TEST_PRESENCE_TIMING, ...options.presence?.timing },
+    },
   });
+  await services.presence.start();
   const unsubscribes: (() => void)[] = [];
   return {
     database,
@@ -102,6 +119,7 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
     kv,
     rateLimiter,
     recentMessages,
+    presenceStore,
     clock,
     logger,
     services,
@@ -112,6 +130,7 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
       return events;
     },
     async close() {
+      await services.presence.stop();
       for (const unsubscribe of unsubscribes) unsubscribe();
       await bus.close();
       await recentMessages.close();

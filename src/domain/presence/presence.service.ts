@@ -1,73 +1,261 @@
+import { and, eq, exists, inArray, or } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import type { BucketRule } from "../../config.ts";
+import type { Database } from "../../infra/db/database.ts";
+import { roomMembers, users } from "../../infra/db/schema.ts";
+import type { LiveStatus, PresenceStore, WentOffline } from "../../infra/presence/presence-store.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
-import type { Clock } from "../../lib/clock.ts";
+import { mapConcurrently } from "../../lib/concurrency.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher, PresenceStatus } from "../events.ts";
 import type { RoomService } from "../rooms/rooms.service.ts";
+import { createInstanceLease } from "./instance-lease.ts";
+import type { PresenceView } from "./presence.schema.ts";
+import { createTypingTimers } from "./typing-timers.ts";
 
 export interface PresenceService {
-  /** A socket of the user opened. The user's first socket makes them `online` to everyone sharing a room. */
+  /** A socket of the user is open here (after `ready`). The user's first socket anywhere makes them `online`. */
   connected(userId: string, connectionId: string): Promise<void>;
-  /** A socket closed. The user's last socket makes them `offline`, with `lastSeenAt` = now. */
+  /** The socket closed. When no socket of the user is left anywhere for the offline grace, they go `offline`. */
   disconnected(userId: string, connectionId: string): Promise<void>;
-  /** Whether the user has a live socket (on this instance). */
-  statusOf(userId: string): PresenceStatus;
+  /** The user's own `away`/`online` while connected; announced like any transition. */
+  set(userId: string, status: LiveStatus): Promise<PresenceView>;
+  /** Presence of the listed users who share a room with the caller (and the caller); the others are omitted. */
+  get(callerId: string, userIds: readonly string[]): Promise<PresenceView[]>;
   /**
-   * Broadcasts a typing indicator to the room. Ephemeral: never stored. TOO_MANY_REQUESTS past the per-user rate.
-   * The caller has checked membership (the realtime layer only accepts typing for rooms the socket is attached to).
+   * Broadcasts a typing indicator to the room; `active: true` expires on its own unless refreshed. Ephemeral:
+   * never stored. TOO_MANY_REQUESTS past the per-user rate. The caller has checked membership.
    */
-  typing(userId: string, roomId: string, active: boolean): Promise<void>;
+  typing(userId: string, roomId: string, active: boolean, connectionId: string): Promise<void>;
+  /** Opens this instance's lease and starts the heartbeat and sweeps. */
+  start(): Promise<void>;
+  /** Stops every timer and releases this instance's connections (after the socket drain). */
+  stop(): Promise<void>;
+}
+
+export interface PresenceTiming {
+  /** Lease time: a dead instance's users go offline within about 4/3 of it. */
+  leaseMs: number;
+  /** How long a user with no socket left stays present, so a reconnect within it is no transition at all. */
+  offlineGraceMs: number;
+  /** An unrefreshed `typing: true` turns into `typing: false` after this long. */
+  typingTimeoutMs: number;
 }
 
 export interface PresenceServiceDeps {
+  database: Database;
   rooms: RoomService;
   events: EventPublisher;
   rateLimiter: RateLimiter;
-  clock: Clock;
+  store: PresenceStore;
   logger: Logger;
   typingRate: BucketRule;
+  instanceId: string;
+  timing: PresenceTiming;
 }
 
+/** Local grace timers fire this much after the store's due time, so they never find the grace still running. */
+const GRACE_SLACK_MS = 25;
+const SETTLE_BATCH = 500;
+const ANNOUNCE_CONCURRENCY = 16;
+const sharedRoom = alias(roomMembers, "shared_room");
+
 /**
- * Presence as seen by this instance: a user is online while any of their sockets here is open.
- * Cross-instance aggregation (leases in Redis) replaces the in-process map without changing this interface.
+ * Presence per user over every device and instance. This instance keeps its own sockets in `local` and keeps
+ * the store in line with it (one write at a time per socket; failed writes are retried every heartbeat); the
+ * store decides the transitions, exactly once, and whoever is told of one announces it to the user's rooms —
+ * so exactly the people sharing a room hear it — and persists `last_seen_at` on the offline one.
  */
 export function createPresenceService(deps: PresenceServiceDeps): PresenceService {
-  const connections = new Map<string, Set<string>>();
+  const { store, logger, timing } = deps;
+  const { db } = deps.database;
+  const local = new Map<string, Set<string>>();
+  const chains = new Map<string, Promise<void>>();
+  const unsynced = new Map<string, string>();
+  const graceTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  let stopped = false;
 
-  async function announce(userId: string, status: PresenceStatus): Promise<void> {
-    const lastSeenAt = status === "offline" ? deps.clock.now().toISOString() : null;
-    const roomIds = await deps.rooms.roomIdsOf(userId);
-    const results = await Promise.allSettled(
-      roomIds.map((roomId) => deps.events.toRoom(roomId, { type: "presence", roomId, userId, status, lastSeenAt })),
-    );
-    const failed = results.filter((result) => result.status === "rejected").length;
-    if (failed > 0) deps.logger.warn("presence not announced to every room", { userId, status, failed, rooms: roomIds.length });
+  const lease = createInstanceLease({
+    store,
+    instanceId: deps.instanceId,
+    leaseMs: timing.leaseMs,
+    logger,
+    onReopened: () => syncAll([...local].flatMap(([userId, sockets]) => [...sockets].map((id): [string, string] => [id, userId]))),
+    afterBeat: async () => {
+      await syncAll([...unsynced]);
+      while ((await settle({ due: true, limit: SETTLE_BATCH })) === SETTLE_BATCH);
+    },
+  });
+  const typingTimers = createTypingTimers({
+    timeoutMs: timing.typingTimeoutMs,
+    expire: (roomId, userId) => {
+      deps.events
+        .toRoom(roomId, { type: "typing", roomId, userId, active: false })
+        .catch((error: unknown) => logger.warn("typing expiry not announced", { roomId, userId, error }));
+    },
+  });
+
+  /** Brings the store in line with whether this socket is open here. */
+  async function sync(userId: string, connectionId: string): Promise<void> {
+    if (local.get(userId)?.has(connectionId)) {
+      const record = (): ReturnType<PresenceStore["connect"]> => store.connect({ userId, connectionId, instance: lease.current() });
+      let outcome = await record();
+      if (outcome === "lease-lost") {
+        await lease.recover();
+        outcome = await record();
+      }
+      if (outcome === "lease-lost") throw new Error("the presence lease could not be renewed");
+      if (outcome === "online") await announce(userId, "online", null);
+    } else if ((await store.disconnect({ userId, connectionId }, timing.offlineGraceMs)) === "last") {
+      armGrace(userId);
+    }
   }
 
-  return {
+  function queueSync(userId: string, connectionId: string): Promise<void> {
+    const next = (chains.get(connectionId) ?? Promise.resolve()).then(() => sync(userId, connectionId)).then(
+      () => void unsynced.delete(connectionId),
+      (error: unknown) => {
+        unsynced.set(connectionId, userId);
+        logger.warn("presence store not updated; retrying on the next heartbeat", { userId, connectionId, error });
+      },
+    );
+    chains.set(connectionId, next);
+    void next.then(() => chains.get(connectionId) === next && chains.delete(connectionId));
+    return next;
+  }
+
+  async function syncAll(sockets: [connectionId: string, userId: string][]): Promise<void> {
+    await mapConcurrently(sockets, ANNOUNCE_CONCURRENCY, ([connectionId, userId]) => queueSync(userId, connectionId));
+  }
+
+  function armGrace(userId: string): void {
+    clearTimeout(graceTimers.get(userId));
+    const timer = setTimeout(() => {
+      graceTimers.delete(userId);
+      void settle({ userIds: [userId] });
+    }, timing.offlineGraceMs + GRACE_SLACK_MS);
+    timer.unref?.(); // a grace must not keep a stopping process alive: other instances' heartbeats settle it
+    graceTimers.set(userId, timer);
+  }
+
+  /** Settles in the store and announces what went offline; returns how many did. Never rejects. */
+  async function settle(target: Parameters<PresenceStore["settle"]>[0]): Promise<number> {
+    let offline: WentOffline[];
+    try {
+      offline = await store.settle(target);
+    } catch (error) {
+      logger.warn("presence not settled; the next heartbeat retries", { error });
+      return 0;
+    }
+    await mapConcurrently(offline, ANNOUNCE_CONCURRENCY, async ({ userId, lastSeenAt }) => {
+      await db
+        .update(users)
+        .set({ lastSeenAt })
+        .where(eq(users.id, userId))
+        .catch((error: unknown) => logger.error("last seen not persisted", { userId, error }));
+      await announce(userId, "offline", lastSeenAt.toISOString());
+    });
+    return offline.length;
+  }
+
+  /** Publishes a transition to each of the user's rooms. Never rejects: presence is soft state. */
+  async function announce(userId: string, status: PresenceStatus, lastSeenAt: string | null): Promise<void> {
+    try {
+      const roomIds = await deps.rooms.roomIdsOf(userId);
+      if (roomIds.length === 0) return;
+      // Another instance may have decided a newer transition while the rooms were read; publishing this one now
+      // could overtake that one's event on the bus and leave watchers with the older state.
+      const current = (await store.statuses([userId])).get(userId) ?? "offline";
+      if (current !== status) return logger.debug("skipped a superseded presence event", { userId, status, current });
+      const results = await Promise.allSettled(
+        roomIds.map((roomId) => deps.events.toRoom(roomId, { type: "presence", roomId, userId, status, lastSeenAt })),
+      );
+      const failed = results.filter((result) => result.status === "rejected").length;
+      if (failed > 0) logger.warn("presence not announced to every room", { userId, status, failed, rooms: roomIds.length });
+    } catch (error) {
+      logger.warn("presence not announced", { userId, status, error });
+    }
+  }
+
+  /** The listed users the caller may see (themselves, and anyone sharing a room), with their last seen. */
+  async function visible(callerId: string, userIds: string[]): Promise<Map<string, Date | null>> {
+    const rows = await db
+      .select({ id: users.id, lastSeenAt: users.lastSeenAt })
+      .from(users)
+      .where(
+        and(
+          inArray(users.id, userIds),
+          or(
+            eq(users.id, callerId),
+            exists(
+              db
+                .select({ roomId: roomMembers.roomId })
+                .from(roomMembers)
+                .innerJoin(sharedRoom, and(eq(sharedRoom.roomId, roomMembers.roomId), eq(sharedRoom.userId, callerId)))
+                .where(eq(roomMembers.userId, users.id)),
+            ),
+          ),
+        ),
+      );
+    return new Map(rows.map((row) => [row.id, row.lastSeenAt]));
+  }
+
+  const service: PresenceService = {
     async connected(userId, connectionId) {
-      let set = connections.get(userId);
-      if (!set) connections.set(userId, (set = new Set()));
-      const first = set.size === 0;
-      set.add(connectionId);
-      if (first) await announce(userId, "online");
+      if (stopped) return;
+      let sockets = local.get(userId);
+      if (!sockets) local.set(userId, (sockets = new Set()));
+      sockets.add(connectionId);
+      await queueSync(userId, connectionId);
     },
     async disconnected(userId, connectionId) {
-      const set = connections.get(userId);
-      if (!set || !set.delete(connectionId)) return;
-      if (set.size > 0) return;
-      connections.delete(userId);
-      await announce(userId, "offline");
+      const sockets = local.get(userId);
+      if (stopped || !sockets?.delete(connectionId)) return;
+      if (sockets.size === 0) local.delete(userId);
+      typingTimers.connectionClosed(userId, connectionId);
+      await queueSync(userId, connectionId);
     },
-    statusOf: (userId) => (connections.has(userId) ? "online" : "offline"),
-    async typing(userId, roomId, active) {
+    async set(userId, status) {
+      if ((await store.setStatus(userId, status)) === "changed") await announce(userId, status, null);
+      const [view] = await service.get(userId, [userId]);
+      if (!view) throw new DomainError("NOT_FOUND", "no such user");
+      return view;
+    },
+    async get(callerId, userIds) {
+      const seen = await visible(callerId, [...new Set(userIds)]);
+      const ids = [...new Set(userIds)].filter((id) => seen.has(id));
+      const live = await store.statuses(ids).catch((error: unknown) => {
+        logger.warn("presence store unreachable", { error });
+        throw new DomainError("UNAVAILABLE", "presence is unavailable; try again shortly");
+      });
+      return ids.map((userId) => {
+        const status = live.get(userId);
+        return status ? { userId, status, lastSeenAt: null } : { userId, status: "offline", lastSeenAt: seen.get(userId)?.toISOString() ?? null };
+      });
+    },
+    async typing(userId, roomId, active, connectionId) {
       const decision = await deps.rateLimiter.consume(`typing:${userId}`, deps.typingRate);
       if (!decision.allowed) {
         throw new DomainError("TOO_MANY_REQUESTS", "typing too often", decision.retryAfterSeconds);
       }
+      if (active) typingTimers.started(roomId, userId, connectionId);
+      else typingTimers.stopped(roomId, userId);
       await deps.events.toRoom(roomId, { type: "typing", roomId, userId, active });
     },
+    start: () => lease.start(),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      typingTimers.clear();
+      for (const timer of graceTimers.values()) clearTimeout(timer);
+      graceTimers.clear();
+      await Promise.allSettled([...chains.values()]);
+      local.clear();
+      // Sockets the drain closed have dropped their own records; this releases any left (with the grace, since
+      // their clients are reconnecting elsewhere). If the store is unreachable, the lease expires and is swept.
+      await lease.stop(timing.offlineGraceMs).catch((error: unknown) => logger.warn("presence lease not released", { error }));
+    },
   };
+  return service;
 }

@@ -1,5 +1,6 @@
 import { authRouter } from "../../domain/auth/auth.router.ts";
 import { messagesRouter } from "../../domain/messages/messages.router.ts";
+import { presenceRouter } from "../../domain/presence/presence.router.ts";
 import { roomsRouter } from "../../domain/rooms/rooms.router.ts";
 import { usersRouter } from "../../domain/users/users.router.ts";
 import { createCallerFactory, router } from "./trpc.ts";
@@ -9,6 +10,7 @@ export const appRouter = router({
   users: usersRouter,
   rooms: roomsRouter,
   messages: messagesRouter,
+  presence: presenceRouter,
 });
 
 /** What clients compile against: `import type { AppRouter } from "parley"`. */
