@@ -1,0 +1,62 @@
+import { sql } from "drizzle-orm";
+import { inject } from "vitest";
+import type { BatchReport } from "../../src/domain/messages/message-writer.ts";
+import { createMessageService, type MessageService } from "../../src/domain/messages/messages.service.ts";
+import type { Room } from "../../src/domain/rooms/rooms.schema.ts";
+import type { UserPublic } from "../../src/domain/users/users.schema.ts";
+import type { Database } from "../../src/infra/db/database.ts";
+import type { Logger } from "../../src/lib/logger.ts";
+import { createBusEventPublisher } from "../../src/realtime/event-publisher.ts";
+import { createUser } from "../support/factories.ts";
+import type { TestDeps } from "../support/test-deps.ts";
+import { token } from "./room-fixtures.ts";
+
+/** A message service of its own (another "instance" when given another Database) that reports every batch. */
+export function batchingMessages(
+  deps: TestDeps,
+  options: { database?: Database; logger?: Logger; maxBatchSize?: number; onBatch?: (report: BatchReport) => void } = {},
+): { messages: MessageService; batches: BatchReport[] } {
+  const batches: BatchReport[] = [];
+  const messages = createMessageService({
+    database: options.database ?? deps.database,
+    rooms: deps.services.rooms,
+    events: createBusEventPublisher(deps.bus),
+    rateLimiter: deps.rateLimiter,
+    recentMessages: deps.recentMessages,
+    logger: options.logger ?? deps.logger,
+    sendRate: { capacity: 100_000, periodSeconds: 1 },
+    batching: { maxBatchSize: options.maxBatchSize, onBatch: (report) => {
+        batches.push(report);
+        options.onBatch?.(report);
+      },
+    },
+  });
+  return { messages, batches };
+}
+
+/** A private room with `count` members, the first its owner. */
+export async function roomWith(deps: TestDeps, count: number): Promise<{ room: Room; members: UserPublic[] }> {
+  const members = await Promise.all(Array.from({ length: count }, () => createUser(deps.database)));
+  const [owner, ...rest] = members;
+  const room = await deps.services.rooms.create(owner!.id, { name: token(), kind: "private" });
+  for (const member of rest) await deps.services.rooms.invite(owner!.id, { roomId: room.id, userId: member.id });
+  return { room, members };
+}
+
+export function clientMsgId(label: string): string {
+  return `${label}-${token()}`;
+}
+
+/** 1, 2, …, n */
+export function oneTo(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i + 1);
+}
+
+/** The URL of a Postgres test database (the one `createTestDeps("postgres")` made), for connections of a test's own. */
+export async function postgresUrlOf(database: Database): Promise<{ url: string; name: string }> {
+  const [row] = (await database.db.execute(sql`select current_database() as name`)) as unknown as { name: string }[];
+  if (!row) throw new Error("no current database");
+  const url = new URL(inject("postgresUrl") ?? "");
+  url.pathname = `/${row.name}`;
+  return { url: url.toString(), name: row.name };
+}
