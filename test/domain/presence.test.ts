@@ -5,6 +5,7 @@ import { createPresenceService, type PresenceService, type PresenceTiming } from
 import type { Room } from "../../src/domain/rooms/rooms.schema.ts";
 import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import { users } from "../../src/infra/db/schema.ts";
+import type { PresenceStore } from "../../src/infra/presence/presence-store.ts";
 import { createMemoryRateLimiter } from "../../src/infra/rate-limit/memory.ts";
 import { systemClock } from "../../src/lib/clock.ts";
 import { createBusEventPublisher } from "../../src/realtime/event-publisher.ts";
@@ -15,6 +16,27 @@ import { callerFor, inputIssues } from "./trpc-calls.ts";
 /** Short enough to wait out; the lease beats every 200 ms so a dead instance is swept quickly. */
 const TIMING: PresenceTiming = { leaseMs: 600, offlineGraceMs: 200, typingTimeoutMs: 300 };
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+/** The store as seen through a link that can be cut: every call fails while it is. */
+function cuttable(store: PresenceStore): { store: PresenceStore; cut(): void; heal(): void } {
+  let down = false;
+  const through = new Proxy(store, {
+    get(target, key, receiver) {
+      const value: unknown = Reflect.get(target, key, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => (down ? Promise.reject(new Error("link cut")) : value.apply(target, args));
+    },
+  });
+  return { store: through, cut: () => void (down = true), heal: () => void (down = false) };
+}
 
 type PresenceEvent = Extract<DomainEvent, { type: "presence" }>;
 type TypingEvent = Extract<DomainEvent, { type: "typing" }>;
@@ -33,14 +55,14 @@ describe("presence", () => {
   /** Another instance's presence service on the same store, bus and database; "dead" ones never beat. */
   async function instance(
     instanceId: string,
-    options: { heartbeat?: "beating" | "dead"; typingRate?: { capacity: number; periodSeconds: number } } = {},
+    options: { heartbeat?: "beating" | "dead"; typingRate?: { capacity: number; periodSeconds: number }; store?: PresenceStore } = {},
   ): Promise<PresenceService> {
     const service = createPresenceService({
       database: deps.database,
       rooms: deps.services.rooms,
       events: createBusEventPublisher(deps.bus),
       rateLimiter: createMemoryRateLimiter({ clock: systemClock }),
-      store: deps.presenceStore,
+      store: options.store ?? deps.presenceStore,
       logger: deps.logger,
       typingRate: options.typingRate ?? { capacity: 1000, periodSeconds: 1 },
       instanceId,
@@ -109,6 +131,20 @@ describe("presence", () => {
     await sleep(500);
     expect(presenceOf(events, carol.id).map((event) => event.status)).toEqual(["online", "offline"]);
     expect(presenceOf(events, dave.id).map((event) => event.status)).toEqual(["online"]);
+  });
+
+  it("converges after an instance is cut off from the store long enough to be swept, once the link heals", async () => {
+    const [alice, erin] = [await createUser(deps.database), await createUser(deps.database)];
+    const { events } = await sharedRoom(alice, erin);
+    const link = cuttable(deps.presenceStore);
+    const isolated = await instance("isolated", { store: link.store });
+    await isolated.connected(erin.id, "e1");
+    link.cut(); // a partition: the socket stays open on the isolated instance, which can no longer renew its lease
+    await until(() => presenceOf(events, erin.id).length === 2);
+    link.heal(); // its next beat finds the lease swept, opens a new one and records the live socket again
+    await until(() => presenceOf(events, erin.id).length === 3);
+    expect(presenceOf(events, erin.id).map((event) => event.status)).toEqual(["online", "offline", "online"]);
+    expect(await deps.presenceStore.statuses([erin.id])).toEqual(new Map([[erin.id, "online"]]));
   });
 
   it("lets a connected user go away and back, announcing only changes; an offline user stays offline", async () => {
