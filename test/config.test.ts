@@ -98,11 +98,21 @@ describe("parseConfig", () => {
     ["CLIENT_IP_HEADER", "X-Forwarded-For"],
     ["DRAIN_MS", "-5"],
     ["ACCESS_TOKEN_TTL_SECONDS", "5"],
+    ["PRESENCE_LEASE_SECONDS", "21"], // past 20 a killed instance's users could stay online beyond 30 s
+    ["PRESENCE_TYPING_TIMEOUT_MS", "9000"], // typing must expire within 8 s
+    ["PRESENCE_OFFLINE_GRACE_MS", "-1"],
   ])("refuses %s=%j with a ConfigError naming the field", (field, value) => {
     const error = refused({ [field]: value });
     // A list names the entry too: "ALLOWED_ORIGINS.1: …".
     expect(error.issues.some((issue) => new RegExp(`^${field}(\\.\\d+)?: `).test(issue)), error.message).toBe(true);
     expect(error.message).toContain(field);
+  });
+
+  it("keeps presence leases under 30 s of ghosts by default, with a short offline grace and typing expiry", () => {
+    expect(parseConfig({}).presence).toEqual({ leaseSeconds: 15, offlineGraceMs: 5000, typingTimeoutMs: 6000 });
+    expect(
+      parseConfig({ PRESENCE_LEASE_SECONDS: "2", PRESENCE_OFFLINE_GRACE_MS: "0", PRESENCE_TYPING_TIMEOUT_MS: "500" }).presence,
+    ).toEqual({ leaseSeconds: 2, offlineGraceMs: 0, typingTimeoutMs: 500 });
   });
 
   it("reports every bad field at once, not just the first", () => {
