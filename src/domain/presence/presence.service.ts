@@ -1,8 +1,7 @@
-import { and, eq, exists, inArray, or } from "drizzle-orm";
-import { alias } from "drizzle-orm/pg-core";
+import { eq } from "drizzle-orm";
 import type { BucketRule } from "../../config.ts";
 import type { Database } from "../../infra/db/database.ts";
-import { roomMembers, users } from "../../infra/db/schema.ts";
+import { users } from "../../infra/db/schema.ts";
 import type { LiveStatus, PresenceStore, WentOffline } from "../../infra/presence/presence-store.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import { mapConcurrently } from "../../lib/concurrency.ts";
@@ -11,6 +10,7 @@ import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher, PresenceStatus } from "../events.ts";
 import type { RoomService } from "../rooms/rooms.service.ts";
 import { createInstanceLease } from "./instance-lease.ts";
+import { visibleUsers } from "./presence-audience.ts";
 import type { PresenceView } from "./presence.schema.ts";
 import { createTypingTimers } from "./typing-timers.ts";
 
@@ -59,7 +59,6 @@ export interface PresenceServiceDeps {
 const GRACE_SLACK_MS = 25;
 const SETTLE_BATCH = 500;
 const ANNOUNCE_CONCURRENCY = 16;
-const sharedRoom = alias(roomMembers, "shared_room");
 
 /**
  * Presence per user over every device and instance. This instance keeps its own sockets in `local` and keeps
@@ -70,9 +69,13 @@ const sharedRoom = alias(roomMembers, "shared_room");
 export function createPresenceService(deps: PresenceServiceDeps): PresenceService {
   const { store, logger, timing } = deps;
   const { db } = deps.database;
+  /** userId → this instance's open sockets of the user: the truth the store is kept in line with. */
   const local = new Map<string, Set<string>>();
+  /** connectionId → its latest store write, so a close's write never overtakes its open's. */
   const chains = new Map<string, Promise<void>>();
+  /** connectionId → userId of sockets whose last store write failed (Redis unreachable); each beat retries. */
   const unsynced = new Map<string, string>();
+  /** userId → a timer to settle them when the grace their last close started here is over. */
   const graceTimers = new Map<string, ReturnType<typeof setTimeout>>();
   let stopped = false;
 
@@ -84,7 +87,9 @@ export function createPresenceService(deps: PresenceServiceDeps): PresenceServic
     onReopened: () => syncAll([...local].flatMap(([userId, sockets]) => [...sockets].map((id): [string, string] => [id, userId]))),
     afterBeat: async () => {
       await syncAll([...unsynced]);
-      while ((await settle({ due: true, limit: SETTLE_BATCH })) === SETTLE_BATCH);
+      // Graces that ran out with no local timer to notice: their instance stopped or died meanwhile.
+      let settled = SETTLE_BATCH;
+      while (settled === SETTLE_BATCH) settled = await settle({ due: true, limit: SETTLE_BATCH });
     },
   });
   const typingTimers = createTypingTimers({
@@ -178,27 +183,9 @@ export function createPresenceService(deps: PresenceServiceDeps): PresenceServic
     }
   }
 
-  /** The listed users the caller may see (themselves, and anyone sharing a room), with their last seen. */
-  async function visible(callerId: string, userIds: string[]): Promise<Map<string, Date | null>> {
-    const rows = await db
-      .select({ id: users.id, lastSeenAt: users.lastSeenAt })
-      .from(users)
-      .where(
-        and(
-          inArray(users.id, userIds),
-          or(
-            eq(users.id, callerId),
-            exists(
-              db
-                .select({ roomId: roomMembers.roomId })
-                .from(roomMembers)
-                .innerJoin(sharedRoom, and(eq(sharedRoom.roomId, roomMembers.roomId), eq(sharedRoom.userId, callerId)))
-                .where(eq(roomMembers.userId, users.id)),
-            ),
-          ),
-        ),
-      );
-    return new Map(rows.map((row) => [row.id, row.lastSeenAt]));
+  function unavailable(error: unknown): never {
+    logger.warn("presence store unreachable", { error });
+    throw new DomainError("UNAVAILABLE", "presence is unavailable; try again shortly");
   }
 
   const service: PresenceService = {
@@ -217,18 +204,16 @@ export function createPresenceService(deps: PresenceServiceDeps): PresenceServic
       await queueSync(userId, connectionId);
     },
     async set(userId, status) {
-      if ((await store.setStatus(userId, status)) === "changed") await announce(userId, status, null);
+      if ((await store.setStatus(userId, status).catch(unavailable)) === "changed") await announce(userId, status, null);
       const [view] = await service.get(userId, [userId]);
       if (!view) throw new DomainError("NOT_FOUND", "no such user");
       return view;
     },
     async get(callerId, userIds) {
-      const seen = await visible(callerId, [...new Set(userIds)]);
-      const ids = [...new Set(userIds)].filter((id) => seen.has(id));
-      const live = await store.statuses(ids).catch((error: unknown) => {
-        logger.warn("presence store unreachable", { error });
-        throw new DomainError("UNAVAILABLE", "presence is unavailable; try again shortly");
-      });
+      const wanted = [...new Set(userIds)];
+      const seen = await visibleUsers(db, callerId, wanted);
+      const ids = wanted.filter((id) => seen.has(id));
+      const live = await store.statuses(ids).catch(unavailable);
       return ids.map((userId) => {
         const status = live.get(userId);
         return status ? { userId, status, lastSeenAt: null } : { userId, status: "offline", lastSeenAt: seen.get(userId)?.toISOString() ?? null };
