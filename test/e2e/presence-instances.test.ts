@@ -125,6 +125,20 @@ describe.skipIf(!postgresUrl || !redisUrl)("presence across instances", () => {
     ]);
   });
 
+  it("leaves no ghost behind an instance stopped with SIGTERM: its drained users go offline once, after the grace", async () => {
+    const drained = await startServer("bun", { ...env, INSTANCE_ID: "presence-drained" });
+    extra.push(drained);
+    const [alice, carol] = [await registerChatter(a.url, "alice"), await registerChatter(a.url, "carol")];
+    await roomOf(alice, carol);
+    const watcher = await socketOn(a, alice);
+    await socketOn(drained, carol);
+    await eventually(() => statuses(watcher, carol.user.id).includes("online"), () => "online");
+    expect(await drained.stop("SIGTERM")).toBe(0);
+    await eventually(() => statuses(watcher, carol.user.id).includes("offline"), () => JSON.stringify(watcher.events), 10_000);
+    await sleep(LEASE_SECONDS * 1000);
+    expect(statuses(watcher, carol.user.id)).toEqual(["online", "offline"]);
+  });
+
   it("expires typing started on one instance for a socket on the other, with no stop from the client", async () => {
     const [alice, bob] = [await registerChatter(a.url, "alice"), await registerChatter(b.url, "bob")];
     const room = await roomOf(alice, bob);
