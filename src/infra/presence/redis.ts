@@ -11,6 +11,25 @@ import {
   SETTLE_LUA,
 } from "./redis-scripts.ts";
 
+interface Script {
+  lua: string;
+  sha: string;
+}
+
+function script(lua: string): Script {
+  return { lua, sha: createHash("sha1").update(lua).digest("hex") };
+}
+
+const SCRIPTS = {
+  lease: script(LEASE_LUA),
+  connect: script(CONNECT_LUA),
+  disconnect: script(DISCONNECT_LUA),
+  settle: script(SETTLE_LUA),
+  setStatus: script(SET_STATUS_LUA),
+  claim: script(CLAIM_LUA),
+  release: script(RELEASE_LUA),
+};
+
 /**
  * The presence store shared by every instance, under `${prefix}presence:`. Every write is one Lua script
  * (redis-scripts.ts), so transitions are atomic across instances and Redis TIME is the one clock. The client is
@@ -77,25 +96,6 @@ export function createRedisPresenceStore(options: { client: Redis; prefix: strin
     async close() {},
   };
 }
-
-interface Script {
-  lua: string;
-  sha: string;
-}
-
-function script(lua: string): Script {
-  return { lua, sha: createHash("sha1").update(lua).digest("hex") };
-}
-
-const SCRIPTS = {
-  lease: script(LEASE_LUA),
-  connect: script(CONNECT_LUA),
-  disconnect: script(DISCONNECT_LUA),
-  settle: script(SETTLE_LUA),
-  setStatus: script(SET_STATUS_LUA),
-  claim: script(CLAIM_LUA),
-  release: script(RELEASE_LUA),
-};
 
 function toWentOffline(reply: unknown): WentOffline[] {
   if (!Array.isArray(reply)) throw new Error(`unexpected settle reply: ${JSON.stringify(reply)}`);
