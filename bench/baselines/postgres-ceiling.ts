@@ -14,14 +14,18 @@ import type { LatencySummary } from "../lib/jobs.ts";
 export interface CeilingJob {
   adminUrl: string;
   connections: number;
-  /** One measured case per entry; connection c writes to the rooms r ≡ c (mod rooms / roomsPerSender). */
-  cases: { rooms: number; roomsPerSender: number }[];
+  /**
+   * One measured case per entry; connection c writes to the rooms r ≡ c (mod rooms / roomsPerSender). `connections`
+   * overrides the job's (1: the serial latency of one transaction, the floor under any send's ack).
+   */
+  cases: { rooms: number; roomsPerSender: number; connections?: number }[];
   warmupMs: number;
   measureMs: number;
 }
 
 export interface CeilingCase {
   rooms: number;
+  connections: number;
   committed: number;
   windowMs: number;
   commit: LatencySummary;
@@ -38,7 +42,7 @@ try {
     returning id`;
   const cases: CeilingCase[] = [];
   let counter = 0; // client_msg_id is unique per sender across every case
-  for (const { rooms, roomsPerSender } of job.cases) {
+  for (const { rooms, roomsPerSender, connections = job.connections } of job.cases) {
     const roomIds = (await sql<{ id: string }[]>`
       insert into rooms (kind, name) select 'public', 'ceiling ' || i from generate_series(1, ${rooms}) as i returning id`).map((row) => row.id);
     const modulus = rooms / roomsPerSender;
@@ -68,14 +72,14 @@ try {
         }
       }
     };
-    const workers = Array.from({ length: job.connections }, (_, connection) => worker(connection));
+    const workers = Array.from({ length: connections }, (_, connection) => worker(connection));
     await new Promise((resolve) => setTimeout(resolve, job.warmupMs));
     windowStart = performance.now();
     await new Promise((resolve) => setTimeout(resolve, job.measureMs));
     windowEnd = performance.now();
     running = false;
     await Promise.all(workers);
-    cases.push({ rooms, committed, windowMs: windowEnd - windowStart, commit: commit.summary() });
+    cases.push({ rooms, connections, committed, windowMs: windowEnd - windowStart, commit: commit.summary() });
   }
   await sql.end({ timeout: 5 });
   process.stdout.write(`${JSON.stringify({ kind: "ceiling", cases })}\n`);

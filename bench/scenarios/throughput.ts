@@ -25,9 +25,18 @@ export async function throughputScenario(context: ScenarioContext): Promise<Scen
   const ceiling = await runCeiling({
     adminUrl: context.options.adminUrl,
     connections: profile.throughput.senders,
-    cases: CASES.map(({ rooms, roomsPerSender }) => ({ rooms, roomsPerSender })),
+    // The last case has one connection: the serial transaction latency, the floor under any ack.
+    cases: [...CASES.map(({ rooms, roomsPerSender }) => ({ rooms, roomsPerSender })), { rooms: 1, roomsPerSender: 1, connections: 1 }],
     warmupMs: profile.warmupMs,
     measureMs: profile.measureMs,
+  });
+  const serial = ceiling[CASES.length] as CeilingCase;
+  output.rows.push({
+    scenario,
+    case: "1 room, 1 connection",
+    system: "pg-ceiling",
+    metrics: { "sends/s": (serial.committed * 1000) / serial.windowMs, "ack p50 ms": serial.commit.p50, "ack p99 ms": serial.commit.p99 },
+    note: "one transaction at a time: Postgres's own commit latency, the floor under any ack",
   });
   for (const [index, { label, rooms, roomsPerSender, sendsTarget }] of CASES.entries()) {
     const bare = ceiling[index] as CeilingCase;
