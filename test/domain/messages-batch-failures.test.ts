@@ -189,5 +189,5 @@ describe("group commit when PGlite closes", () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 90_000); // two cold starts of a file-backed PGlite, each several seconds on a loaded machine
 });

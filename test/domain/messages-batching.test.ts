@@ -134,6 +134,18 @@ describe.each(databaseKinds)("group commit of messages.send on %s", (kind) => {
     expect(await deps.services.messages.lastSeq(room.id)).toBe(3);
   });
 
+  it("stores every body of a batch exactly as sent, whatever quotes, braces or backslashes it holds", async () => {
+    const { messages } = batchingMessages(deps);
+    const { room, members } = await roomWith(deps, 1);
+    const bodies = ['"quoted"', "back\\slash \\\"", "{a,b}", "NULL", "null", "comma, then\nnewline\ttab", "'single'", "👨‍👩‍👧‍👦 مرحبا", "{}", "\\"];
+    const outcomes = await Promise.all(
+      bodies.map((body) => messages.send(members[0]!.id, { roomId: room.id, clientMsgId: clientMsgId("q"), body })),
+    );
+    expect(outcomes.map((outcome) => outcome.message.body)).toEqual(bodies);
+    const stored = await deps.database.db.select({ body: messageRows.body, seq: messageRows.seq }).from(messageRows).where(eq(messageRows.roomId, room.id));
+    expect(stored.sort((a, b) => a.seq - b.seq).map((row) => row.body)).toEqual(bodies);
+  });
+
   it("refuses a send from a member kicked before it was committed", async () => {
     const { messages } = batchingMessages(deps);
     const { room, members } = await roomWith(deps, 2);

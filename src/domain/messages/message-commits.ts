@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, type SQL, sql } from "drizzle-orm";
 import { type Db, isUniqueViolation } from "../../infra/db/database.ts";
 import { messages, roomMembers, rooms, users } from "../../infra/db/schema.ts";
 import { DomainError } from "../../lib/domain-error.ts";
@@ -20,6 +20,27 @@ export type SendResult = { status: "sent"; outcome: SendOutcome } | { status: "f
 
 const key = (a: string, b: string): string => `${a} ${b}`;
 
+/**
+ * One array parameter (`'{…}'::uuid[]`) instead of one parameter per value: a statement's text then does not
+ * change with the batch's size, so each is prepared once per connection and planned cheaply, whatever the batch.
+ */
+function array(values: readonly (string | number)[], type: "uuid" | "text" | "bigint"): SQL {
+  const literal = `{${values.map((value) => (typeof value === "number" ? String(value) : `"${value.replace(/["\\]/g, "\\$&")}"`)).join(",")}}`;
+  return sql`${literal}::${sql.raw(type)}[]`;
+}
+
+/**
+ * How a transaction's independent statements reach the database: "pipelined" sends them together (postgres.js
+ * pipelines on the connection, saving round trips); "sequential" waits for each (PGlite: one connection, whose
+ * protocol exchanges must not interleave).
+ */
+export type StatementIssue = "pipelined" | "sequential";
+
+function both<A, B>(issue: StatementIssue, first: () => Promise<A>, second: () => Promise<B>): Promise<[A, B]> {
+  if (issue === "pipelined") return Promise.all([first(), second()]);
+  return first().then(async (a) => [a, await second()]);
+}
+
 /** A retry returns the original; the same clientMsgId for another room or body is refused. */
 function replay(original: Message, input: SendMessageInput): SendResult {
   if (original.roomId !== input.roomId || original.body !== input.body) {
@@ -33,7 +54,7 @@ function replay(original: Message, input: SendMessageInput): SendResult {
  * queue order, so each room's new seqs follow the queue. Throws when the transaction as a whole fails (the caller
  * then commits the sends one by one); refusals of single sends are results, not throws.
  */
-export function commitBatch(db: Db, sends: readonly QueuedSend[]): Promise<SendResult[]> {
+export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: StatementIssue): Promise<SendResult[]> {
   return db.transaction(async (tx) => {
     const roomIds = [...new Set(sends.map((send) => send.input.roomId))].sort();
     // Locked in id order, so two instances batching overlapping rooms queue behind each other instead of
@@ -42,13 +63,16 @@ export function commitBatch(db: Db, sends: readonly QueuedSend[]): Promise<SendR
     const locked = await tx
       .select({ id: rooms.id, lastSeq: rooms.lastSeq })
       .from(rooms)
-      .where(inArray(rooms.id, roomIds))
+      .where(sql`${rooms.id} = any(${array(roomIds, "uuid")})`)
       .orderBy(asc(rooms.id))
       .for("no key update");
     const lastSeq = new Map(locked.map((room) => [room.id, room.lastSeq]));
     // Read under the locks: a leave or kick that held a room first has committed and is seen here.
-    const members = await sendersIn(tx, [...lastSeq.keys()], sends);
-    const committed = await findCommitted(tx, sends);
+    const [members, committed] = await both(
+      issue,
+      () => sendersIn(tx, sends.filter((send) => lastSeq.has(send.input.roomId))),
+      () => findCommitted(tx, sends),
+    );
 
     const results: SendResult[] = new Array(sends.length);
     const accepted: { index: number; send: QueuedSend; seq: number; sender: UserPublic }[] = [];
@@ -77,32 +101,39 @@ export function commitBatch(db: Db, sends: readonly QueuedSend[]): Promise<SendR
 
     const perRoom = new Map<string, number>();
     for (const { send } of accepted) perRoom.set(send.input.roomId, (perRoom.get(send.input.roomId) ?? 0) + 1);
-    const bumps = sql.join([...perRoom].map(([roomId, count]) => sql`when ${roomId}::uuid then ${count}::bigint`), sql` `);
-    const bumped = await tx
-      .update(rooms)
-      .set({ lastSeq: sql`${rooms.lastSeq} + (case ${rooms.id} ${bumps} end)`, updatedAt: sql`clock_timestamp()` })
-      .where(inArray(rooms.id, [...perRoom.keys()]))
-      .returning({ id: rooms.id, lastSeq: rooms.lastSeq });
+    const [bumpedIds, counts] = [[...perRoom.keys()], [...perRoom.values()]];
+    const bump = (): Promise<{ id: string; lastSeq: number }[]> =>
+      tx
+        .update(rooms)
+        .set({
+          lastSeq: sql`${rooms.lastSeq} + (${array(counts, "bigint")})[array_position(${array(bumpedIds, "uuid")}, ${rooms.id})]`,
+          updatedAt: sql`clock_timestamp()`,
+        })
+        .where(sql`${rooms.id} = any(${array(bumpedIds, "uuid")})`)
+        .returning({ id: rooms.id, lastSeq: rooms.lastSeq });
+    // drizzle fills every insertable column, in schema order, from the SELECT: id, room_id, seq, sender_id,
+    // client_msg_id, body, created_at. Rows come out of unnest in the arrays' (seq) order and clock_timestamp()
+    // is taken per row, so creation times never go back along a room's seqs.
+    const rows = sql`select gen_random_uuid(), batch.*, clock_timestamp() from unnest(
+      ${array(accepted.map(({ send }) => send.input.roomId), "uuid")},
+      ${array(accepted.map(({ seq }) => seq), "bigint")},
+      ${array(accepted.map(({ send }) => send.senderId), "uuid")},
+      ${array(accepted.map(({ send }) => send.input.clientMsgId), "text")},
+      ${array(accepted.map(({ send }) => send.input.body), "text")}
+    ) as batch(room_id, seq, sender_id, client_msg_id, body)`;
+    const insert = (): Promise<{ id: string; roomId: string; seq: number; createdAt: Date }[]> =>
+      tx
+        .insert(messages)
+        .select(rows)
+        .returning({ id: messages.id, roomId: messages.roomId, seq: messages.seq, createdAt: messages.createdAt });
+    const [bumped, inserted] = await both(issue, bump, insert);
     for (const room of bumped) {
       // Invariant: nothing moves a locked room's seq, so the seqs handed out above are exactly the new ones.
       if (room.lastSeq !== lastSeq.get(room.id)) throw new Error(`room ${room.id} seq moved under its lock`);
     }
-    const inserted = await tx
-      .insert(messages)
-      .values(
-        accepted.map(({ send, seq }) => ({
-          roomId: send.input.roomId,
-          seq,
-          senderId: send.senderId,
-          clientMsgId: send.input.clientMsgId,
-          body: send.input.body,
-          createdAt: sql`clock_timestamp()`, // per row, in seq order: creation times never go back along a room's seqs
-        })),
-      )
-      .returning({ id: messages.id, roomId: messages.roomId, seq: messages.seq, createdAt: messages.createdAt });
-    const rows = new Map(inserted.map((row) => [key(row.roomId, String(row.seq)), row]));
+    const insertedAt = new Map(inserted.map((row) => [key(row.roomId, String(row.seq)), row]));
     const created = accepted.map(({ index, send, seq, sender }) => {
-      const row = rows.get(key(send.input.roomId, String(seq)));
+      const row = insertedAt.get(key(send.input.roomId, String(seq)));
       if (!row) throw new Error("message insert returned fewer rows than it was given");
       const message = toMessage({ message: { ...row, body: send.input.body }, sender });
       results[index] = { status: "sent", outcome: { message, created: true } };
@@ -113,25 +144,27 @@ export function commitBatch(db: Db, sends: readonly QueuedSend[]): Promise<SendR
   });
 }
 
-/** The batch's senders that are members of the (locked, existing) rooms they send to, by (room, sender). */
-async function sendersIn(tx: Db, roomIds: string[], sends: readonly QueuedSend[]): Promise<Map<string, UserPublic>> {
-  if (roomIds.length === 0) return new Map();
-  const senderIds = [...new Set(sends.map((send) => send.senderId))];
+/** Which of the sends' (room, sender) pairs are memberships, with the sender's public profile; exact pairs only. */
+async function sendersIn(tx: Db, sends: readonly QueuedSend[]): Promise<Map<string, UserPublic>> {
+  if (sends.length === 0) return new Map();
+  const pairs = [...new Map(sends.map((send) => [key(send.input.roomId, send.senderId), send])).values()];
+  const roomIds = array(pairs.map((send) => send.input.roomId), "uuid");
+  const senderIds = array(pairs.map((send) => send.senderId), "uuid");
+  const wanted = sql`select * from unnest(${roomIds}, ${senderIds})`;
   const rows = await tx
     .select({ roomId: roomMembers.roomId, sender: senderColumns })
     .from(roomMembers)
     .innerJoin(users, eq(users.id, roomMembers.userId))
-    .where(and(inArray(roomMembers.roomId, roomIds), inArray(roomMembers.userId, senderIds)));
+    .where(sql`(${roomMembers.roomId}, ${roomMembers.userId}) in (${wanted})`);
   return new Map(rows.map((row) => [key(row.roomId, row.sender.id), row.sender]));
 }
 
 /** Messages already committed for the batch's (sender, clientMsgId) pairs, in one query. */
 async function findCommitted(tx: Db, sends: readonly QueuedSend[]): Promise<Map<string, Message>> {
-  const pairs = new Map(sends.map((send) => [key(send.senderId, send.input.clientMsgId), send]));
-  const wanted = sql.join(
-    [...pairs.values()].map((send) => sql`(${send.senderId}::uuid, ${send.input.clientMsgId})`),
-    sql`, `,
-  );
+  const pairs = [...new Map(sends.map((send) => [key(send.senderId, send.input.clientMsgId), send])).values()];
+  const senderIds = array(pairs.map((send) => send.senderId), "uuid");
+  const clientMsgIds = array(pairs.map((send) => send.input.clientMsgId), "text");
+  const wanted = sql`select * from unnest(${senderIds}, ${clientMsgIds})`;
   const rows = await tx
     .select({ clientMsgId: messages.clientMsgId, message: messageColumns, sender: senderColumns })
     .from(messages)
@@ -147,7 +180,7 @@ async function findCommitted(tx: Db, sends: readonly QueuedSend[]): Promise<Map<
  */
 export async function commitOne(db: Db, send: QueuedSend): Promise<SendResult> {
   try {
-    const [result] = await commitBatch(db, [send]);
+    const [result] = await commitBatch(db, [send], "sequential");
     if (!result) throw new Error("a batch of one returned no result");
     return result;
   } catch (error) {

@@ -3,7 +3,14 @@ import type { RecentMessages } from "../../infra/recent-messages/recent-messages
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher } from "../events.ts";
-import { commitBatch, commitOne, type QueuedSend, type SendOutcome, type SendResult } from "./message-commits.ts";
+import {
+  commitBatch,
+  commitOne,
+  type QueuedSend,
+  type SendOutcome,
+  type SendResult,
+  type StatementIssue,
+} from "./message-commits.ts";
 import type { Message, SendMessageInput } from "./messages.schema.ts";
 
 /** What one batch cost: how many sends it carried and how many transactions committed them. */
@@ -20,6 +27,8 @@ export interface MessageWriter {
 
 export interface MessageWriterDeps {
   db: Db;
+  /** "pipelined" where the driver can take a transaction's independent statements together (postgres.js). */
+  statements: StatementIssue;
   events: EventPublisher;
   recent: RecentMessages;
   logger: Logger;
@@ -62,7 +71,7 @@ export function createMessageWriter(deps: MessageWriterDeps): MessageWriter {
   /** Never throws: a failed batch is retried send by send, and whatever still fails fails alone. */
   async function commit(batch: Pending[]): Promise<SendResult[]> {
     try {
-      const results = await commitBatch(deps.db, batch);
+      const results = await commitBatch(deps.db, batch, deps.statements);
       deps.onBatch?.({ sends: batch.length, transactions: 1, path: "batch" });
       return results;
     } catch (error) {

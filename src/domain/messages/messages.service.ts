@@ -51,6 +51,8 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
   const { db } = deps.database;
   const writer = createMessageWriter({
     db,
+    // PGlite is one connection whose protocol exchanges must not interleave; postgres.js pipelines them.
+    statements: deps.database.kind === "postgres" ? "pipelined" : "sequential",
     events: deps.events,
     recent: deps.recentMessages,
     logger: deps.logger,
