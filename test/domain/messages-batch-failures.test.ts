@@ -29,7 +29,7 @@ async function storedSeqs(database: Database, roomId: string): Promise<number[]>
   return rows.map((row) => row.seq).sort((a, b) => a - b);
 }
 
-describe.skipIf(!databaseKinds.includes("postgres"))("group commit when a batch fails, on postgres", () => {
+describe.skipIf(!databaseKinds.includes("postgres"))("group commit against other transactions, on postgres", () => {
   let deps: TestDeps;
   let db: { url: string; name: string };
   let admin: postgres.Sql;
@@ -51,6 +51,31 @@ describe.skipIf(!databaseKinds.includes("postgres"))("group commit when a batch 
     }
     throw new Error(`fewer than ${count} lock waiters after 10 s`);
   }
+
+  it("refuses a send queued behind a kick that held the room, while the rest of its batch commits", async () => {
+    const { messages, batches } = batchingMessages(deps);
+    const { room, members } = await roomWith(deps, 3);
+    const [, kicked, stays] = members as [(typeof members)[0], (typeof members)[0], (typeof members)[0]];
+    // Another transaction (a kick, as rooms.kick does it) holds the room row and removes a member, uncommitted.
+    const kick = await admin.reserve();
+    try {
+      await kick`begin`;
+      await kick`select id from rooms where id = ${room.id} for no key update`;
+      await kick`delete from room_members where room_id = ${room.id} and user_id = ${kicked.id}`;
+      const sends = Promise.allSettled([
+        messages.send(kicked.id, { roomId: room.id, clientMsgId: clientMsgId("kicked"), body: "am I still here?" }),
+        messages.send(stays.id, { roomId: room.id, clientMsgId: clientMsgId("stays"), body: "I am" }),
+      ]);
+      await lockWaiters(1);
+      await kick`commit`;
+      const [refused, sent] = await sends;
+      expect(refused).toMatchObject({ status: "rejected", reason: { code: "FORBIDDEN" } });
+      expect(sent).toMatchObject({ status: "fulfilled", value: { created: true, message: { seq: 1 } } });
+      expect(batches).toEqual([{ sends: 2, transactions: 1, path: "batch" }]);
+    } finally {
+      kick.release();
+    }
+  });
 
   it("lets two instances sending the same messages to the same rooms commit each exactly once", async () => {
     const other = await createPostgresDatabase({ url: db.url, poolSize: 2 });

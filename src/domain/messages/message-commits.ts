@@ -67,7 +67,9 @@ export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: Stateme
       .orderBy(asc(rooms.id))
       .for("no key update");
     const lastSeq = new Map(locked.map((room) => [room.id, room.lastSeq]));
-    // Read under the locks: a leave or kick that held a room first has committed and is seen here.
+    // Read only once the locks are held (not pipelined behind the lock statement: drizzle and postgres.js issue a
+    // query a few microtasks after it is built, so the order of statements started together is not guaranteed):
+    // a leave or kick that held a room first has committed and is seen here.
     const [members, committed] = await both(
       issue,
       () => sendersIn(tx, sends.filter((send) => lastSeq.has(send.input.roomId))),
