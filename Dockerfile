@@ -8,6 +8,8 @@ FROM node:${NODE_VERSION}-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY client-sdk/package.json client-sdk/package.json
+# postinstall patches postgres.js (see scripts/patch-postgres.mjs), so the script must be there before install.
+COPY scripts ./scripts
 # Runtime dependencies only: bun, deno, vitest and the type checkers are development tools.
 RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts=false
 

@@ -116,6 +116,8 @@ describe.skipIf(!postgresUrl || !redisUrl)("Postgres crashed and restarted under
     expect(acksWhileDown.map((ack) => `${ack.body} acked ${ack.ackedAt - stoppedAt} ms into the outage as seq ${ack.message.seq}`)).toEqual([]);
     // The outage really made the SDK retry: some sends went out more than once, still one row each.
     expect(retried).toBeGreaterThan(0);
+    // Refusals during the outage are typed and retryable, never an internal error.
+    expect(figures.errorCodes.filter((code) => code !== "UNAVAILABLE")).toEqual([]);
   }, 180_000);
 
   it("keeps every instance alive through repeated Postgres crashes under writes", async () => {

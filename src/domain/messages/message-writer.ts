@@ -95,9 +95,11 @@ export function createMessageWriter(deps: MessageWriterDeps): MessageWriter {
       } catch (error) {
         // A send's own content can only be refused (a result) or collide on its clientMsgId (handled in commitOne);
         // anything else is the database failing, so the rest are not tried: against a database that is down,
-        // each attempt could wait out a connect timeout.
-        results.push({ status: "failed", error });
-        unavailable = error;
+        // each attempt could wait out a connect timeout. The sender gets a typed, retryable refusal: nothing was
+        // committed, and a retry with the same clientMsgId cannot create a second message.
+        deps.logger.error("message not committed: database failure", { error });
+        unavailable = new DomainError("UNAVAILABLE", "the message was not saved (database unavailable); retry with the same clientMsgId", 1);
+        results.push({ status: "failed", error: unavailable });
       }
     }
     deps.onBatch?.({ sends: batch.length, transactions, path: "one-by-one" });
