@@ -42,6 +42,7 @@ export function createApp(deps: Deps, runtime: RuntimeBindings): { app: Hono; hu
     fanout: runtime.fanout,
     socketIo: runtime.socketIo,
     maxBufferedBytes: config.wsMaxBufferedBytes,
+    tailCheckMs: config.roomTailCheckMs,
     logger,
     resumeMaxMessages: config.resumeMaxMessages,
     frameBudget: config.wsFrameBudget,

@@ -63,6 +63,11 @@ const EnvSchema = z
     WS_FRAME_RATE: bucketRule.default({ capacity: 100, periodSeconds: 10 }),
     /** Rooms with more members announce receipts only to the reader's own devices (receipt traffic is O(members²)). */
     RECEIPT_EVENTS_MAX_MEMBERS: z.coerce.number().int().min(0).max(100_000).default(100),
+    /**
+     * How often each instance compares the rooms it follows with the database: a newest message whose publish
+     * never arrived (its instance died after the commit, the bus dropped it) is delivered within two of these.
+     */
+    ROOM_TAIL_CHECK_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
     /** A reconnecting socket replays at most this many missed messages per room; beyond it, recovered: false. */
     RESUME_MAX_MESSAGES: z.coerce.number().int().min(0).max(100_000).default(1000),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
@@ -120,6 +125,7 @@ export interface Config {
   clientIpHeader: string | null;
   rateLimits: { authPerIp: BucketRule; authPerAccount: BucketRule; sendPerUser: BucketRule; typingPerUser: BucketRule };
   resumeMaxMessages: number;
+  roomTailCheckMs: number;
   receiptEventsMaxMembers: number;
   wsFrameBudget: BucketRule;
   wsMaxBufferedBytes: number;
@@ -178,6 +184,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       typingPerUser: env.RATE_LIMIT_TYPING_PER_USER,
     },
     resumeMaxMessages: env.RESUME_MAX_MESSAGES,
+    roomTailCheckMs: env.ROOM_TAIL_CHECK_MS,
     receiptEventsMaxMembers: env.RECEIPT_EVENTS_MAX_MEMBERS,
     wsFrameBudget: env.WS_FRAME_RATE,
     wsMaxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,

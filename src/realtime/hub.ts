@@ -21,6 +21,8 @@ export interface RealtimeHubDeps {
   frameBudget: BucketRule;
   /** How long an out-of-order message waits for the ones before it before they are read from the database. */
   gapWaitMs?: number;
+  /** How often followed rooms are compared with the database, to catch a lost newest message. */
+  tailCheckMs: number;
 }
 
 export interface RealtimeHub {
@@ -47,6 +49,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
     history: deps.services.messages,
     logger,
     gapWaitMs: deps.gapWaitMs ?? 150,
+    tailCheckMs: deps.tailCheckMs,
   });
   const connections = new Set<Connection>();
   const sockets = new Map<Connection, SocketHandle>();
@@ -135,6 +138,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
     async drain(durationMs) {
       draining = true;
       clearInterval(sweep);
+      feeds.close();
       const open = [...connections];
       const batches = Math.max(1, Math.min(20, open.length));
       const pause = open.length > 1 ? durationMs / batches : 0;

@@ -9,6 +9,8 @@ import { roomTopic } from "./topics.ts";
 /** Where committed history is read from when the bus did not (or not yet) deliver it. */
 export interface RoomHistory {
   lastSeq(roomId: string): Promise<number>;
+  /** The committed last seq of each room, in one read. */
+  lastSeqs(roomIds: readonly string[]): Promise<Map<string, number>>;
   /** Messages with afterSeq < seq ≤ throughSeq, ascending, at most `limit`. */
   range(roomId: string, afterSeq: number, throughSeq: number, limit: number): Promise<Message[]>;
 }
@@ -36,6 +38,13 @@ export interface RoomFeeds {
   rooms(): string[];
   /** After the bus was down: re-reads every followed room's position and forwards what was missed. */
   reconcile(): Promise<void>;
+  /**
+   * One tail check: a room whose feed is still behind what was already committed at the previous check has lost
+   * its newest messages on the way (a publish that never happened or never arrived, with no later message to
+   * reveal the gap) — they are read from history. Runs every `tailCheckMs` on its own.
+   */
+  checkTails(): Promise<void>;
+  close(): void;
 }
 
 interface FeedState extends RoomFeed {
@@ -49,6 +58,8 @@ interface FeedState extends RoomFeed {
   waiters: Map<number, ((attach: boolean) => void)[]>;
   /** The highest seq known to be committed but not yet forwarded. */
   fillTarget: number;
+  /** The room's committed last seq at the previous tail check. */
+  observed: number;
   gapTimer: ReturnType<typeof setTimeout> | null;
   filling: Promise<void> | null;
   unsubscribe: Unsubscribe | null;
@@ -65,7 +76,12 @@ export interface RoomFeedsDeps {
   logger: Logger;
   /** How long an out-of-order message waits for the ones before it before they are read from history. */
   gapWaitMs: number;
+  /** How often followed rooms are compared with the committed history (0: never). */
+  tailCheckMs: number;
 }
+
+/** Rooms per history read in a tail check. */
+const TAIL_CHECK_BATCH = 500;
 
 /**
  * The per-instance sequencer between the bus and local sockets. Room events are forwarded to a room's topic in
@@ -75,6 +91,19 @@ export interface RoomFeedsDeps {
  */
 export function createRoomFeeds(deps: RoomFeedsDeps): RoomFeeds {
   const feeds = new Map<string, FeedState>();
+  let checking = false;
+  const tailTimer =
+    deps.tailCheckMs > 0
+      ? setInterval(() => {
+          if (checking) return;
+          checking = true;
+          feedsApi
+            .checkTails()
+            .catch((error: unknown) => deps.logger.warn("tail check failed", { error }))
+            .finally(() => (checking = false));
+        }, deps.tailCheckMs)
+      : null;
+  tailTimer?.unref?.(); // the tail check must not keep a stopping process alive
 
   function forward(feed: FeedState, seq: number, raw: string): void {
     deps.fanout.publish(feed.topic, raw);
@@ -187,6 +216,7 @@ export function createRoomFeeds(deps: RoomFeedsDeps): RoomFeeds {
       pending: new Map(),
       waiters: new Map(),
       fillTarget: 0,
+      observed: 0,
       gapTimer: null,
       filling: null,
       unsubscribe: null,
@@ -213,7 +243,7 @@ export function createRoomFeeds(deps: RoomFeedsDeps): RoomFeeds {
     return feed;
   }
 
-  return {
+  const feedsApi: RoomFeeds = {
     async retain(roomId) {
       let feed = feeds.get(roomId);
       if (!feed) {
@@ -242,15 +272,35 @@ export function createRoomFeeds(deps: RoomFeedsDeps): RoomFeeds {
     },
     rooms: () => [...feeds.keys()],
     async reconcile() {
-      await Promise.all(
-        [...feeds.values()].map(async (feed) => {
-          await feed.ready;
-          const last = await deps.history.lastSeq(feed.roomId);
-          if (last > feed.lastSeq) await fillTo(feed, last);
-        }),
-      );
+      const fills: Promise<void>[] = [];
+      await forEachCommitted((feed, committed) => {
+        if (committed > feed.lastSeq) fills.push(fillTo(feed, committed));
+      });
+      await Promise.all(fills);
+    },
+    checkTails: () =>
+      forEachCommitted((feed, committed) => {
+        if (feed.observed > feed.lastSeq) {
+          deps.logger.warn("room feed behind history for a whole check: reading the tail", { roomId: feed.roomId, position: feed.lastSeq, committed: feed.observed });
+          void fillTo(feed, feed.observed);
+        }
+        feed.observed = committed;
+      }),
+    close() {
+      if (tailTimer) clearInterval(tailTimer);
     },
   };
+  return feedsApi;
+
+  /** Reads the committed last seq of every started feed, a batch at a time, and hands each to `visit`. */
+  async function forEachCommitted(visit: (feed: FeedState, committed: number) => void): Promise<void> {
+    const started = [...feeds.values()].filter((feed) => feed.early === null);
+    for (let from = 0; from < started.length; from += TAIL_CHECK_BATCH) {
+      const batch = started.slice(from, from + TAIL_CHECK_BATCH);
+      const committed = await deps.history.lastSeqs(batch.map((feed) => feed.roomId));
+      for (const feed of batch) if (feeds.get(feed.roomId) === feed) visit(feed, committed.get(feed.roomId) ?? feed.lastSeq);
+    }
+  }
 }
 
 export function encodeMessage(message: Message): string {

@@ -50,7 +50,7 @@ describe("room feeds", () => {
   async function setup(gapWaitMs = 30): Promise<Setup> {
     const bus = createMemoryBus();
     const fanout = createMemoryFanout();
-    const feeds = createRoomFeeds({ bus, fanout, history: deps.services.messages, logger: createLogger({ level: "silent" }), gapWaitMs });
+    const feeds = createRoomFeeds({ bus, fanout, history: deps.services.messages, logger: createLogger({ level: "silent" }), gapWaitMs, tailCheckMs: 0 });
     const room = await deps.services.rooms.create(sender, { name: "feed", kind: "public" });
     const commit = async (n: number): Promise<Message[]> => {
       const sent: Message[] = [];
@@ -142,6 +142,18 @@ describe("room feeds", () => {
     await commit(4); // published on the services' bus, never on this feed's: as if the broker was down
     await feeds.reconcile();
     expect(socket.seqs()).toEqual([1, 2, 3, 4]);
+  });
+
+  it("reads a lost newest message from history when the feed stays behind the database for a whole check", async () => {
+    const { feeds, commit, attach } = await setup();
+    const socket = await attach();
+    await commit(2); // committed, announced on the services' bus only: to this feed, their publishes were lost
+    await feeds.checkTails(); // first look: the feed may just be a moment behind
+    await settle(20);
+    expect(socket.seqs()).toEqual([]);
+    await feeds.checkTails(); // still behind what was committed a check ago: the tail was lost
+    await settle(50);
+    expect(socket.seqs()).toEqual([1, 2]);
   });
 
   it("holds one bus subscription per room and drops it with the last reference", async () => {

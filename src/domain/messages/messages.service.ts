@@ -1,4 +1,4 @@
-import { and, eq, gt, gte, lt, lte, type SQL } from "drizzle-orm";
+import { and, eq, gt, gte, inArray, lt, lte, type SQL } from "drizzle-orm";
 import type { BucketRule } from "../../config.ts";
 import type { Database } from "../../infra/db/database.ts";
 import { messages, rooms } from "../../infra/db/schema.ts";
@@ -32,6 +32,8 @@ export interface MessageService {
   range(roomId: string, afterSeq: number, throughSeq: number, limit: number): Promise<Message[]>;
   /** The room's current last seq (0 for an empty or unknown room). */
   lastSeq(roomId: string): Promise<number>;
+  /** The last seq of each of the given rooms, in one query (rooms that do not exist are left out). */
+  lastSeqs(roomIds: readonly string[]): Promise<Map<string, number>>;
 }
 
 export interface MessageServiceDeps {
@@ -134,6 +136,12 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
         order: "asc",
         limit,
       });
+    },
+
+    async lastSeqs(roomIds) {
+      if (roomIds.length === 0) return new Map();
+      const rows = await db.select({ id: rooms.id, lastSeq: rooms.lastSeq }).from(rooms).where(inArray(rooms.id, [...roomIds]));
+      return new Map(rows.map((row) => [row.id, row.lastSeq]));
     },
 
     async lastSeq(roomId) {

@@ -10,7 +10,14 @@ const MIGRATION_LOCK_ID = 727274;
 
 export async function createPostgresDatabase(options: { url: string; poolSize: number }): Promise<Database> {
   await runPostgresMigrations(options.url);
-  const client = postgres(options.url, { max: options.poolSize, onnotice: () => {} });
+  const client = postgres(options.url, {
+    max: options.poolSize,
+    onnotice: () => {},
+    // postgres.js backs off up to 20 s between reconnects by default, so sends stayed refused long after a
+    // restarted Postgres was back. Capped at 2 s: an outage ends for us within ~2 s of its real end.
+    backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 2) * (0.5 + Math.random() / 2),
+    connect_timeout: 5,
+  });
   const db = drizzle({ client, schema });
   return {
     db: db as unknown as Db,
