@@ -82,9 +82,13 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     else logger.info("bus up");
   });
 
+  // Sessions stay in the database even with Redis: a Redis restart (it keeps nothing on disk) must not sign
+  // everyone out. Tickets and rate limits are fine to lose.
+  const durableKv = config.redis ? createSqlKeyValueStore({ database, clock: systemClock }) : kv;
   const services = createServices({
     database,
     kv,
+    durableKv,
     rateLimiter,
     recentMessages,
     events: createBusEventPublisher(bus),
@@ -130,6 +134,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       await services.presence.stop();
       await bus.close().catch((error: unknown) => logger.warn("bus did not close cleanly", { error }));
       await kv.close();
+      if (durableKv !== kv) await durableKv.close();
       await rateLimiter.close();
       await recentMessages.close();
       if (redis) await redis.quit().catch(() => redis?.disconnect());

@@ -26,7 +26,10 @@ export interface Services {
 
 export interface ServiceDeps {
   database: Database;
+  /** Short-lived keys (socket tickets): Redis when configured. */
   kv: KeyValueStore;
+  /** Keys that must outlive a Redis restart (sessions, refresh tokens): the database. */
+  durableKv: KeyValueStore;
   rateLimiter: RateLimiter;
   /** Each room's newest messages, read before Postgres for resume and gap filling. */
   recentMessages: RecentMessages;
@@ -48,7 +51,8 @@ export function createServices(deps: ServiceDeps): Services {
   return {
     auth: createAuthService({
       database,
-      kv,
+      kv: deps.durableKv,
+      ticketKv: kv,
       rateLimiter,
       events,
       clock,

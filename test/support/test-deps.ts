@@ -96,6 +96,7 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
   const services = createServices({
     database,
     kv,
+    durableKv: kv,
     rateLimiter,
     recentMessages,
     events: createBusEventPublisher(bus),

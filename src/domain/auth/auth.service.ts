@@ -52,7 +52,13 @@ export interface AuthService {
 
 export interface AuthServiceDeps {
   database: Database;
+  /**
+   * Sessions and refresh tokens. Must survive restarts of everything but the database: losing it signs every user
+   * out (the composition root gives it the database-backed store even when Redis is configured).
+   */
   kv: KeyValueStore;
+  /** One-time socket tickets (30 s): may live in a faster, non-durable store. Defaults to `kv`. */
+  ticketKv?: KeyValueStore;
   rateLimiter: RateLimiter;
   events: EventPublisher;
   clock: Clock;
@@ -85,7 +91,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
   const { database, kv, rateLimiter, events, clock, logger } = deps;
   const accessTokens = createAccessTokens(deps.jwt, clock);
   const sessions = createSessionStore({ kv, clock, refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds });
-  const wsTickets = createWsTickets({ kv, clock });
+  const wsTickets = createWsTickets({ kv: deps.ticketKv ?? kv, clock });
 
   const enforce = async (bucket: "auth-ip" | "auth-account", key: string, rule: BucketRule): Promise<void> => {
     const decision = await rateLimiter.consume(`${bucket}:${key}`, rule);
