@@ -35,7 +35,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["test/**/*.ts", "bench/**/*.ts", "client-sdk/test/**/*.ts"],
+    files: ["test/**/*.ts", "bench/**/*.ts", "client-sdk/test/**/*.ts", "scripts/**/*.mjs"],
     rules: { "no-console": "off" },
   },
 );
