@@ -94,6 +94,7 @@ export async function runThroughput(job: ThroughputJob): Promise<ThroughputResul
     const errorsAtStart = errors;
     for (let sender = 0; sender < job.senders; sender++) while ((inFlight[sender] as number) < window) send(sender);
     await sleep(job.warmupMs);
+    windowEnd = Number.POSITIVE_INFINITY; // the previous phase's end must not close this window before it opens
     windowStart = performance.now();
     await checkpointReached(checkpoint.start(label));
     await sleep(job.measureMs);

@@ -111,6 +111,27 @@ describe.skipIf(!postgresUrl || !redisUrl)("two Bun instances on one Postgres an
     }
   });
 
+  it("reaches sockets on the other instance within 5 s when a session logs out or a member is removed", async () => {
+    const alice = await registerChatter(a.url, "alice");
+    const bob = await registerChatter(a.url, "bob");
+    const room = await roomOf(alice, bob);
+    const bobOnB = await socketOn(b, bob);
+    const aliceOnB = await socketOn(b, alice);
+
+    const kickedAt = Date.now();
+    await alice.client.api.rooms.kick.mutate({ roomId: room.id, userId: bob.user.id }); // through A
+    await bobOnB.waitFor((event) => event.type === "room.membership" && event.membership === "removed", 5000);
+    expect(Date.now() - kickedAt).toBeLessThan(5000);
+    await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "after-the-kick-0001", body: "not for bob" });
+    await aliceOnB.waitFor((event) => event.type === "message.created" && event.roomId === room.id);
+    expect(seqsIn(bobOnB, room.id)).toEqual([]);
+
+    const loggedOutAt = Date.now();
+    await alice.client.logout(); // through A
+    expect((await aliceOnB.closed).code).toBe(4001);
+    expect(Date.now() - loggedOutAt).toBeLessThan(5000);
+  });
+
   it("holds Redis subscriptions on an instance only for the rooms and users of its own sockets", async () => {
     const carol = await registerChatter(a.url, "carol");
     const dave = await registerChatter(a.url, "dave");
