@@ -6,7 +6,7 @@ import type { EventBus, Unsubscribe } from "../infra/bus/bus.ts";
 import { mapConcurrently } from "../lib/concurrency.ts";
 import type { Logger } from "../lib/logger.ts";
 import { CloseCode, type ServerEvent } from "./protocol.ts";
-import { createFrameHandler } from "./frames.ts";
+import { FrameHandler } from "./frames.ts";
 import { encodeMessage, type RoomFeed, type RoomFeeds } from "./room-feeds.ts";
 import type { LocalFanout, SocketHandle } from "./socket.ts";
 import { roomTopic, userTopic } from "./topics.ts";
@@ -53,120 +53,160 @@ export interface Connection {
 const ROOM_ATTACH_CONCURRENCY = 16;
 
 export function createConnection(socket: SocketHandle, claims: WsTicketClaims, deps: ConnectionDeps): Connection {
-  const { services, feeds, fanout } = deps;
-  const logger = deps.logger.child({ connectionId: socket.id, userId: claims.userId });
+  return new SocketConnection(socket, claims, deps);
+}
+
+/**
+ * A class, not a closure-built object: an instance holds only its state and shares its methods, which matters
+ * at tens of thousands of sockets per instance (see BENCHMARKS.md, idle sockets).
+ */
+class SocketConnection implements Connection {
+  readonly id: string;
+  readonly userId: string;
+  readonly sessionId: string;
   /** Rooms the socket belongs to, with the feed it holds a reference on. */
-  const retained = new Map<string, RoomFeed>();
+  private readonly retained = new Map<string, RoomFeed>();
   /** Rooms whose topic the socket is subscribed to. */
-  const attached = new Set<string>();
-  let queue: Promise<void> = Promise.resolve();
-  let unsubscribeUser: Unsubscribe | null = null;
-  let closed = false;
-  let started = false;
+  private readonly attached = new Set<string>();
+  private queue: Promise<void> = Promise.resolve();
+  private unsubscribeUser: Unsubscribe | null = null;
+  private isClosed = false;
+  private started = false;
+  private readonly frames: FrameHandler;
 
-  const connection: Connection = {
-    id: socket.id,
-    userId: claims.userId,
-    sessionId: claims.sessionId,
-    inRoom: (roomId) => retained.has(roomId),
-    get closed() {
-      return closed;
-    },
-    send: (event) => socket.send(JSON.stringify(event)),
-    close: (code, reason) => socket.close(code, reason),
-    enqueue(task) {
-      const next = queue.then(async () => {
-        if (!closed) await task();
+  constructor(
+    private readonly socket: SocketHandle,
+    claims: WsTicketClaims,
+    private readonly deps: ConnectionDeps,
+  ) {
+    this.id = socket.id;
+    this.userId = claims.userId;
+    this.sessionId = claims.sessionId;
+    this.frames = new FrameHandler(this, {
+      services: deps.services,
+      logger: deps.logger,
+      onResume: (rooms) => this.resumeRooms(rooms),
+      budget: deps.frameBudget,
+    });
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Made on demand: a logger per socket would cost every idle socket its closures. */
+  private get logger(): Logger {
+    return this.deps.logger.child({ connectionId: this.id, userId: this.userId });
+  }
+
+  inRoom(roomId: string): boolean {
+    return this.retained.has(roomId);
+  }
+
+  send(event: ServerEvent): void {
+    this.socket.send(JSON.stringify(event));
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  receive(data: unknown): void {
+    this.frames.receive(data);
+  }
+
+  enqueue(task: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(async () => {
+      if (!this.isClosed) await task();
+    });
+    this.queue = next.catch((error: unknown) => this.logger.error("realtime task failed", { error }));
+    return next;
+  }
+
+  start(resume: Record<string, number> | null): Promise<void> {
+    return this.enqueue(async () => {
+      this.unsubscribeUser = await this.deps.bus.subscribe(userTopic(this.userId), (raw) => this.onUserEvent(raw));
+      if (this.isClosed) return this.releaseUser();
+      const roomIds = await this.deps.services.rooms.roomIdsOf(this.userId);
+      const positions = await mapConcurrently(roomIds, ROOM_ATTACH_CONCURRENCY, async (roomId) => {
+        const from = resume?.[roomId];
+        const outcome = await this.attach(roomId, from ?? null);
+        if (outcome && from !== undefined) this.send(resumedEvent(roomId, outcome));
+        return { roomId, lastSeq: outcome?.position ?? 0 };
       });
-      queue = next.catch((error: unknown) => logger.error("realtime task failed", { error }));
-      return next;
-    },
-    start: (resume) =>
-      connection.enqueue(async () => {
-        unsubscribeUser = await deps.bus.subscribe(userTopic(claims.userId), onUserEvent);
-        if (closed) return releaseUser();
-        const roomIds = await services.rooms.roomIdsOf(claims.userId);
-        const positions = await mapConcurrently(roomIds, ROOM_ATTACH_CONCURRENCY, async (roomId) => {
-          const from = resume?.[roomId];
-          const outcome = await connection.attach(roomId, from ?? null);
-          if (outcome && from !== undefined) connection.send(resumedEvent(roomId, outcome));
-          return { roomId, lastSeq: outcome?.position ?? 0 };
-        });
-        for (const roomId of Object.keys(resume ?? {})) {
-          if (!retained.has(roomId)) {
-            connection.send({ type: "error", code: "FORBIDDEN", message: "not a member of this room", roomId });
-          }
-        }
-        if (closed) return;
-        started = true;
-        connection.send({ type: "ready", connectionId: socket.id, userId: claims.userId, rooms: positions });
-        await services.presence.connected(claims.userId, socket.id);
-      }),
-    receive: (data) => receive(data),
-    async attach(roomId, fromSeq) {
-      let feed = retained.get(roomId);
-      if (!feed) {
-        feed = await feeds.retain(roomId);
-        retained.set(roomId, feed);
-        if (closed) {
-          connection.detach(roomId);
-          return null;
-        }
+      for (const roomId of Object.keys(resume ?? {})) {
+        if (!this.retained.has(roomId)) this.send({ type: "error", code: "FORBIDDEN", message: "not a member of this room", roomId });
       }
-      // Re-attaching (a resume frame): leave the topic so replayed history cannot interleave with live events.
-      if (attached.delete(roomId)) fanout.unsubscribe(socket, feed.topic);
-      const attachNow = (): void => {
-        if (closed || !retained.has(roomId)) return;
-        fanout.subscribe(socket, feed.topic);
-        attached.add(roomId);
-      };
-      if (fromSeq === null) {
-        attachNow();
-        return { recovered: true, position: feed.position() };
-      }
-      return replay(feed, fromSeq, attachNow);
-    },
-    detach(roomId) {
-      if (attached.delete(roomId)) fanout.unsubscribe(socket, roomTopic(roomId));
-      if (retained.delete(roomId)) feeds.release(roomId);
-    },
-    ended() {
-      if (closed) return;
-      closed = true;
-      releaseUser();
-      for (const roomId of [...retained.keys()]) connection.detach(roomId);
-      if (started) {
-        services.presence
-          .disconnected(claims.userId, socket.id)
-          .catch((error: unknown) => logger.warn("presence not updated on disconnect", { error }));
-      }
-    },
-  };
+      if (this.isClosed) return;
+      this.started = true;
+      this.send({ type: "ready", connectionId: this.id, userId: this.userId, rooms: positions });
+      await this.deps.services.presence.connected(this.userId, this.id);
+    });
+  }
 
-  const receive = createFrameHandler(connection, { services, logger, onResume: resumeRooms, budget: deps.frameBudget });
+  async attach(roomId: string, fromSeq: number | null): Promise<ResumeOutcome | null> {
+    let feed = this.retained.get(roomId);
+    if (!feed) {
+      feed = await this.deps.feeds.retain(roomId);
+      this.retained.set(roomId, feed);
+      if (this.isClosed) {
+        this.detach(roomId);
+        return null;
+      }
+    }
+    // Re-attaching (a resume frame): leave the topic so replayed history cannot interleave with live events.
+    if (this.attached.delete(roomId)) this.deps.fanout.unsubscribe(this.socket, feed.topic);
+    const attachNow = (): void => {
+      if (this.isClosed || !this.retained.has(roomId)) return;
+      this.deps.fanout.subscribe(this.socket, feed.topic);
+      this.attached.add(roomId);
+    };
+    if (fromSeq === null) {
+      attachNow();
+      return { recovered: true, position: feed.position() };
+    }
+    return this.replay(feed, fromSeq, attachNow);
+  }
 
-  function releaseUser(): void {
-    unsubscribeUser?.();
-    unsubscribeUser = null;
+  detach(roomId: string): void {
+    if (this.attached.delete(roomId)) this.deps.fanout.unsubscribe(this.socket, roomTopic(roomId));
+    if (this.retained.delete(roomId)) this.deps.feeds.release(roomId);
+  }
+
+  ended(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.releaseUser();
+    for (const roomId of [...this.retained.keys()]) this.detach(roomId);
+    if (this.started) {
+      this.deps.services.presence
+        .disconnected(this.userId, this.id)
+        .catch((error: unknown) => this.logger.warn("presence not updated on disconnect", { error }));
+    }
+  }
+
+  private releaseUser(): void {
+    this.unsubscribeUser?.();
+    this.unsubscribeUser = null;
   }
 
   /**
    * Sends what followed `fromSeq` from history, then attaches at exactly the feed's position. Loops because the
    * room may move on while history is read; stops replaying (recovered: false) past the budget.
    */
-  async function replay(feed: RoomFeed, fromSeq: number, attachNow: () => void): Promise<ResumeOutcome> {
+  private async replay(feed: RoomFeed, fromSeq: number, attachNow: () => void): Promise<ResumeOutcome> {
     const { roomId } = feed;
+    const { messages } = this.deps.services;
     try {
       let cursor = fromSeq;
       let replayed = 0;
       for (;;) {
-        if (closed) return { recovered: true, position: cursor };
+        if (this.isClosed) return { recovered: true, position: cursor };
         const position = feed.position();
         if (cursor > position) {
           // The client saw more than this instance has forwarded (it was on a faster one). Wait for the feed to
           // get there, unless the client claims messages that do not exist.
-          const last = await services.messages.lastSeq(roomId);
-          cursor = Math.min(cursor, last);
+          cursor = Math.min(cursor, await messages.lastSeq(roomId));
           if (cursor > feed.position()) {
             await feed.attachAt(cursor, attachNow);
             return { recovered: true, position: cursor };
@@ -177,71 +217,69 @@ export function createConnection(socket: SocketHandle, claims: WsTicketClaims, d
           attachNow();
           return { recovered: true, position };
         }
-        if (position - cursor > deps.resumeMaxMessages - replayed) {
+        if (position - cursor > this.deps.resumeMaxMessages - replayed) {
           attachNow();
           return { recovered: false, position, missed: { fromSeq: cursor + 1, toSeq: position } };
         }
-        const messages = await services.messages.range(roomId, cursor, position, Math.min(500, position - cursor));
-        if (messages.length === 0) {
-          logger.error("history is missing messages the feed forwarded", { roomId, cursor, position });
+        const page = await messages.range(roomId, cursor, position, Math.min(500, position - cursor));
+        if (page.length === 0) {
+          this.logger.error("history is missing messages the feed forwarded", { roomId, cursor, position });
           const now = feed.position();
           attachNow();
           return { recovered: false, position: now, missed: { fromSeq: cursor + 1, toSeq: now } };
         }
-        for (const message of messages) {
+        for (const message of page) {
           if (message.seq <= cursor) continue;
-          socket.send(encodeMessage(message));
+          this.socket.send(encodeMessage(message));
           cursor = message.seq;
           replayed += 1;
         }
       }
     } catch (error) {
-      logger.warn("resume could not read history", { roomId, error });
+      this.logger.warn("resume could not read history", { roomId, error });
       const position = feed.position();
       attachNow();
       return { recovered: false, position, missed: fromSeq < position ? { fromSeq: fromSeq + 1, toSeq: position } : null };
     }
   }
 
-  function resumeRooms(rooms: Record<string, number>): void {
-    void connection.enqueue(async () => {
+  private resumeRooms(rooms: Record<string, number>): void {
+    void this.enqueue(async () => {
       await mapConcurrently(Object.entries(rooms), ROOM_ATTACH_CONCURRENCY, async ([roomId, fromSeq]) => {
-        if (!retained.has(roomId)) {
-          connection.send({ type: "error", code: "FORBIDDEN", message: "not a member of this room", roomId });
+        if (!this.retained.has(roomId)) {
+          this.send({ type: "error", code: "FORBIDDEN", message: "not a member of this room", roomId });
           return;
         }
-        const outcome = await connection.attach(roomId, fromSeq);
-        if (outcome) connection.send(resumedEvent(roomId, outcome));
+        const outcome = await this.attach(roomId, fromSeq);
+        if (outcome) this.send(resumedEvent(roomId, outcome));
       });
     });
   }
 
-  function onUserEvent(raw: string): void {
+  private onUserEvent(raw: string): void {
     let event: DomainEvent;
     try {
       event = JSON.parse(raw) as DomainEvent;
     } catch {
-      logger.warn("dropped an undecodable user event from the bus");
+      this.logger.warn("dropped an undecodable user event from the bus");
       return;
     }
     if (event.type === "session.revoked") {
-      if (event.sessionId === claims.sessionId) socket.close(CloseCode.AUTH_REVOKED, "session revoked");
+      if (event.sessionId === this.sessionId) this.socket.close(CloseCode.AUTH_REVOKED, "session revoked");
       return;
     }
     // Everything else on the user's topic is for all of their devices as it is (unread counts, own receipts).
-    socket.send(raw);
+    this.socket.send(raw);
     if (event.type !== "room.membership") return;
     const { roomId } = event;
-    void connection.enqueue(async () => {
+    void this.enqueue(async () => {
       if (event.membership === "joined") {
-        if (!retained.has(roomId)) await connection.attach(roomId, event.room?.lastSeq ?? null);
+        if (!this.retained.has(roomId)) await this.attach(roomId, event.room?.lastSeq ?? null);
       } else {
-        connection.detach(roomId);
+        this.detach(roomId);
       }
     });
   }
-
-  return connection;
 }
 
 function resumedEvent(roomId: string, outcome: ResumeOutcome): ServerEvent {

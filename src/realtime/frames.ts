@@ -1,5 +1,4 @@
 import type { BucketRule } from "../config.ts";
-import { SendMessageInput } from "../domain/messages/messages.schema.ts";
 import type { Services } from "../domain/services.ts";
 import { DomainError } from "../lib/domain-error.ts";
 import type { Logger } from "../lib/logger.ts";
@@ -28,32 +27,62 @@ const MAX_STRIKES = 10;
 
 /**
  * Turns raw socket messages into service calls. Nothing a client sends can throw out of here: every bad frame
- * is answered with an `error` event, and a socket that keeps sending them is closed.
+ * is answered with an `error` event, and a socket that keeps sending them is closed. One per socket; a class so
+ * an idle socket carries only its counters.
  */
-export function createFrameHandler(target: FrameTarget, deps: FrameHandlerDeps): (data: unknown) => void {
-  let strikes = 0;
-  let tokens = deps.budget.capacity;
-  let refilledAt = Date.now();
+export class FrameHandler {
+  private strikes = 0;
+  private tokens: number;
+  private refilledAt = Date.now();
 
-  function reject(code: ErrorCode, message: string, extra: { clientMsgId?: string; roomId?: string } = {}): void {
-    strikes += 1;
-    if (strikes > MAX_STRIKES) return target.close(CloseCode.POLICY, "too many invalid frames");
-    target.send({ type: "error", code, message, ...extra });
+  constructor(
+    private readonly target: FrameTarget,
+    private readonly deps: FrameHandlerDeps,
+  ) {
+    this.tokens = deps.budget.capacity;
   }
 
-  function withinBudget(): boolean {
+  receive(data: unknown): void {
+    if (this.strikes > MAX_STRIKES) return; // closing: ignore whatever is still in flight
+    if (typeof data !== "string") return this.reject("BAD_FRAME", "binary frames are not supported; send JSON text");
+    if (data.length > MAX_FRAME_BYTES || (data.length * 3 > MAX_FRAME_BYTES && utf8Length(data) > MAX_FRAME_BYTES)) {
+      // Bun and ws close oversized frames before we see them; this covers runtimes that do not (Deno).
+      return this.target.close(CloseCode.TOO_BIG, "frame too large");
+    }
+    if (!this.withinBudget()) return this.reject("TOO_MANY_REQUESTS", "too many frames; slow down");
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      return this.reject("BAD_FRAME", "frames must be JSON");
+    }
+    const frame = ClientFrame.safeParse(json);
+    if (!frame.success) {
+      const issue = frame.error.issues[0];
+      return this.reject("BAD_FRAME", issue ? `${issue.path.join(".") || "frame"}: ${issue.message}` : "invalid frame");
+    }
+    this.dispatch(frame.data).catch((error: unknown) => this.fail(error, {}));
+  }
+
+  private reject(code: ErrorCode, message: string, extra: { clientMsgId?: string; roomId?: string } = {}): void {
+    this.strikes += 1;
+    if (this.strikes > MAX_STRIKES) return this.target.close(CloseCode.POLICY, "too many invalid frames");
+    this.target.send({ type: "error", code, message, ...extra });
+  }
+
+  private withinBudget(): boolean {
     const now = Date.now();
-    const perSecond = deps.budget.capacity / deps.budget.periodSeconds;
-    tokens = Math.min(deps.budget.capacity, tokens + ((now - refilledAt) / 1000) * perSecond);
-    refilledAt = now;
-    if (tokens < 1) return false;
-    tokens -= 1;
+    const { capacity, periodSeconds } = this.deps.budget;
+    this.tokens = Math.min(capacity, this.tokens + ((now - this.refilledAt) / 1000) * (capacity / periodSeconds));
+    this.refilledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
     return true;
   }
 
-  function fail(error: unknown, extra: { clientMsgId?: string; roomId?: string }): void {
+  private fail(error: unknown, extra: { clientMsgId?: string; roomId?: string }): void {
     if (error instanceof DomainError) {
-      target.send({
+      this.target.send({
         type: "error",
         code: error.code,
         message: error.message,
@@ -62,33 +91,31 @@ export function createFrameHandler(target: FrameTarget, deps: FrameHandlerDeps):
       });
       return;
     }
-    deps.logger.error("frame handling failed", { error });
-    target.send({ type: "error", code: "INTERNAL", message: "internal error", ...extra });
+    this.deps.logger.error("frame handling failed", { error });
+    this.target.send({ type: "error", code: "INTERNAL", message: "internal error", ...extra });
   }
 
-  async function dispatch(frame: ClientFrame): Promise<void> {
+  private async dispatch(frame: ClientFrame): Promise<void> {
+    const { target, deps } = this;
     switch (frame.type) {
       case "ping":
         return target.send(frame.id === undefined ? { type: "pong" } : { type: "pong", id: frame.id });
-      case "send": {
-        const input = SendMessageInput.safeParse({ roomId: frame.roomId, clientMsgId: frame.clientMsgId, body: frame.body });
-        if (!input.success) {
-          return reject("BAD_REQUEST", input.error.issues[0]?.message ?? "invalid message", { clientMsgId: frame.clientMsgId });
-        }
+      case "send":
         try {
-          const { message } = await deps.services.messages.send(target.userId, input.data);
+          // The service validates the body with the same schema as messages.send (a BAD_REQUEST DomainError).
+          const input = { roomId: frame.roomId, clientMsgId: frame.clientMsgId, body: frame.body };
+          const { message } = await deps.services.messages.send(target.userId, input);
           target.send({ type: "ack", clientMsgId: frame.clientMsgId, message });
         } catch (error) {
-          fail(error, { clientMsgId: frame.clientMsgId });
+          this.fail(error, { clientMsgId: frame.clientMsgId });
         }
         return;
-      }
       case "typing":
-        if (!target.inRoom(frame.roomId)) return reject("FORBIDDEN", "not a member of this room", { roomId: frame.roomId });
+        if (!target.inRoom(frame.roomId)) return this.reject("FORBIDDEN", "not a member of this room", { roomId: frame.roomId });
         try {
           await deps.services.presence.typing(target.userId, frame.roomId, frame.active, target.id);
         } catch (error) {
-          fail(error, { roomId: frame.roomId });
+          this.fail(error, { roomId: frame.roomId });
         }
         return;
       case "resume":
@@ -96,39 +123,17 @@ export function createFrameHandler(target: FrameTarget, deps: FrameHandlerDeps):
       case "delivered":
         await Promise.all(
           Object.entries(frame.rooms).map(async ([roomId, seq]) => {
-            if (!target.inRoom(roomId)) return reject("FORBIDDEN", "not a member of this room", { roomId });
+            if (!target.inRoom(roomId)) return this.reject("FORBIDDEN", "not a member of this room", { roomId });
             try {
               await deps.services.receipts.markDelivered(target.userId, { roomId, seq });
             } catch (error) {
-              fail(error, { roomId });
+              this.fail(error, { roomId });
             }
           }),
         );
         return;
     }
   }
-
-  return (data) => {
-    if (strikes > MAX_STRIKES) return; // closing: ignore whatever is still in flight
-    if (typeof data !== "string") return reject("BAD_FRAME", "binary frames are not supported; send JSON text");
-    if (data.length > MAX_FRAME_BYTES || (data.length * 3 > MAX_FRAME_BYTES && utf8Length(data) > MAX_FRAME_BYTES)) {
-      // Bun and ws close oversized frames before we see them; this covers runtimes that do not (Deno).
-      return target.close(CloseCode.TOO_BIG, "frame too large");
-    }
-    if (!withinBudget()) return reject("TOO_MANY_REQUESTS", "too many frames; slow down");
-    let json: unknown;
-    try {
-      json = JSON.parse(data);
-    } catch {
-      return reject("BAD_FRAME", "frames must be JSON");
-    }
-    const frame = ClientFrame.safeParse(json);
-    if (!frame.success) {
-      const issue = frame.error.issues[0];
-      return reject("BAD_FRAME", issue ? `${issue.path.join(".") || "frame"}: ${issue.message}` : "invalid frame");
-    }
-    dispatch(frame.data).catch((error: unknown) => fail(error, {}));
-  };
 }
 
 function utf8Length(value: string): number {

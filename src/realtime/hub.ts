@@ -1,5 +1,5 @@
 import type { BucketRule } from "../config.ts";
-import type { WSContext, WSEvents } from "hono/ws";
+import type { WSEvents } from "hono/ws";
 import type { WsTicketClaims } from "../domain/auth/auth.schema.ts";
 import type { Services } from "../domain/services.ts";
 import type { EventBus } from "../infra/bus/bus.ts";
@@ -75,38 +75,6 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
     feeds.reconcile().catch((error: unknown) => logger.error("could not reconcile rooms after the bus came back", { error }));
   });
 
-  function socketHandle(ws: WSContext): SocketHandle {
-    let closing = false;
-    const handle: SocketHandle = {
-      id: crypto.randomUUID(),
-      raw: ws.raw,
-      // A socket can close between any two awaits; sending to it then must not throw (Deno's would).
-      send: (data) => {
-        if (closing) return;
-        let result: "sent" | "dropped";
-        try {
-          result = deps.socketIo.send(ws.raw, data);
-        } catch (error) {
-          logger.debug("send on a closing socket", { error });
-          return;
-        }
-        // A frame the runtime dropped would be a silent gap: the client must reconnect and resume instead.
-        if (result === "dropped" && ws.readyState === 1) handle.close(CloseCode.SLOW_CONSUMER, "too slow: reconnect and resume");
-      },
-      // Only the first close counts: a second one can abort the handshake of the first (Deno drops the TCP).
-      close: (code, reason) => {
-        if (closing) return;
-        closing = true;
-        try {
-          ws.close(code, reason);
-        } catch (error) {
-          logger.debug("close on a closed socket", { error });
-        }
-      },
-    };
-    return handle;
-  }
-
   return {
     feeds,
     isDraining: () => draining,
@@ -114,7 +82,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
       let connection: Connection | null = null;
       return {
         onOpen: (_event, ws) => {
-          const socket = socketHandle(ws);
+          const socket = new HubSocket(ws.raw, deps.socketIo, logger);
           if (draining) return socket.close(CloseCode.SERVICE_RESTART, "server restarting");
           const opened = createConnection(socket, claims, { ...deps, feeds, logger });
           connection = opened;
@@ -151,4 +119,44 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
     },
     stats: () => ({ connections: connections.size, rooms: feeds.rooms().length }),
   };
+}
+
+/**
+ * One native socket as the realtime layer sees it. A class (shared methods, three fields) rather than closures:
+ * there is one per connected socket.
+ */
+class HubSocket implements SocketHandle {
+  readonly id = crypto.randomUUID();
+  private closing = false;
+
+  constructor(
+    readonly raw: unknown,
+    private readonly io: SocketIo,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A socket can close between any two awaits: sending to it then must not throw (Deno's would). */
+  send(data: string): void {
+    if (this.closing) return;
+    let result: "sent" | "dropped";
+    try {
+      result = this.io.send(this.raw, data);
+    } catch (error) {
+      this.logger.debug("send on a closing socket", { error });
+      return;
+    }
+    // A frame the runtime dropped would be a silent gap: the client must reconnect and resume instead.
+    if (result === "dropped") this.close(CloseCode.SLOW_CONSUMER, "too slow: reconnect and resume");
+  }
+
+  /** Only the first close counts: a second one can abort the handshake of the first (Deno drops the TCP). */
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    try {
+      this.io.close(this.raw, code, reason);
+    } catch (error) {
+      this.logger.debug("close on a closed socket", { error });
+    }
+  }
 }

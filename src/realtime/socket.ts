@@ -23,4 +23,5 @@ export interface SocketIo {
   send(raw: unknown, data: string): SendResult;
   /** Bytes queued on the socket and not yet written to the network. */
   bufferedAmount(raw: unknown): number;
+  close(raw: unknown, code: number, reason: string): void;
 }

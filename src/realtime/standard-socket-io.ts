@@ -5,6 +5,7 @@ interface StandardWebSocket {
   readonly readyState: number;
   readonly bufferedAmount: number;
   send(data: string): void;
+  close(code: number, reason: string): void;
 }
 
 /**
@@ -19,4 +20,5 @@ export const standardSocketIo: SocketIo = {
     return "sent";
   },
   bufferedAmount: (raw) => (raw as StandardWebSocket).bufferedAmount,
+  close: (raw, code, reason) => (raw as StandardWebSocket).close(code, reason),
 };

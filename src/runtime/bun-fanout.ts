@@ -32,4 +32,5 @@ export const bunSocketIo: SocketIo = {
     return ws.send(data) === 0 ? "dropped" : "sent";
   },
   bufferedAmount: (raw) => (raw as ServerWebSocket<unknown>).getBufferedAmount(),
+  close: (raw, code, reason) => (raw as ServerWebSocket<unknown>).close(code, reason),
 };
