@@ -1,6 +1,6 @@
 import { and, eq, gt } from "drizzle-orm";
 import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMessageService } from "../../src/domain/messages/messages.service.ts";
 import { findMessages } from "../../src/domain/messages/message-rows.ts";
 import { messages as messageRows } from "../../src/infra/db/schema.ts";
@@ -100,20 +100,24 @@ describe.skipIf(!redisUrl)("messages when the recent-messages cache is unreachab
     const client = await connectRedis({ url: server.url, logger: silent, name: "test-recent-down" });
     const lines: { msg: string }[] = [];
     try {
+      const recent = createRedisRecentMessages({ client, prefix: uniqueRedisPrefix() });
       const messages = createMessageService({
         database: deps.database,
         rooms: deps.services.rooms,
         events: { toRoom: async () => {}, toUser: async () => {} },
         rateLimiter: deps.rateLimiter,
-        recentMessages: createRedisRecentMessages({ client, prefix: uniqueRedisPrefix() }),
+        recentMessages: recent,
         logger: createLogger({ level: "warn", write: (line) => lines.push(JSON.parse(line)) }),
         sendRate: { capacity: 100, periodSeconds: 1 },
       });
       const { room, members } = await roomWith(deps, 1);
       const first = await messages.send(members[0]!.id, { roomId: room.id, clientMsgId: clientMsgId("up"), body: "cached" });
+      // Acks do not wait for the cache: wait for the first message to land there before Redis goes away.
+      await vi.waitFor(async () => expect(await recent.range(room.id, 0, 1)).not.toBeNull());
       await server.stop();
       const second = await messages.send(members[0]!.id, { roomId: room.id, clientMsgId: clientMsgId("down"), body: "not cached" });
       expect(second).toMatchObject({ created: true, message: { seq: 2 } });
+      await vi.waitFor(() => expect(lines.map((line) => line.msg)).toEqual(["recent messages not cached"]));
       expect(await messages.range(room.id, 0, 2, 10)).toEqual([first.message, second.message]);
       expect(lines.map((line) => line.msg)).toEqual(["recent messages not cached", "recent messages unreadable; reading Postgres"]);
     } finally {

@@ -59,9 +59,11 @@ export function createMessageWriter(deps: MessageWriterDeps): MessageWriter {
       while (queue.length > 0) {
         const batch = queue.splice(0, maxBatchSize);
         const results = await commit(batch);
-        // Not awaited: the next batch's transaction overlaps this one's publishes. They are issued here, in seq
-        // order, before the next commit, so the bus carries each room's messages in order.
-        void announce(results).then(() => settle(batch, results));
+        // Committed, so the senders are answered now; the announcement does not hold their acks up. Not awaited:
+        // the next batch's transaction overlaps this one's publishes, which are issued here, in seq order, before
+        // the next commit, so the bus carries each room's messages in order.
+        settle(batch, results);
+        void announce(results);
       }
     } finally {
       draining = false;
