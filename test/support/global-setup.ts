@@ -1,4 +1,5 @@
 import { createConnection } from "node:net";
+import postgres from "postgres";
 import type { TestProject } from "vitest/node";
 
 /**
@@ -32,8 +33,27 @@ export default async function setup(project: TestProject): Promise<void> {
     throw new Error(`CI=true but ${missing.join(" and ")} unreachable: refusing to skip their suites`);
   }
   if (missing.length > 0) console.warn(`[parley tests] skipping suites that need: ${missing.join(", ")}`);
+  if (pgUp) await dropAbandonedDatabases(postgresUrl);
   project.provide("postgresUrl", pgUp ? postgresUrl : null);
   project.provide("redisUrl", redisUp ? redisUrl : null);
+}
+
+/**
+ * Test databases are named `parley_test_<base36 ms>_…` and dropped by their suites; a run that was killed leaves
+ * its own behind. Those more than an hour old cannot belong to a run still going: drop them, so they do not pile up.
+ */
+async function dropAbandonedDatabases(adminUrl: string): Promise<void> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await admin<{ datname: string }[]>`select datname from pg_database where datname like 'parley\_test\_%'`;
+    const cutoff = Date.now() - 60 * 60 * 1000;
+    for (const { datname } of rows) {
+      const createdAt = parseInt(datname.split("_")[2] ?? "", 36);
+      if (Number.isFinite(createdAt) && createdAt < cutoff) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+    }
+  } finally {
+    await admin.end();
+  }
 }
 
 declare module "vitest" {
