@@ -14,7 +14,7 @@ import { token } from "./room-fixtures.ts";
 /** A message service of its own (another "instance" when given another Database) that reports every batch. */
 export function batchingMessages(
   deps: TestDeps,
-  options: { database?: Database; logger?: Logger; maxBatchSize?: number; onBatch?: (report: BatchReport) => void } = {},
+  options: { database?: Database; logger?: Logger; maxBatchSize?: number; maxQueued?: number; onBatch?: (report: BatchReport) => void } = {},
 ): { messages: MessageService; batches: BatchReport[] } {
   const batches: BatchReport[] = [];
   const messages = createMessageService({
@@ -25,7 +25,7 @@ export function batchingMessages(
     recentMessages: deps.recentMessages,
     logger: options.logger ?? deps.logger,
     sendRate: { capacity: 100_000, periodSeconds: 1 },
-    batching: { maxBatchSize: options.maxBatchSize, onBatch: (report) => {
+    batching: { maxBatchSize: options.maxBatchSize, maxQueued: options.maxQueued, onBatch: (report) => {
         batches.push(report);
         options.onBatch?.(report);
       },

@@ -55,6 +55,19 @@ describe.each(databaseKinds)("group commit of messages.send on %s", (kind) => {
     }
   });
 
+  it("refuses sends at once with a retryable UNAVAILABLE past the queue bound, committing the ones it took", async () => {
+    const { messages } = batchingMessages(deps, { maxQueued: 5 });
+    const { room, members } = await roomWith(deps, 1);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) => messages.send(members[0]!.id, { roomId: room.id, clientMsgId: clientMsgId("bound"), body: `${i}` })),
+    );
+    const refused = outcomes.filter((outcome) => outcome.status === "rejected");
+    const committed = outcomes.filter((outcome) => outcome.status === "fulfilled");
+    expect(refused.length).toBeGreaterThan(0);
+    for (const outcome of refused) expect(outcome.reason).toMatchObject({ code: "UNAVAILABLE", retryAfterSeconds: 1 });
+    expect(await deps.services.messages.lastSeq(room.id)).toBe(committed.length);
+  });
+
   it("numbers many rooms and one hot room without gaps, each sender's sends in the order they were made", async () => {
     const { messages } = batchingMessages(deps, { maxBatchSize: 64 });
     const quiet = await Promise.all(Array.from({ length: 10 }, () => roomWith(deps, 3)));

@@ -34,6 +34,11 @@ export interface MessageWriterDeps {
   logger: Logger;
   /** The most sends one transaction takes (default 256). */
   maxBatchSize?: number;
+  /**
+   * The most sends that may wait for a transaction (default 10,000). Past it a send is refused at once with a
+   * retryable UNAVAILABLE instead of queuing without bound while the database is slow or down.
+   */
+  maxQueued?: number;
   /** Called after each batch; for tests and metrics. */
   onBatch?: (report: BatchReport) => void;
 }
@@ -51,6 +56,7 @@ interface Pending extends QueuedSend {
  */
 export function createMessageWriter(deps: MessageWriterDeps): MessageWriter {
   const maxBatchSize = deps.maxBatchSize ?? 256;
+  const maxQueued = deps.maxQueued ?? 10_000;
   const queue: Pending[] = [];
   let draining = false;
 
@@ -142,6 +148,9 @@ export function createMessageWriter(deps: MessageWriterDeps): MessageWriter {
 
   return {
     write(senderId, input) {
+      if (queue.length >= maxQueued) {
+        return Promise.reject(new DomainError("UNAVAILABLE", "too many messages are waiting for the database; retry shortly", 1));
+      }
       return new Promise<SendOutcome>((resolve, reject) => {
         queue.push({ senderId, input, resolve, reject });
         if (draining) return;

@@ -46,7 +46,7 @@ export interface MessageServiceDeps {
   logger: Logger;
   sendRate: BucketRule;
   /** Group commit: the most sends per transaction (default 256), and a report after each batch (tests, metrics). */
-  batching?: { maxBatchSize?: number; onBatch?: (report: BatchReport) => void };
+  batching?: { maxBatchSize?: number; maxQueued?: number; onBatch?: (report: BatchReport) => void };
 }
 
 export function createMessageService(deps: MessageServiceDeps): MessageService {
@@ -59,6 +59,7 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
     recent: deps.recentMessages,
     logger: deps.logger,
     maxBatchSize: deps.batching?.maxBatchSize,
+    maxQueued: deps.batching?.maxQueued,
     onBatch: deps.batching?.onBatch,
   });
 
