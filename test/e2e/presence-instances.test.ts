@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { Room, ServerEvent } from "../../src/contract.ts";
-import { type Chatter, eventually, registerChatter } from "../support/chatters.ts";
+import type { ServerEvent } from "../../src/contract.ts";
+import { type Chatter, eventually, openChatterSocket, publicRoom, registerChatter } from "../support/chatters.ts";
 import { createPostgresTestDatabase } from "../support/databases.ts";
 import { uniqueRedisPrefix } from "../support/redis.ts";
 import { type ServerProcess, startServer } from "../support/server-process.ts";
-import { openTestSocket, type TestSocket } from "../support/socket-client.ts";
+import type { TestSocket } from "../support/socket-client.ts";
 
 type Presence = Extract<ServerEvent, { type: "presence" }>;
 type Typing = Extract<ServerEvent, { type: "typing" }>;
@@ -48,18 +48,12 @@ describe.skipIf(!postgresUrl || !redisUrl)("presence across instances", () => {
   });
 
   async function socketOn(server: ServerProcess, who: Chatter): Promise<TestSocket> {
-    const { ticket } = await who.client.api.auth.wsTicket.mutate({});
-    const socket = await openTestSocket(`${server.url.replace("http", "ws")}/ws?ticket=${ticket}`);
+    const socket = await openChatterSocket(server.url, who);
     sockets.push(socket);
-    await socket.waitFor((event) => event.type === "ready");
     return socket;
   }
 
-  async function roomOf(owner: Chatter, ...members: Chatter[]): Promise<Room> {
-    const room = await owner.client.api.rooms.create.mutate({ name: `presence ${Math.random()}`, kind: "public" });
-    for (const member of members) await member.client.api.rooms.join.mutate({ roomId: room.id });
-    return room;
-  }
+  const roomOf = publicRoom;
 
   const statuses = (socket: TestSocket, userId: string): string[] =>
     socket.events.filter((event): event is Presence => event.type === "presence" && event.userId === userId).map((event) => event.status);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Room, ServerEvent } from "../../src/contract.ts";
-import { type Chatter, eventually, registerChatter } from "../support/chatters.ts";
+import type { ServerEvent } from "../../src/contract.ts";
+import { type Chatter, eventually, openChatterSocket, publicRoom, registerChatter } from "../support/chatters.ts";
 import { type RuntimeName, type ServerProcess, startServer, TEST_ORIGIN } from "../support/server-process.ts";
 import { openSilentPeer } from "../support/silent-peer.ts";
 import { openTestSocket, type TestSocket } from "../support/socket-client.ts";
@@ -46,18 +46,11 @@ export function realtimeSuite(runtime: RuntimeName): void {
     }
 
     async function socketOn(target: ServerProcess, who: Chatter, resume?: Record<string, number>): Promise<TestSocket> {
-      const { ticket } = await who.client.api.auth.wsTicket.mutate(resume ? { resume } : {});
-      const socket = await openTestSocket(`${target.url.replace("http", "ws")}/ws?ticket=${ticket}`);
+      const socket = await openChatterSocket(target.url, who, resume);
       sockets.push(socket);
-      await socket.waitFor((event) => event.type === "ready");
       return socket;
     }
 
-    async function publicRoomWith(owner: Chatter, ...members: Chatter[]): Promise<Room> {
-      const room = await owner.client.api.rooms.create.mutate({ name: `room ${Math.random()}`, kind: "public" });
-      for (const member of members) await member.client.api.rooms.join.mutate({ roomId: room.id });
-      return room;
-    }
 
     const messagesIn = (socket: TestSocket, roomId: string): Extract<ServerEvent, { type: "message.created" }>[] =>
       socket.events.filter((event): event is Extract<ServerEvent, { type: "message.created" }> =>
@@ -66,7 +59,7 @@ export function realtimeSuite(runtime: RuntimeName): void {
 
     it("lets two users chat in real time through the SDK, each message acknowledged after its commit", async () => {
       const [alice, bob] = [await chatter("alice"), await chatter("bob")];
-      const room = await publicRoomWith(alice, bob);
+      const room = await publicRoom(alice, bob);
       alice.client.realtime.connect();
       bob.client.realtime.connect();
       await Promise.all([alice.client.realtime.whenOpen(), bob.client.realtime.whenOpen()]);
@@ -84,7 +77,7 @@ export function realtimeSuite(runtime: RuntimeName): void {
 
     it("shows typing to the other members of the room", async () => {
       const [alice, bob] = [await chatter("alice"), await chatter("bob")];
-      const room = await publicRoomWith(alice, bob);
+      const room = await publicRoom(alice, bob);
       alice.client.realtime.connect();
       bob.client.realtime.connect();
       await Promise.all([alice.client.realtime.whenOpen(), bob.client.realtime.whenOpen()]);
@@ -95,7 +88,7 @@ export function realtimeSuite(runtime: RuntimeName): void {
 
     it("reports delivery as messages arrive, announces reads, and updates the reader's other devices", async () => {
       const [alice, bob] = [await chatter("alice"), await chatter("bob")];
-      const room = await publicRoomWith(alice, bob);
+      const room = await publicRoom(alice, bob);
       const bobsOtherDevice = await socketFor(bob);
       alice.client.realtime.connect();
       bob.client.realtime.connect();
@@ -113,7 +106,7 @@ export function realtimeSuite(runtime: RuntimeName): void {
 
     it("announces presence when a user's socket opens and closes", async () => {
       const [alice, bob] = [await chatter("alice"), await chatter("bob")];
-      const room = await publicRoomWith(alice, bob);
+      const room = await publicRoom(alice, bob);
       const watcher = await socketFor(alice);
       const bobSocket = await socketFor(bob);
       await watcher.waitFor((event) => event.type === "presence" && event.userId === bob.user.id && event.status === "online");
@@ -126,7 +119,7 @@ export function realtimeSuite(runtime: RuntimeName): void {
 
     it("resumes a dropped socket with exactly the missed messages, in order, then goes live without duplicates", async () => {
       const [alice, bob] = [await chatter("alice"), await chatter("bob")];
-      const room = await publicRoomWith(alice, bob);
+      const room = await publicRoom(alice, bob);
       const first = await socketFor(bob);
       await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "before-drop", body: "m0" });
       await first.waitFor((event) => event.type === "message.created" && event.roomId === room.id);
@@ -149,7 +142,7 @@ export function realtimeSuite(runtime: RuntimeName): void {
 
     it("resumes through the SDK after a disconnect, and delivers sends queued while offline", async () => {
       const [alice, bob] = [await chatter("alice"), await chatter("bob")];
-      const room = await publicRoomWith(alice, bob);
+      const room = await publicRoom(alice, bob);
       bob.client.realtime.connect();
       await bob.client.realtime.whenOpen();
       await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "sdk-before-drop", body: "one" });
@@ -168,7 +161,7 @@ export function realtimeSuite(runtime: RuntimeName): void {
 
     it("says recovered: false, with the range to page, when more was missed than the resume budget", async () => {
       const [alice, bob] = [await chatter("alice"), await chatter("bob")];
-      const room = await publicRoomWith(alice, bob);
+      const room = await publicRoom(alice, bob);
       for (let i = 1; i <= RESUME_BUDGET + 5; i++) {
         await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: `burst-message-${i}`, body: `b${i}` });
       }
@@ -212,7 +205,7 @@ export function realtimeSuite(runtime: RuntimeName): void {
 
     it("acknowledges socket sends after commit, idempotently on clientMsgId, and refuses bad ones with typed errors", async () => {
       const alice = await chatter("alice");
-      const room = await publicRoomWith(alice);
+      const room = await publicRoom(alice);
       const socket = await socketFor(alice);
       socket.send({ type: "send", roomId: room.id, clientMsgId: "socket-send-1", body: "  once  " });
       const ack = await socket.waitFor<Extract<ServerEvent, { type: "ack" }>>((event) => event.type === "ack");
@@ -287,7 +280,7 @@ export function realtimeSuite(runtime: RuntimeName): void {
       // (rightly) drop it as dead before its buffers fill.
       const own = await startServer(runtime, { WS_MAX_BUFFERED_BYTES: String(MAX_BUFFERED_BYTES) });
       const [alice, bob] = [await registerChatter(own.url, "alice"), await registerChatter(own.url, "bob")];
-      const room = await publicRoomWith(alice, bob);
+      const room = await publicRoom(alice, bob);
       const slow = await socketOn(own, bob);
       const tcp = (slow.raw as unknown as { _socket: { pause(): void; resume(): void } })._socket;
       tcp.pause(); // bob's device stops reading: the kernel buffers fill, then the server's

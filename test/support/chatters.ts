@@ -1,7 +1,9 @@
 import WebSocket from "ws";
 import { createParleyClient, type ParleyClient, type RealtimeEvents } from "../../client-sdk/src/index.ts";
-import type { ServerEvent, UserProfile } from "../../src/contract.ts";
+import type { Room, ServerEvent, UserProfile } from "../../src/contract.ts";
+import { createEventLog } from "./event-log.ts";
 import { uniqueUsername } from "./factories.ts";
+import { openTestSocket, type TestSocket } from "./socket-client.ts";
 
 export interface Chatter {
   user: UserProfile;
@@ -23,40 +25,22 @@ export async function registerChatter(url: string, name = "chatter"): Promise<Ch
   });
   const username = uniqueUsername(name);
   const user = await client.register({ email: `${username}@example.test`, username, password: "correct horse battery staple" });
-  const events: ServerEvent[] = [];
-  const listeners = new Set<() => void>();
+  const log = createEventLog<ServerEvent>();
   const types: (keyof RealtimeEvents)[] = [
     "message.created", "typing", "member.joined", "member.left", "room.updated", "presence",
     "room.membership", "ready", "ack", "resumed", "error", "pong", "receipt.updated", "unread.updated",
   ];
   for (const type of types) {
-    client.realtime.on(type, (event) => {
-      events.push(event as ServerEvent);
-      for (const listener of listeners) listener();
-    });
+    client.realtime.on(type, (event) => log.push(event as ServerEvent));
   }
   return {
     user,
     client,
-    events,
+    events: log.events,
     bodies: (roomId) =>
-      events.flatMap((event) => (event.type === "message.created" && event.roomId === roomId ? [event.message.body] : [])),
+      log.events.flatMap((event) => (event.type === "message.created" && event.roomId === roomId ? [event.message.body] : [])),
     waitFor: (type, predicate = () => true, timeoutMs = 8000) =>
-      new Promise((resolve, reject) => {
-        const check = (): boolean => {
-          const found = events.find((event) => event.type === type && predicate(event as never));
-          if (!found) return false;
-          listeners.delete(check);
-          clearTimeout(timer);
-          resolve(found as never);
-          return true;
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`no ${String(type)} within ${timeoutMs} ms; got ${JSON.stringify(events).slice(-1500)}`));
-        }, timeoutMs);
-        if (!check()) listeners.add(check);
-      }),
+      log.waitFor<never>((event) => event.type === type && predicate(event as never), timeoutMs, String(type)),
   };
 }
 
@@ -67,4 +51,19 @@ export async function eventually(condition: () => boolean, describe: () => strin
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${describe()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** A raw socket for `who` on `serverUrl` (a ticket carrying `resume`, if given), once the server said `ready`. */
+export async function openChatterSocket(serverUrl: string, who: Chatter, resume?: Record<string, number>): Promise<TestSocket> {
+  const { ticket } = await who.client.api.auth.wsTicket.mutate(resume ? { resume } : {});
+  const socket = await openTestSocket(`${serverUrl.replace("http", "ws")}/ws?ticket=${ticket}`);
+  await socket.waitFor((event) => event.type === "ready");
+  return socket;
+}
+
+/** A public room created by `owner` that every one of `members` joined. */
+export async function publicRoom(owner: Chatter, ...members: Chatter[]): Promise<Room> {
+  const room = await owner.client.api.rooms.create.mutate({ name: `room ${Math.random()}`, kind: "public" });
+  for (const member of members) await member.client.api.rooms.join.mutate({ roomId: room.id });
+  return room;
 }

@@ -1,5 +1,6 @@
 import WebSocket from "ws";
 import type { ServerEvent } from "../../src/contract.ts";
+import { createEventLog } from "./event-log.ts";
 
 export interface TestSocket {
   /** Every event received so far, in order. */
@@ -19,40 +20,22 @@ export interface TestSocket {
 /** A plain WebSocket client (the `ws` package) speaking the Parley protocol, for protocol-level tests. */
 export function openTestSocket(url: string, options: { origin?: string } = {}): Promise<TestSocket> {
   const ws = new WebSocket(url, options.origin ? { origin: options.origin } : {});
-  const events: ServerEvent[] = [];
-  const listeners = new Set<() => void>();
+  const log = createEventLog<ServerEvent>();
   ws.on("message", (data, isBinary) => {
-    if (isBinary) return;
-    events.push(JSON.parse(data.toString()) as ServerEvent);
-    for (const listener of listeners) listener();
+    if (!isBinary) log.push(JSON.parse(data.toString()) as ServerEvent);
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.on("close", (code, reason) => resolve({ code, reason: reason.toString() })),
   );
   const socket: TestSocket = {
-    events,
+    events: log.events,
     raw: ws,
     closed,
     send: (frame) => ws.send(JSON.stringify(frame)),
     sendRaw: (data) => ws.send(data),
     close: (code) => ws.close(code),
     terminate: () => ws.terminate(),
-    waitFor: (predicate, timeoutMs = 5000) =>
-      new Promise((resolve, reject) => {
-        const check = (): boolean => {
-          const found = events.find(predicate);
-          if (!found) return false;
-          listeners.delete(check);
-          clearTimeout(timer);
-          resolve(found as never);
-          return true;
-        };
-        const timer = setTimeout(() => {
-          listeners.delete(check);
-          reject(new Error(`no matching event within ${timeoutMs} ms; got: ${JSON.stringify(events).slice(0, 2000)}`));
-        }, timeoutMs);
-        if (!check()) listeners.add(check);
-      }),
+    waitFor: (predicate, timeoutMs = 5000) => log.waitFor(predicate, timeoutMs),
   };
   return new Promise((resolve, reject) => {
     ws.once("open", () => resolve(socket));
