@@ -101,6 +101,12 @@ describe("parseConfig", () => {
     ["PRESENCE_LEASE_SECONDS", "21"], // past 20 a killed instance's users could stay online beyond 30 s
     ["PRESENCE_TYPING_TIMEOUT_MS", "9000"], // typing must expire within 8 s
     ["PRESENCE_OFFLINE_GRACE_MS", "-1"],
+    ["RATE_LIMIT_TYPING_PER_USER", "5"],
+    ["RESUME_MAX_MESSAGES", "100001"],
+    ["RECEIPT_EVENTS_MAX_MEMBERS", "many"],
+    ["WS_MAX_BUFFERED_BYTES", "1024"], // below 64 KiB a burst of ordinary events would count as slow
+    ["WS_IDLE_TIMEOUT_SECONDS", "4"],
+    ["ROOM_TAIL_CHECK_MS", "50"],
   ])("refuses %s=%j with a ConfigError naming the field", (field, value) => {
     const error = refused({ [field]: value });
     // A list names the entry too: "ALLOWED_ORIGINS.1: …".

@@ -51,7 +51,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
     gapWaitMs: deps.gapWaitMs ?? 150,
     tailCheckMs: deps.tailCheckMs,
   });
-  const connections = new Set<Connection>();
+  /** Open connections, with the socket each writes to. */
   const sockets = new Map<Connection, SocketHandle>();
   let draining = false;
 
@@ -86,7 +86,6 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
           if (draining) return socket.close(CloseCode.SERVICE_RESTART, "server restarting");
           const opened = createConnection(socket, claims, { ...deps, feeds, logger });
           connection = opened;
-          connections.add(opened);
           sockets.set(opened, socket);
           opened.start(claims.resume).catch((error: unknown) => {
             logger.error("could not start a connection", { error, userId: claims.userId });
@@ -96,7 +95,6 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
         onMessage: (event) => connection?.receive(event.data),
         onClose: () => {
           if (!connection) return;
-          connections.delete(connection);
           sockets.delete(connection);
           connection.ended();
         },
@@ -107,7 +105,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
       draining = true;
       clearInterval(sweep);
       feeds.close();
-      const open = [...connections];
+      const open = [...sockets.keys()];
       const batches = Math.max(1, Math.min(20, open.length));
       const pause = open.length > 1 ? durationMs / batches : 0;
       for (let batch = 0; batch < batches; batch++) {
@@ -117,7 +115,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
         if (batch < batches - 1) await new Promise((resolve) => setTimeout(resolve, pause));
       }
     },
-    stats: () => ({ connections: connections.size, rooms: feeds.rooms().length }),
+    stats: () => ({ connections: sockets.size, rooms: feeds.rooms().length }),
   };
 }
 

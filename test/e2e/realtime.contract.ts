@@ -257,6 +257,28 @@ export function realtimeSuite(runtime: RuntimeName): void {
       expect((await fetch(`${server.url}/livez`)).status).toBe(200);
     });
 
+    it("refuses delivery receipts with bad seqs, for rooms the socket is not in, and past a room's end", async () => {
+      const alice = await chatter("alice");
+      const room = await publicRoom(alice);
+      await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "receipt-bounds-1", body: "one" });
+      const socket = await socketFor(alice);
+      const strangersRoom = crypto.randomUUID();
+      socket.sendRaw(JSON.stringify({ type: "delivered", rooms: { [room.id]: 0 } }));
+      socket.sendRaw(JSON.stringify({ type: "delivered", rooms: { [room.id]: "1" } }));
+      socket.send({ type: "delivered", rooms: { [strangersRoom]: 1 } });
+      socket.send({ type: "delivered", rooms: { [room.id]: 2 } });
+      await eventually(() => socket.events.filter((event) => event.type === "error").length === 4, () => JSON.stringify(socket.events));
+      const errors = socket.events.filter((event) => event.type === "error");
+      expect(errors.map((event) => event.code)).toEqual(["BAD_FRAME", "BAD_FRAME", "FORBIDDEN", "BAD_REQUEST"]);
+      expect(errors[2]).toMatchObject({ roomId: strangersRoom });
+      expect((await alice.client.api.rooms.list.query())[0]).toMatchObject({ deliveredSeq: 0 }); // nothing moved
+      socket.send({ type: "delivered", rooms: { [room.id]: 1 } });
+      for (let tries = 0; (await alice.client.api.rooms.list.query())[0]?.deliveredSeq !== 1; tries++) {
+        if (tries > 100) throw new Error("a valid delivered frame did not move the watermark");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    });
+
     it("closes a socket that sends a frame over 64 KiB with 1009", async () => {
       const alice = await chatter("alice");
       const socket = await socketFor(alice);

@@ -17,12 +17,10 @@ export interface RoomListing {
   members(userId: string, input: MembersInput): Promise<Page<RoomMember>>;
   requireMember(userId: string, roomId: string): Promise<MemberRole>;
   roomIdsOf(userId: string): Promise<string[]>;
-  roomPeersOf(userId: string): Promise<string[]>;
 }
 
 const peerMembers = alias(roomMembers, "peer_members");
 const peerUsers = alias(users, "peer_users");
-const otherMembers = alias(roomMembers, "other_members");
 
 /** Rows past the page size tell whether another page exists. */
 function toPage<Row, Item>(rows: Row[], limit: number, item: (row: Row) => Item, key: (row: Row) => [string, string]): Page<Item> {
@@ -137,15 +135,6 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
     async roomIdsOf(userId) {
       const rows = await db.select({ roomId: roomMembers.roomId }).from(roomMembers).where(eq(roomMembers.userId, userId));
       return rows.map((row) => row.roomId);
-    },
-
-    async roomPeersOf(userId) {
-      const rows = await db
-        .selectDistinct({ userId: otherMembers.userId })
-        .from(roomMembers)
-        .innerJoin(otherMembers, eq(otherMembers.roomId, roomMembers.roomId))
-        .where(and(eq(roomMembers.userId, userId), ne(otherMembers.userId, userId)));
-      return rows.map((row) => row.userId);
     },
   };
 }

@@ -56,8 +56,6 @@ export interface RoomService {
   requireMember(userId: string, roomId: string): Promise<MemberRole>;
   /** Ids of every room the user belongs to (realtime subscribes the socket to these). */
   roomIdsOf(userId: string): Promise<string[]>;
-  /** Distinct ids of people who share at least one room with the user (presence audience). */
-  roomPeersOf(userId: string): Promise<string[]>;
 }
 
 export interface RoomServiceDeps {
