@@ -13,6 +13,7 @@ import { createMemoryRateLimiter } from "../src/infra/rate-limit/memory.ts";
 import { createMemoryRecentMessages } from "../src/infra/recent-messages/memory.ts";
 import { systemClock } from "../src/lib/clock.ts";
 import { createLogger } from "../src/lib/logger.ts";
+import { createMetrics } from "../src/lib/metrics.ts";
 import { createBusEventPublisher } from "../src/realtime/event-publisher.ts";
 import { createFreshDatabase } from "./lib/databases.ts";
 import { LatencyRecorder } from "./lib/stats.ts";
@@ -29,11 +30,22 @@ const sql = postgres(fresh.url, { max: BARE_CONNECTIONS, onnotice: () => {} });
 const logger = createLogger({ level: "warn" });
 const events = createBusEventPublisher(createMemoryBus({ logger }));
 let batches = 0;
+const rateLimiter = createMemoryRateLimiter({ clock: systemClock });
+const unlimited = { capacity: 1_000_000_000, periodSeconds: 1 };
 const messages = createMessageService({
   database,
-  rooms: createRoomService({ database, events, clock: systemClock, logger }),
+  rooms: createRoomService({
+    database,
+    events,
+    clock: systemClock,
+    logger,
+    rateLimiter,
+    rates: { create: unlimited, invite: unlimited, openDirect: unlimited },
+    limits: { roomMaxMembers: 10_000, userMaxRooms: 5_000 },
+  }),
   events,
-  rateLimiter: createMemoryRateLimiter({ clock: systemClock }),
+  rateLimiter,
+  metrics: createMetrics(),
   recentMessages: createMemoryRecentMessages({ clock: systemClock }),
   logger,
   sendRate: { capacity: 1_000_000_000, periodSeconds: 1 },

@@ -10,10 +10,12 @@ import type { Deps } from "./deps.ts";
 import { createRealtimeHub, type RealtimeHub } from "./realtime/hub.ts";
 import type { LocalFanout, SocketIo } from "./realtime/socket.ts";
 import { healthRoutes } from "./transport/http/health.ts";
+import { metricsRoute } from "./transport/http/metrics-route.ts";
 import { requestLog } from "./transport/http/request-log.ts";
 import { websocketRoute } from "./transport/http/websocket-route.ts";
 import { appRouter } from "./transport/trpc/app-router.ts";
 import { createHttpContext } from "./transport/trpc/context.ts";
+import { errorIdOf, hasErrorId } from "./transport/trpc/errors.ts";
 
 /** What each runtime supplies: the only runtime-specific pieces the app needs. */
 export interface RuntimeBindings {
@@ -34,8 +36,8 @@ const HTTP_ERROR_CODES: Record<number, string> = { 401: "UNAUTHORIZED", 403: "FO
 const MAX_TRPC_BODY_BYTES = 256 * 1024;
 
 /** The Hono app: /trpc, /ws and health. Knows no runtime; `runtime` brings what differs between them. */
-export function createApp(deps: Deps, runtime: RuntimeBindings): { app: Hono; hub: RealtimeHub } {
-  const { config, services, logger } = deps;
+export function createApp(deps: Deps, runtime: RuntimeBindings): { app: Hono; hub: RealtimeHub; stop(): void } {
+  const { config, services, logger, metrics } = deps;
   const hub = createRealtimeHub({
     services,
     bus: deps.bus,
@@ -51,10 +53,21 @@ export function createApp(deps: Deps, runtime: RuntimeBindings): { app: Hono; hu
     (config.clientIpHeader ? c.req.header(config.clientIpHeader) : undefined) ?? runtime.remoteAddress(c);
   const allowedOrigins = config.allowedOrigins;
 
+  metrics.observe("parley_ws_connections", "Open WebSocket connections", () => hub.stats().connections);
+  metrics.observe("parley_rooms_followed", "Rooms this instance follows (one bus subscription each)", () => hub.stats().rooms);
+
   const app = new Hono();
-  app.use("*", requestLog(logger));
+  app.use("*", requestLog(logger, metrics));
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-site" }));
-  app.route("/", healthRoutes({ database: deps.database, busStatus: deps.busStatus, hub }));
+  const health = healthRoutes({ database: deps.database, busStatus: deps.busStatus, hub, metrics, logger, metricsToken: config.metrics.token });
+  app.route("/", health.routes);
+  app.route("/", metricsRoute({ metrics, token: config.metrics.token, requireToken: true }));
+
+  // Answers carry tokens and personal data: no shared or browser cache may keep any of them.
+  app.use("/trpc/*", async (c, next) => {
+    await next();
+    c.header("cache-control", "no-store");
+  });
 
   app.use(
     "/trpc/*",
@@ -72,11 +85,24 @@ export function createApp(deps: Deps, runtime: RuntimeBindings): { app: Hono; hu
     }),
     trpcServer({
       router: appRouter,
+      // A larger batch is refused whole with BAD_REQUEST before anything in it runs.
+      maxBatchSize: config.trpcMaxBatch,
       createContext: (_options, c) =>
-        createHttpContext(c, { services, allowedOrigins, cookieSecure: config.cookieSecure, clientIp }),
+        createHttpContext(c, {
+          services,
+          logger,
+          metrics,
+          rateLimiter: deps.rateLimiter,
+          callBudget: { perUser: config.rateLimits.callsPerUser, perIp: config.rateLimits.callsPerIp },
+          allowedOrigins,
+          cookieSecure: config.cookieSecure,
+          clientIp,
+        }),
       onError: ({ error, path }) => {
-        // Typed client errors are answers, not incidents; anything that became a 500 is a bug worth a log line.
-        if (error.code === "INTERNAL_SERVER_ERROR") logger.error("procedure failed", { path, error: error.cause ?? error });
+        // Calls that reached a procedure were logged by it; this catches what failed around them (context, routing).
+        if (error.code === "INTERNAL_SERVER_ERROR" && !hasErrorId(error)) {
+          logger.error("request failed", { path, errorId: errorIdOf(error), error: error.cause ?? error });
+        }
       },
     }),
   );
@@ -90,8 +116,9 @@ export function createApp(deps: Deps, runtime: RuntimeBindings): { app: Hono; hu
       const code = HTTP_ERROR_CODES[error.status] ?? "BAD_REQUEST";
       return c.json({ error: { code, message: error.message || "request refused" } }, error.status);
     }
-    logger.error("unhandled request error", { error, path: c.req.path });
-    return c.json({ error: { code: "INTERNAL", message: "internal error" } }, 500);
+    const errorId = errorIdOf(error);
+    logger.error("unhandled request error", { error, path: c.req.path, errorId });
+    return c.json({ error: { code: "INTERNAL", message: "internal error", errorId } }, 500);
   });
-  return { app, hub };
+  return { app, hub, stop: health.stop };
 }

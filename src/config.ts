@@ -59,6 +59,24 @@ const EnvSchema = z
     RATE_LIMIT_AUTH_PER_ACCOUNT: bucketRule.default({ capacity: 10, periodSeconds: 60 }),
     RATE_LIMIT_SEND_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 10 }),
     RATE_LIMIT_TYPING_PER_USER: bucketRule.default({ capacity: 10, periodSeconds: 10 }),
+    /** Every tRPC call (each call of a batch counts) of a signed-in user / of a client address not signed in. */
+    RATE_LIMIT_CALLS_PER_USER: bucketRule.default({ capacity: 600, periodSeconds: 60 }),
+    RATE_LIMIT_CALLS_PER_IP: bucketRule.default({ capacity: 300, periodSeconds: 60 }),
+    RATE_LIMIT_ROOM_CREATE_PER_USER: bucketRule.default({ capacity: 10, periodSeconds: 600 }),
+    RATE_LIMIT_INVITE_PER_USER: bucketRule.default({ capacity: 60, periodSeconds: 600 }),
+    RATE_LIMIT_OPEN_DIRECT_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 600 }),
+    /** Socket tickets: one per (re)connect, so this also caps how fast one user can reconnect. */
+    RATE_LIMIT_WS_TICKET_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 60 }),
+    /** Calls one tRPC batch request may hold; a larger batch is refused whole (nothing runs). */
+    TRPC_MAX_BATCH: z.coerce.number().int().min(1).max(256).default(16),
+    /** Members one room may have; joining or inviting past it is refused (FORBIDDEN, reason ROOM_FULL). */
+    ROOM_MAX_MEMBERS: z.coerce.number().int().min(2).max(1_000_000).default(10_000),
+    /** Rooms one user may belong to; creating, joining or being added past it is refused (reason ROOM_LIMIT). */
+    USER_MAX_ROOMS: z.coerce.number().int().min(1).max(1_000_000).default(5_000),
+    /** Bearer token that `GET /metrics` requires on the main port; without it /metrics is not served there. */
+    METRICS_TOKEN: z.string().min(16, "METRICS_TOKEN must be at least 16 characters").optional(),
+    /** A second listener that serves only /metrics (no token), for a private scrape port such as Fly's. */
+    METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
     /** Frames one socket may send (any type); past it frames are refused, and persistent abuse closes with 1008. */
     WS_FRAME_RATE: bucketRule.default({ capacity: 100, periodSeconds: 10 }),
     /** Rooms with more members announce receipts only to the reader's own devices (receipt traffic is O(members²)). */
@@ -123,7 +141,10 @@ export interface Config {
   allowedOrigins: string[];
   cookieSecure: boolean;
   clientIpHeader: string | null;
-  rateLimits: { authPerIp: BucketRule; authPerAccount: BucketRule; sendPerUser: BucketRule; typingPerUser: BucketRule };
+  rateLimits: RateLimits;
+  trpcMaxBatch: number;
+  limits: { roomMaxMembers: number; userMaxRooms: number };
+  metrics: { token: string | null; port: number | null };
   resumeMaxMessages: number;
   roomTailCheckMs: number;
   receiptEventsMaxMembers: number;
@@ -133,6 +154,19 @@ export interface Config {
   drainMs: number;
   wsIdleTimeoutSeconds: number;
   presence: { leaseSeconds: number; offlineGraceMs: number; typingTimeoutMs: number };
+}
+
+export interface RateLimits {
+  authPerIp: BucketRule;
+  authPerAccount: BucketRule;
+  sendPerUser: BucketRule;
+  typingPerUser: BucketRule;
+  callsPerUser: BucketRule;
+  callsPerIp: BucketRule;
+  roomCreatePerUser: BucketRule;
+  invitePerUser: BucketRule;
+  openDirectPerUser: BucketRule;
+  wsTicketPerUser: BucketRule;
 }
 
 export class ConfigError extends Error {
@@ -182,7 +216,16 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       authPerAccount: env.RATE_LIMIT_AUTH_PER_ACCOUNT,
       sendPerUser: env.RATE_LIMIT_SEND_PER_USER,
       typingPerUser: env.RATE_LIMIT_TYPING_PER_USER,
+      callsPerUser: env.RATE_LIMIT_CALLS_PER_USER,
+      callsPerIp: env.RATE_LIMIT_CALLS_PER_IP,
+      roomCreatePerUser: env.RATE_LIMIT_ROOM_CREATE_PER_USER,
+      invitePerUser: env.RATE_LIMIT_INVITE_PER_USER,
+      openDirectPerUser: env.RATE_LIMIT_OPEN_DIRECT_PER_USER,
+      wsTicketPerUser: env.RATE_LIMIT_WS_TICKET_PER_USER,
     },
+    trpcMaxBatch: env.TRPC_MAX_BATCH,
+    limits: { roomMaxMembers: env.ROOM_MAX_MEMBERS, userMaxRooms: env.USER_MAX_ROOMS },
+    metrics: { token: env.METRICS_TOKEN ?? null, port: env.METRICS_PORT ?? null },
     resumeMaxMessages: env.RESUME_MAX_MESSAGES,
     roomTailCheckMs: env.ROOM_TAIL_CHECK_MS,
     receiptEventsMaxMembers: env.RECEIPT_EVENTS_MAX_MEMBERS,

@@ -16,6 +16,7 @@ import { createMemoryPresenceStore } from "./infra/presence/memory.ts";
 import type { PresenceStore } from "./infra/presence/presence-store.ts";
 import { createRedisPresenceStore } from "./infra/presence/redis.ts";
 import { createMemoryRateLimiter } from "./infra/rate-limit/memory.ts";
+import { countRefusals } from "./infra/rate-limit/counted.ts";
 import type { RateLimiter } from "./infra/rate-limit/rate-limit.ts";
 import { createRedisRateLimiter } from "./infra/rate-limit/redis.ts";
 import { createMemoryRecentMessages } from "./infra/recent-messages/memory.ts";
@@ -23,6 +24,7 @@ import type { RecentMessages } from "./infra/recent-messages/recent-messages.ts"
 import { createRedisRecentMessages } from "./infra/recent-messages/redis.ts";
 import { connectRedis } from "./infra/redis/connect.ts";
 import { systemClock } from "./lib/clock.ts";
+import { createMetrics, type Metrics } from "./lib/metrics.ts";
 import type { Logger } from "./lib/logger.ts";
 import { createBusEventPublisher } from "./realtime/event-publisher.ts";
 
@@ -30,6 +32,7 @@ import { createBusEventPublisher } from "./realtime/event-publisher.ts";
 export interface Deps {
   config: Config;
   logger: Logger;
+  metrics: Metrics;
   database: Database;
   bus: EventBus;
   kv: KeyValueStore;
@@ -46,6 +49,7 @@ export interface Deps {
  * bus, database-backed KV, in-memory rate limits, recent-messages cache and presence.
  */
 export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
+  const metrics = createMetrics();
   const database = await openDatabase(config);
   let redis: Redis | null = null;
   let bus: EventBus;
@@ -69,6 +73,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       recentMessages = createMemoryRecentMessages({ clock: systemClock });
       presenceStore = createMemoryPresenceStore({ clock: systemClock });
     }
+    rateLimiter = countRefusals(rateLimiter, metrics);
   } catch (error) {
     redis?.disconnect();
     await database.close();
@@ -102,6 +107,8 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     },
     refreshTokenTtlSeconds: config.auth.refreshTokenTtlSeconds,
     rateLimits: config.rateLimits,
+    limits: config.limits,
+    metrics,
     receiptEventsMaxMembers: config.receiptEventsMaxMembers,
     presence: {
       store: presenceStore,
@@ -119,9 +126,14 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     redis: config.redis ? "redis" : "in-process",
   });
 
+  metrics.observe("parley_bus_up", "1 while the bus (Redis pub/sub or in-process) is connected", () => (busStatus === "up" ? 1 : 0));
+  metrics.observe("parley_bus_channels", "Bus channels (Redis subscriptions) this instance holds", () => bus.subscribedTopics().length);
+  metrics.observe("parley_presence_store_up", "1 while the presence heartbeat reaches its store", () => (services.presence.healthy() ? 1 : 0));
+
   const deps: Deps = {
     config,
     logger,
+    metrics,
     database,
     bus,
     kv,

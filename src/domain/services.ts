@@ -1,4 +1,4 @@
-import type { BucketRule } from "../config.ts";
+import type { RateLimits } from "../config.ts";
 import type { Database } from "../infra/db/database.ts";
 import type { KeyValueStore } from "../infra/kv/kv.ts";
 import type { PresenceStore } from "../infra/presence/presence-store.ts";
@@ -6,6 +6,7 @@ import type { RateLimiter } from "../infra/rate-limit/rate-limit.ts";
 import type { RecentMessages } from "../infra/recent-messages/recent-messages.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
+import type { Metrics } from "../lib/metrics.ts";
 import { type AuthService, createAuthService } from "./auth/auth.service.ts";
 import type { EventPublisher } from "./events.ts";
 import { createMessageService, type MessageService } from "./messages/messages.service.ts";
@@ -38,7 +39,10 @@ export interface ServiceDeps {
   logger: Logger;
   jwt: { secret: string; issuer: string; audience: string; accessTokenTtlSeconds: number };
   refreshTokenTtlSeconds: number;
-  rateLimits: { authPerIp: BucketRule; authPerAccount: BucketRule; sendPerUser: BucketRule; typingPerUser: BucketRule };
+  rateLimits: RateLimits;
+  /** Members per room and rooms per user. */
+  limits: { roomMaxMembers: number; userMaxRooms: number };
+  metrics: Metrics;
   /** Rooms larger than this announce receipts only to the reader's own devices. */
   receiptEventsMaxMembers: number;
   /** Presence across instances: the store, this instance's id (its lease) and the timings. */
@@ -47,7 +51,19 @@ export interface ServiceDeps {
 
 export function createServices(deps: ServiceDeps): Services {
   const { database, kv, rateLimiter, events, clock, logger } = deps;
-  const rooms = createRoomService({ database, events, clock, logger: logger.child({ service: "rooms" }) });
+  const rooms = createRoomService({
+    database,
+    events,
+    clock,
+    logger: logger.child({ service: "rooms" }),
+    rateLimiter,
+    rates: {
+      create: deps.rateLimits.roomCreatePerUser,
+      invite: deps.rateLimits.invitePerUser,
+      openDirect: deps.rateLimits.openDirectPerUser,
+    },
+    limits: deps.limits,
+  });
   return {
     auth: createAuthService({
       database,
@@ -59,7 +75,11 @@ export function createServices(deps: ServiceDeps): Services {
       logger: logger.child({ service: "auth" }),
       jwt: deps.jwt,
       refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds,
-      rateLimits: { authPerIp: deps.rateLimits.authPerIp, authPerAccount: deps.rateLimits.authPerAccount },
+      rateLimits: {
+        authPerIp: deps.rateLimits.authPerIp,
+        authPerAccount: deps.rateLimits.authPerAccount,
+        wsTicketPerUser: deps.rateLimits.wsTicketPerUser,
+      },
     }),
     users: createUserService({ database }),
     rooms,
@@ -71,6 +91,7 @@ export function createServices(deps: ServiceDeps): Services {
       recentMessages: deps.recentMessages,
       logger: logger.child({ service: "messages" }),
       sendRate: deps.rateLimits.sendPerUser,
+      metrics: deps.metrics,
     }),
     receipts: createReceiptService({
       database,

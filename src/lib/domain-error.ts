@@ -8,14 +8,32 @@ export type DomainErrorCode =
   | "TOO_MANY_REQUESTS"
   | "UNAVAILABLE";
 
+/**
+ * Finer causes a client can act on, beyond the code; sent as `data.reason` (tRPC) or `reason` (socket error frame).
+ * ROOM_FULL: the room has ROOM_MAX_MEMBERS members. ROOM_LIMIT: the user is in USER_MAX_ROOMS rooms.
+ */
+export type DomainErrorReason = "ROOM_FULL" | "ROOM_LIMIT";
+
+export interface DomainErrorDetails {
+  /** Seconds until a refused call may succeed (TOO_MANY_REQUESTS, UNAVAILABLE). */
+  retryAfterSeconds?: number;
+  reason?: DomainErrorReason;
+}
+
 export class DomainError extends Error {
+  readonly retryAfterSeconds: number | undefined;
+  readonly reason: DomainErrorReason | undefined;
+
+  /** `details` may be just the retry-after seconds. */
   constructor(
     readonly code: DomainErrorCode,
     message: string,
-    /** Seconds until a rate-limited call may succeed (TOO_MANY_REQUESTS only). */
-    readonly retryAfterSeconds?: number,
+    details: number | DomainErrorDetails = {},
   ) {
     super(message);
     this.name = "DomainError";
+    const { retryAfterSeconds, reason } = typeof details === "number" ? { retryAfterSeconds: details, reason: undefined } : details;
+    this.retryAfterSeconds = retryAfterSeconds;
+    this.reason = reason;
   }
 }

@@ -53,7 +53,7 @@ function authServiceOn(deps: TestDeps, parts: { kv?: KeyValueStore; logger?: Log
     logger: parts.logger ?? deps.logger,
     jwt: TEST_JWT,
     refreshTokenTtlSeconds: 30 * 86400,
-    rateLimits: { authPerIp: TEST_RATE_LIMITS.authPerIp, authPerAccount: TEST_RATE_LIMITS.authPerAccount },
+    rateLimits: { authPerIp: TEST_RATE_LIMITS.authPerIp, authPerAccount: TEST_RATE_LIMITS.authPerAccount, wsTicketPerUser: TEST_RATE_LIMITS.wsTicketPerUser },
   });
 }
 

@@ -25,6 +25,7 @@ export function batchingMessages(
     recentMessages: deps.recentMessages,
     logger: options.logger ?? deps.logger,
     sendRate: { capacity: 100_000, periodSeconds: 1 },
+    metrics: deps.metrics,
     batching: { maxBatchSize: options.maxBatchSize, maxQueued: options.maxQueued, onBatch: (report) => {
         batches.push(report);
         options.onBatch?.(report);

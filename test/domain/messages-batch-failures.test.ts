@@ -15,12 +15,15 @@ import { createMemoryRecentMessages } from "../../src/infra/recent-messages/memo
 import { messages as messageRows } from "../../src/infra/db/schema.ts";
 import { systemClock } from "../../src/lib/clock.ts";
 import { createLogger } from "../../src/lib/logger.ts";
+import { createMetrics } from "../../src/lib/metrics.ts";
 import { createBusEventPublisher } from "../../src/realtime/event-publisher.ts";
 import { databaseKinds } from "../support/databases.ts";
 import { createUser } from "../support/factories.ts";
-import { createTestDeps, type TestDeps } from "../support/test-deps.ts";
+import { createTestDeps, TEST_LIMITS, TEST_RATE_LIMITS, type TestDeps } from "../support/test-deps.ts";
 import { batchingMessages, clientMsgId, oneTo, postgresUrlOf, roomWith } from "./message-batches.ts";
 import { token } from "./room-fixtures.ts";
+
+const roomRates = { create: TEST_RATE_LIMITS.roomCreatePerUser, invite: TEST_RATE_LIMITS.invitePerUser, openDirect: TEST_RATE_LIMITS.openDirectPerUser };
 
 const CONFLICT = { code: "CONFLICT", message: "clientMsgId was already used for a different message" };
 
@@ -71,7 +74,7 @@ describe.skipIf(!databaseKinds.includes("postgres"))("group commit against other
       const [refused, sent] = await sends;
       expect(refused).toMatchObject({ status: "rejected", reason: { code: "FORBIDDEN" } });
       expect(sent).toMatchObject({ status: "fulfilled", value: { created: true, message: { seq: 1 } } });
-      expect(batches).toEqual([{ sends: 2, transactions: 1, path: "batch" }]);
+      expect(batches).toMatchObject([{ sends: 2, created: 1, transactions: 1, path: "batch" }]);
     } finally {
       kick.release();
     }
@@ -182,7 +185,8 @@ describe("group commit when PGlite closes", () => {
       const clock = systemClock;
       const logger = createLogger({ level: "silent" });
       const events = createBusEventPublisher(createMemoryBus());
-      const rooms = createRoomService({ database, events, clock, logger });
+      const rateLimiter = createMemoryRateLimiter({ clock });
+      const rooms = createRoomService({ database, events, clock, logger, rateLimiter, rates: roomRates, limits: TEST_LIMITS });
       const members = await Promise.all(Array.from({ length: 5 }, () => createUser(database)));
       const room = await rooms.create(members[0]!.id, { name: token(), kind: "private" });
       for (const member of members.slice(1)) await rooms.invite(members[0]!.id, { roomId: room.id, userId: member.id });
@@ -191,9 +195,10 @@ describe("group commit when PGlite closes", () => {
         database,
         rooms,
         events,
-        rateLimiter: createMemoryRateLimiter({ clock }),
+        rateLimiter,
         recentMessages: createMemoryRecentMessages({ clock }),
         logger,
+        metrics: createMetrics(),
         sendRate: { capacity: 1000, periodSeconds: 1 },
         // The database closes right after the first batch committed, with nine more batches queued behind it.
         batching: { maxBatchSize: 10, onBatch: () => void (closed ??= database.close()) },

@@ -109,6 +109,7 @@ describe.skipIf(!redisUrl)("messages when the recent-messages cache is unreachab
         recentMessages: recent,
         logger: createLogger({ level: "warn", write: (line) => lines.push(JSON.parse(line)) }),
         sendRate: { capacity: 100, periodSeconds: 1 },
+        metrics: deps.metrics,
       });
       const { room, members } = await roomWith(deps, 1);
       const first = await messages.send(members[0]!.id, { roomId: room.id, clientMsgId: clientMsgId("up"), body: "cached" });

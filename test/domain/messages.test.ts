@@ -154,6 +154,7 @@ describe.each(databaseKinds)("messages.send on %s", (kind) => {
       recentMessages: deps.recentMessages,
       logger: deps.logger,
       sendRate: { capacity: 2, periodSeconds: 60 },
+      metrics: deps.metrics,
     });
     const send = (user: UserPublic): Promise<unknown> =>
       messages.send(user.id, { roomId: room.id, clientMsgId: `r-${token()}`, body: "spam" });
@@ -182,6 +183,7 @@ describe.each(databaseKinds)("messages.send on %s", (kind) => {
       recentMessages: deps.recentMessages,
       logger: createLogger({ level: "error", write: (line) => lines.push(line) }),
       sendRate: { capacity: 100, periodSeconds: 1 },
+      metrics: deps.metrics,
     });
     const outcome = await messages.send(members[0]!.id, { roomId: room.id, clientMsgId: `p-${token()}`, body: "durable" });
     expect(outcome).toMatchObject({ created: true, message: { seq: 1, body: "durable" } });

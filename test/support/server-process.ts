@@ -53,6 +53,12 @@ export async function startServer(runtime: RuntimeName, env: Record<string, stri
       RATE_LIMIT_AUTH_PER_ACCOUNT: "10000/1",
       RATE_LIMIT_SEND_PER_USER: "10000/1",
       RATE_LIMIT_TYPING_PER_USER: "10000/1",
+      RATE_LIMIT_CALLS_PER_USER: "100000/1",
+      RATE_LIMIT_CALLS_PER_IP: "100000/1",
+      RATE_LIMIT_ROOM_CREATE_PER_USER: "10000/1",
+      RATE_LIMIT_INVITE_PER_USER: "10000/1",
+      RATE_LIMIT_OPEN_DIRECT_PER_USER: "10000/1",
+      RATE_LIMIT_WS_TICKET_PER_USER: "10000/1",
       // Tests that watch someone go offline should not wait out the production grace.
       PRESENCE_OFFLINE_GRACE_MS: "300",
       ...env,

@@ -1,4 +1,4 @@
-import type { BucketRule } from "../../src/config.ts";
+import type { BucketRule, RateLimits } from "../../src/config.ts";
 import type { DomainEvent } from "../../src/domain/events.ts";
 import type { PresenceTiming } from "../../src/domain/presence/presence.service.ts";
 import { createServices, type Services } from "../../src/domain/services.ts";
@@ -15,6 +15,7 @@ import { createMemoryRecentMessages } from "../../src/infra/recent-messages/memo
 import type { RecentMessages } from "../../src/infra/recent-messages/recent-messages.ts";
 import { type Clock, systemClock } from "../../src/lib/clock.ts";
 import { createLogger, type Logger } from "../../src/lib/logger.ts";
+import { createMetrics, type Metrics } from "../../src/lib/metrics.ts";
 import { createBusEventPublisher } from "../../src/realtime/event-publisher.ts";
 import { roomTopic, userTopic } from "../../src/realtime/topics.ts";
 import { createTestDatabase, type DatabaseKind } from "./databases.ts";
@@ -35,12 +36,22 @@ export function createTestClock(start: Date = new Date()): TestClock {
 }
 
 /** Generous enough that only tests about rate limits ever hit them. */
-export const TEST_RATE_LIMITS: Record<"authPerIp" | "authPerAccount" | "sendPerUser" | "typingPerUser", BucketRule> = {
-  authPerIp: { capacity: 10_000, periodSeconds: 1 },
-  authPerAccount: { capacity: 10_000, periodSeconds: 1 },
-  sendPerUser: { capacity: 10_000, periodSeconds: 1 },
-  typingPerUser: { capacity: 10_000, periodSeconds: 1 },
+const GENEROUS: BucketRule = { capacity: 10_000, periodSeconds: 1 };
+export const TEST_RATE_LIMITS: RateLimits = {
+  authPerIp: GENEROUS,
+  authPerAccount: GENEROUS,
+  sendPerUser: GENEROUS,
+  typingPerUser: GENEROUS,
+  callsPerUser: GENEROUS,
+  callsPerIp: GENEROUS,
+  roomCreatePerUser: GENEROUS,
+  invitePerUser: GENEROUS,
+  openDirectPerUser: GENEROUS,
+  wsTicketPerUser: GENEROUS,
 };
+
+/** The production defaults: specs about caps pass smaller ones. */
+export const TEST_LIMITS = { roomMaxMembers: 10_000, userMaxRooms: 5_000 };
 
 export const TEST_JWT = {
   secret: "test-secret-test-secret-test-secret-0123456789",
@@ -58,6 +69,7 @@ export interface TestDeps {
   presenceStore: PresenceStore;
   clock: TestClock;
   logger: Logger;
+  metrics: Metrics;
   services: Services;
   /** Records every event published to the given room or user topics, in order. */
   recordEvents(target: { roomId: string } | { userId: string }): Promise<DomainEvent[]>;
@@ -72,6 +84,7 @@ export interface TestDepsOptions {
   recentMessages?: RecentMessages;
   refreshTokenTtlSeconds?: number;
   receiptEventsMaxMembers?: number;
+  limits?: Partial<typeof TEST_LIMITS>;
   /** Presence timings (short by default); pass a store to share one between several "instances". */
   presence?: { store?: PresenceStore; instanceId?: string; timing?: Partial<PresenceTiming> };
 }
@@ -93,6 +106,7 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
   // Real time: grace and lease timers are real timers, which a hand-moved clock would never let expire.
   const presenceStore = options.presence?.store ?? createMemoryPresenceStore({ clock: systemClock });
   const logger = createLogger({ level: "silent" });
+  const metrics = createMetrics();
   const services = createServices({
     database,
     kv,
@@ -105,6 +119,8 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
     jwt: TEST_JWT,
     refreshTokenTtlSeconds: options.refreshTokenTtlSeconds ?? 30 * 86400,
     rateLimits: { ...TEST_RATE_LIMITS, ...options.rateLimits },
+    limits: { ...TEST_LIMITS, ...options.limits },
+    metrics,
     receiptEventsMaxMembers: options.receiptEventsMaxMembers ?? 100,
     presence: {
       store: presenceStore,
@@ -123,6 +139,7 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
     presenceStore,
     clock,
     logger,
+    metrics,
     services,
     async recordEvents(target) {
       const topic = "roomId" in target ? roomTopic(target.roomId) : userTopic(target.userId);

@@ -65,7 +65,7 @@ export interface AuthServiceDeps {
   logger: Logger;
   jwt: { secret: string; issuer: string; audience: string; accessTokenTtlSeconds: number };
   refreshTokenTtlSeconds: number;
-  rateLimits: { authPerIp: BucketRule; authPerAccount: BucketRule };
+  rateLimits: { authPerIp: BucketRule; authPerAccount: BucketRule; wsTicketPerUser: BucketRule };
 }
 
 /**
@@ -93,7 +93,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
   const sessions = createSessionStore({ kv, clock, refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds });
   const wsTickets = createWsTickets({ kv: deps.ticketKv ?? kv, clock });
 
-  const enforce = async (bucket: "auth-ip" | "auth-account", key: string, rule: BucketRule): Promise<void> => {
+  const enforce = async (bucket: "auth-ip" | "auth-account" | "ws-ticket", key: string, rule: BucketRule): Promise<void> => {
     const decision = await rateLimiter.consume(`${bucket}:${key}`, rule);
     if (!decision.allowed) {
       // The key (an address, an email) stays out of the log; the bucket says which limit it was.
@@ -236,6 +236,8 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     },
 
     async issueWsTicket(session, resume) {
+      // A ticket is one (re)connect: this bounds how fast one user can open sockets, whatever the client does.
+      await enforce("ws-ticket", session.userId, deps.rateLimits.wsTicketPerUser);
       const { ticket, expiresAt } = await wsTickets.issue(session, resume);
       logger.debug("ws ticket issued", { userId: session.userId, sessionId: session.sessionId });
       return { ticket, expiresAt: expiresAt.toISOString() };

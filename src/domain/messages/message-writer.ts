@@ -18,6 +18,10 @@ export interface BatchReport {
   sends: number;
   transactions: number;
   path: "batch" | "one-by-one";
+  /** New messages committed (idempotent replays and refusals excluded). */
+  created: number;
+  /** From the first statement to the last commit of the batch. */
+  seconds: number;
 }
 
 /** Commits sends — each acknowledged only after its transaction committed — and then announces them. */
@@ -78,17 +82,23 @@ export function createMessageWriter(deps: MessageWriterDeps): MessageWriter {
 
   /** Never throws: a failed batch is retried send by send, and whatever still fails fails alone. */
   async function commit(batch: Pending[]): Promise<SendResult[]> {
+    const started = performance.now();
     try {
       const results = await commitBatch(deps.db, batch, deps.statements);
-      deps.onBatch?.({ sends: batch.length, transactions: 1, path: "batch" });
+      report(batch, results, { transactions: 1, path: "batch" }, started);
       return results;
     } catch (error) {
       deps.logger.warn("batch transaction failed; committing its sends one at a time", { sends: batch.length, error });
-      return commitOneByOne(batch);
+      return commitOneByOne(batch, started);
     }
   }
 
-  async function commitOneByOne(batch: Pending[]): Promise<SendResult[]> {
+  function report(batch: Pending[], results: SendResult[], how: Pick<BatchReport, "transactions" | "path">, started: number): void {
+    const created = results.filter((result) => result.status === "sent" && result.outcome.created).length;
+    deps.onBatch?.({ sends: batch.length, created, seconds: (performance.now() - started) / 1000, ...how });
+  }
+
+  async function commitOneByOne(batch: Pending[], started: number): Promise<SendResult[]> {
     const results: SendResult[] = [];
     let unavailable: unknown = null;
     let transactions = 0;
@@ -110,7 +120,7 @@ export function createMessageWriter(deps: MessageWriterDeps): MessageWriter {
         results.push({ status: "failed", error: unavailable });
       }
     }
-    deps.onBatch?.({ sends: batch.length, transactions, path: "one-by-one" });
+    report(batch, results, { transactions, path: "one-by-one" }, started);
     return results;
   }
 

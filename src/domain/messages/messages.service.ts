@@ -6,6 +6,7 @@ import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import type { RecentMessages } from "../../infra/recent-messages/recent-messages.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
+import type { Metrics } from "../../lib/metrics.ts";
 import type { EventPublisher } from "../events.ts";
 import type { RoomService } from "../rooms/rooms.service.ts";
 import type { SendOutcome } from "./message-commits.ts";
@@ -44,6 +45,7 @@ export interface MessageServiceDeps {
   /** Read before Postgres by `range`; appended after each commit. */
   recentMessages: RecentMessages;
   logger: Logger;
+  metrics: Metrics;
   sendRate: BucketRule;
   /** Group commit: the most sends per transaction (default 256), and a report after each batch (tests, metrics). */
   batching?: { maxBatchSize?: number; maxQueued?: number; onBatch?: (report: BatchReport) => void };
@@ -60,7 +62,12 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
     logger: deps.logger,
     maxBatchSize: deps.batching?.maxBatchSize,
     maxQueued: deps.batching?.maxQueued,
-    onBatch: deps.batching?.onBatch,
+    onBatch: (report) => {
+      deps.metrics.commitBatchSize.observe(report.sends);
+      deps.metrics.commitSeconds.observe({ path: report.path }, report.seconds);
+      deps.metrics.messagesCommitted.inc(report.created);
+      deps.batching?.onBatch?.(report);
+    },
   });
 
   async function anyMessage(where: SQL | undefined): Promise<boolean> {
@@ -89,8 +96,17 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
       if (!decision.allowed) {
         throw new DomainError("TOO_MANY_REQUESTS", "sending too fast", decision.retryAfterSeconds);
       }
-      // Queued for the next group commit; resolves after that commit (and the publish attempt).
-      return writer.write(userId, input);
+      // Queued for the next group commit; resolves after that commit.
+      const started = performance.now();
+      const outcome = (result: string) => deps.metrics.sendAckSeconds.observe({ outcome: result }, (performance.now() - started) / 1000);
+      try {
+        const sent = await writer.write(userId, input);
+        outcome("ok");
+        return sent;
+      } catch (error) {
+        outcome(error instanceof DomainError ? error.code : "error");
+        throw error;
+      }
     },
 
     async list(userId, input) {

@@ -21,6 +21,8 @@ export interface InstanceLease {
   start(): Promise<void>;
   /** A connect found the lease gone: renew it, or open a new one (one recovery at a time). */
   recover(): Promise<void>;
+  /** False while the heartbeat is failing (the presence store is unreachable). */
+  healthy(): boolean;
   /** Stops the heartbeat, waits for a running beat, and releases this instance's connections with `graceMs`. */
   stop(graceMs: number): Promise<void>;
 }
@@ -104,6 +106,7 @@ export function createInstanceLease(deps: InstanceLeaseDeps): InstanceLease {
 
   return {
     current: () => lease,
+    healthy: () => !failing,
     async start() {
       await store.openLease(lease, deps.leaseMs);
       schedule();

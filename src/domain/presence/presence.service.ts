@@ -28,6 +28,8 @@ export interface PresenceService {
    * never stored. TOO_MANY_REQUESTS past the per-user rate. The caller has checked membership.
    */
   typing(userId: string, roomId: string, active: boolean, connectionId: string): Promise<void>;
+  /** False while the presence store cannot be reached (the heartbeat is failing). */
+  healthy(): boolean;
   /** Opens this instance's lease and starts the heartbeat and sweeps. */
   start(): Promise<void>;
   /** Stops every timer and releases this instance's connections (after the socket drain). */
@@ -228,6 +230,7 @@ export function createPresenceService(deps: PresenceServiceDeps): PresenceServic
       else typingTimers.stopped(roomId, userId);
       await deps.events.toRoom(roomId, { type: "typing", roomId, userId, active });
     },
+    healthy: () => lease.healthy(),
     start: () => lease.start(),
     async stop() {
       if (stopped) return;

@@ -1,10 +1,13 @@
 import { and, eq, ne, type SQL, sql } from "drizzle-orm";
+import type { BucketRule } from "../../config.ts";
 import type { Database } from "../../infra/db/database.ts";
+import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import { roomMembers, rooms } from "../../infra/db/schema.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher, RoomEvent, UserEvent } from "../events.ts";
 import type { UserPublic } from "../users/users.schema.ts";
+import { requireCapacity, type RoomCapacity } from "./room-capacity.ts";
 import {
   findMemberRoom,
   findRoomForUser,
@@ -34,8 +37,19 @@ export function createRoomMembershipChanges(deps: {
   database: Database;
   events: EventPublisher;
   logger: Logger;
+  rateLimiter: RateLimiter;
+  rates: { create: BucketRule; invite: BucketRule; openDirect: BucketRule };
+  limits: RoomCapacity;
 }): RoomMembershipChanges {
   const { db } = deps.database;
+
+  /** Creating rooms and adding people to them are cheap to ask for and costly to undo: each has a per-user rate. */
+  async function enforceRate(action: "create" | "invite" | "openDirect", userId: string): Promise<void> {
+    const decision = await deps.rateLimiter.consume(`rooms-${action}:${userId}`, deps.rates[action]);
+    if (!decision.allowed) {
+      throw new DomainError("TOO_MANY_REQUESTS", "too many rooms created or people added; try again later", decision.retryAfterSeconds);
+    }
+  }
 
   /**
    * Publishes after the commit. The change is already true in Postgres, so a failed publish does not fail the
@@ -82,19 +96,27 @@ export function createRoomMembershipChanges(deps: {
     return { lastReadSeq: lastSeq, lastDeliveredSeq: lastSeq };
   }
 
-  /** Adds the user as a plain member; null when they already were one (so nothing is announced twice). */
-  async function addMember(room: Room, user: UserPublic): Promise<Announcement[] | null> {
-    const [added] = await db
-      .insert(roomMembers)
-      .values({ roomId: room.id, userId: user.id, role: "member", ...watermarksAtJoin(room.id) })
-      .onConflictDoNothing()
-      .returning({ role: roomMembers.role });
-    return added ? joined(room, user, added.role) : null;
+  /**
+   * Adds the user as a plain member, under the room's lock and within both caps; null when they already were one
+   * (so nothing is announced twice). FORBIDDEN (not a member) if the room vanished meanwhile.
+   */
+  async function addMember(roomId: string, user: UserPublic): Promise<Announcement[] | null> {
+    const room = await db.transaction(async (tx) => {
+      const found = await findRoomForUser(tx, user.id, roomId, { lock: "room" });
+      if (!found) throw notAMember();
+      if (found.role !== null) return null;
+      await requireCapacity(tx, deps.limits, { roomId, userIds: [user.id] });
+      await tx.insert(roomMembers).values({ roomId, userId: user.id, role: "member", ...watermarksAtJoin(roomId) });
+      return found.room;
+    });
+    return room ? joined(room, user, "member") : null;
   }
 
   return {
     async create(userId, input) {
+      await enforceRate("create", userId);
       const room = await db.transaction(async (tx) => {
+        await requireCapacity(tx, deps.limits, { roomId: null, userIds: [userId] });
         const [row] = await tx
           .insert(rooms)
           .values({ kind: input.kind, name: input.name, description: input.description ?? "", createdBy: userId })
@@ -114,7 +136,10 @@ export function createRoomMembershipChanges(deps: {
       const directKey = [userId, otherUserId].sort().join(":");
       const existing = await findDirectRoom(directKey);
       if (existing) return existing;
+      // Only opening a new conversation is charged: going back to an existing one is free.
+      await enforceRate("openDirect", userId);
       const created = await db.transaction(async (tx) => {
+        await requireCapacity(tx, deps.limits, { roomId: null, userIds: [userId, otherUserId] });
         // A concurrent openDirect for the same pair waits on the unique direct_key, then inserts nothing.
         const [row] = await tx
           .insert(rooms)
@@ -147,7 +172,7 @@ export function createRoomMembershipChanges(deps: {
       if (!found) throw notAMember();
       if (found.role !== null) return found.room;
       if (found.room.kind !== "public") throw notAMember();
-      const announcements = await addMember(found.room, await findUser(db, userId));
+      const announcements = await addMember(roomId, await findUser(db, userId));
       if (announcements) await announce(announcements);
       return found.room;
     },
@@ -156,7 +181,8 @@ export function createRoomMembershipChanges(deps: {
       const { room, role } = await findMemberRoom(db, userId, input.roomId);
       refuseDirect(room, "have members invited");
       requireManager(role, "invite");
-      const announcements = await addMember(room, await findUser(db, input.userId));
+      await enforceRate("invite", userId);
+      const announcements = await addMember(room.id, await findUser(db, input.userId));
       if (announcements) await announce(announcements);
     },
 

@@ -1,4 +1,6 @@
+import type { BucketRule } from "../../config.ts";
 import type { Database } from "../../infra/db/database.ts";
+import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher } from "../events.ts";
@@ -21,11 +23,15 @@ import type {
  * "not a member of this room" for a private room exactly as for a room that does not exist.
  */
 export interface RoomService {
-  /** The creator becomes owner (and their sockets attach to the room: `room.membership` joined). */
+  /**
+   * The creator becomes owner (and their sockets attach to the room: `room.membership` joined).
+   * TOO_MANY_REQUESTS past the per-user creation rate; FORBIDDEN reason ROOM_LIMIT past USER_MAX_ROOMS.
+   */
   create(userId: string, input: CreateRoomInput): Promise<Room>;
   /**
    * One direct room per pair; calling again (even concurrently) returns the same room. BAD_REQUEST for yourself,
-   * NOT_FOUND for no such user. Creating it tells both people (`room.membership` joined).
+   * NOT_FOUND for no such user. Creating it tells both people (`room.membership` joined). Rate-limited per user;
+   * FORBIDDEN reason ROOM_LIMIT when either person is in USER_MAX_ROOMS rooms.
    */
   openDirect(userId: string, otherUserId: string): Promise<Room>;
   /** My rooms, newest activity first, each with its last message and last seq, and the peer of a direct room. */
@@ -34,9 +40,15 @@ export interface RoomService {
   discover(userId: string, input: DiscoverRoomsInput): Promise<Page<Room>>;
   /** Members see any room; anyone may see a public room; otherwise FORBIDDEN (never revealing existence). */
   get(userId: string, roomId: string): Promise<Room>;
-  /** Public rooms only; idempotent for members (who get the room back and nothing is announced). */
+  /**
+   * Public rooms only; idempotent for members (who get the room back and nothing is announced). FORBIDDEN reason
+   * ROOM_FULL at ROOM_MAX_MEMBERS, reason ROOM_LIMIT when the user is in USER_MAX_ROOMS rooms.
+   */
   join(userId: string, roomId: string): Promise<Room>;
-  /** Any non-direct room, by its owners and admins; NOT_FOUND for no such user; idempotent for members. */
+  /**
+   * Any non-direct room, by its owners and admins; NOT_FOUND for no such user; idempotent for members.
+   * Rate-limited per inviter; FORBIDDEN reason ROOM_FULL / ROOM_LIMIT as for `join`.
+   */
   invite(userId: string, input: { roomId: string; userId: string }): Promise<void>;
   /**
    * Leaving a direct room is refused (BAD_REQUEST); the last owner of a room with other members must hand over
@@ -63,11 +75,16 @@ export interface RoomServiceDeps {
   events: EventPublisher;
   clock: Clock;
   logger: Logger;
+  rateLimiter: RateLimiter;
+  /** Per-user rates of the actions that create rooms or add other people to them. */
+  rates: { create: BucketRule; invite: BucketRule; openDirect: BucketRule };
+  /** Members per room and rooms per user. */
+  limits: { roomMaxMembers: number; userMaxRooms: number };
 }
 
 export function createRoomService(deps: RoomServiceDeps): RoomService {
   return {
     ...createRoomListing({ database: deps.database }),
-    ...createRoomMembershipChanges({ database: deps.database, events: deps.events, logger: deps.logger }),
+    ...createRoomMembershipChanges(deps),
   };
 }

@@ -1,7 +1,12 @@
 import type { Context as HonoContext } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { BucketRule } from "../../config.ts";
 import type { AuthSession, RequestMeta } from "../../domain/auth/auth.schema.ts";
 import type { Services } from "../../domain/services.ts";
+import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
+import { DomainError } from "../../lib/domain-error.ts";
+import { createLogger, type Logger } from "../../lib/logger.ts";
+import type { Metrics } from "../../lib/metrics.ts";
 
 /** Reads and writes the HttpOnly refresh-token cookie for the current request. */
 export interface RefreshCookieJar {
@@ -14,8 +19,19 @@ export interface RefreshCookieJar {
 export type TrpcContext = {
   services: Services;
   meta: RequestMeta;
-  /** Verifies the bearer access token (if any). Null when absent; throws UNAUTHORIZED when present but invalid. */
+  logger: Logger;
+  /** Null for in-process callers (tests, scripts), which nothing counts. */
+  metrics: Metrics | null;
+  /**
+   * Verifies the bearer access token (if any). Null when absent; throws UNAUTHORIZED when present but invalid.
+   * Resolved once per HTTP request, however many calls a batch holds.
+   */
   authenticate(): Promise<AuthSession | null>;
+  /**
+   * Charges one call to the caller's budget — the signed-in user's, else the client address's — so a batch of n
+   * calls costs what n requests would. TOO_MANY_REQUESTS when it is spent.
+   */
+  chargeCall(session: AuthSession | null): Promise<void>;
   refreshCookie: RefreshCookieJar;
   /**
    * True when the request carries an Origin header from the allowlist. Endpoints that act on the refresh cookie
@@ -26,6 +42,11 @@ export type TrpcContext = {
 
 export interface HttpContextOptions {
   services: Services;
+  logger: Logger;
+  metrics: Metrics;
+  rateLimiter: RateLimiter;
+  /** Calls per signed-in user, and per client address for calls made without signing in. */
+  callBudget: { perUser: BucketRule; perIp: BucketRule };
   allowedOrigins: readonly string[];
   cookieSecure: boolean;
   /** The client address as the runtime (or a trusted proxy header) reports it. */
@@ -41,15 +62,31 @@ export function refreshCookieName(secure: boolean): string {
 export function createHttpContext(c: HonoContext, options: HttpContextOptions): TrpcContext {
   const name = refreshCookieName(options.cookieSecure);
   const origin = c.req.header("origin");
+  const meta: RequestMeta = { ip: options.clientIp(c), userAgent: c.req.header("user-agent")?.slice(0, 256) ?? null };
+  let session: Promise<AuthSession | null> | null = null;
   return {
     services: options.services,
-    meta: { ip: options.clientIp(c), userAgent: c.req.header("user-agent")?.slice(0, 256) ?? null },
-    authenticate: async () => {
-      const header = c.req.header("authorization");
-      if (!header) return null;
-      const match = /^Bearer ([A-Za-z0-9._-]{1,4096})$/.exec(header);
-      // A malformed header is an invalid credential, not an anonymous request.
-      return options.services.auth.verifyAccessToken(match?.[1] ?? "");
+    meta,
+    logger: options.logger,
+    metrics: options.metrics,
+    authenticate: () => {
+      session ??= (async () => {
+        const header = c.req.header("authorization");
+        if (!header) return null;
+        const match = /^Bearer ([A-Za-z0-9._-]{1,4096})$/.exec(header);
+        // A malformed header is an invalid credential, not an anonymous request.
+        return options.services.auth.verifyAccessToken(match?.[1] ?? "");
+      })();
+      return session;
+    },
+    chargeCall: async (caller) => {
+      const [key, rule] = caller
+        ? [`calls-user:${caller.userId}`, options.callBudget.perUser]
+        : [`calls-ip:${meta.ip ?? "unknown"}`, options.callBudget.perIp];
+      const decision = await options.rateLimiter.consume(key, rule);
+      if (!decision.allowed) {
+        throw new DomainError("TOO_MANY_REQUESTS", "too many calls; slow down", decision.retryAfterSeconds);
+      }
     },
     refreshCookie: {
       read: () => getCookie(c, name) ?? null,
@@ -76,12 +113,16 @@ export function createInnerContext(options: {
   session?: AuthSession | null;
   meta?: RequestMeta;
   cookie?: { value: string | null };
+  logger?: Logger;
 }): TrpcContext {
   const cookie = options.cookie ?? { value: null };
   return {
     services: options.services,
     meta: options.meta ?? { ip: "127.0.0.1", userAgent: "in-process" },
+    logger: options.logger ?? createLogger({ level: "silent" }),
+    metrics: null,
     authenticate: async () => options.session ?? null,
+    chargeCall: async () => {},
     refreshCookie: {
       read: () => cookie.value,
       set: (token) => {

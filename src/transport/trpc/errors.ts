@@ -20,3 +20,27 @@ export function toTRPCError(error: TRPCError): TRPCError {
   }
   return error;
 }
+
+/**
+ * Ids of unexpected errors, keyed by the error object: the log line (written by the call middleware or the
+ * adapter's onError) and the client's answer (the error formatter) see the same object and so the same id.
+ * A WeakMap holds nothing alive and carries no state between requests.
+ */
+const errorIds = new WeakMap<object, string>();
+
+export function errorIdOf(error: object): string {
+  let id = errorIds.get(error);
+  if (!id) {
+    id = crypto.randomUUID();
+    errorIds.set(error, id);
+  }
+  return id;
+}
+
+/**
+ * Whether an id was already given out for this error. The adapter's onError runs before the formatter, so there it
+ * means exactly "the call middleware logged it" — and the adapter need not log it again.
+ */
+export function hasErrorId(error: object): boolean {
+  return errorIds.has(error);
+}

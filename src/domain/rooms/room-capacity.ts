@@ -1,0 +1,50 @@
+import { and, count, eq, inArray, sql } from "drizzle-orm";
+import type { Db } from "../../infra/db/database.ts";
+import { roomMembers, users } from "../../infra/db/schema.ts";
+import { DomainError } from "../../lib/domain-error.ts";
+
+export interface RoomCapacity {
+  /** ROOM_MAX_MEMBERS. */
+  roomMaxMembers: number;
+  /** USER_MAX_ROOMS. */
+  userMaxRooms: number;
+}
+
+/**
+ * Checks, inside the transaction that is about to add `userIds` to a room, that the room (when given: the caller
+ * holds its row lock, as every membership change does) has a seat for each of them and that none of them is at
+ * USER_MAX_ROOMS. The users' rows are locked (in id order, after the room: the order every membership change
+ * takes), so two concurrent joins of one user cannot both take that user's last seat.
+ */
+export async function requireCapacity(
+  tx: Db,
+  capacity: RoomCapacity,
+  seats: { roomId: string | null; userIds: readonly string[] },
+): Promise<void> {
+  const userIds = [...new Set(seats.userIds)].sort();
+  if (userIds.length === 0) return;
+  await tx.select({ id: users.id }).from(users).where(inArray(users.id, userIds)).orderBy(users.id).for("no key update");
+  if (seats.roomId !== null) {
+    const [room] = await tx
+      .select({
+        members: count(),
+        joining: sql<number>`count(*) filter (where ${inArray(roomMembers.userId, userIds)})`.mapWith(Number),
+      })
+      .from(roomMembers)
+      .where(eq(roomMembers.roomId, seats.roomId));
+    const members = room?.members ?? 0;
+    const newcomers = userIds.length - (room?.joining ?? 0);
+    if (newcomers > 0 && members + newcomers > capacity.roomMaxMembers) {
+      throw new DomainError("FORBIDDEN", `this room is full (${capacity.roomMaxMembers} members)`, { reason: "ROOM_FULL" });
+    }
+  }
+  const busy = await tx
+    .select({ userId: roomMembers.userId, rooms: count() })
+    .from(roomMembers)
+    .where(and(inArray(roomMembers.userId, userIds), seats.roomId === null ? undefined : sql`${roomMembers.roomId} <> ${seats.roomId}`))
+    .groupBy(roomMembers.userId)
+    .having(sql`count(*) >= ${capacity.userMaxRooms}`);
+  if (busy.length > 0) {
+    throw new DomainError("FORBIDDEN", `a user can be in at most ${capacity.userMaxRooms} rooms`, { reason: "ROOM_LIMIT" });
+  }
+}
