@@ -73,6 +73,8 @@ describe("credentials and origins over HTTP (Bun)", () => {
       ["HS512 with the right key", bearer(await forge({ alg: "HS512" }))],
       ["expired", bearer(await forge({ expiresAt: now - 120 }))],
       ["expired with an iat from the future", bearer(await forge({ claims: { iat: now + 3600 }, expiresAt: now - 1 }))],
+      ["issued a minute in the future", bearer(await forge({ claims: { iat: now + 60 } }))],
+      ["issued longer ago than the access-token lifetime, with a far exp", bearer(await forge({ claims: { iat: now - 3600 }, expiresAt: now + 86_400 }))],
       ["wrong audience", bearer(await forge({ claims: { aud: "another-api" } }))],
       ["wrong issuer", bearer(await forge({ claims: { iss: "someone-else" } }))],
       ["typ JWT, not at+jwt", bearer(await forge({ typ: "JWT" }))],

@@ -5,6 +5,7 @@ import type { AuthSession } from "./auth.schema.ts";
 /** RFC 9068's media type for JWT access tokens; pinned so no other JWT we might sign can pass as one. */
 const ACCESS_TOKEN_TYPE = "at+jwt";
 const ALGORITHM = "HS256";
+const CLOCK_SKEW_SECONDS = 5;
 
 export interface AccessTokenConfig {
   secret: string;
@@ -55,6 +56,11 @@ export function createAccessTokens(config: AccessTokenConfig, clock: Clock): Acc
         if (typeof payload.sub !== "string" || typeof payload.sid !== "string") {
           return { valid: false, reason: "claims" };
         }
+        // Never from the future and never older than we issue them, whatever its exp says: a token breaking either
+        // was not made by `issue`. Instances' clocks differ a little, so an iat slightly ahead is still ours.
+        const age = clock.now().getTime() / 1000 - (payload.iat ?? Number.NaN);
+        if (!(age >= -CLOCK_SKEW_SECONDS)) return { valid: false, reason: "iat-in-future" };
+        if (age > config.accessTokenTtlSeconds + CLOCK_SKEW_SECONDS) return { valid: false, reason: "older-than-ttl" };
         return { valid: true, session: { userId: payload.sub, sessionId: payload.sid } };
       } catch (error) {
         // Everything jwtVerify throws is about the token it was handed (malformed, forged, expired, …).
