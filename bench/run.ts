@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --write] [-- --only=fanout,persisted,throughput,idle]`: every scenario, one
+// `npm run bench [-- --quick] [-- --write] [-- --only=fanout,persisted,throughput,idle,storm]`: every scenario, one
 // after the other, each starting its own servers (pinned to core 0) and load generator (pinned to core 1), with
 // its baselines measured in the same run. Prints the tables, saves bench/results/<timestamp>.json and, with
 // --write, rewrites the results section of BENCHMARKS.md. Exits 1 if a scenario errored (lost messages, refused
@@ -12,6 +12,7 @@ import type { ScenarioContext } from "./scenarios/context.ts";
 import { fanoutScenario } from "./scenarios/fanout.ts";
 import { idleScenario } from "./scenarios/idle.ts";
 import { persistedScenario } from "./scenarios/persisted.ts";
+import { stormScenario } from "./scenarios/storm.ts";
 import { throughputScenario } from "./scenarios/throughput.ts";
 
 const SCENARIOS: Record<ScenarioName, (context: ScenarioContext) => Promise<ScenarioOutput>> = {
@@ -19,6 +20,7 @@ const SCENARIOS: Record<ScenarioName, (context: ScenarioContext) => Promise<Scen
   persisted: persistedScenario,
   throughput: throughputScenario,
   idle: idleScenario,
+  storm: stormScenario,
 };
 
 const argv = process.argv.slice(2);

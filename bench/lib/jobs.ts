@@ -104,6 +104,7 @@ export interface IdleJob {
   target: ParleyTarget | { kind: "bare"; url: string };
   sockets: number;
   users: number;
+  layout: IdleJobLayout;
   /** Time between the last socket being ready and the memory reading. */
   settleMs: number;
 }
@@ -114,13 +115,54 @@ export interface IdleResult {
   dropped: number;
 }
 
-export type Job = FanoutJob | PersistedJob | ThroughputJob | IdleJob;
+export interface IdleJobLayout {
+  /** Rooms the sockets are spread over: 100 (each socket in one of them), or 1 (everyone in one big room). */
+  rooms: number;
+}
+
+/**
+ * A reconnect storm: `clients` sockets (resuming like the SDK: full-jitter backoff, a ticket carrying the resume
+ * positions) lose their one server at the `storm:stop` checkpoint — the orchestrator kills or terminates it there
+ * and starts a new one on the same port — and come back; messages keep being sent throughout.
+ */
+export interface StormJob {
+  kind: "storm";
+  target: ParleyTarget;
+  clients: number;
+  users: number;
+  rooms: number;
+  /** Messages sent per second (over HTTP, into random rooms) before, during and after the storm. */
+  messagesPerSecond: number;
+  /** The SDK's defaults: the first retry within [0, min], each next ceiling doubled, up to max. */
+  backoff: { minDelayMs: number; maxDelayMs: number };
+  /** Give up on clients not back by then. */
+  timeoutMs: number;
+}
+
+export interface StormResult {
+  clients: number;
+  /** Clients that were ready again before the timeout. */
+  recovered: number;
+  /** Milliseconds from the stop to each client's `ready` on the new server. */
+  recovery: LatencySummary;
+  /** Connection attempts: refused (nothing listening), unavailable (503 / SERVICE_UNAVAILABLE), other failures. */
+  attempts: { total: number; refused: number; unavailable: number; failed: number };
+  /** Rooms resumed with every missed message replayed / told `recovered: false`. */
+  resumes: { recovered: number; unrecovered: number };
+  /** /readyz while the storm lasted: answered within the probe's 2 s timeout or not, and how fast. */
+  health: { probes: number; unanswered: number; latency: LatencySummary };
+  /** Presence frames the clients received from the stop until everyone was back. */
+  presenceFrames: number;
+}
+
+export type Job = FanoutJob | PersistedJob | ThroughputJob | IdleJob | StormJob;
 
 export type JobResult =
   | { kind: "fanout"; phases: FanoutPhase[] }
   | ({ kind: "persisted" } & PersistedResult)
   | ({ kind: "throughput" } & ThroughputResult)
-  | ({ kind: "idle" } & IdleResult);
+  | ({ kind: "idle" } & IdleResult)
+  | ({ kind: "storm" } & StormResult);
 
 /**
  * Lines the load generator prints. At a checkpoint it stops until the orchestrator answers with one line on its
@@ -137,4 +179,6 @@ export const checkpoint = {
   end: (label: string): string => `end:${label}`,
   idleBefore: "idle:before-connect",
   idleHeld: "idle:held",
+  stormStop: "storm:stop",
+  stormRecovered: "storm:recovered",
 } as const;

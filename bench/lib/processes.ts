@@ -27,6 +27,8 @@ export interface PinnedProcess {
   write(line: string): void;
   /** Resolves with the exit code. */
   done: Promise<number | null>;
+  /** Sends a signal now (SIGKILL: a crash; SIGTERM: a deploy) without waiting for the exit. */
+  signal(name: NodeJS.Signals): void;
   stop(): Promise<number | null>;
 }
 
@@ -83,6 +85,7 @@ export function spawnPinned(core: number, command: string[], env: Record<string,
     onLine: (listener) => void listeners.push(listener),
     write: (line) => void child.stdin?.write(`${line}\n`),
     done,
+    signal: (name) => void child.kill(name),
     async stop() {
       if (!exited) child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);

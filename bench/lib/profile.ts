@@ -7,6 +7,7 @@ export interface Profile {
   persisted: { clients: number; users: number; senders: number; sendsPerSecond: number };
   throughput: { senders: number; windows: number[] };
   idle: { sockets: number; users: number; settleMs: number };
+  storm: { clients: number; users: number; rooms: number; messagesPerSecond: number; timeoutMs: number };
 }
 
 export const FULL: Profile = {
@@ -17,6 +18,7 @@ export const FULL: Profile = {
   persisted: { clients: 1000, users: 1000, senders: 20, sendsPerSecond: 200 },
   throughput: { senders: 50, windows: [1, 4] },
   idle: { sockets: 10_000, users: 1000, settleMs: 5_000 },
+  storm: { clients: 5_000, users: 1000, rooms: 100, messagesPerSecond: 50, timeoutMs: 120_000 },
 };
 
 export const QUICK: Profile = {
@@ -27,9 +29,10 @@ export const QUICK: Profile = {
   persisted: { clients: 1000, users: 100, senders: 20, sendsPerSecond: 200 },
   throughput: { senders: 50, windows: [1] },
   idle: { sockets: 2_000, users: 200, settleMs: 2_000 },
+  storm: { clients: 1_000, users: 200, rooms: 20, messagesPerSecond: 20, timeoutMs: 60_000 },
 };
 
-export const SCENARIOS = ["fanout", "persisted", "throughput", "idle"] as const;
+export const SCENARIOS = ["fanout", "persisted", "throughput", "idle", "storm"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Options {

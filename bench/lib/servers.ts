@@ -14,7 +14,12 @@ export interface RunningServer {
 const UNLIMITED = "999999/1";
 
 export interface ParleyOptions {
+  /** A postgres:// URL, or "embedded" for the default PGlite under its own DATA_DIR. */
   databaseUrl: string;
+  /** Listen here (a restart on the same address); a free port otherwise. */
+  port?: number;
+  /** More environment, over the defaults below. */
+  env?: Record<string, string>;
   redis?: { url: string; prefix: string };
   instanceId?: string;
   poolSize?: number;
@@ -27,7 +32,7 @@ export interface ParleyOptions {
  * on a fresh database, with the rate limits raised (see BENCHMARKS.md) and access tokens good for an hour.
  */
 export async function startParley(options: ParleyOptions): Promise<RunningServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dataDir = mkdtempSync(join(tmpdir(), "parley-bench-"));
   const env: Record<string, string> = {
     NODE_ENV: "production",
@@ -54,6 +59,7 @@ export async function startParley(options: ParleyOptions): Promise<RunningServer
     ...(options.poolSize ? { DATABASE_POOL_SIZE: String(options.poolSize) } : {}),
     ...(options.redis ? { REDIS_URL: options.redis.url, REDIS_PREFIX: options.redis.prefix } : {}),
     ...(options.instanceId ? { INSTANCE_ID: options.instanceId } : {}),
+    ...options.env,
   };
   const name = `parley${options.instanceId ? `:${options.instanceId}` : ""}`;
   const profiling = options.cpuProfileDir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${options.cpuProfileDir}`] : [];

@@ -5,6 +5,7 @@ import { finish } from "./control.ts";
 import { runFanout } from "./fanout.ts";
 import { runIdle } from "./idle.ts";
 import { runPersisted } from "./persisted.ts";
+import { runStorm } from "./storm.ts";
 import { runThroughput } from "./throughput.ts";
 
 async function run(job: Job): Promise<JobResult> {
@@ -17,6 +18,8 @@ async function run(job: Job): Promise<JobResult> {
       return { kind: "throughput", ...(await runThroughput(job)) };
     case "idle":
       return { kind: "idle", ...(await runIdle(job)) };
+    case "storm":
+      return { kind: "storm", ...(await runStorm(job)) };
   }
 }
 

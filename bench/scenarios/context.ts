@@ -1,44 +1,68 @@
 import { Redis } from "ioredis";
 import { createFreshDatabase } from "../lib/databases.ts";
 import type { Options } from "../lib/profile.ts";
-import { type RunningServer, startParley } from "../lib/servers.ts";
+import { type ParleyOptions, type RunningServer, startParley } from "../lib/servers.ts";
 
 export interface ScenarioContext {
   options: Options;
   log(message: string): void;
 }
 
+export interface DeploymentOptions {
+  /** Postgres (a fresh database, the default) or the embedded PGlite default (no DATABASE_URL). */
+  database?: "postgres" | "embedded";
+  /** Redis for one instance too (two or more always have it). */
+  redis?: boolean;
+  env?: Record<string, string>;
+}
+
+/** The deployment a scenario runs against: its instances, and a way to start another one on it (a restart). */
+export interface Deployment {
+  servers: RunningServer[];
+  /** Starts one more instance on the same database and Redis; stopped with the rest at the end. */
+  start(extra: Pick<ParleyOptions, "port" | "env" | "instanceId">): Promise<RunningServer>;
+}
+
 /**
- * Runs `body` against a Parley deployment of its own: a fresh database, and with two or more instances a Redis key
- * prefix of its own; both are removed afterwards, whatever happened.
+ * Runs `body` against a Parley deployment of its own: a fresh database, and with Redis a key prefix of its own;
+ * both are removed afterwards, whatever happened.
  */
 export async function withParley<T>(
   context: ScenarioContext,
   label: string,
   instances: number,
-  body: (servers: RunningServer[]) => Promise<T>,
+  body: (servers: RunningServer[], deployment: Deployment) => Promise<T>,
+  deploymentOptions: DeploymentOptions = {},
 ): Promise<T> {
   const { options } = context;
-  const database = await createFreshDatabase(options.adminUrl, label);
+  const embedded = deploymentOptions.database === "embedded";
+  const database = embedded ? null : await createFreshDatabase(options.adminUrl, label);
   const prefix = `parley-bench-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}:`;
-  const redis = instances > 1 ? { url: options.redisUrl, prefix } : undefined;
-  const servers: RunningServer[] = [];
+  const redis = instances > 1 || deploymentOptions.redis ? { url: options.redisUrl, prefix } : undefined;
+  const started: RunningServer[] = [];
+  const base: ParleyOptions = {
+    databaseUrl: database?.url ?? "embedded",
+    ...(redis ? { redis } : {}),
+    ...(options.poolSize ? { poolSize: options.poolSize } : {}),
+    ...(options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {}),
+  };
+  const deployment: Deployment = {
+    servers: [],
+    async start(extra) {
+      const server = await startParley({ ...base, ...extra, env: { ...deploymentOptions.env, ...extra.env } });
+      started.push(server);
+      return server;
+    },
+  };
   try {
     // One after the other: both run the migrations at boot, under an advisory lock.
     for (let instance = 0; instance < instances; instance++) {
-      servers.push(
-        await startParley({
-          databaseUrl: database.url,
-          ...(redis ? { redis, instanceId: `bench-${instance}` } : {}),
-          ...(options.poolSize ? { poolSize: options.poolSize } : {}),
-          ...(options.cpuProfileDir ? { cpuProfileDir: options.cpuProfileDir } : {}),
-        }),
-      );
+      deployment.servers.push(await deployment.start(redis && instances > 1 ? { instanceId: `bench-${instance}` } : {}));
     }
-    return await body(servers);
+    return await body(deployment.servers, deployment);
   } finally {
-    await Promise.all(servers.map((server) => server.stop()));
-    await database.drop();
+    await Promise.all(started.map((server) => server.stop()));
+    await database?.drop();
     if (redis) await deletePrefix(redis.url, prefix);
   }
 }
