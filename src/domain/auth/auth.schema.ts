@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { humanName } from "../human-name.ts";
 import { plainText } from "../plain-text.ts";
 import type { UserProfile } from "../users/users.schema.ts";
 
@@ -44,18 +45,7 @@ export const Password = z
       .refine((value) => [...value].length <= 256, { message: "password must be at most 256 characters" }),
   );
 
-export const DisplayName = z
-  .string()
-  .transform((value) => value.normalize("NFC").trim())
-  .pipe(
-    z
-      .string()
-      .min(1, "displayName must not be empty")
-      .max(64, "displayName must be at most 64 characters")
-      .refine((value) => !/[\p{Cc}\u200B-\u200F\u202A-\u202E\u2060-\u2069\u061C\uFEFF]/u.test(value), {
-        message: "displayName must not contain control, bidi-override or zero-width characters",
-      }),
-  );
+export const DisplayName = humanName({ field: "displayName", maxChars: 64 });
 
 /** Browsers get the refresh token as an HttpOnly cookie; other clients may ask for it in the body. */
 export const RefreshTokenDelivery = z.enum(["cookie", "body"]).default("cookie");

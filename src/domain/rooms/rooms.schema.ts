@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { humanName } from "../human-name.ts";
 import type { Message } from "../messages/messages.schema.ts";
 import { plainText } from "../plain-text.ts";
 import type { UserPublic } from "../users/users.schema.ts";
@@ -46,20 +47,8 @@ export const RoomId = z.uuid();
 
 const ROOM_NAME_MAX_CHARS = 80;
 
-/** Names are shown to people: NFC, trimmed, 1–80 chars, no control or bidi-override/invisible characters. */
-const RoomName = z
-  .string()
-  .transform((value) => value.normalize("NFC").trim())
-  .pipe(
-    z
-      .string()
-      .min(1, "name must not be empty")
-      .max(80, "name must be at most 80 characters")
-      .refine((value) => !/[\p{Cc}\u200B-\u200F\u202A-\u202E\u2060-\u2069\u061C\uFEFF]/u.test(value), {
-        message: "name must not contain control, bidi-override or zero-width characters",
-      })
-      .refine((value) => value.isWellFormed(), { message: "name must be well-formed Unicode (no lone surrogates)" }),
-  );
+/** Names are shown to people: the rules of every human-visible name (see human-name.ts). */
+const RoomName = humanName({ field: "name", maxChars: ROOM_NAME_MAX_CHARS });
 
 /** Shown in room details like a message: plain text over several lines; bidi and zero-width characters allowed. */
 const description = z
