@@ -216,10 +216,7 @@ describe.each(databaseKinds)("room membership on %s", (kind) => {
       expect(await trpcError(callerFor(deps.services, outsider.id).rooms.members({ roomId: publicRoom.id }))).toMatchObject(NOT_A_MEMBER);
       const caller = callerFor(deps.services, owner.id);
       const forged = Buffer.from(JSON.stringify(["yesterday", owner.id])).toString("base64url");
-      expect(await trpcError(caller.rooms.members({ roomId: publicRoom.id, cursor: forged }))).toMatchObject({
-        code: "BAD_REQUEST",
-        message: "invalid cursor",
-      });
+      expect(await inputIssues(caller.rooms.members({ roomId: publicRoom.id, cursor: forged }))).toEqual(["invalid cursor"]);
       expect(await inputIssues(caller.rooms.members({ roomId: publicRoom.id, limit: 201 }))).not.toEqual([]);
     });
   });

@@ -51,12 +51,12 @@ describe.each(databaseKinds)("rooms on %s", (kind) => {
         [{ name: "", kind: "public" }, "name must not be empty"],
         [{ name: " \t ", kind: "public" }, "name must not be empty"],
         [{ name: "n".repeat(81), kind: "public" }, "name must be at most 80 characters"],
-        [{ name: "evil\u202Eexe.txt", kind: "public" }, "name must not contain control, bidi-override or zero-width characters"],
-        [{ name: "zero\u200Bwidth", kind: "public" }, "name must not contain control, bidi-override or zero-width characters"],
-        [{ name: "bell\u0007", kind: "public" }, "name must not contain control, bidi-override or zero-width characters"],
+        [{ name: "evil\u202Eexe.txt", kind: "public" }, "name must not contain invisible or formatting characters (U+202E)"],
+        [{ name: "zero\u200Bwidth", kind: "public" }, "name must not contain invisible or formatting characters (U+200B)"],
+        [{ name: "bell\u0007", kind: "public" }, "name must not contain control characters"],
         [{ name: "half \uD83D surrogate", kind: "public" }, "name must be well-formed Unicode (no lone surrogates)"],
         [{ name: "ok", kind: "public", description: "d".repeat(501) }, "description must be at most 500 characters"],
-        [{ name: "ok", kind: "public", description: "nul\u0000" }, "description must not contain control characters"],
+        [{ name: "ok", kind: "public", description: "nul\u0000" }, "description must not contain control characters other than newline and tab"],
       ];
       for (const [input, message] of cases) {
         expect(await inputIssues(caller.rooms.create(input as never)), JSON.stringify(input)).toContain(message);
@@ -151,7 +151,7 @@ describe.each(databaseKinds)("rooms on %s", (kind) => {
       const user = await createUser(deps.database);
       const caller = callerFor(deps.services, user.id);
       for (const cursor of ["garbage", Buffer.from('["a","not-a-uuid"]').toString("base64url")]) {
-        expect(await trpcError(caller.rooms.discover({ cursor }))).toMatchObject({ code: "BAD_REQUEST", message: "invalid cursor" });
+        expect(await inputIssues(caller.rooms.discover({ cursor }))).toEqual(["invalid cursor"]);
       }
       expect(await inputIssues(caller.rooms.discover({ limit: 101 }))).not.toEqual([]);
       expect(await inputIssues(caller.rooms.discover({ kind: "private" } as never))).not.toEqual([]);
@@ -217,7 +217,7 @@ describe.each(databaseKinds)("rooms on %s", (kind) => {
       const caller = callerFor(deps.services, owner.id);
       expect(await inputIssues(caller.rooms.update({ roomId: room.id }))).toEqual(["change at least one of name, description"]);
       expect(await inputIssues(caller.rooms.update({ roomId: room.id, name: "\u2066isolate" }))).toEqual([
-        "name must not contain control, bidi-override or zero-width characters",
+        "name must not contain invisible or formatting characters (U+2066)",
       ]);
       expect(await deps.services.rooms.get(owner.id, room.id)).toEqual(room);
     });

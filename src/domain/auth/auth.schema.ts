@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { humanName } from "../human-name.ts";
+import { plainText } from "../plain-text.ts";
 import type { UserProfile } from "../users/users.schema.ts";
 
 const RESERVED_USERNAMES = new Set([
@@ -26,7 +28,11 @@ export const Email = z
   .transform((value) => value.trim().toLowerCase())
   .pipe(z.email("not a valid email address").max(254));
 
-/** 8–256 characters after NFKC; no composition rules, no silent truncation. */
+/**
+ * 8–256 characters after NFKC; no composition rules, no silent truncation. A new password is plain text: a control
+ * character cannot be typed on the next device, and Argon2 would hash a lone surrogate as U+FFFD (two different
+ * passwords, one hash). Login takes any password (see LoginInput).
+ */
 export const Password = z
   .string()
   .max(1024)
@@ -34,22 +40,12 @@ export const Password = z
   .pipe(
     z
       .string()
+      .check(plainText({ field: "password" }))
       .refine((value) => [...value].length >= 8, { message: "password must be at least 8 characters" })
       .refine((value) => [...value].length <= 256, { message: "password must be at most 256 characters" }),
   );
 
-export const DisplayName = z
-  .string()
-  .transform((value) => value.normalize("NFC").trim())
-  .pipe(
-    z
-      .string()
-      .min(1, "displayName must not be empty")
-      .max(64, "displayName must be at most 64 characters")
-      .refine((value) => !/[\p{Cc}\u200B-\u200F\u202A-\u202E\u2060-\u2069\u061C\uFEFF]/u.test(value), {
-        message: "displayName must not contain control, bidi-override or zero-width characters",
-      }),
-  );
+export const DisplayName = humanName({ field: "displayName", maxChars: 64 });
 
 /** Browsers get the refresh token as an HttpOnly cookie; other clients may ask for it in the body. */
 export const RefreshTokenDelivery = z.enum(["cookie", "body"]).default("cookie");
@@ -64,8 +60,12 @@ export const RegisterInput = z.strictObject({
 export type RegisterInput = z.infer<typeof RegisterInput>;
 
 export const LoginInput = z.strictObject({
-  /** Email or username. */
-  login: z.string().min(1).max(254),
+  /** Email or username: it reaches SQL, so plain text (a pasted trailing newline is trimmed first). */
+  login: z.string().trim().min(1).max(254).check(plainText({ field: "login" })),
+  /**
+   * Any string: it only reaches Argon2, and accounts registered before Password refused control characters must
+   * still sign in. An odd wrong password is answered like every other wrong password.
+   */
   password: z.string().min(1).max(1024),
   refreshTokenIn: RefreshTokenDelivery,
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { plainText } from "../plain-text.ts";
 import type { UserPublic } from "../users/users.schema.ts";
 
 export interface Message {
@@ -15,10 +16,6 @@ export interface Message {
 export const MAX_BODY_CHARS = 4000;
 export const MAX_BODY_BYTES = 16 * 1024;
 
-/** Allowed: printable text, newline and tab. Refused: every other C0/C1 control character. */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const FORBIDDEN_CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/;
-
 const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
 /** User-perceived characters (grapheme clusters): 👨‍👩‍👧‍👦 is one, though it is 7 code points and 25 bytes. */
@@ -32,8 +29,9 @@ function characterCount(value: string, atMost: number): number {
 }
 
 /**
- * A message body: NFC-normalised and trimmed, then 1–4000 characters and ≤ 16 KiB of UTF-8. Characters are
- * grapheme clusters, so the byte limit is what bounds bodies of long emoji or combining-mark sequences.
+ * A message body: NFC-normalised and trimmed, then plain text (newline and tab allowed), 1–4000 characters and
+ * ≤ 16 KiB of UTF-8. Characters are grapheme clusters, so the byte limit is what bounds bodies of long emoji or
+ * combining-mark sequences.
  * Bidi and zero-width characters are allowed in messages; clients render each message in its own bidi isolate.
  */
 export const MessageBody = z
@@ -43,17 +41,14 @@ export const MessageBody = z
   .pipe(
     z
       .string()
+      .check(plainText({ field: "body", lines: "many" }))
       .refine((value) => value.length > 0, { message: "body must not be empty" })
       .refine((value) => characterCount(value, MAX_BODY_CHARS) <= MAX_BODY_CHARS, {
         message: `body must be at most ${MAX_BODY_CHARS} characters`,
       })
       .refine((value) => new TextEncoder().encode(value).length <= MAX_BODY_BYTES, {
         message: `body must be at most ${MAX_BODY_BYTES} bytes of UTF-8`,
-      })
-      .refine((value) => !FORBIDDEN_CONTROL.test(value), {
-        message: "body must not contain control characters other than newline and tab",
-      })
-      .refine((value) => value.isWellFormed(), { message: "body must be well-formed Unicode (no lone surrogates)" }),
+      }),
   );
 
 /** Client-chosen idempotency key: a retry with the same id returns the original message. */

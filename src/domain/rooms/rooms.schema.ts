@@ -1,6 +1,9 @@
 import { z } from "zod";
-import type { UserPublic } from "../users/users.schema.ts";
+import { humanName } from "../human-name.ts";
 import type { Message } from "../messages/messages.schema.ts";
+import { plainText } from "../plain-text.ts";
+import type { UserPublic } from "../users/users.schema.ts";
+import { pageCursor, PgTimestampText } from "./page-cursor.ts";
 
 export type RoomKind = "public" | "private" | "direct" | "group";
 export type MemberRole = "owner" | "admin" | "member";
@@ -42,38 +45,33 @@ export interface Page<T> {
 
 export const RoomId = z.uuid();
 
-/** Names are shown to people: NFC, trimmed, 1–80 chars, no control or bidi-override/invisible characters. */
-const roomName = z
-  .string()
-  .transform((value) => value.normalize("NFC").trim())
-  .pipe(
-    z
-      .string()
-      .min(1, "name must not be empty")
-      .max(80, "name must be at most 80 characters")
-      .refine((value) => !/[\p{Cc}\u200B-\u200F\u202A-\u202E\u2060-\u2069\u061C\uFEFF]/u.test(value), {
-        message: "name must not contain control, bidi-override or zero-width characters",
-      })
-      .refine((value) => value.isWellFormed(), { message: "name must be well-formed Unicode (no lone surrogates)" }),
-  );
+const ROOM_NAME_MAX_CHARS = 80;
 
+/** Names are shown to people: the rules of every human-visible name (see human-name.ts). */
+const RoomName = humanName({ field: "name", maxChars: ROOM_NAME_MAX_CHARS });
+
+/** Shown in room details like a message: plain text over several lines; bidi and zero-width characters allowed. */
 const description = z
   .string()
   .transform((value) => value.normalize("NFC").trim())
-  .pipe(
-    z
-      .string()
-      .max(500, "description must be at most 500 characters")
-      // eslint-disable-next-line no-control-regex -- matching control characters is the point
-      .refine((value) => !/[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/.test(value), { message: "description must not contain control characters" })
-      .refine((value) => value.isWellFormed(), { message: "description must be well-formed Unicode (no lone surrogates)" }),
-  );
+  .pipe(z.string().check(plainText({ field: "description", lines: "many" })).max(500, "description must be at most 500 characters"));
 
-/** Opaque to clients (see page-cursor.ts); long enough for a discover cursor carrying an 80-character name. */
-const cursor = z.string().min(1).max(600);
+/**
+ * Discover pages by (name, id). The name in a cursor is a position copied from a row, never shown: it is held to the
+ * rules that keep it safe for SQL and to a room name's length, not to the display rules, so paging still passes
+ * rooms named before those rules existed.
+ */
+const discoverCursor = pageCursor(
+  z
+    .string()
+    .check(plainText({ field: "cursor" }))
+    .refine((name) => [...name].length <= ROOM_NAME_MAX_CHARS),
+);
+/** Members page by (joined_at, user id). */
+const membersCursor = pageCursor(PgTimestampText);
 
 export const CreateRoomInput = z.strictObject({
-  name: roomName,
+  name: RoomName,
   kind: z.enum(["public", "private"]),
   description: description.optional(),
 });
@@ -82,22 +80,23 @@ export type CreateRoomInput = z.infer<typeof CreateRoomInput>;
 export const OpenDirectInput = z.strictObject({ userId: z.uuid() });
 export const RoomRef = z.strictObject({ roomId: RoomId });
 export const DiscoverRoomsInput = z.strictObject({
-  query: z.string().trim().max(80).optional(),
-  cursor: cursor.optional(),
+  /** NFC like the names it is matched against. */
+  query: z.string().normalize("NFC").trim().check(plainText({ field: "query" })).max(ROOM_NAME_MAX_CHARS).optional(),
+  cursor: discoverCursor.optional(),
   limit: z.number().int().min(1).max(100).default(50),
 });
 export type DiscoverRoomsInput = z.infer<typeof DiscoverRoomsInput>;
 export const InviteInput = z.strictObject({ roomId: RoomId, userId: z.uuid() });
 export const KickInput = z.strictObject({ roomId: RoomId, userId: z.uuid() });
 export const UpdateRoomInput = z
-  .strictObject({ roomId: RoomId, name: roomName.optional(), description: description.optional() })
+  .strictObject({ roomId: RoomId, name: RoomName.optional(), description: description.optional() })
   .refine((input) => input.name !== undefined || input.description !== undefined, {
     message: "change at least one of name, description",
   });
 export type UpdateRoomInput = z.infer<typeof UpdateRoomInput>;
 export const MembersInput = z.strictObject({
   roomId: RoomId,
-  cursor: cursor.optional(),
+  cursor: membersCursor.optional(),
   limit: z.number().int().min(1).max(200).default(100),
 });
 export type MembersInput = z.infer<typeof MembersInput>;

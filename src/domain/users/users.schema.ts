@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DisplayName } from "../auth/auth.schema.ts";
+import { plainText } from "../plain-text.ts";
 
 /** What anyone who can see a user sees. Never carries email or credentials. */
 export interface UserPublic {
@@ -22,7 +23,8 @@ export const UserId = z.uuid();
 export const GetUserInput = z.strictObject({ userId: UserId });
 
 export const SearchUsersInput = z.strictObject({
-  query: z.string().trim().min(1).max(64),
+  /** NFC like the names it is matched against. */
+  query: z.string().normalize("NFC").trim().check(plainText({ field: "query" })).min(1).max(64),
   limit: z.number().int().min(1).max(50).default(20),
 });
 export type SearchUsersInput = z.infer<typeof SearchUsersInput>;
