@@ -15,6 +15,7 @@ import { createSqlKeyValueStore } from "./infra/kv/sql.ts";
 import { createMemoryPresenceStore } from "./infra/presence/memory.ts";
 import type { PresenceStore } from "./infra/presence/presence-store.ts";
 import { createRedisPresenceStore } from "./infra/presence/redis.ts";
+import { createFallbackRateLimiter } from "./infra/rate-limit/fallback.ts";
 import { createMemoryRateLimiter } from "./infra/rate-limit/memory.ts";
 import type { RateLimiter } from "./infra/rate-limit/rate-limit.ts";
 import { createRedisRateLimiter } from "./infra/rate-limit/redis.ts";
@@ -59,13 +60,18 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       redis = await connectRedis({ url, logger, name: "commands" });
       bus = await createRedisBus({ url, prefix, logger: logger.child({ component: "bus" }), instanceId: config.instanceId });
       kv = createRedisKeyValueStore({ client: redis, prefix });
-      rateLimiter = createRedisRateLimiter({ client: redis, prefix, logger });
+      rateLimiter = createFallbackRateLimiter({
+        shared: createRedisRateLimiter({ client: redis, prefix }),
+        local: createMemoryRateLimiter({ clock: systemClock, maxBuckets: config.rateLimitMemoryMaxBuckets }),
+        clock: systemClock,
+        logger,
+      });
       recentMessages = createRedisRecentMessages({ client: redis, prefix });
       presenceStore = createRedisPresenceStore({ client: redis, prefix });
     } else {
       bus = createMemoryBus({ logger: logger.child({ component: "bus" }) });
       kv = createSqlKeyValueStore({ database, clock: systemClock });
-      rateLimiter = createMemoryRateLimiter({ clock: systemClock });
+      rateLimiter = createMemoryRateLimiter({ clock: systemClock, maxBuckets: config.rateLimitMemoryMaxBuckets });
       recentMessages = createMemoryRecentMessages({ clock: systemClock });
       presenceStore = createMemoryPresenceStore({ clock: systemClock });
     }
@@ -82,13 +88,9 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     else logger.info("bus up");
   });
 
-  // Sessions stay in the database even with Redis: a Redis restart (it keeps nothing on disk) must not sign
-  // everyone out. Tickets and rate limits are fine to lose.
-  const durableKv = config.redis ? createSqlKeyValueStore({ database, clock: systemClock }) : kv;
   const services = createServices({
     database,
     kv,
-    durableKv,
     rateLimiter,
     recentMessages,
     events: createBusEventPublisher(bus),
@@ -134,7 +136,6 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       await services.presence.stop();
       await bus.close().catch((error: unknown) => logger.warn("bus did not close cleanly", { error }));
       await kv.close();
-      if (durableKv !== kv) await durableKv.close();
       await rateLimiter.close();
       await recentMessages.close();
       if (redis) await redis.quit().catch(() => redis?.disconnect());

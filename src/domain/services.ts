@@ -6,7 +6,7 @@ import type { RateLimiter } from "../infra/rate-limit/rate-limit.ts";
 import type { RecentMessages } from "../infra/recent-messages/recent-messages.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
-import { type AuthService, createAuthService } from "./auth/auth.service.ts";
+import { type AuthRateLimits, type AuthService, createAuthService } from "./auth/auth.service.ts";
 import type { EventPublisher } from "./events.ts";
 import { createMessageService, type MessageService } from "./messages/messages.service.ts";
 import { createPresenceService, type PresenceService, type PresenceTiming } from "./presence/presence.service.ts";
@@ -26,10 +26,8 @@ export interface Services {
 
 export interface ServiceDeps {
   database: Database;
-  /** Short-lived keys (socket tickets): Redis when configured. */
+  /** Short-lived keys (socket tickets): Redis when configured, else the database. Sessions are database tables. */
   kv: KeyValueStore;
-  /** Keys that must outlive a Redis restart (sessions, refresh tokens): the database. */
-  durableKv: KeyValueStore;
   rateLimiter: RateLimiter;
   /** Each room's newest messages, read before Postgres for resume and gap filling. */
   recentMessages: RecentMessages;
@@ -38,7 +36,7 @@ export interface ServiceDeps {
   logger: Logger;
   jwt: { secret: string; issuer: string; audience: string; accessTokenTtlSeconds: number };
   refreshTokenTtlSeconds: number;
-  rateLimits: { authPerIp: BucketRule; authPerAccount: BucketRule; sendPerUser: BucketRule; typingPerUser: BucketRule };
+  rateLimits: AuthRateLimits & { sendPerUser: BucketRule; typingPerUser: BucketRule };
   /** Rooms larger than this announce receipts only to the reader's own devices. */
   receiptEventsMaxMembers: number;
   /** Presence across instances: the store, this instance's id (its lease) and the timings. */
@@ -51,7 +49,6 @@ export function createServices(deps: ServiceDeps): Services {
   return {
     auth: createAuthService({
       database,
-      kv: deps.durableKv,
       ticketKv: kv,
       rateLimiter,
       events,
@@ -59,7 +56,11 @@ export function createServices(deps: ServiceDeps): Services {
       logger: logger.child({ service: "auth" }),
       jwt: deps.jwt,
       refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds,
-      rateLimits: { authPerIp: deps.rateLimits.authPerIp, authPerAccount: deps.rateLimits.authPerAccount },
+      rateLimits: {
+        authPerIp: deps.rateLimits.authPerIp,
+        authPerAccountIp: deps.rateLimits.authPerAccountIp,
+        authPerAccount: deps.rateLimits.authPerAccount,
+      },
     }),
     users: createUserService({ database }),
     rooms,

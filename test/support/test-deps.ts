@@ -35,8 +35,9 @@ export function createTestClock(start: Date = new Date()): TestClock {
 }
 
 /** Generous enough that only tests about rate limits ever hit them. */
-export const TEST_RATE_LIMITS: Record<"authPerIp" | "authPerAccount" | "sendPerUser" | "typingPerUser", BucketRule> = {
+export const TEST_RATE_LIMITS: Record<"authPerIp" | "authPerAccountIp" | "authPerAccount" | "sendPerUser" | "typingPerUser", BucketRule> = {
   authPerIp: { capacity: 10_000, periodSeconds: 1 },
+  authPerAccountIp: { capacity: 10_000, periodSeconds: 1 },
   authPerAccount: { capacity: 10_000, periodSeconds: 1 },
   sendPerUser: { capacity: 10_000, periodSeconds: 1 },
   typingPerUser: { capacity: 10_000, periodSeconds: 1 },
@@ -96,7 +97,6 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
   const services = createServices({
     database,
     kv,
-    durableKv: kv,
     rateLimiter,
     recentMessages,
     events: createBusEventPublisher(bus),
