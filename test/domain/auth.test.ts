@@ -343,6 +343,14 @@ describe.each(databaseKinds)("failed-login limits per account and per (account, 
     await expect(login(owner.username, PASSWORD, from("203.0.113.22"))).resolves.toHaveProperty("accessToken");
   });
 
+  it("counts an IPv6 attacker's failures by their /64, however many of its addresses they use", async () => {
+    const owner = await registered("sixfour");
+    const codes: string[] = [];
+    for (const host of ["a", "b", "c", "d", "e"]) codes.push(await codeOf(login(owner.username, "a guess", from(`2001:db8:6:4::${host}`))));
+    expect(codes).toEqual(["UNAUTHORIZED", "UNAUTHORIZED", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "TOO_MANY_REQUESTS"]);
+    await expect(login(owner.username, PASSWORD, from("2001:db8:6:5::a"))).resolves.toHaveProperty("accessToken");
+  });
+
   it("counts failed logins for an unknown account by the normalised login", async () => {
     const ghost = uniqueUsername("ghost");
     const attacker = from("198.51.100.77");
