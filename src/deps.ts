@@ -34,6 +34,7 @@ export interface Deps {
   database: Database;
   bus: EventBus;
   kv: KeyValueStore;
+  /** `stats()` tells whether limits are shared (Redis) or local (fallback while Redis is down) and counts fallbacks. */
   rateLimiter: RateLimiter;
   recentMessages: RecentMessages;
   services: Services;
