@@ -60,14 +60,17 @@ describe("rate limits and socket tickets while Redis is down", () => {
     expect(logged(/rate limiting falls back/)[0]).toMatchObject({ level: "warn" });
 
     redis = await startThrowawayRedis({ port: redis.port });
-    // Back on Redis (which came back empty): the shared buckets count from scratch, across instances again.
+    // The limiter goes back to Redis on the first call that finds it answering (at most one try a second).
     await vi.waitFor(
       async () => {
-        const answer = await probe.mutate("auth.wsTicket", {}, { headers: bearer(owner.accessToken) });
-        expect(answer.status).toBe(200);
+        await probe.mutate("auth.login", { login: uniqueUsername("nobody"), password: "any password at all" });
+        expect(logged(/rate limiting restored/)).toHaveLength(1);
       },
       { timeout: 15_000, interval: 250 },
     );
+    const ticketAfter = await probe.mutate("auth.wsTicket", {}, { headers: bearer(owner.accessToken) });
+    expect(ticketAfter.status, ticketAfter.text).toBe(200);
+    // Back on Redis (which came back empty): the shared buckets count from scratch, across instances again.
     const other: SignedUp = await signUp(probe, uniqueUsername("redisback"));
     const afterRestore: string[] = [];
     for (let i = 0; i < 7; i++) {
