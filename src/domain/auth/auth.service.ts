@@ -130,7 +130,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
   const failedLoginCharges = (account: string, meta: RequestMeta): Charge[] => [
     ...(meta.ip === null
       ? []
-      : [{ bucket: "auth-account-ip" as const, key: `${account}@${addressKey(meta.ip)}`, rule: deps.rateLimits.authPerAccountIp }]),
+      : [{ bucket: "auth-account-ip" as const, key: `${account}|${addressKey(meta.ip)}`, rule: deps.rateLimits.authPerAccountIp }]),
     { bucket: "auth-account", key: account, rule: deps.rateLimits.authPerAccount },
   ];
 
