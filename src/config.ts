@@ -56,7 +56,12 @@ const EnvSchema = z
     /** Header holding the client IP set by a trusted proxy (e.g. fly-client-ip). Never X-Forwarded-For from clients. */
     CLIENT_IP_HEADER: z.string().regex(/^[a-z0-9-]{1,64}$/).optional(),
     RATE_LIMIT_AUTH_PER_IP: bucketRule.default({ capacity: 30, periodSeconds: 60 }),
-    RATE_LIMIT_AUTH_PER_ACCOUNT: bucketRule.default({ capacity: 10, periodSeconds: 60 }),
+    /** Failed logins to one account from one client address. Must be stricter than the per-account rule. */
+    RATE_LIMIT_AUTH_PER_ACCOUNT_IP: bucketRule.default({ capacity: 5, periodSeconds: 900 }),
+    /** Failed logins to one account from all addresses together. */
+    RATE_LIMIT_AUTH_PER_ACCOUNT: bucketRule.default({ capacity: 50, periodSeconds: 3600 }),
+    /** Buckets the in-memory limiter keeps at most (no Redis, or Redis down); idle full buckets go before that. */
+    RATE_LIMIT_MEMORY_MAX_BUCKETS: z.coerce.number().int().min(1000).max(10_000_000).default(100_000),
     RATE_LIMIT_SEND_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 10 }),
     RATE_LIMIT_TYPING_PER_USER: bucketRule.default({ capacity: 10, periodSeconds: 10 }),
     /** Every tRPC call (each call of a batch counts) of a signed-in user / of a client address not signed in. */
@@ -106,6 +111,15 @@ const EnvSchema = z
     PRESENCE_TYPING_TIMEOUT_MS: z.coerce.number().int().min(500).max(8000).default(6000),
   })
   .superRefine((env, ctx) => {
+    const [pair, account] = [env.RATE_LIMIT_AUTH_PER_ACCOUNT_IP, env.RATE_LIMIT_AUTH_PER_ACCOUNT];
+    if (pair.capacity >= account.capacity || pair.capacity / pair.periodSeconds >= account.capacity / account.periodSeconds) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["RATE_LIMIT_AUTH_PER_ACCOUNT_IP"],
+        // Otherwise guesses from one address could use up the account's allowance and lock its owner out everywhere.
+        message: "must allow fewer failures, refilled more slowly, than RATE_LIMIT_AUTH_PER_ACCOUNT",
+      });
+    }
     if (env.NODE_ENV !== "production") return;
     if (!env.JWT_SECRET) {
       ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "required when NODE_ENV=production" });
@@ -142,6 +156,7 @@ export interface Config {
   cookieSecure: boolean;
   clientIpHeader: string | null;
   rateLimits: RateLimits;
+  rateLimitMemoryMaxBuckets: number;
   trpcMaxBatch: number;
   limits: { roomMaxMembers: number; userMaxRooms: number };
   metrics: { token: string | null; port: number | null };
@@ -157,7 +172,10 @@ export interface Config {
 }
 
 export interface RateLimits {
+  /** Registrations and logins, successful or not, per client address. */
   authPerIp: BucketRule;
+  /** Failed logins per (account, client address), and per account over every address: see the auth service. */
+  authPerAccountIp: BucketRule;
   authPerAccount: BucketRule;
   sendPerUser: BucketRule;
   typingPerUser: BucketRule;
@@ -213,6 +231,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     clientIpHeader: env.CLIENT_IP_HEADER ?? null,
     rateLimits: {
       authPerIp: env.RATE_LIMIT_AUTH_PER_IP,
+      authPerAccountIp: env.RATE_LIMIT_AUTH_PER_ACCOUNT_IP,
       authPerAccount: env.RATE_LIMIT_AUTH_PER_ACCOUNT,
       sendPerUser: env.RATE_LIMIT_SEND_PER_USER,
       typingPerUser: env.RATE_LIMIT_TYPING_PER_USER,
@@ -223,6 +242,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       openDirectPerUser: env.RATE_LIMIT_OPEN_DIRECT_PER_USER,
       wsTicketPerUser: env.RATE_LIMIT_WS_TICKET_PER_USER,
     },
+    rateLimitMemoryMaxBuckets: env.RATE_LIMIT_MEMORY_MAX_BUCKETS,
     trpcMaxBatch: env.TRPC_MAX_BATCH,
     limits: { roomMaxMembers: env.ROOM_MAX_MEMBERS, userMaxRooms: env.USER_MAX_ROOMS },
     metrics: { token: env.METRICS_TOKEN ?? null, port: env.METRICS_PORT ?? null },

@@ -15,6 +15,7 @@ import { createSqlKeyValueStore } from "./infra/kv/sql.ts";
 import { createMemoryPresenceStore } from "./infra/presence/memory.ts";
 import type { PresenceStore } from "./infra/presence/presence-store.ts";
 import { createRedisPresenceStore } from "./infra/presence/redis.ts";
+import { createFallbackRateLimiter } from "./infra/rate-limit/fallback.ts";
 import { createMemoryRateLimiter } from "./infra/rate-limit/memory.ts";
 import { countRefusals } from "./infra/rate-limit/counted.ts";
 import type { RateLimiter } from "./infra/rate-limit/rate-limit.ts";
@@ -36,6 +37,7 @@ export interface Deps {
   database: Database;
   bus: EventBus;
   kv: KeyValueStore;
+  /** `stats()` tells whether limits are shared (Redis) or local (fallback while Redis is down) and counts fallbacks. */
   rateLimiter: RateLimiter;
   recentMessages: RecentMessages;
   services: Services;
@@ -63,13 +65,21 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       redis = await connectRedis({ url, logger, name: "commands" });
       bus = await createRedisBus({ url, prefix, logger: logger.child({ component: "bus" }), instanceId: config.instanceId });
       kv = createRedisKeyValueStore({ client: redis, prefix });
-      rateLimiter = createRedisRateLimiter({ client: redis, prefix, logger });
+      rateLimiter = createFallbackRateLimiter({
+        shared: createRedisRateLimiter({ client: redis, prefix }),
+        local: createMemoryRateLimiter({ clock: systemClock, maxBuckets: config.rateLimitMemoryMaxBuckets }),
+        clock: systemClock,
+        logger,
+        onModeChange: (mode) => {
+          if (mode === "local") metrics.rateLimitFallbacks.inc();
+        },
+      });
       recentMessages = createRedisRecentMessages({ client: redis, prefix });
       presenceStore = createRedisPresenceStore({ client: redis, prefix });
     } else {
       bus = createMemoryBus({ logger: logger.child({ component: "bus" }) });
       kv = createSqlKeyValueStore({ database, clock: systemClock });
-      rateLimiter = createMemoryRateLimiter({ clock: systemClock });
+      rateLimiter = createMemoryRateLimiter({ clock: systemClock, maxBuckets: config.rateLimitMemoryMaxBuckets });
       recentMessages = createMemoryRecentMessages({ clock: systemClock });
       presenceStore = createMemoryPresenceStore({ clock: systemClock });
     }
@@ -87,13 +97,9 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     else logger.info("bus up");
   });
 
-  // Sessions stay in the database even with Redis: a Redis restart (it keeps nothing on disk) must not sign
-  // everyone out. Tickets and rate limits are fine to lose.
-  const durableKv = config.redis ? createSqlKeyValueStore({ database, clock: systemClock }) : kv;
   const services = createServices({
     database,
     kv,
-    durableKv,
     rateLimiter,
     recentMessages,
     events: createBusEventPublisher(bus),
@@ -128,6 +134,9 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
 
   metrics.observe("parley_bus_up", "1 while the bus (Redis pub/sub or in-process) is connected", () => (busStatus === "up" ? 1 : 0));
   metrics.observe("parley_bus_channels", "Bus channels (Redis subscriptions) this instance holds", () => bus.subscribedTopics().length);
+  metrics.observe("parley_rate_limiter_local", "1 while rate limits are decided per instance (Redis unreachable)", () =>
+    rateLimiter.stats().mode === "local" ? 1 : 0,
+  );
   metrics.observe("parley_presence_store_up", "1 while the presence heartbeat reaches its store", () => (services.presence.healthy() ? 1 : 0));
 
   const deps: Deps = {
@@ -146,7 +155,6 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       await services.presence.stop();
       await bus.close().catch((error: unknown) => logger.warn("bus did not close cleanly", { error }));
       await kv.close();
-      if (durableKv !== kv) await durableKv.close();
       await rateLimiter.close();
       await recentMessages.close();
       if (redis) await redis.quit().catch(() => redis?.disconnect());

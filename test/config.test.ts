@@ -91,6 +91,8 @@ describe("parseConfig", () => {
     ["RATE_LIMIT_SEND_PER_USER", "10/0"],
     ["RATE_LIMIT_AUTH_PER_IP", "0/60"],
     ["RATE_LIMIT_AUTH_PER_ACCOUNT", "ten per minute"],
+    ["RATE_LIMIT_AUTH_PER_ACCOUNT_IP", "5"],
+    ["RATE_LIMIT_MEMORY_MAX_BUCKETS", "10"],
     ["WS_FRAME_RATE", "-1/10"],
     ["LOG_LEVEL", "verbose"],
     ["NODE_ENV", "staging"],
@@ -112,6 +114,23 @@ describe("parseConfig", () => {
     // A list names the entry too: "ALLOWED_ORIGINS.1: …".
     expect(error.issues.some((issue) => new RegExp(`^${field}(\\.\\d+)?: `).test(issue)), error.message).toBe(true);
     expect(error.message).toContain(field);
+  });
+
+  it("counts failed logins per (account, address) much more strictly than per account, by default", () => {
+    expect(parseConfig({}).rateLimits).toMatchObject({
+      authPerAccountIp: { capacity: 5, periodSeconds: 900 },
+      authPerAccount: { capacity: 50, periodSeconds: 3600 },
+    });
+    expect(parseConfig({}).rateLimitMemoryMaxBuckets).toBe(100_000);
+  });
+
+  it.each([
+    ["as many failures", { RATE_LIMIT_AUTH_PER_ACCOUNT_IP: "50/7200" }],
+    ["a faster refill", { RATE_LIMIT_AUTH_PER_ACCOUNT_IP: "5/60" }],
+    ["a per-account rule loosened past it", { RATE_LIMIT_AUTH_PER_ACCOUNT: "4/60" }],
+  ])("refuses a per-(account, address) failure limit no stricter than the per-account one (%s)", (_name, env) => {
+    const error = refused(env);
+    expect(error.issues).toEqual([expect.stringMatching(/^RATE_LIMIT_AUTH_PER_ACCOUNT_IP: .*RATE_LIMIT_AUTH_PER_ACCOUNT/)]);
   });
 
   it("keeps presence leases under 30 s of ghosts by default, with a short offline grace and typing expiry", () => {

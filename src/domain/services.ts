@@ -27,10 +27,8 @@ export interface Services {
 
 export interface ServiceDeps {
   database: Database;
-  /** Short-lived keys (socket tickets): Redis when configured. */
+  /** Short-lived keys (socket tickets): Redis when configured, else the database. Sessions are database tables. */
   kv: KeyValueStore;
-  /** Keys that must outlive a Redis restart (sessions, refresh tokens): the database. */
-  durableKv: KeyValueStore;
   rateLimiter: RateLimiter;
   /** Each room's newest messages, read before Postgres for resume and gap filling. */
   recentMessages: RecentMessages;
@@ -67,7 +65,6 @@ export function createServices(deps: ServiceDeps): Services {
   return {
     auth: createAuthService({
       database,
-      kv: deps.durableKv,
       ticketKv: kv,
       rateLimiter,
       events,
@@ -77,6 +74,7 @@ export function createServices(deps: ServiceDeps): Services {
       refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds,
       rateLimits: {
         authPerIp: deps.rateLimits.authPerIp,
+        authPerAccountIp: deps.rateLimits.authPerAccountIp,
         authPerAccount: deps.rateLimits.authPerAccount,
         wsTicketPerUser: deps.rateLimits.wsTicketPerUser,
       },

@@ -81,6 +81,26 @@ export function testRateLimiter(name: string, harness: RateLimiterHarness): void
       expect(await limiter.consume(key, rule, 2)).toEqual({ allowed: true, remaining: 0 });
     });
 
+    it("gives refunded tokens back, never beyond capacity", async () => {
+      const limiter = await createLimiter();
+      const key = uniqueBucket();
+      const rule = { capacity: 3, periodSeconds: 60 };
+      for (let call = 0; call < 3; call++) await limiter.consume(key, rule);
+      expect((await limiter.consume(key, rule)).allowed).toBe(false);
+      await limiter.refund(key, rule);
+      expect(await limiter.consume(key, rule)).toEqual({ allowed: true, remaining: 0 });
+      await limiter.refund(key, rule, 10);
+      expect(await limiter.consume(key, rule)).toEqual({ allowed: true, remaining: 2 });
+    });
+
+    it("changes nothing when refunding a bucket that was never charged", async () => {
+      const limiter = await createLimiter();
+      const key = uniqueBucket();
+      const rule = { capacity: 2, periodSeconds: 60 };
+      await limiter.refund(key, rule, 5);
+      expect(await limiter.consume(key, rule)).toEqual({ allowed: true, remaining: 1 });
+    });
+
     harness.additionalTests?.();
   });
 }

@@ -232,10 +232,10 @@ describe.each(databaseKinds)("auth rate limits on %s", (kind) => {
   const login = (name: string, password: string, meta: RequestMeta): Promise<IssuedTokens> =>
     deps.services.auth.login({ login: name, password, refreshTokenIn: "body" }, meta);
 
-  it("limits logins per account, whatever the address and however the login is spelled", async () => {
+  it("limits failed logins per account, whatever the address and however the login is spelled (email or username)", async () => {
     const account = newAccount("limited");
     await deps.services.auth.register({ ...account, refreshTokenIn: "body" }, noIp);
-    for (const [i, spelling] of [account.username, account.username.toUpperCase(), fullwidthUpper(account.username)].entries()) {
+    for (const [i, spelling] of [account.email.toUpperCase(), account.username.toUpperCase(), fullwidthUpper(account.username)].entries()) {
       await expect(login(spelling, "wrong password", { ip: `198.51.100.${i}`, userAgent: null })).rejects.toMatchObject({
         code: "UNAUTHORIZED",
       });
@@ -273,5 +273,103 @@ describe.each(databaseKinds)("auth rate limits on %s", (kind) => {
     for (let i = 0; i < 6; i++) {
       await expect(login(uniqueUsername("nobody"), PASSWORD, noIp)).rejects.toMatchObject({ code: "UNAUTHORIZED" });
     }
+  });
+});
+
+describe.each(databaseKinds)("failed-login limits per account and per (account, address) on %s", (kind) => {
+  let deps: TestDeps;
+  beforeAll(async () => {
+    deps = await createTestDeps(kind, {
+      rateLimits: {
+        authPerIp: { capacity: 1000, periodSeconds: 60 },
+        authPerAccountIp: { capacity: 3, periodSeconds: 600 },
+        authPerAccount: { capacity: 8, periodSeconds: 600 },
+      },
+    });
+  });
+  afterAll(async () => {
+    await deps?.close();
+  });
+  const from = (ip: string): RequestMeta => ({ ip, userAgent: "vitest" });
+  const login = (name: string, password: string, meta: RequestMeta): Promise<IssuedTokens> =>
+    deps.services.auth.login({ login: name, password, refreshTokenIn: "body" }, meta);
+  const registered = async (prefix: string): Promise<{ email: string; username: string; password: string }> => {
+    const account = newAccount(prefix);
+    await deps.services.auth.register({ ...account, refreshTokenIn: "body" }, from("192.0.2.200"));
+    return account;
+  };
+  const codeOf = async (promise: Promise<unknown>): Promise<string> => {
+    const error = await promise.then(
+      () => "OK",
+      (caught: unknown) => caught,
+    );
+    return error instanceof DomainError ? error.code : String(error);
+  };
+
+  it("does not lock the owner out when an attacker keeps failing from another address", async () => {
+    const owner = await registered("victim");
+    const attacker = from("198.51.100.66");
+    const attempts: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      // Email and username spellings alike: both name the one account.
+      attempts.push(await codeOf(login(i % 2 === 0 ? owner.email : owner.username, "a wrong guess", attacker)));
+    }
+    expect(attempts).toEqual([...Array(3).fill("UNAUTHORIZED"), ...Array(17).fill("TOO_MANY_REQUESTS")]);
+    // Locked out from the attacker's address, even with the right password…
+    expect(await codeOf(login(owner.username, PASSWORD, attacker))).toBe("TOO_MANY_REQUESTS");
+    // …while the owner, from their own address, signs in as usual.
+    await expect(login(owner.email, PASSWORD, from("203.0.113.20"))).resolves.toMatchObject({ user: { username: owner.username } });
+  });
+
+  it("does not count successful logins against any limit but the address's", async () => {
+    const owner = await registered("regular");
+    const home = from("203.0.113.21");
+    for (let i = 0; i < 12; i++) {
+      await expect(login(i % 2 === 0 ? owner.username : owner.email, PASSWORD, home)).resolves.toHaveProperty("accessToken");
+    }
+    // Two typos still leave the owner a try from home.
+    expect(await codeOf(login(owner.username, "typo one", home))).toBe("UNAUTHORIZED");
+    expect(await codeOf(login(owner.username, "typo two", home))).toBe("UNAUTHORIZED");
+    await expect(login(owner.username, PASSWORD, home)).resolves.toHaveProperty("accessToken");
+  });
+
+  it("refuses every address once the account's failures from many addresses reach the per-account limit", async () => {
+    const owner = await registered("spread");
+    const codes: string[] = [];
+    for (let i = 0; i < 8; i++) codes.push(await codeOf(login(owner.email, "distributed guess", from(`198.51.100.${100 + i}`))));
+    expect(codes).toEqual(Array(8).fill("UNAUTHORIZED"));
+    expect(await codeOf(login(owner.username, PASSWORD, from("203.0.113.22")))).toBe("TOO_MANY_REQUESTS");
+    deps.clock.advance(600_000 / 8 + 1000); // one failure's worth of refill
+    await expect(login(owner.username, PASSWORD, from("203.0.113.22"))).resolves.toHaveProperty("accessToken");
+  });
+
+  it("counts an IPv6 attacker's failures by their /64, however many of its addresses they use", async () => {
+    const owner = await registered("sixfour");
+    const codes: string[] = [];
+    for (const host of ["a", "b", "c", "d", "e"]) codes.push(await codeOf(login(owner.username, "a guess", from(`2001:db8:6:4::${host}`))));
+    expect(codes).toEqual(["UNAUTHORIZED", "UNAUTHORIZED", "UNAUTHORIZED", "TOO_MANY_REQUESTS", "TOO_MANY_REQUESTS"]);
+    await expect(login(owner.username, PASSWORD, from("2001:db8:6:5::a"))).resolves.toHaveProperty("accessToken");
+  });
+
+  it("counts failed logins for an unknown account by the normalised login", async () => {
+    const ghost = uniqueUsername("ghost");
+    const attacker = from("198.51.100.77");
+    const codes: string[] = [];
+    for (const spelling of [ghost, ghost.toUpperCase(), fullwidthUpper(ghost), ` ${ghost} `]) {
+      codes.push(await codeOf(login(spelling, "a guess", attacker)));
+    }
+    expect(codes).toEqual(["UNAUTHORIZED", "UNAUTHORIZED", "UNAUTHORIZED", "TOO_MANY_REQUESTS"]);
+    // Another unknown login from the same address is a bucket of its own.
+    expect(await codeOf(login(uniqueUsername("ghost"), "a guess", attacker))).toBe("UNAUTHORIZED");
+  });
+
+  it("refuses a burst of parallel guesses beyond the per-(account, address) limit", async () => {
+    const owner = await registered("burst");
+    const codes = await Promise.all(
+      Array.from({ length: 12 }, () => codeOf(login(owner.username, "parallel guess", from("198.51.100.88")))),
+    );
+    expect(codes.filter((code) => code === "UNAUTHORIZED")).toHaveLength(3);
+    expect(codes.filter((code) => code === "TOO_MANY_REQUESTS")).toHaveLength(9);
+    await expect(login(owner.username, PASSWORD, from("203.0.113.23"))).resolves.toHaveProperty("accessToken");
   });
 });

@@ -50,6 +50,7 @@ export async function startServer(runtime: RuntimeName, env: Record<string, stri
       LOG_LEVEL: "info",
       DRAIN_MS: "200",
       RATE_LIMIT_AUTH_PER_IP: "10000/1",
+      RATE_LIMIT_AUTH_PER_ACCOUNT_IP: "5000/1",
       RATE_LIMIT_AUTH_PER_ACCOUNT: "10000/1",
       RATE_LIMIT_SEND_PER_USER: "10000/1",
       RATE_LIMIT_TYPING_PER_USER: "10000/1",

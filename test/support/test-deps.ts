@@ -39,6 +39,7 @@ export function createTestClock(start: Date = new Date()): TestClock {
 const GENEROUS: BucketRule = { capacity: 10_000, periodSeconds: 1 };
 export const TEST_RATE_LIMITS: RateLimits = {
   authPerIp: GENEROUS,
+  authPerAccountIp: GENEROUS,
   authPerAccount: GENEROUS,
   sendPerUser: GENEROUS,
   typingPerUser: GENEROUS,
@@ -110,7 +111,6 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
   const services = createServices({
     database,
     kv,
-    durableKv: kv,
     rateLimiter,
     recentMessages,
     events: createBusEventPublisher(bus),

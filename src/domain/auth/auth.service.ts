@@ -20,7 +20,8 @@ import type {
 } from "./auth.schema.ts";
 import { createAccessTokens } from "./access-tokens.ts";
 import { hashPassword, verifyPassword } from "./password.ts";
-import { createSessionStore, type SessionRecord } from "./sessions.ts";
+import { addressKey } from "./address-key.ts";
+import { createSessionStore, type SessionGrant } from "./sessions.ts";
 import { createWsTickets } from "./ws-tickets.ts";
 
 export interface AuthService {
@@ -28,7 +29,7 @@ export interface AuthService {
   register(input: RegisterInput, meta: RequestMeta): Promise<IssuedTokens>;
   /**
    * UNAUTHORIZED with one message (and similar timing) for an unknown user and a wrong password;
-   * TOO_MANY_REQUESTS per IP and per account (keyed by the normalised login).
+   * TOO_MANY_REQUESTS per IP, and for failed logins per (account, address) and per account.
    */
   login(input: LoginInput, meta: RequestMeta): Promise<IssuedTokens>;
   /**
@@ -41,31 +42,38 @@ export interface AuthService {
   /** Verifies an access token: signature, alg, iss, aud, typ, exp — and that its session is still alive. */
   verifyAccessToken(token: string): Promise<AuthSession>;
   me(session: AuthSession): Promise<UserProfile>;
-  /** A one-time ticket (≥128 bits, ≤30 s) for the WebSocket upgrade. */
+  /** A one-time ticket (≥128 bits, ≤30 s) for the WebSocket upgrade. UNAVAILABLE when the ticket store is down. */
   issueWsTicket(
     session: AuthSession,
     resume: Record<string, number> | undefined,
   ): Promise<{ ticket: string; expiresAt: string }>;
-  /** Consumes the ticket atomically; null when unknown, expired or already used. */
+  /** Consumes the ticket atomically; null when unknown, expired or already used. UNAVAILABLE when its store is down. */
   redeemWsTicket(ticket: string): Promise<WsTicketClaims | null>;
 }
 
 export interface AuthServiceDeps {
+  /** Users, and sessions with their refresh tokens (tables `sessions`, `refresh_tokens`). */
   database: Database;
-  /**
-   * Sessions and refresh tokens. Must survive restarts of everything but the database: losing it signs every user
-   * out (the composition root gives it the database-backed store even when Redis is configured).
-   */
-  kv: KeyValueStore;
-  /** One-time socket tickets (30 s): may live in a faster, non-durable store. Defaults to `kv`. */
-  ticketKv?: KeyValueStore;
+  /** One-time socket tickets (30 s): Redis when configured, else the database-backed KV. */
+  ticketKv: KeyValueStore;
   rateLimiter: RateLimiter;
   events: EventPublisher;
   clock: Clock;
   logger: Logger;
   jwt: { secret: string; issuer: string; audience: string; accessTokenTtlSeconds: number };
   refreshTokenTtlSeconds: number;
-  rateLimits: { authPerIp: BucketRule; authPerAccount: BucketRule; wsTicketPerUser: BucketRule };
+  rateLimits: AuthRateLimits;
+}
+
+export interface AuthRateLimits {
+  /** Registrations and logins, successful or not, per client address. */
+  authPerIp: BucketRule;
+  /** Failed logins per (account, client address): the limit an attacker at one address meets. */
+  authPerAccountIp: BucketRule;
+  /** Failed logins per account from all addresses together: the backstop against many addresses. */
+  authPerAccount: BucketRule;
+  /** Socket tickets per user: each is one (re)connect. */
+  wsTicketPerUser: BucketRule;
 }
 
 /**
@@ -80,6 +88,13 @@ const BAD_ACCESS_TOKEN = "invalid or expired access token";
 const BAD_REFRESH_TOKEN = "invalid or expired refresh token";
 const RACING_REFRESH = "this refresh token was just rotated by a concurrent refresh; retry with the current one";
 
+/** A limit charged for one attempt: the bucket family (for the log) and its key. */
+interface Charge {
+  bucket: "auth-ip" | "auth-account-ip" | "auth-account" | "ws-ticket";
+  key: string;
+  rule: BucketRule;
+}
+
 /** How a login string finds its account: emails as the Email schema stores them, usernames NFKC + case-folded. */
 function normaliseLogin(login: string): { by: "email" | "username"; value: string } {
   return login.includes("@")
@@ -88,40 +103,52 @@ function normaliseLogin(login: string): { by: "email" | "username"; value: strin
 }
 
 export function createAuthService(deps: AuthServiceDeps): AuthService {
-  const { database, kv, rateLimiter, events, clock, logger } = deps;
+  const { database, rateLimiter, events, clock, logger } = deps;
   const accessTokens = createAccessTokens(deps.jwt, clock);
-  const sessions = createSessionStore({ kv, clock, refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds });
-  const wsTickets = createWsTickets({ kv: deps.ticketKv ?? kv, clock });
+  const sessions = createSessionStore({ database, clock, logger, refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds });
+  const wsTickets = createWsTickets({ kv: deps.ticketKv, clock, logger });
 
-  const enforce = async (bucket: "auth-ip" | "auth-account" | "ws-ticket", key: string, rule: BucketRule): Promise<void> => {
-    const decision = await rateLimiter.consume(`${bucket}:${key}`, rule);
-    if (!decision.allowed) {
+  /**
+   * Takes one token from each bucket, narrowest first, or none: a refusal gives back what was taken, so a bucket
+   * that refuses never drains the wider ones behind it (an attacker stopped at their address spends nothing of the
+   * account's allowance).
+   */
+  const charge = async (charges: Charge[]): Promise<void> => {
+    for (const [index, { bucket, key, rule }] of charges.entries()) {
+      const decision = await rateLimiter.consume(`${bucket}:${key}`, rule);
+      if (decision.allowed) continue;
+      await refund(charges.slice(0, index));
       // The key (an address, an email) stays out of the log; the bucket says which limit it was.
       logger.warn("auth rate limit hit", { bucket, retryAfterSeconds: decision.retryAfterSeconds });
       throw new DomainError("TOO_MANY_REQUESTS", "too many attempts, try again later", decision.retryAfterSeconds);
     }
   };
-  const enforcePerIp = async (meta: RequestMeta): Promise<void> => {
-    // No address (an in-process call, a runtime that cannot tell): the per-account bucket still applies to logins.
-    if (meta.ip !== null) await enforce("auth-ip", meta.ip, deps.rateLimits.authPerIp);
+  const refund = async (charges: Charge[]): Promise<void> => {
+    for (const { bucket, key, rule } of charges) await rateLimiter.refund(`${bucket}:${key}`, rule);
   };
+  // No address (an in-process call, a runtime that cannot tell): only the per-account bucket applies to logins.
+  const perIp = (meta: RequestMeta): Charge[] =>
+    meta.ip === null ? [] : [{ bucket: "auth-ip", key: addressKey(meta.ip), rule: deps.rateLimits.authPerIp }];
+  const failedLoginCharges = (account: string, meta: RequestMeta): Charge[] => [
+    ...(meta.ip === null
+      ? []
+      : [{ bucket: "auth-account-ip" as const, key: `${account}|${addressKey(meta.ip)}`, rule: deps.rateLimits.authPerAccountIp }]),
+    { bucket: "auth-account", key: account, rule: deps.rateLimits.authPerAccount },
+  ];
 
   const findProfile = async (userId: string): Promise<UserProfile | null> => {
     const [row] = await database.db.select(profileColumns).from(users).where(eq(users.id, userId)).limit(1);
     return row ? toProfile(row) : null;
   };
 
-  const issueTokens = async (
-    user: UserProfile,
-    session: { sessionId: string; session: SessionRecord; refreshToken: string },
-  ): Promise<IssuedTokens> => {
+  const issueTokens = async (user: UserProfile, session: SessionGrant): Promise<IssuedTokens> => {
     const access = await accessTokens.issue({ userId: user.id, sessionId: session.sessionId });
     return {
       user,
       accessToken: access.token,
       accessTokenExpiresAt: access.expiresAt.toISOString(),
       refreshToken: session.refreshToken,
-      refreshTokenExpiresAt: new Date(session.session.expiresAt).toISOString(),
+      refreshTokenExpiresAt: session.expiresAt.toISOString(),
     };
   };
 
@@ -135,7 +162,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
 
   return {
     async register(input, meta) {
-      await enforcePerIp(meta);
+      await charge(perIp(meta));
       // The schema already normalised it; doing it here too keeps the stored hash NFKC whoever calls.
       const passwordHash = await hashPassword(input.password.normalize("NFKC"));
       let row: ProfileRow | undefined;
@@ -162,19 +189,24 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     },
 
     async login(input, meta) {
-      await enforcePerIp(meta);
+      await charge(perIp(meta));
       const login = normaliseLogin(input.login);
-      await enforce("auth-account", `${login.by}:${login.value}`, deps.rateLimits.authPerAccount);
       const [row] = await database.db
         .select({ ...profileColumns, passwordHash: users.passwordHash })
         .from(users)
         .where(login.by === "email" ? eq(users.email, login.value) : eq(users.username, login.value))
         .limit(1);
+      // Failures count against the account whichever spelling found it; an unknown login by its normalised string.
+      // Every attempt is charged as a failure before the password is checked (so parallel guesses cannot all slip
+      // through one check), and a success gets its charge back.
+      const failure = failedLoginCharges(row ? `user:${row.id}` : `${login.by}:${login.value}`, meta);
+      await charge(failure);
       const passwordMatches = await verifyPassword(row?.passwordHash ?? DUMMY_PASSWORD_HASH, input.password.normalize("NFKC"));
       if (!row || !passwordMatches) {
         logger.info("login refused", { reason: row ? "wrong-password" : "unknown-account", userId: row?.id ?? null });
         throw new DomainError("UNAUTHORIZED", WRONG_CREDENTIALS);
       }
+      await refund(failure);
       const user = toProfile(row);
       const session = await sessions.start(user.id, meta);
       logger.info("user logged in", { userId: user.id, sessionId: session.sessionId });
@@ -199,9 +231,9 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
         await revokeSession(rotation, "refresh-token-reuse");
         throw new DomainError("UNAUTHORIZED", BAD_REFRESH_TOKEN);
       }
-      const user = await findProfile(rotation.session.userId);
+      const user = await findProfile(rotation.userId);
       if (!user) {
-        await revokeSession({ sessionId: rotation.sessionId, userId: rotation.session.userId }, "user-gone");
+        await revokeSession(rotation, "user-gone");
         throw new DomainError("UNAUTHORIZED", BAD_REFRESH_TOKEN);
       }
       return issueTokens(user, rotation);
@@ -237,7 +269,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
 
     async issueWsTicket(session, resume) {
       // A ticket is one (re)connect: this bounds how fast one user can open sockets, whatever the client does.
-      await enforce("ws-ticket", session.userId, deps.rateLimits.wsTicketPerUser);
+      await charge([{ bucket: "ws-ticket", key: session.userId, rule: deps.rateLimits.wsTicketPerUser }]);
       const { ticket, expiresAt } = await wsTickets.issue(session, resume);
       logger.debug("ws ticket issued", { userId: session.userId, sessionId: session.sessionId });
       return { ticket, expiresAt: expiresAt.toISOString() };

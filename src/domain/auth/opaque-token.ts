@@ -15,8 +15,3 @@ export const OPAQUE_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 export function hashOpaqueToken(token: string): string {
   return encodeHexLowerCase(sha256(new TextEncoder().encode(token)));
 }
-
-/** Whole seconds from `now` until `expiresAtMs`, at least 1 (the KV rejects or misreads a zero TTL). */
-export function secondsUntil(expiresAtMs: number, now: Date): number {
-  return Math.max(1, Math.ceil((expiresAtMs - now.getTime()) / 1000));
-}

@@ -1,24 +1,10 @@
-import { z } from "zod";
-import type { KeyValueStore } from "../../infra/kv/kv.ts";
+import { and, eq, gt, inArray, isNull, lte, sql } from "drizzle-orm";
+import type { Database, Db } from "../../infra/db/database.ts";
+import { refreshTokens, sessions } from "../../infra/db/schema.ts";
 import type { Clock } from "../../lib/clock.ts";
+import type { Logger } from "../../lib/logger.ts";
 import type { RequestMeta } from "./auth.schema.ts";
-import { hashOpaqueToken, newOpaqueToken, OPAQUE_TOKEN_PATTERN, secondsUntil } from "./opaque-token.ts";
-import { readStoredRecord } from "./stored-record.ts";
-
-/**
- * Sessions are refresh-token families, kept in the KV port:
- *
- *   auth:session:{sessionId}          the family: user, absolute expiry, current generation (deleted on revoke)
- *   auth:session-revoked:{sessionId}  tombstone, so a rotation racing a logout cannot bring the family back
- *   auth:refresh:{sha256(token)}      the one live refresh token of a family; consumed with `take`
- *   auth:refresh-used:{sha256(token)} marker left by a consumed token, to recognise its reuse
- *
- * Every key expires with the family's absolute lifetime. Tokens are stored only as SHA-256 hashes.
- */
-const sessionKey = (sessionId: string): string => `auth:session:${sessionId}`;
-const revokedKey = (sessionId: string): string => `auth:session-revoked:${sessionId}`;
-const refreshKey = (tokenHash: string): string => `auth:refresh:${tokenHash}`;
-const usedKey = (tokenHash: string): string => `auth:refresh-used:${tokenHash}`;
+import { hashOpaqueToken, newOpaqueToken, OPAQUE_TOKEN_PATTERN } from "./opaque-token.ts";
 
 /**
  * Two tabs refreshing with the same cookie: the loser presents the token the winner consumed a moment ago.
@@ -26,154 +12,191 @@ const usedKey = (tokenHash: string): string => `auth:refresh-used:${tokenHash}`;
  */
 export const RACING_REFRESH_GRACE_MS = 5_000;
 
-const SessionRecord = z.object({
-  userId: z.string(),
-  createdAt: z.number(),
-  expiresAt: z.number(),
-  generation: z.number().int().min(0),
-  userAgent: z.string().nullable(),
-  ip: z.string().nullable(),
-});
-export type SessionRecord = z.infer<typeof SessionRecord>;
+/** Expired sessions (and, by cascade, their refresh tokens) are deleted this often, a batch at a time. */
+const PURGE_EVERY_MS = 5 * 60_000;
+const PURGE_BATCH = 500;
+const PURGE_MAX_BATCHES = 20;
 
-const RefreshRecord = z.object({
-  sessionId: z.string(),
-  userId: z.string(),
-  generation: z.number().int().min(0),
-  expiresAt: z.number(),
-});
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const UsedMarker = z.object({
-  sessionId: z.string(),
-  userId: z.string(),
-  generation: z.number().int().min(0),
-  usedAt: z.number(),
-});
-
-export interface StartedSession {
+/** A session that can issue tokens: its refresh token is handed to the client once and stored only as a hash. */
+export interface SessionGrant {
   sessionId: string;
-  session: SessionRecord;
+  userId: string;
+  /** Absolute: no rotation moves it. */
+  expiresAt: Date;
   refreshToken: string;
 }
 
 export type RotateOutcome =
-  | { outcome: "rotated"; sessionId: string; session: SessionRecord; refreshToken: string }
+  | ({ outcome: "rotated" } & SessionGrant)
   /** Refused, nothing else to do: unknown, expired, already revoked, or the loser of a race between tabs. */
   | { outcome: "refused"; reason: "unknown" | "expired" | "revoked" | "racing" }
   /** A consumed token came back (or the family is inconsistent): the caller must revoke the whole family. */
   | { outcome: "reused"; sessionId: string; userId: string; generation: number };
 
 export interface SessionStore {
-  start(userId: string, meta: RequestMeta): Promise<StartedSession>;
-  /** Consumes `refreshToken` (atomically: of concurrent callers at most one rotates) and issues its successor. */
+  start(userId: string, meta: RequestMeta): Promise<SessionGrant>;
+  /** Consumes `refreshToken` and issues its successor, atomically: of concurrent callers exactly one rotates. */
   rotate(refreshToken: string, meta: RequestMeta): Promise<RotateOutcome>;
-  /** The live session, or null when revoked or past its absolute expiry. */
-  get(sessionId: string): Promise<SessionRecord | null>;
+  /** The live session's user, or null when unknown, revoked or past its absolute expiry. */
+  get(sessionId: string): Promise<{ userId: string } | null>;
   /** The family a refresh token belongs to, whether it is the live token or an already consumed one. */
   familyOf(refreshToken: string): Promise<{ sessionId: string; userId: string } | null>;
-  /** Deletes the family; its refresh tokens and access tokens stop working at once. Idempotent. */
+  /** Ends the family: its refresh tokens and access tokens stop working at once. Idempotent. */
   revoke(sessionId: string): Promise<void>;
+  /** Deletes sessions past their expiry, with their refresh tokens; resolves with how many. Runs every 5 minutes. */
+  purgeExpired(): Promise<number>;
 }
 
+/**
+ * Sessions and refresh tokens in the `sessions` and `refresh_tokens` tables (the database is the truth: neither a
+ * restart nor a Redis restart signs anyone out). Times come from `clock`, passed as parameters, never `now()`.
+ */
 export function createSessionStore(deps: {
-  kv: KeyValueStore;
+  database: Database;
   clock: Clock;
+  logger: Logger;
   /** Absolute session lifetime: rotation never extends it. */
   refreshTokenTtlSeconds: number;
 }): SessionStore {
-  const { kv, clock } = deps;
+  const { db } = deps.database;
+  const { clock } = deps;
 
-  const load = async (sessionId: string): Promise<SessionRecord | null> => {
-    const session = readStoredRecord(SessionRecord, await kv.get(sessionKey(sessionId)));
-    return session && session.expiresAt > clock.now().getTime() ? session : null;
-  };
-
-  const storeRefreshToken = async (sessionId: string, session: SessionRecord): Promise<string> => {
+  const issueRefreshToken = async (tx: Db, sessionId: string, generation: number, now: Date): Promise<string> => {
     const token = newOpaqueToken();
-    const record = { sessionId, userId: session.userId, generation: session.generation, expiresAt: session.expiresAt };
-    await kv.set(refreshKey(hashOpaqueToken(token)), JSON.stringify(record), {
-      ttlSeconds: secondsUntil(session.expiresAt, clock.now()),
-    });
+    await tx.insert(refreshTokens).values({ tokenHash: hashOpaqueToken(token), sessionId, generation, createdAt: now });
     return token;
   };
 
-  /** A token that is not live: reuse of a consumed one revokes, unless it is the racing-tab case. */
-  const judgeNotLive = async (tokenHash: string): Promise<RotateOutcome> => {
-    const marker = readStoredRecord(UsedMarker, await kv.get(usedKey(tokenHash)));
-    if (!marker) return { outcome: "refused", reason: "unknown" };
-    const session = await load(marker.sessionId);
-    if (!session) return { outcome: "refused", reason: "revoked" };
-    // `generation` equal to the marker's means the winner is still mid-rotation; one more means it finished.
-    const justConsumed = marker.generation === session.generation || marker.generation === session.generation - 1;
-    const withinGrace = clock.now().getTime() - marker.usedAt <= RACING_REFRESH_GRACE_MS;
+  /** A token that was not live when we tried to consume it: the committed state says why. */
+  const judgeNotLive = async (tx: Db, tokenHash: string, now: Date): Promise<RotateOutcome> => {
+    const [token] = await tx
+      .select({
+        sessionId: refreshTokens.sessionId,
+        generation: refreshTokens.generation,
+        usedAt: refreshTokens.usedAt,
+        userId: sessions.userId,
+        liveGeneration: sessions.generation,
+        expiresAt: sessions.expiresAt,
+        revokedAt: sessions.revokedAt,
+      })
+      .from(refreshTokens)
+      .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+      .where(eq(refreshTokens.tokenHash, tokenHash));
+    if (!token) return { outcome: "refused", reason: "unknown" };
+    if (token.revokedAt !== null) return { outcome: "refused", reason: "revoked" };
+    if (token.expiresAt <= now) return { outcome: "refused", reason: "expired" };
+    // The winner's commit (successor and used_at together) is visible here: the previous token is one generation behind.
+    const justConsumed = token.generation === token.liveGeneration - 1;
+    const withinGrace = token.usedAt !== null && now.getTime() - token.usedAt.getTime() <= RACING_REFRESH_GRACE_MS;
     if (justConsumed && withinGrace) return { outcome: "refused", reason: "racing" };
-    return { outcome: "reused", sessionId: marker.sessionId, userId: marker.userId, generation: marker.generation };
+    return { outcome: "reused", sessionId: token.sessionId, userId: token.userId, generation: token.generation };
   };
+
+  /** Small batches, so a backlog never becomes one long delete holding locks; the rest waits for the next run. */
+  const purgeExpired = async (): Promise<number> => {
+    let purged = 0;
+    for (let batch = 0; batch < PURGE_MAX_BATCHES; batch++) {
+      const expired = db.select({ id: sessions.id }).from(sessions).where(lte(sessions.expiresAt, clock.now())).limit(PURGE_BATCH);
+      const deleted = await db.delete(sessions).where(inArray(sessions.id, expired)).returning({ id: sessions.id });
+      purged += deleted.length;
+      if (deleted.length < PURGE_BATCH) break;
+    }
+    return purged;
+  };
+  const timer = setInterval(() => {
+    // Expired sessions are already refused by every read, so a failed sweep loses nothing: the next one retries.
+    purgeExpired().catch((error: unknown) => deps.logger.warn("expired sessions not purged", { error }));
+  }, PURGE_EVERY_MS);
+  timer.unref?.(); // housekeeping must not keep the process (or a test run) alive
 
   return {
     async start(userId, meta) {
-      const now = clock.now().getTime();
-      const sessionId = crypto.randomUUID();
-      const session: SessionRecord = {
-        userId,
-        createdAt: now,
-        expiresAt: now + deps.refreshTokenTtlSeconds * 1000,
-        generation: 0,
-        userAgent: meta.userAgent,
-        ip: meta.ip,
-      };
-      await kv.set(sessionKey(sessionId), JSON.stringify(session), { ttlSeconds: deps.refreshTokenTtlSeconds });
-      return { sessionId, session, refreshToken: await storeRefreshToken(sessionId, session) };
+      const now = clock.now();
+      const expiresAt = new Date(now.getTime() + deps.refreshTokenTtlSeconds * 1000);
+      return db.transaction(async (tx) => {
+        const [session] = await tx
+          .insert(sessions)
+          .values({ userId, createdAt: now, lastUsedAt: now, expiresAt, userAgent: meta.userAgent, ip: meta.ip })
+          .returning({ id: sessions.id });
+        if (!session) throw new Error("session insert returned no row");
+        return { sessionId: session.id, userId, expiresAt, refreshToken: await issueRefreshToken(tx, session.id, 0, now) };
+      });
     },
 
     async rotate(refreshToken, meta) {
       if (!OPAQUE_TOKEN_PATTERN.test(refreshToken)) return { outcome: "refused", reason: "unknown" };
       const tokenHash = hashOpaqueToken(refreshToken);
-      const record = readStoredRecord(RefreshRecord, await kv.take(refreshKey(tokenHash)));
-      if (!record) return judgeNotLive(tokenHash);
-      // Mark the token used before anything else, so a replay from here on is recognised as reuse.
       const now = clock.now();
-      const marker = { sessionId: record.sessionId, userId: record.userId, generation: record.generation, usedAt: now.getTime() };
-      await kv.set(usedKey(tokenHash), JSON.stringify(marker), { ttlSeconds: secondsUntil(record.expiresAt, now) });
+      return db.transaction(async (tx): Promise<RotateOutcome> => {
+        // The decision: the row lock makes concurrent rotations of one token queue here, and once the first commits
+        // the others match nothing (used_at is set) and go on to see its committed successor.
+        const [consumed] = await tx
+          .update(refreshTokens)
+          .set({ usedAt: now })
+          .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.usedAt)))
+          .returning({ sessionId: refreshTokens.sessionId, generation: refreshTokens.generation });
+        if (!consumed) return judgeNotLive(tx, tokenHash, now);
 
-      const session = await load(record.sessionId);
-      if (!session) return { outcome: "refused", reason: record.expiresAt <= now.getTime() ? "expired" : "revoked" };
-      if (session.generation !== record.generation || session.userId !== record.userId) {
-        return { outcome: "reused", sessionId: record.sessionId, userId: record.userId, generation: record.generation };
-      }
-      // The record keeps where the session was last used from (for a future "your sessions" list).
-      const next: SessionRecord = {
-        ...session,
-        generation: session.generation + 1,
-        userAgent: meta.userAgent ?? session.userAgent,
-        ip: meta.ip ?? session.ip,
-      };
-      await kv.set(sessionKey(record.sessionId), JSON.stringify(next), { ttlSeconds: secondsUntil(next.expiresAt, now) });
-      const successor = await storeRefreshToken(record.sessionId, next);
-      // A logout may have deleted the family while we rewrote it: the tombstone tells, and we undo our write.
-      if ((await kv.get(revokedKey(record.sessionId))) !== null) {
-        await kv.delete(sessionKey(record.sessionId));
-        return { outcome: "refused", reason: "revoked" };
-      }
-      return { outcome: "rotated", sessionId: record.sessionId, session: next, refreshToken: successor };
+        // Same lock order as revoke (the session row), so a logout racing this rotation is either seen or sees it.
+        const [session] = await tx
+          .update(sessions)
+          .set({
+            generation: sql`${sessions.generation} + 1`,
+            lastUsedAt: now,
+            // The session remembers where it was last used from (for "your sessions").
+            ...(meta.userAgent !== null ? { userAgent: meta.userAgent } : {}),
+            ...(meta.ip !== null ? { ip: meta.ip } : {}),
+          })
+          .where(
+            and(
+              eq(sessions.id, consumed.sessionId),
+              eq(sessions.generation, consumed.generation),
+              isNull(sessions.revokedAt),
+              gt(sessions.expiresAt, now),
+            ),
+          )
+          .returning({ userId: sessions.userId, generation: sessions.generation, expiresAt: sessions.expiresAt });
+        if (!session) return judgeNotLive(tx, tokenHash, now);
+        const successor = await issueRefreshToken(tx, consumed.sessionId, session.generation, now);
+        return {
+          outcome: "rotated",
+          sessionId: consumed.sessionId,
+          userId: session.userId,
+          expiresAt: session.expiresAt,
+          refreshToken: successor,
+        };
+      });
     },
 
-    get: load,
+    async get(sessionId) {
+      if (!UUID.test(sessionId)) return null; // not a session id we issued; and not a query error either
+      const [session] = await db
+        .select({ userId: sessions.userId })
+        .from(sessions)
+        .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, clock.now())));
+      return session ?? null;
+    },
 
     async familyOf(refreshToken) {
       if (!OPAQUE_TOKEN_PATTERN.test(refreshToken)) return null;
-      const tokenHash = hashOpaqueToken(refreshToken);
-      const live = readStoredRecord(RefreshRecord, await kv.get(refreshKey(tokenHash)));
-      const family = live ?? readStoredRecord(UsedMarker, await kv.get(usedKey(tokenHash)));
-      return family ? { sessionId: family.sessionId, userId: family.userId } : null;
+      const [family] = await db
+        .select({ sessionId: refreshTokens.sessionId, userId: sessions.userId })
+        .from(refreshTokens)
+        .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+        .where(eq(refreshTokens.tokenHash, hashOpaqueToken(refreshToken)));
+      return family ?? null;
     },
 
     async revoke(sessionId) {
-      const session = readStoredRecord(SessionRecord, await kv.get(sessionKey(sessionId)));
-      const ttlSeconds = session ? secondsUntil(session.expiresAt, clock.now()) : deps.refreshTokenTtlSeconds;
-      // Tombstone first, then delete: a concurrent rotation either sees the tombstone or is deleted after it wrote.
-      await kv.set(revokedKey(sessionId), "1", { ttlSeconds });
-      await kv.delete(sessionKey(sessionId));
+      if (!UUID.test(sessionId)) return;
+      await db
+        .update(sessions)
+        .set({ revokedAt: clock.now() })
+        .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
     },
+
+    purgeExpired,
   };
 }

@@ -4,6 +4,7 @@ import {
   boolean,
   check,
   index,
+  integer,
   pgEnum,
   pgTable,
   primaryKey,
@@ -132,7 +133,7 @@ export const receiptMarks = pgTable(
   (t) => [primaryKey({ columns: [t.roomId, t.kind, t.userId, t.seq] })],
 );
 
-/** Backs the KV port on the embedded default, so refresh tokens survive restarts without Redis. */
+/** Backs the KV port without Redis (one-time socket tickets). */
 export const kvEntries = pgTable(
   "kv_entries",
   {
@@ -141,4 +142,48 @@ export const kvEntries = pgTable(
     expiresAt: timestamp("expires_at", { withTimezone: true }),
   },
   (t) => [index("kv_entries_expires_idx").on(t.expiresAt)],
+);
+
+/**
+ * One row per sign-in: a refresh-token family. The access tokens it issues name it (`sid`) and die with it.
+ * `expires_at` is absolute (rotation never extends it); a revoked session keeps its row, with `revoked_at`, until
+ * it expires and is purged, so its tokens are recognised as belonging to an ended session.
+ */
+export const sessions = pgTable(
+  "sessions",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The generation of the family's live refresh token; every rotation bumps it. */
+    generation: integer("generation").notNull().default(0),
+    /** Where the session was last used from (sign-in or refresh). */
+    userAgent: text("user_agent"),
+    ip: text("ip"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId), index("sessions_expires_idx").on(t.expiresAt)],
+);
+
+/**
+ * Every refresh token a session was given, stored only as its SHA-256. `used_at` is set by the rotation that
+ * consumed it, in the same transaction that writes its successor: the row lock on that UPDATE picks the one winner
+ * of concurrent rotations. A used token presented again is a racing tab (within seconds) or a stolen copy.
+ */
+export const refreshTokens = pgTable(
+  "refresh_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    sessionId: uuid("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    generation: integer("generation").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    usedAt: timestamp("used_at", { withTimezone: true }),
+  },
+  (t) => [index("refresh_tokens_session_idx").on(t.sessionId)],
 );

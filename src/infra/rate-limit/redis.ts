@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { BucketRule } from "../../config.ts";
-import type { Logger } from "../../lib/logger.ts";
 import type { RateDecision, RateLimiter } from "./rate-limit.ts";
 
 /**
@@ -35,52 +34,51 @@ return { allowed, math.floor(tokens), wait_ms }
 `;
 const TOKEN_BUCKET_SHA = createHash("sha1").update(TOKEN_BUCKET_LUA).digest("hex");
 
-/** How often, at most, the "rate limiting is disabled" warning repeats while Redis stays unreachable. */
-const WARN_EVERY_MS = 10_000;
+/**
+ * Gives `cost` tokens back to an existing bucket (refilled first, capped at capacity). A missing key is a full
+ * bucket already, so nothing is written for it. Returns 1 when a bucket was changed, else 0.
+ */
+const REFUND_LUA = `
+local capacity = tonumber(ARGV[1])
+local period_ms = tonumber(ARGV[2]) * 1000
+local cost = tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+if not state[1] then return 0 end
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local at = tonumber(state[2]) or now
+local tokens = math.min(capacity, tonumber(state[1]) + math.max(0, now - at) * capacity / period_ms + cost)
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(period_ms))
+return 1
+`;
+const REFUND_SHA = createHash("sha1").update(REFUND_LUA).digest("hex");
 
 /**
  * Token buckets in Redis under `${prefix}rl:`, shared by every instance. The client is shared and owned by the
- * caller. When Redis is unreachable or errors, it FAILS OPEN (allows, warns at most every 10 s): an outage of
- * the limiter's store must not take logins and messages down with it.
+ * caller. Every call rejects when Redis is unreachable or errors: the composition root wraps this limiter in the
+ * in-memory fallback (fallback.ts), which decides what happens then.
  */
-export function createRedisRateLimiter(options: { client: Redis; prefix: string; logger: Logger }): RateLimiter {
+export function createRedisRateLimiter(options: { client: Redis; prefix: string }): RateLimiter {
   const { client } = options;
-  const logger = options.logger.child({ component: "redis-rate-limiter" });
-  let failingSince: number | null = null;
-  let lastWarnAt = 0;
 
-  async function runBucket(key: string, rule: BucketRule, cost: number): Promise<unknown> {
+  async function run(script: { lua: string; sha: string }, key: string, rule: BucketRule, cost: number): Promise<unknown> {
     const args = [1, `${options.prefix}rl:${key}`, rule.capacity, rule.periodSeconds, cost] as const;
     try {
-      return await client.evalsha(TOKEN_BUCKET_SHA, ...args);
+      return await client.evalsha(script.sha, ...args);
     } catch (error) {
       // Scripts live in the server's cache only: load it again after a restart (or on first use).
       if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-      return client.eval(TOKEN_BUCKET_LUA, ...args);
+      return client.eval(script.lua, ...args);
     }
   }
 
   return {
-    consume: async (key: string, rule: BucketRule, cost = 1): Promise<RateDecision> => {
-      let decision: RateDecision;
-      try {
-        decision = toDecision(await runBucket(key, rule, cost));
-      } catch (error) {
-        const now = Date.now();
-        failingSince ??= now;
-        if (now - lastWarnAt >= WARN_EVERY_MS) {
-          lastWarnAt = now;
-          logger.warn("rate limiting is disabled while Redis is unreachable; allowing requests", { error });
-        }
-        return { allowed: true, remaining: Math.max(0, Math.floor(rule.capacity - cost)) };
-      }
-      if (failingSince !== null) {
-        logger.info("rate limiting restored: Redis is reachable again", { downForMs: Date.now() - failingSince });
-        failingSince = null;
-        lastWarnAt = 0;
-      }
-      return decision;
+    consume: async (key, rule, cost = 1) => toDecision(await run({ lua: TOKEN_BUCKET_LUA, sha: TOKEN_BUCKET_SHA }, key, rule, cost)),
+    refund: async (key, rule, cost = 1) => {
+      await run({ lua: REFUND_LUA, sha: REFUND_SHA }, key, rule, cost);
     },
+    stats: () => ({ mode: "shared", fallbacks: 0, localBuckets: 0, evictedBeforeRefill: 0 }),
     close: async () => {},
   };
 }

@@ -2,13 +2,14 @@ import { Hono } from "hono";
 import type { UpgradeWebSocket } from "hono/ws";
 import type { WsTicketClaims } from "../../domain/auth/auth.schema.ts";
 import type { Services } from "../../domain/services.ts";
+import { DomainError } from "../../lib/domain-error.ts";
 import type { RealtimeHub } from "../../realtime/hub.ts";
 
 const TICKET = /^[A-Za-z0-9_-]{22,64}$/;
 
 /**
  * `GET /ws?ticket=…`: everything is checked before the upgrade, so a refused socket never opens.
- * 503 while draining, 403 for an Origin outside the allowlist (browsers always send one; other clients may
+ * 503 while draining or while the ticket store is unreachable, 403 for an Origin outside the allowlist (browsers always send one; other clients may
  * omit it), 426 for a plain GET, 401 for a missing, unknown, expired or already used ticket.
  */
 export function websocketRoute(deps: {
@@ -33,7 +34,14 @@ export function websocketRoute(deps: {
         return c.json({ error: { code: "UPGRADE_REQUIRED", message: "expected a WebSocket upgrade" } }, 426);
       }
       const ticket = c.req.query("ticket");
-      const claims = ticket && TICKET.test(ticket) ? await deps.services.auth.redeemWsTicket(ticket) : null;
+      let claims: WsTicketClaims | null;
+      try {
+        claims = ticket && TICKET.test(ticket) ? await deps.services.auth.redeemWsTicket(ticket) : null;
+      } catch (error) {
+        // The ticket store (Redis) is down: a retryable refusal, like draining, not a 500.
+        if (!(error instanceof DomainError && error.code === "UNAVAILABLE")) throw error;
+        return c.json({ error: { code: "UNAVAILABLE", message: error.message } }, 503, { "retry-after": "2" });
+      }
       if (!claims) return c.json({ error: { code: "UNAUTHORIZED", message: "invalid or used ticket" } }, 401);
       c.set("claims", claims);
       await next();
