@@ -24,7 +24,7 @@ export function api(url: string, accessToken?: string): TRPCClient<AppRouter> {
   let client = clients.get(key);
   if (!client) {
     client = createTRPCClient<AppRouter>({
-      links: [httpBatchLink({ url: `${url}/trpc`, headers: () => (accessToken ? { authorization: `Bearer ${accessToken}` } : {}) })],
+      links: [httpBatchLink({ url: `${url}/trpc`, maxItems: 16, headers: () => (accessToken ? { authorization: `Bearer ${accessToken}` } : {}) })],
     });
     clients.set(key, client);
   }

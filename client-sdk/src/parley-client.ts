@@ -1,7 +1,7 @@
 import type { UserProfile } from "../../src/contract.ts";
 import type { BackoffOptions } from "./realtime/backoff.ts";
 import { createRealtimeClient, type RealtimeClient, type WebSocketConstructor } from "./realtime/realtime-client.ts";
-import { createApi, createPublicApi, errorCodeOf, type ParleyApi } from "./rpc.ts";
+import { createApi, createPublicApi, DEFAULT_MAX_BATCH, errorCodeOf, type ParleyApi } from "./rpc.ts";
 import { createSession, type IssuedTokens, type SessionTokens } from "./session.ts";
 
 export interface ParleyClientOptions {
@@ -20,6 +20,8 @@ export interface ParleyClientOptions {
   onSessionChange?(tokens: SessionTokens | null): void;
   reconnect?: BackoffOptions;
   pingIntervalMs?: number;
+  /** Calls made together go in batches of at most this many: the server's TRPC_MAX_BATCH (default 16). */
+  maxBatch?: number;
   /** Errors the SDK recovers from on its own (a failed reconnect, a throwing handler), for logging. */
   onError?(error: unknown): void;
 }
@@ -54,7 +56,8 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
   const url = options.url.replace(/\/+$/, "");
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const refreshTokenIn = options.refreshTokenIn ?? (typeof document === "undefined" ? "body" : "cookie");
-  const publicApi = createPublicApi({ url, fetch: fetchImpl });
+  const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+  const publicApi = createPublicApi({ url, fetch: fetchImpl, maxBatch });
   const session = createSession({
     refreshTokenIn,
     initial: options.session ?? null,
@@ -73,7 +76,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       }
     },
   });
-  const api = createApi({ url, session, fetch: fetchImpl });
+  const api = createApi({ url, session, fetch: fetchImpl, maxBatch });
   const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (!WebSocketImpl) throw new Error("no WebSocket implementation: pass `WebSocket` (on Node 20: the `ws` package)");
   const realtime = createRealtimeClient({

@@ -5,17 +5,21 @@ import type { Session } from "./session.ts";
 
 export type ParleyApi = TRPCClient<AppRouter>;
 
+/** The server's TRPC_MAX_BATCH default: calls made together are sent in batches of at most this many. */
+export const DEFAULT_MAX_BATCH = 16;
+
 /**
  * The typed API. Calls carry the session's access token; a call refused as UNAUTHORIZED (an expired or
  * rotated-away token) refreshes the session once and is retried. Auth procedures are never retried.
  */
-export function createApi(options: { url: string; session: Session; fetch: typeof fetch }): ParleyApi {
+export function createApi(options: { url: string; session: Session; fetch: typeof fetch; maxBatch: number }): ParleyApi {
   return createTRPCClient<AppRouter>({
     links: [
       retryAfterRefresh(options.session),
       httpBatchLink({
         url: `${options.url}/trpc`,
         fetch: withCredentials(options.fetch),
+        maxItems: options.maxBatch,
         headers: async () => {
           const token = await options.session.accessToken().catch(() => null);
           return token ? { authorization: `Bearer ${token}` } : {};
@@ -26,9 +30,9 @@ export function createApi(options: { url: string; session: Session; fetch: typeo
 }
 
 /** For register, login, refresh and logout: no bearer token, no refresh-and-retry (they are what refreshes). */
-export function createPublicApi(options: { url: string; fetch: typeof fetch }): ParleyApi {
+export function createPublicApi(options: { url: string; fetch: typeof fetch; maxBatch: number }): ParleyApi {
   return createTRPCClient<AppRouter>({
-    links: [httpBatchLink({ url: `${options.url}/trpc`, fetch: withCredentials(options.fetch) })],
+    links: [httpBatchLink({ url: `${options.url}/trpc`, fetch: withCredentials(options.fetch), maxItems: options.maxBatch })],
   });
 }
 

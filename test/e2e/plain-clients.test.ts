@@ -26,7 +26,7 @@ describe("plain tRPC client and plain WebSocket against Bun", () => {
   /** A tRPC client as the tRPC docs write it; `token` (if any) goes in the Authorization header. */
   function trpc(token?: string): TRPCClient<AppRouter> {
     return createTRPCClient<AppRouter>({
-      links: [httpBatchLink({ url: `${server.url}/trpc`, headers: () => (token ? { authorization: `Bearer ${token}` } : {}) })],
+      links: [httpBatchLink({ url: `${server.url}/trpc`, maxItems: 16, headers: () => (token ? { authorization: `Bearer ${token}` } : {}) })],
     });
   }
 
