@@ -11,7 +11,7 @@ import { createPgliteDatabase } from "./infra/db/pglite.ts";
 import { createPostgresDatabase } from "./infra/db/postgres.ts";
 import type { KeyValueStore } from "./infra/kv/kv.ts";
 import { createRedisKeyValueStore } from "./infra/kv/redis.ts";
-import { createSqlKeyValueStore } from "./infra/kv/sql.ts";
+import { createMemoryKeyValueStore } from "./infra/kv/memory.ts";
 import { createMemoryPresenceStore } from "./infra/presence/memory.ts";
 import type { PresenceStore } from "./infra/presence/presence-store.ts";
 import { createRedisPresenceStore } from "./infra/presence/redis.ts";
@@ -48,7 +48,7 @@ export interface Deps {
 
 /**
  * The composition root: the one place that picks adapters. Postgres or embedded PGlite; Redis or in-process
- * bus, database-backed KV, in-memory rate limits, recent-messages cache and presence.
+ * bus, in-memory tickets, rate limits, recent-messages cache and presence.
  */
 export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
   const metrics = createMetrics();
@@ -78,7 +78,8 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
       presenceStore = createRedisPresenceStore({ client: redis, prefix });
     } else {
       bus = createMemoryBus({ logger: logger.child({ component: "bus" }) });
-      kv = createSqlKeyValueStore({ database, clock: systemClock });
+      // Only socket tickets live here (30 s, fine to lose): memory, since one process serves the embedded database.
+      kv = createMemoryKeyValueStore({ clock: systemClock });
       rateLimiter = createMemoryRateLimiter({ clock: systemClock, maxBuckets: config.rateLimitMemoryMaxBuckets });
       recentMessages = createMemoryRecentMessages({ clock: systemClock });
       presenceStore = createMemoryPresenceStore({ clock: systemClock });

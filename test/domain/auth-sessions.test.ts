@@ -10,9 +10,9 @@ import { createSessionStore } from "../../src/domain/auth/sessions.ts";
 import { refreshTokens, sessions } from "../../src/infra/db/schema.ts";
 import type { KeyValueStore } from "../../src/infra/kv/kv.ts";
 import { createRedisKeyValueStore } from "../../src/infra/kv/redis.ts";
-import { createSqlKeyValueStore } from "../../src/infra/kv/sql.ts";
 import { connectRedis } from "../../src/infra/redis/connect.ts";
 import { DomainError } from "../../src/lib/domain-error.ts";
+import { createMemoryKeyValueStore } from "../../src/infra/kv/memory.ts";
 import { createLogger, type Logger } from "../../src/lib/logger.ts";
 import { createBusEventPublisher } from "../../src/realtime/event-publisher.ts";
 import { databaseKinds } from "../support/databases.ts";
@@ -449,9 +449,9 @@ describe.each(databaseKinds)("auth sessions on %s", (kind) => {
     });
   });
 
-  describeConcurrencyOn("SQL", {
+  describeConcurrencyOn("memory", {
     deps: () => deps,
-    kv: async (testDeps) => createSqlKeyValueStore({ database: testDeps.database, clock: testDeps.clock }),
+    kv: async (testDeps) => createMemoryKeyValueStore({ clock: testDeps.clock }),
   });
 
   const redisUrl = testRedisUrl();

@@ -54,7 +54,7 @@ export interface AuthService {
 export interface AuthServiceDeps {
   /** Users, and sessions with their refresh tokens (tables `sessions`, `refresh_tokens`). */
   database: Database;
-  /** One-time socket tickets (30 s): Redis when configured, else the database-backed KV. */
+  /** One-time socket tickets (30 s): Redis when configured, else process memory. */
   ticketKv: KeyValueStore;
   rateLimiter: RateLimiter;
   events: EventPublisher;

@@ -1,19 +1,32 @@
 import type { Clock } from "../../lib/clock.ts";
 import type { KeyValueStore } from "./kv.ts";
 
-/** Process-local KV for tests and DATABASE_URL=memory. Expired keys are dropped lazily on access. */
-export function createMemoryKeyValueStore(options: { clock: Clock }): KeyValueStore {
+const SWEEP_EVERY_MS = 30_000;
+
+/**
+ * Process-local KV: socket tickets when there is no Redis (one process serves, the embedded database's lock sees to
+ * that), and tests. Expired keys are invisible at once and swept every 30 s, so tickets minted and never used
+ * cannot pile up.
+ */
+export function createMemoryKeyValueStore(options: { clock: Clock }): KeyValueStore & { size(): number; sweep(): void } {
   const entries = new Map<string, { value: string; expiresAt: number }>();
+  const now = (): number => options.clock.now().getTime();
   const live = (key: string): string | null => {
     const entry = entries.get(key);
     if (!entry) return null;
-    if (entry.expiresAt <= options.clock.now().getTime()) {
+    if (entry.expiresAt <= now()) {
       entries.delete(key);
       return null;
     }
     return entry.value;
   };
-  const expiry = (ttlSeconds: number): number => options.clock.now().getTime() + ttlSeconds * 1000;
+  const expiry = (ttlSeconds: number): number => now() + ttlSeconds * 1000;
+  const sweep = (): void => {
+    const at = now();
+    for (const [key, entry] of entries) if (entry.expiresAt <= at) entries.delete(key);
+  };
+  const timer = setInterval(sweep, SWEEP_EVERY_MS);
+  timer.unref?.(); // housekeeping must not keep the process alive
   return {
     get: async (key) => live(key),
     set: async (key, value, { ttlSeconds }) => {
@@ -33,7 +46,10 @@ export function createMemoryKeyValueStore(options: { clock: Clock }): KeyValueSt
       entries.delete(key);
     },
     close: async () => {
+      clearInterval(timer);
       entries.clear();
     },
+    size: () => entries.size,
+    sweep,
   };
 }
