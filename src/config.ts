@@ -107,6 +107,8 @@ const EnvSchema = z
     PRESENCE_LEASE_SECONDS: z.coerce.number().int().min(1).max(20).default(15),
     /** A user with no socket left stays online this long, so a reconnect (blip, deploy drain) is no event at all. */
     PRESENCE_OFFLINE_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(5000),
+    /** Rooms with more members hear no presence events (their members ask presence.get for whom they show). */
+    PRESENCE_EVENTS_MAX_MEMBERS: z.coerce.number().int().min(0).max(100_000).default(100),
     /** An unrefreshed `typing: true` is turned off by the server after this long. */
     PRESENCE_TYPING_TIMEOUT_MS: z.coerce.number().int().min(500).max(8000).default(6000),
   })
@@ -168,7 +170,7 @@ export interface Config {
   logLevel: Env["LOG_LEVEL"];
   drainMs: number;
   wsIdleTimeoutSeconds: number;
-  presence: { leaseSeconds: number; offlineGraceMs: number; typingTimeoutMs: number };
+  presence: { leaseSeconds: number; offlineGraceMs: number; typingTimeoutMs: number; eventsMaxMembers: number };
 }
 
 export interface RateLimits {
@@ -258,6 +260,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       leaseSeconds: env.PRESENCE_LEASE_SECONDS,
       offlineGraceMs: env.PRESENCE_OFFLINE_GRACE_MS,
       typingTimeoutMs: env.PRESENCE_TYPING_TIMEOUT_MS,
+      eventsMaxMembers: env.PRESENCE_EVENTS_MAX_MEMBERS,
     },
   };
 }

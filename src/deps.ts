@@ -120,6 +120,7 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
     presence: {
       store: presenceStore,
       instanceId: config.instanceId,
+      eventsMaxMembers: config.presence.eventsMaxMembers,
       timing: {
         leaseMs: config.presence.leaseSeconds * 1000,
         offlineGraceMs: config.presence.offlineGraceMs,

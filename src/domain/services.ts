@@ -27,7 +27,7 @@ export interface Services {
 
 export interface ServiceDeps {
   database: Database;
-  /** Short-lived keys (socket tickets): Redis when configured, else the database. Sessions are database tables. */
+  /** Short-lived keys (socket tickets): Redis when configured, else process memory. Sessions are database tables. */
   kv: KeyValueStore;
   rateLimiter: RateLimiter;
   /** Each room's newest messages, read before Postgres for resume and gap filling. */
@@ -44,7 +44,7 @@ export interface ServiceDeps {
   /** Rooms larger than this announce receipts only to the reader's own devices. */
   receiptEventsMaxMembers: number;
   /** Presence across instances: the store, this instance's id (its lease) and the timings. */
-  presence: { store: PresenceStore; instanceId: string; timing: PresenceTiming };
+  presence: { store: PresenceStore; instanceId: string; timing: PresenceTiming; eventsMaxMembers: number };
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -109,6 +109,7 @@ export function createServices(deps: ServiceDeps): Services {
       typingRate: deps.rateLimits.typingPerUser,
       instanceId: deps.presence.instanceId,
       timing: deps.presence.timing,
+      eventsMaxMembers: deps.presence.eventsMaxMembers,
     }),
   };
 }

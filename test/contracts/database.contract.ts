@@ -49,7 +49,7 @@ export function testDatabase(name: string, harness: DatabaseHarness): void {
 
     it("has every table and column that schema.ts declares", async () => {
       expect(schemaTables.map((table) => getTableName(table))).toEqual(
-        expect.arrayContaining(["users", "rooms", "room_members", "messages", "kv_entries"]),
+        expect.arrayContaining(["users", "rooms", "room_members", "messages", "sessions", "refresh_tokens"]),
       );
       // Selecting every declared column fails if a migration is missing for any of them.
       for (const table of schemaTables) {
@@ -63,20 +63,21 @@ export function testDatabase(name: string, harness: DatabaseHarness): void {
 
     it("rolls back every write of a transaction that throws", async () => {
       const { db } = harness.database();
-      const key = `rollback:${Math.random().toString(36).slice(2)}`;
+      const name = `rollback_${Math.random().toString(36).slice(2, 10)}`;
+      const user = { email: `${name}@example.test`, username: name, displayName: name, passwordHash: "x" };
       const failing = db.transaction(async (tx) => {
-        await tx.insert(schema.kvEntries).values({ key, value: "written inside" });
+        await tx.insert(schema.users).values(user);
         throw new Error("abort the transaction");
       });
       await expect(failing).rejects.toThrow("abort the transaction");
-      expect(await db.select().from(schema.kvEntries).where(eq(schema.kvEntries.key, key))).toEqual([]);
+      expect(await db.select().from(schema.users).where(eq(schema.users.username, name))).toEqual([]);
     });
 
     it("recognises a real unique violation from the driver, and nothing else as one", async () => {
       const { db } = harness.database();
-      const key = `unique:${Math.random().toString(36).slice(2)}`;
-      await db.insert(schema.kvEntries).values({ key, value: "first" });
-      const duplicate = await db.insert(schema.kvEntries).values({ key, value: "second" }).then(
+      const name = `unique_${Math.random().toString(36).slice(2, 10)}`;
+      await db.insert(schema.users).values({ email: `${name}@example.test`, username: name, displayName: name, passwordHash: "x" });
+      const duplicate = await db.insert(schema.users).values({ email: `${name}@example.test`, username: `${name}_2`, displayName: name, passwordHash: "x" }).then(
         () => null,
         (error: unknown) => error,
       );

@@ -10,7 +10,7 @@ import { createMemoryRateLimiter } from "../../src/infra/rate-limit/memory.ts";
 import { systemClock } from "../../src/lib/clock.ts";
 import { createBusEventPublisher } from "../../src/realtime/event-publisher.ts";
 import { createUser } from "../support/factories.ts";
-import { createTestDeps, type TestDeps } from "../support/test-deps.ts";
+import { createTestDeps, settle, type TestDeps } from "../support/test-deps.ts";
 import { callerFor, inputIssues } from "./trpc-calls.ts";
 
 /** Short enough to wait out; the lease beats every 200 ms so a dead instance is swept quickly. */
@@ -55,7 +55,12 @@ describe("presence", () => {
   /** Another instance's presence service on the same store, bus and database; "dead" ones never beat. */
   async function instance(
     instanceId: string,
-    options: { heartbeat?: "beating" | "dead"; typingRate?: { capacity: number; periodSeconds: number }; store?: PresenceStore } = {},
+    options: {
+      heartbeat?: "beating" | "dead";
+      typingRate?: { capacity: number; periodSeconds: number };
+      store?: PresenceStore;
+      eventsMaxMembers?: number;
+    } = {},
   ): Promise<PresenceService> {
     const service = createPresenceService({
       database: deps.database,
@@ -67,6 +72,7 @@ describe("presence", () => {
       typingRate: options.typingRate ?? { capacity: 1000, periodSeconds: 1 },
       instanceId,
       timing: TIMING,
+      eventsMaxMembers: options.eventsMaxMembers ?? 100,
     });
     others.push(service);
     if (options.heartbeat !== "dead") await service.start();
@@ -164,6 +170,19 @@ describe("presence", () => {
       { type: "presence", roomId: room.id, userId: bob.id, status: "away", lastSeenAt: null },
       { type: "presence", roomId: room.id, userId: bob.id, status: "online", lastSeenAt: null },
     ]);
+  });
+
+  it("announces presence only in rooms of at most PRESENCE_EVENTS_MAX_MEMBERS members; presence.get still answers in bigger ones", async () => {
+    const [alice, bob, carol, dave] = await Promise.all(Array.from({ length: 4 }, () => createUser(deps.database)));
+    if (!alice || !bob || !carol || !dave) throw new Error("users not created");
+    const small = await sharedRoom(alice, bob);
+    const big = await sharedRoom(alice, bob, carol, dave);
+    const service = await instance("b-small-rooms", { eventsMaxMembers: 3 });
+    await service.connected(bob.id, "b1");
+    await settle();
+    expect(presenceOf(small.events, bob.id).map((event) => event.status)).toEqual(["online"]);
+    expect(presenceOf(big.events, bob.id)).toEqual([]);
+    expect(await callerFor(deps.services, dave.id).presence.get({ userIds: [bob.id] })).toEqual([{ userId: bob.id, status: "online", lastSeenAt: null }]);
   });
 
   it("answers presence.get for up to 200 users, only those sharing a room with the caller (and the caller)", async () => {

@@ -87,7 +87,7 @@ export interface TestDepsOptions {
   receiptEventsMaxMembers?: number;
   limits?: Partial<typeof TEST_LIMITS>;
   /** Presence timings (short by default); pass a store to share one between several "instances". */
-  presence?: { store?: PresenceStore; instanceId?: string; timing?: Partial<PresenceTiming> };
+  presence?: { store?: PresenceStore; instanceId?: string; timing?: Partial<PresenceTiming>; eventsMaxMembers?: number };
 }
 
 /** A short grace so specs about going offline need not wait; a long lease that never expires during a test. */
@@ -125,6 +125,7 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
     presence: {
       store: presenceStore,
       instanceId: options.presence?.instanceId ?? "test",
+      eventsMaxMembers: options.presence?.eventsMaxMembers ?? 100,
       timing: { ...TEST_PRESENCE_TIMING, ...options.presence?.timing },
     },
   });

@@ -55,6 +55,11 @@ export interface PresenceServiceDeps {
   typingRate: BucketRule;
   instanceId: string;
   timing: PresenceTiming;
+  /**
+   * Rooms with more members hear no presence events: each transition would reach every member, and a reconnect
+   * storm would cost members² frames. Their members ask `presence.get` for the people they show.
+   */
+  eventsMaxMembers: number;
 }
 
 /** Local grace timers fire this much after the store's due time, so they never find the grace still running. */
@@ -169,7 +174,7 @@ export function createPresenceService(deps: PresenceServiceDeps): PresenceServic
   /** Publishes a transition to each of the user's rooms. Never rejects: presence is soft state. */
   async function announce(userId: string, status: PresenceStatus, lastSeenAt: string | null): Promise<void> {
     try {
-      const roomIds = await deps.rooms.roomIdsOf(userId);
+      const roomIds = await deps.rooms.roomIdsOf(userId, { atMostMembers: deps.eventsMaxMembers });
       if (roomIds.length === 0) return;
       // Another instance may have decided a newer transition while the rooms were read; publishing this one now
       // could overtake that one's event on the bus and leave watchers with the older state.

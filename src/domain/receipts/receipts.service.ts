@@ -118,8 +118,8 @@ export function createReceiptService(deps: ReceiptServiceDeps): ReceiptService {
   }
 
   async function memberCountAtMost(roomId: string, max: number): Promise<boolean> {
-    const sample = await db.select({ userId: roomMembers.userId }).from(roomMembers).where(eq(roomMembers.roomId, roomId)).limit(max + 1);
-    return sample.length <= max;
+    const [room] = await db.select({ members: rooms.memberCount }).from(rooms).where(eq(rooms.id, roomId));
+    return (room?.members ?? 0) <= max;
   }
 
   /** The time a member's watermark of `kind` first reached `seq`, as epoch ms (portable across both drivers). */

@@ -1,6 +1,6 @@
 import { and, count, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../../infra/db/database.ts";
-import { roomMembers, users } from "../../infra/db/schema.ts";
+import { roomMembers, rooms, users } from "../../infra/db/schema.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 
 export interface RoomCapacity {
@@ -25,16 +25,13 @@ export async function requireCapacity(
   if (userIds.length === 0) return;
   await tx.select({ id: users.id }).from(users).where(inArray(users.id, userIds)).orderBy(users.id).for("no key update");
   if (seats.roomId !== null) {
-    const [room] = await tx
-      .select({
-        members: count(),
-        joining: sql<number>`count(*) filter (where ${inArray(roomMembers.userId, userIds)})`.mapWith(Number),
-      })
+    const [room] = await tx.select({ members: rooms.memberCount }).from(rooms).where(eq(rooms.id, seats.roomId));
+    const [already] = await tx
+      .select({ members: count() })
       .from(roomMembers)
-      .where(eq(roomMembers.roomId, seats.roomId));
-    const members = room?.members ?? 0;
-    const newcomers = userIds.length - (room?.joining ?? 0);
-    if (newcomers > 0 && members + newcomers > capacity.roomMaxMembers) {
+      .where(and(eq(roomMembers.roomId, seats.roomId), inArray(roomMembers.userId, userIds)));
+    const newcomers = userIds.length - (already?.members ?? 0);
+    if (newcomers > 0 && (room?.members ?? 0) + newcomers > capacity.roomMaxMembers) {
       throw new DomainError("FORBIDDEN", `this room is full (${capacity.roomMaxMembers} members)`, { reason: "ROOM_FULL" });
     }
   }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, ilike, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, ilike, lte, ne, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../../infra/db/database.ts";
 import { messages, roomMembers, rooms, users } from "../../infra/db/schema.ts";
@@ -15,7 +15,7 @@ export interface RoomListing {
   get(userId: string, roomId: string): Promise<Room>;
   members(userId: string, input: MembersInput): Promise<Page<RoomMember>>;
   requireMember(userId: string, roomId: string): Promise<MemberRole>;
-  roomIdsOf(userId: string): Promise<string[]>;
+  roomIdsOf(userId: string, options?: { atMostMembers?: number }): Promise<string[]>;
 }
 
 const peerMembers = alias(roomMembers, "peer_members");
@@ -131,8 +131,16 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
       return member.role;
     },
 
-    async roomIdsOf(userId) {
-      const rows = await db.select({ roomId: roomMembers.roomId }).from(roomMembers).where(eq(roomMembers.userId, userId));
+    async roomIdsOf(userId, options = {}) {
+      const { atMostMembers } = options;
+      const rows =
+        atMostMembers === undefined
+          ? await db.select({ roomId: roomMembers.roomId }).from(roomMembers).where(eq(roomMembers.userId, userId))
+          : await db
+              .select({ roomId: roomMembers.roomId })
+              .from(roomMembers)
+              .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
+              .where(and(eq(roomMembers.userId, userId), lte(rooms.memberCount, atMostMembers)));
       return rows.map((row) => row.roomId);
     },
   };

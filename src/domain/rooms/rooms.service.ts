@@ -66,8 +66,11 @@ export interface RoomService {
   members(userId: string, input: MembersInput): Promise<Page<RoomMember>>;
   /** The caller's role, or FORBIDDEN "not a member of this room" (also for rooms that do not exist). */
   requireMember(userId: string, roomId: string): Promise<MemberRole>;
-  /** Ids of every room the user belongs to (realtime subscribes the socket to these). */
-  roomIdsOf(userId: string): Promise<string[]>;
+  /**
+   * Ids of every room the user belongs to (realtime subscribes the socket to these) — or only those with at most
+   * `atMostMembers` members.
+   */
+  roomIdsOf(userId: string, options?: { atMostMembers?: number }): Promise<string[]>;
 }
 
 export interface RoomServiceDeps {

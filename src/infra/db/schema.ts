@@ -51,6 +51,12 @@ export const rooms = pgTable(
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     /** The seq of the newest message; bumped in the same transaction that inserts it (gapless per room). */
     lastSeq: bigint("last_seq", { mode: "number" }).notNull().default(0),
+    /**
+     * How many rows room_members holds for this room. Kept by a trigger on room_members (migration 0004), so no
+     * path that adds or removes a member — a cascade included — can forget it; read under the room's lock for
+     * ROOM_MAX_MEMBERS, and to keep presence events out of rooms too large for them.
+     */
+    memberCount: integer("member_count").notNull().default(0),
     /** For direct rooms only: the two member ids, sorted and joined by ":" — one direct room per pair. */
     directKey: text("direct_key").unique(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
@@ -131,17 +137,6 @@ export const receiptMarks = pgTable(
     at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.roomId, t.kind, t.userId, t.seq] })],
-);
-
-/** Backs the KV port without Redis (one-time socket tickets). */
-export const kvEntries = pgTable(
-  "kv_entries",
-  {
-    key: text("key").primaryKey(),
-    value: text("value").notNull(),
-    expiresAt: timestamp("expires_at", { withTimezone: true }),
-  },
-  (t) => [index("kv_entries_expires_idx").on(t.expiresAt)],
 );
 
 /**
