@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { createApp, type RuntimeBindings } from "../app.ts";
 import { ConfigError, type Config, parseConfig } from "../config.ts";
 import { createDeps, type Deps } from "../deps.ts";
+import { DataDirLockedError } from "../infra/db/data-dir-lock.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
 import type { RealtimeHub } from "../realtime/hub.ts";
 
@@ -37,9 +38,10 @@ export async function run(entry: RuntimeEntry): Promise<void> {
   const logger = createLogger({ level: config.logLevel, base: { instance: config.instanceId, runtime: entry.name } });
   let deps: Deps;
   try {
-    deps = await createDeps(config, logger);
+    deps = await createDeps(config, logger, { runtime: entry.name });
   } catch (error) {
-    logger.error("could not start", { error });
+    if (error instanceof DataDirLockedError) logger.error(error.message, { lock: error.path, holder: error.holder });
+    else logger.error("could not start", { error });
     return entry.exit(1);
   }
   const { app, hub } = createApp(deps, entry.bindings(config));
