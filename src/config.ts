@@ -33,10 +33,13 @@ const EnvSchema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().min(1).default("0.0.0.0"),
     INSTANCE_ID: z.string().min(1).max(64).optional(),
-    /** Absent: PGlite persisted under DATA_DIR. "memory": ephemeral PGlite. postgres://…: real Postgres. */
+    /**
+     * postgres://…: real Postgres. "embedded" (the default outside production): PGlite persisted under DATA_DIR.
+     * "memory": ephemeral PGlite. Production must say which: unset there is refused.
+     */
     DATABASE_URL: z
       .string()
-      .refine((v) => v === "memory" || /^postgres(ql)?:\/\//.test(v), 'expected "memory" or a postgres:// URL')
+      .refine((v) => v === "embedded" || v === "memory" || /^postgres(ql)?:\/\//.test(v), 'expected a postgres:// URL, "embedded" or "memory"')
       .optional(),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
     DATA_DIR: z.string().min(1).default("./.data"),
@@ -91,6 +94,14 @@ const EnvSchema = z
     if (env.NODE_ENV !== "production") return;
     if (!env.JWT_SECRET) {
       ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "required when NODE_ENV=production" });
+    }
+    if (!env.DATABASE_URL) {
+      // The embedded default would quietly put production data on one machine's disk (or a throwaway one).
+      ctx.addIssue({
+        code: "custom",
+        path: ["DATABASE_URL"],
+        message: 'required when NODE_ENV=production: a postgres:// URL, or "embedded" to run on PGlite under DATA_DIR on purpose',
+      });
     }
     if (!env.ALLOWED_ORIGINS || env.ALLOWED_ORIGINS.length === 0) {
       ctx.addIssue({ code: "custom", path: ["ALLOWED_ORIGINS"], message: "required when NODE_ENV=production" });
@@ -161,7 +172,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     instanceId: env.INSTANCE_ID ?? crypto.randomUUID().slice(0, 8),
     dataDir: env.DATA_DIR,
     database:
-      env.DATABASE_URL === undefined
+      env.DATABASE_URL === undefined || env.DATABASE_URL === "embedded"
         ? { kind: "pglite", dataDir: `${env.DATA_DIR}/pglite` }
         : env.DATABASE_URL === "memory"
           ? { kind: "pglite-memory" }
