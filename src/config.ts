@@ -73,6 +73,11 @@ const EnvSchema = z
     ROOM_TAIL_CHECK_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
     /** A reconnecting socket replays at most this many missed messages per room; beyond it, recovered: false. */
     RESUME_MAX_MESSAGES: z.coerce.number().int().min(0).max(100_000).default(1000),
+    /**
+     * An oversize request body (over 256 KiB) is read and thrown away up to this many bytes before the 413, so a
+     * client that sends everything before reading still gets the answer; past it the connection is cut.
+     */
+    HTTP_OVERSIZE_DRAIN_BYTES: z.coerce.number().int().min(256 * 1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     /** How long SIGTERM spends closing sockets (in batches, code 1012) before closing Redis and the database. */
     DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
@@ -140,6 +145,7 @@ export interface Config {
   receiptEventsMaxMembers: number;
   wsFrameBudget: BucketRule;
   wsMaxBufferedBytes: number;
+  httpOversizeDrainBytes: number;
   logLevel: Env["LOG_LEVEL"];
   drainMs: number;
   wsIdleTimeoutSeconds: number;
@@ -199,6 +205,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     receiptEventsMaxMembers: env.RECEIPT_EVENTS_MAX_MEMBERS,
     wsFrameBudget: env.WS_FRAME_RATE,
     wsMaxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
+    httpOversizeDrainBytes: env.HTTP_OVERSIZE_DRAIN_BYTES,
     logLevel: env.LOG_LEVEL,
     drainMs: env.DRAIN_MS,
     wsIdleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS,

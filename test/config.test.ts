@@ -30,6 +30,7 @@ describe("parseConfig", () => {
       clientIpHeader: null,
       logLevel: "info",
       drainMs: 10_000,
+      httpOversizeDrainBytes: 8 * 1024 * 1024,
       resumeMaxMessages: 1000,
       auth: { jwtSecret: null, issuer: "parley", audience: "parley-api", accessTokenTtlSeconds: 900 },
       rateLimits: { sendPerUser: { capacity: 30, periodSeconds: 10 } },
@@ -109,6 +110,7 @@ describe("parseConfig", () => {
     ["WS_IDLE_TIMEOUT_SECONDS", "4"],
     ["ROOM_TAIL_CHECK_MS", "50"],
     ["DATABASE_URL", "pglite"],
+    ["HTTP_OVERSIZE_DRAIN_BYTES", "1000"], // below the 256 KiB body limit there would be nothing to drain
   ])("refuses %s=%j with a ConfigError naming the field", (field, value) => {
     const error = refused({ [field]: value });
     // A list names the entry too: "ALLOWED_ORIGINS.1: …".
