@@ -25,7 +25,8 @@ export class DataDirLockedError extends Error {
     readonly holder: LockHolder | null,
   ) {
     const who = holder ? `pid ${holder.pid} (${holder.runtime}) on ${holder.hostname} since ${holder.startedAt}` : "an unknown process";
-    super(`the embedded database is in use by ${who}; only one process may open it (lock file: ${path})`);
+    const remote = holder && holder.hostname !== hostname() ? "; a lock from another host is never taken over: if nothing runs there any more, delete it" : "";
+    super(`the embedded database is in use by ${who}; only one process may open it (lock file: ${path}${remote})`);
     this.name = "DataDirLockedError";
   }
 }
@@ -36,9 +37,10 @@ export class DataDirLockedError extends Error {
  * works the same on Bun, Deno and Node); the kernel's flock would be sturdier but Node and Bun do not expose it.
  *
  * A lock left behind by a process that died without releasing it (kill -9, a crash) is recovered: it is stale when
- * its holder is provably gone — same host and the pid is no longer running, the same pid as ours (a restarted
- * container is pid 1 again), or written before this machine's last boot. A lock from another host cannot be checked
- * and is never taken over. Throws DataDirLockedError when a live holder has it.
+ * its holder is provably gone — same host and the pid no longer runs (or is a zombie), the lock was written before
+ * this machine's last boot, or it carries our own pid but predates this process (a restarted container is pid 1
+ * again). A lock from another host cannot be checked and is never taken over. Throws DataDirLockedError when a live
+ * holder has it.
  */
 export function lockDataDir(options: {
   dir: string;
@@ -96,7 +98,11 @@ function ownedLock(path: string, content: string): DataDirLock {
 function isStale(holder: LockHolder, ours: LockHolder): boolean {
   if (holder.hostname !== ours.hostname) return false; // another machine's process: we cannot see it, so it holds
   if (holder.bootId && ours.bootId && holder.bootId !== ours.bootId) return true;
-  if (holder.pid === ours.pid) return true; // our own pid, yet we do not hold it: a previous life of this container
+  if (holder.pid === ours.pid) {
+    // Our own pid: taken earlier by this very process (a second open: held), or by a previous life of a container
+    // whose entry point is always the same pid (stale) — told apart by whether it predates this process.
+    return Date.parse(holder.startedAt) < Date.now() - process.uptime() * 1000;
+  }
   return !isRunning(holder.pid);
 }
 
