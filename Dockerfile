@@ -1,6 +1,6 @@
 # Parley on Bun. Build: `fly deploy` (or `docker build -t parley .`).
-# Dependencies are installed with npm (the lockfile is package-lock.json) on the same Debian base as the runtime
-# image, so the native @node-rs/argon2 binary matches; the app then runs under Bun as a non-root user.
+# Dependencies are installed with npm from the lockfile (`npm ci`) on the same Debian base as the runtime image, so
+# the native @node-rs/argon2 binary matches; the app then runs under Bun as a non-root user.
 ARG BUN_VERSION=1.4.5
 ARG NODE_VERSION=20
 
@@ -10,8 +10,13 @@ COPY package.json package-lock.json ./
 COPY client-sdk/package.json client-sdk/package.json
 # postinstall patches postgres.js (see scripts/patch-postgres.mjs), so the script must be there before install.
 COPY scripts ./scripts
-# Runtime dependencies only: bun, deno, vitest and the type checkers are development tools.
-RUN npm install --omit=dev --no-audit --no-fund --ignore-scripts=false
+# Exactly the lockfile, production dependencies only: bun, deno, vitest, eslint and drizzle-kit are development
+# tools, and the client SDK workspace is not part of the server. npm still installs type declarations as peers of
+# @trpc/* and drizzle-orm (typescript, bun-types, @types/*): nothing imports them at run time, so they go, along with
+# the empty directories npm leaves for the scopes it omitted.
+RUN npm ci --omit=dev --workspaces=false --no-audit --no-fund \
+ && rm -rf node_modules/typescript node_modules/bun-types node_modules/@types node_modules/undici-types \
+ && find node_modules -mindepth 1 -maxdepth 1 -type d -empty -delete
 
 FROM oven/bun:${BUN_VERSION}-slim AS release
 WORKDIR /app

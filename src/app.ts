@@ -1,6 +1,5 @@
 import { trpcServer } from "@hono/trpc-server";
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
@@ -9,6 +8,7 @@ import type { UpgradeWebSocket } from "hono/ws";
 import type { Deps } from "./deps.ts";
 import { createRealtimeHub, type RealtimeHub } from "./realtime/hub.ts";
 import type { LocalFanout, SocketIo } from "./realtime/socket.ts";
+import { bodyLimit } from "./transport/http/body-limit.ts";
 import { healthRoutes } from "./transport/http/health.ts";
 import { metricsRoute } from "./transport/http/metrics-route.ts";
 import { requestLog } from "./transport/http/request-log.ts";
@@ -80,8 +80,9 @@ export function createApp(deps: Deps, runtime: RuntimeBindings): { app: Hono; hu
     }),
     csrf({ origin: [...allowedOrigins] }),
     bodyLimit({
-      maxSize: MAX_TRPC_BODY_BYTES,
-      onError: (c) => c.json({ error: { code: "PAYLOAD_TOO_LARGE", message: `body over ${MAX_TRPC_BODY_BYTES} bytes` } }, 413),
+      maxBytes: MAX_TRPC_BODY_BYTES,
+      drainBytes: config.httpOversizeDrainBytes,
+      onOversize: (refusal) => logger.info("oversize request body refused", { ...refusal }),
     }),
     trpcServer({
       router: appRouter,

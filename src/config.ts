@@ -33,10 +33,13 @@ const EnvSchema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().min(1).default("0.0.0.0"),
     INSTANCE_ID: z.string().min(1).max(64).optional(),
-    /** Absent: PGlite persisted under DATA_DIR. "memory": ephemeral PGlite. postgres://…: real Postgres. */
+    /**
+     * postgres://…: real Postgres. "embedded" (the default outside production): PGlite persisted under DATA_DIR.
+     * "memory": ephemeral PGlite. Production must say which: unset there is refused.
+     */
     DATABASE_URL: z
       .string()
-      .refine((v) => v === "memory" || /^postgres(ql)?:\/\//.test(v), 'expected "memory" or a postgres:// URL')
+      .refine((v) => v === "embedded" || v === "memory" || /^postgres(ql)?:\/\//.test(v), 'expected a postgres:// URL, "embedded" or "memory"')
       .optional(),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
     DATA_DIR: z.string().min(1).default("./.data"),
@@ -93,6 +96,11 @@ const EnvSchema = z
     ROOM_TAIL_CHECK_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
     /** A reconnecting socket replays at most this many missed messages per room; beyond it, recovered: false. */
     RESUME_MAX_MESSAGES: z.coerce.number().int().min(0).max(100_000).default(1000),
+    /**
+     * An oversize request body (over 256 KiB) is read and thrown away up to this many bytes before the 413, so a
+     * client that sends everything before reading still gets the answer; past it the connection is cut.
+     */
+    HTTP_OVERSIZE_DRAIN_BYTES: z.coerce.number().int().min(256 * 1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     /** How long SIGTERM spends closing sockets (in batches, code 1012) before closing Redis and the database. */
     DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
@@ -125,6 +133,14 @@ const EnvSchema = z
     if (env.NODE_ENV !== "production") return;
     if (!env.JWT_SECRET) {
       ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "required when NODE_ENV=production" });
+    }
+    if (!env.DATABASE_URL) {
+      // The embedded default would quietly put production data on one machine's disk (or a throwaway one).
+      ctx.addIssue({
+        code: "custom",
+        path: ["DATABASE_URL"],
+        message: 'required when NODE_ENV=production: a postgres:// URL, or "embedded" to run on PGlite under DATA_DIR on purpose',
+      });
     }
     if (!env.ALLOWED_ORIGINS || env.ALLOWED_ORIGINS.length === 0) {
       ctx.addIssue({ code: "custom", path: ["ALLOWED_ORIGINS"], message: "required when NODE_ENV=production" });
@@ -167,6 +183,7 @@ export interface Config {
   receiptEventsMaxMembers: number;
   wsFrameBudget: BucketRule;
   wsMaxBufferedBytes: number;
+  httpOversizeDrainBytes: number;
   logLevel: Env["LOG_LEVEL"];
   drainMs: number;
   wsIdleTimeoutSeconds: number;
@@ -215,7 +232,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     instanceId: env.INSTANCE_ID ?? crypto.randomUUID().slice(0, 8),
     dataDir: env.DATA_DIR,
     database:
-      env.DATABASE_URL === undefined
+      env.DATABASE_URL === undefined || env.DATABASE_URL === "embedded"
         ? { kind: "pglite", dataDir: `${env.DATA_DIR}/pglite` }
         : env.DATABASE_URL === "memory"
           ? { kind: "pglite-memory" }
@@ -253,6 +270,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     receiptEventsMaxMembers: env.RECEIPT_EVENTS_MAX_MEMBERS,
     wsFrameBudget: env.WS_FRAME_RATE,
     wsMaxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
+    httpOversizeDrainBytes: env.HTTP_OVERSIZE_DRAIN_BYTES,
     logLevel: env.LOG_LEVEL,
     drainMs: env.DRAIN_MS,
     wsIdleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS,

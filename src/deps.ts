@@ -50,9 +50,9 @@ export interface Deps {
  * The composition root: the one place that picks adapters. Postgres or embedded PGlite; Redis or in-process
  * bus, in-memory tickets, rate limits, recent-messages cache and presence.
  */
-export async function createDeps(config: Config, logger: Logger): Promise<Deps> {
+export async function createDeps(config: Config, logger: Logger, host: { runtime: string }): Promise<Deps> {
   const metrics = createMetrics();
-  const database = await openDatabase(config);
+  const database = await openDatabase(config, host.runtime, logger);
   let redis: Redis | null = null;
   let bus: EventBus;
   let kv: KeyValueStore;
@@ -172,13 +172,23 @@ export async function createDeps(config: Config, logger: Logger): Promise<Deps> 
   return deps;
 }
 
-function openDatabase(config: Config): Promise<Database> {
+function openDatabase(config: Config, runtime: string, logger: Logger): Promise<Database> {
   const db = config.database;
   switch (db.kind) {
     case "postgres":
       return createPostgresDatabase({ url: db.url, poolSize: db.poolSize });
     case "pglite":
-      return createPgliteDatabase({ dataDir: db.dataDir });
+      if (config.env === "production") {
+        logger.warn("production on the embedded database (DATABASE_URL=embedded): one process, data on this machine's disk only", {
+          dataDir: db.dataDir,
+        });
+      }
+      return createPgliteDatabase({
+        dataDir: db.dataDir,
+        runtime,
+        // Its holder died without closing (kill -9, a crash): the operator should hear about that exit.
+        onStaleLock: (stale) => logger.warn("took over the embedded database's lock from a process that is gone", { stale }),
+      });
     case "pglite-memory":
       return createPgliteDatabase({ dataDir: null });
   }

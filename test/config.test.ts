@@ -3,6 +3,7 @@ import { ConfigError, parseConfig } from "../src/config.ts";
 import { startServer } from "./support/server-process.ts";
 
 const SECRET = "a-production-secret-of-at-least-32-chars";
+const PG = "postgres://parley@db.internal:5432/parley";
 
 /** Parses `env`, expecting a ConfigError; returns it. */
 function refused(env: Record<string, string | undefined>): ConfigError {
@@ -29,6 +30,7 @@ describe("parseConfig", () => {
       clientIpHeader: null,
       logLevel: "info",
       drainMs: 10_000,
+      httpOversizeDrainBytes: 8 * 1024 * 1024,
       resumeMaxMessages: 1000,
       auth: { jwtSecret: null, issuer: "parley", audience: "parley-api", accessTokenTtlSeconds: 900 },
       rateLimits: { sendPerUser: { capacity: 30, periodSeconds: 10 } },
@@ -109,6 +111,8 @@ describe("parseConfig", () => {
     ["WS_MAX_BUFFERED_BYTES", "1024"], // below 64 KiB a burst of ordinary events would count as slow
     ["WS_IDLE_TIMEOUT_SECONDS", "4"],
     ["ROOM_TAIL_CHECK_MS", "50"],
+    ["DATABASE_URL", "pglite"],
+    ["HTTP_OVERSIZE_DRAIN_BYTES", "1000"], // below the 256 KiB body limit there would be nothing to drain
   ])("refuses %s=%j with a ConfigError naming the field", (field, value) => {
     const error = refused({ [field]: value });
     // A list names the entry too: "ALLOWED_ORIGINS.1: …".
@@ -150,13 +154,35 @@ describe("parseConfig", () => {
     expect(error.issues).toEqual(
       expect.arrayContaining([expect.stringMatching(/^JWT_SECRET: /), expect.stringMatching(/^ALLOWED_ORIGINS: /)]),
     );
-    expect(refused({ NODE_ENV: "production", JWT_SECRET: SECRET, ALLOWED_ORIGINS: " , " }).issues).toEqual([
+    expect(refused({ NODE_ENV: "production", JWT_SECRET: SECRET, ALLOWED_ORIGINS: " , ", DATABASE_URL: PG }).issues).toEqual([
       expect.stringMatching(/^ALLOWED_ORIGINS: /),
     ]);
   });
 
+  it("refuses to start in production without DATABASE_URL, naming it and the embedded opt-in", () => {
+    const error = refused({ NODE_ENV: "production", JWT_SECRET: SECRET, ALLOWED_ORIGINS: "https://chat.example" });
+    expect(error.issues).toEqual([expect.stringMatching(/^DATABASE_URL: required when NODE_ENV=production.*postgres:\/\/.*"embedded"/)]);
+    expect(refused({ NODE_ENV: "production", JWT_SECRET: SECRET, ALLOWED_ORIGINS: "https://chat.example", DATABASE_URL: "" }).issues).toEqual([
+      expect.stringMatching(/^DATABASE_URL: /),
+    ]);
+  });
+
+  it("runs production on the embedded database only when DATABASE_URL=embedded says so on purpose", () => {
+    const production = { NODE_ENV: "production", JWT_SECRET: SECRET, ALLOWED_ORIGINS: "https://chat.example" };
+    expect(parseConfig({ ...production, DATABASE_URL: "embedded", DATA_DIR: "/data" }).database).toEqual({ kind: "pglite", dataDir: "/data/pglite" });
+    expect(parseConfig({ ...production, DATABASE_URL: PG }).database).toEqual({ kind: "postgres", url: PG, poolSize: 10 });
+  });
+
+  it("keeps the embedded default (unset or embedded) and memory working in development and test", () => {
+    for (const NODE_ENV of ["development", "test"]) {
+      expect(parseConfig({ NODE_ENV }).database).toEqual({ kind: "pglite", dataDir: "./.data/pglite" });
+      expect(parseConfig({ NODE_ENV, DATABASE_URL: "embedded" }).database).toEqual({ kind: "pglite", dataDir: "./.data/pglite" });
+      expect(parseConfig({ NODE_ENV, DATABASE_URL: "memory" }).database).toEqual({ kind: "pglite-memory" });
+    }
+  });
+
   it("in production uses exactly the origins given and secure cookies", () => {
-    const config = parseConfig({ NODE_ENV: "production", JWT_SECRET: SECRET, ALLOWED_ORIGINS: "https://chat.example" });
+    const config = parseConfig({ NODE_ENV: "production", JWT_SECRET: SECRET, ALLOWED_ORIGINS: "https://chat.example", DATABASE_URL: PG });
     expect(config.allowedOrigins).toEqual(["https://chat.example"]);
     expect(config.cookieSecure).toBe(true);
     expect(config.auth.jwtSecret).toBe(SECRET);
@@ -169,8 +195,8 @@ describe("parseConfig", () => {
     expect(config.redis).toBeNull();
     expect(config.auth.jwtSecret).toBeNull();
     expect(config.logLevel).toBe("info");
-    const error = refused({ NODE_ENV: "production", JWT_SECRET: "", ALLOWED_ORIGINS: "" });
-    expect(error.issues.map((issue) => issue.split(":")[0]).sort()).toEqual(["ALLOWED_ORIGINS", "JWT_SECRET"]);
+    const error = refused({ NODE_ENV: "production", JWT_SECRET: "", ALLOWED_ORIGINS: "", DATABASE_URL: "" });
+    expect(error.issues.map((issue) => issue.split(":")[0]).sort()).toEqual(["ALLOWED_ORIGINS", "DATABASE_URL", "JWT_SECRET"]);
   });
 
   it("makes a real server process exit with code 1 at boot, printing the bad field", async () => {
@@ -186,5 +212,19 @@ describe("parseConfig", () => {
       .map((line) => JSON.parse(line) as { level?: string; issues?: string[] })
       .find((line) => line.level === "fatal");
     expect(fatal?.issues).toEqual([expect.stringMatching(/^PORT: /), expect.stringMatching(/^LOG_LEVEL: /)]);
+  });
+
+  it("makes a production server without DATABASE_URL exit with code 1 at boot, naming DATABASE_URL", async () => {
+    const failure = await startServer("node", { NODE_ENV: "production", DATABASE_URL: "", ALLOWED_ORIGINS: "https://chat.example" }).then(
+      (server) => server.stop().then(() => new Error("the server started")),
+      (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+    );
+    expect(failure.message).toMatch(/exited with 1 before listening/);
+    const fatal = failure.message
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { level?: string; issues?: string[] })
+      .find((line) => line.level === "fatal");
+    expect(fatal?.issues).toEqual([expect.stringMatching(/^DATABASE_URL: required when NODE_ENV=production/)]);
   });
 });

@@ -21,7 +21,9 @@ await run({
       port: config.port,
       hostname: config.host,
       fetch: app.fetch, // pass app.fetch itself: a wrapper breaks hono/bun's upgrade (stack.md §3)
-      maxRequestBodySize: 1024 * 1024,
+      // The app drains oversize bodies up to this to answer a typed 413 (transport/http/body-limit.ts); past it
+      // Bun answers an empty 413 itself and closes.
+      maxRequestBodySize: config.httpOversizeDrainBytes,
       websocket: {
         ...websocket,
         maxPayloadLength: MAX_FRAME_BYTES, // larger frames are closed with 1009 by Bun itself

@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import { createApp, type RuntimeBindings } from "../app.ts";
 import { ConfigError, type Config, parseConfig } from "../config.ts";
 import { createDeps, type Deps } from "../deps.ts";
+import { DataDirLockedError } from "../infra/db/data-dir-lock.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
 import type { RealtimeHub } from "../realtime/hub.ts";
 
@@ -37,13 +38,24 @@ export async function run(entry: RuntimeEntry): Promise<void> {
   const logger = createLogger({ level: config.logLevel, base: { instance: config.instanceId, runtime: entry.name } });
   let deps: Deps;
   try {
-    deps = await createDeps(config, logger);
+    deps = await createDeps(config, logger, { runtime: entry.name });
   } catch (error) {
-    logger.error("could not start", { error });
+    if (error instanceof DataDirLockedError) logger.error(error.message, { lock: error.path, holder: error.holder });
+    else logger.error("could not start", { error });
     return entry.exit(1);
   }
   const { app, hub } = createApp(deps, entry.bindings(config));
-  const listening = await entry.serve(app, config);
+  let listening: Listening;
+  try {
+    listening = await entry.serve(app, config);
+  } catch (error) {
+    const where = { port: config.port, host: config.host };
+    if (isAddressInUse(error)) logger.error(`port ${config.port} on ${config.host} is already in use`, where);
+    else logger.error("could not listen", { ...where, error });
+    await hub.drain(0);
+    await deps.close().catch((closing: unknown) => logger.error("could not close dependencies", { error: closing }));
+    return entry.exit(1);
+  }
   logger.info("listening", { port: listening.port, host: config.host });
 
   let stopping = false;
@@ -54,6 +66,12 @@ export async function run(entry: RuntimeEntry): Promise<void> {
   };
   entry.onSignal("SIGTERM", stop);
   entry.onSignal("SIGINT", stop);
+}
+
+/** EADDRINUSE as Bun and Node report it (`code`), or Deno's `Deno.errors.AddrInUse` (`name`). */
+function isAddressInUse(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return ("code" in error && error.code === "EADDRINUSE") || error.name === "AddrInUse";
 }
 
 /** Stop accepting, close sockets with 1012 in batches, close the bus, Redis and the database, exit. */

@@ -22,10 +22,12 @@ await run({
     // ws closes frames over maxPayload with 1009; compression stays off (CRIME-style leaks, inflate bombs).
     const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
     const heartbeat = pingIdleSockets(sockets, config.wsIdleTimeoutSeconds * 1000);
-    const port = await new Promise<number>((resolve) => {
-      const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, websocket: { server: sockets } }, (info) =>
-        resolve(info.port),
-      );
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host, websocket: { server: sockets } }, (info) => {
+        server.off("error", reject); // only listen errors are refusals to start; later ones stay loud
+        resolve(info.port);
+      });
+      server.once("error", reject); // EADDRINUSE and the like: lifecycle says so and exits 1
       stopAccepting = () =>
         new Promise<void>((done) => {
           clearInterval(heartbeat);

@@ -181,7 +181,7 @@ describe("group commit when PGlite closes", () => {
   it("acknowledges only sends it committed and rejects the rest", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "parley-batch-close-"));
     try {
-      let database = await createPgliteDatabase({ dataDir });
+      let database = await createPgliteDatabase({ dataDir, runtime: "vitest" });
       const clock = systemClock;
       const logger = createLogger({ level: "silent" });
       const events = createBusEventPublisher(createMemoryBus());
@@ -212,7 +212,7 @@ describe("group commit when PGlite closes", () => {
       const acked = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value.message.seq] : []));
       expect(acked.length).toBeGreaterThanOrEqual(10);
       expect(acked.length).toBeLessThan(100);
-      database = await createPgliteDatabase({ dataDir });
+      database = await createPgliteDatabase({ dataDir, runtime: "vitest" });
       expect(await storedSeqs(database, room.id)).toEqual(acked.sort((a, b) => a - b)); // acked ⇔ committed
       expect(acked).toEqual(oneTo(acked.length));
       await database.close();

@@ -31,7 +31,7 @@ export async function createInProcessApp(env: Record<string, string> = {}): Prom
   });
   const logs: Record<string, unknown>[] = [];
   const logger = createLogger({ level: "debug", write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) });
-  const deps = await createDeps(config, logger);
+  const deps = await createDeps(config, logger, { runtime: "node" });
   const { app, hub, stop } = createApp(deps, {
     upgradeWebSocket,
     fanout: createMemoryFanout(),

@@ -17,6 +17,7 @@ export const TEST_ORIGIN = "http://app.parley.test";
 
 export interface ServerProcess {
   runtime: RuntimeName;
+  pid: number;
   url: string;
   port: number;
   /** Every JSON log line the server printed so far. */
@@ -37,33 +38,7 @@ export async function startServer(runtime: RuntimeName, env: Record<string, stri
   const [command, ...args] = COMMANDS[runtime] as [string, ...string[]];
   const child: ChildProcess = spawn(command, args, {
     cwd: ROOT,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NODE_ENV: "test",
-      PORT: "0",
-      HOST: "127.0.0.1",
-      DATABASE_URL: "memory",
-      DATA_DIR: dataDir,
-      JWT_SECRET: "e2e-secret-e2e-secret-e2e-secret-0123456789",
-      ALLOWED_ORIGINS: TEST_ORIGIN,
-      LOG_LEVEL: "info",
-      DRAIN_MS: "200",
-      RATE_LIMIT_AUTH_PER_IP: "10000/1",
-      RATE_LIMIT_AUTH_PER_ACCOUNT_IP: "5000/1",
-      RATE_LIMIT_AUTH_PER_ACCOUNT: "10000/1",
-      RATE_LIMIT_SEND_PER_USER: "10000/1",
-      RATE_LIMIT_TYPING_PER_USER: "10000/1",
-      RATE_LIMIT_CALLS_PER_USER: "100000/1",
-      RATE_LIMIT_CALLS_PER_IP: "100000/1",
-      RATE_LIMIT_ROOM_CREATE_PER_USER: "10000/1",
-      RATE_LIMIT_INVITE_PER_USER: "10000/1",
-      RATE_LIMIT_OPEN_DIRECT_PER_USER: "10000/1",
-      RATE_LIMIT_WS_TICKET_PER_USER: "10000/1",
-      // Tests that watch someone go offline should not wait out the production grace.
-      PRESENCE_OFFLINE_GRACE_MS: "300",
-      ...env,
-    },
+    env: serverEnv(dataDir, env),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -108,6 +83,7 @@ export async function startServer(runtime: RuntimeName, env: Record<string, stri
 
   return {
     runtime,
+    pid: child.pid ?? -1,
     port,
     url: `http://127.0.0.1:${port}`,
     logs,
@@ -123,4 +99,72 @@ export async function startServer(runtime: RuntimeName, env: Record<string, stri
       return code;
     },
   };
+}
+
+/** The environment every test server gets: in-memory PGlite, a fixed JWT secret, the test origin; `env` overrides. */
+function serverEnv(dataDir: string, env: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: "test",
+    PORT: "0",
+    HOST: "127.0.0.1",
+    DATABASE_URL: "memory",
+    DATA_DIR: dataDir,
+    JWT_SECRET: "e2e-secret-e2e-secret-e2e-secret-0123456789",
+    ALLOWED_ORIGINS: TEST_ORIGIN,
+    LOG_LEVEL: "info",
+    DRAIN_MS: "200",
+    RATE_LIMIT_AUTH_PER_IP: "10000/1",
+    RATE_LIMIT_AUTH_PER_ACCOUNT_IP: "5000/1",
+    RATE_LIMIT_AUTH_PER_ACCOUNT: "10000/1",
+    RATE_LIMIT_SEND_PER_USER: "10000/1",
+    RATE_LIMIT_TYPING_PER_USER: "10000/1",
+    RATE_LIMIT_CALLS_PER_USER: "100000/1",
+    RATE_LIMIT_CALLS_PER_IP: "100000/1",
+    RATE_LIMIT_ROOM_CREATE_PER_USER: "10000/1",
+    RATE_LIMIT_INVITE_PER_USER: "10000/1",
+    RATE_LIMIT_OPEN_DIRECT_PER_USER: "10000/1",
+    RATE_LIMIT_WS_TICKET_PER_USER: "10000/1",
+    // Tests that watch someone go offline should not wait out the production grace.
+    PRESENCE_OFFLINE_GRACE_MS: "300",
+    ...env,
+  };
+}
+
+/** What a server process that was expected to stop on its own printed, and how it exited. */
+export interface ExitedServer {
+  code: number | null;
+  /** Raw stdout+stderr. */
+  output: string;
+  /** Every non-empty line of the output, parsed as JSON where it is JSON (else the raw string). */
+  lines: (Record<string, unknown> | string)[];
+}
+
+/**
+ * Starts a server that should refuse to start (a taken port or data dir, bad config) and waits for it to exit;
+ * the same command and defaults as `startServer`. Kills it and fails if it is still running after `timeoutMs`.
+ */
+export async function runUntilExit(runtime: RuntimeName, env: Record<string, string> = {}, timeoutMs = 45_000): Promise<ExitedServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), "parley-server-"));
+  const [command, ...args] = COMMANDS[runtime] as [string, ...string[]];
+  const child = spawn(command, args, { cwd: ROOT, env: serverEnv(dataDir, env), stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once("exit", (exitCode) => resolve(exitCode)));
+  clearTimeout(timer);
+  rmSync(dataDir, { recursive: true, force: true });
+  const lines = output
+    .split("\n")
+    .filter((line) => line.trim().length > 0)
+    .map((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return line;
+      }
+    });
+  return { code, output, lines };
 }
