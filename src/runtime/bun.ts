@@ -39,6 +39,10 @@ await run({
     const listening = server;
     return { port: listening.port ?? config.port, stopAccepting: () => listening.stop() };
   },
+  async servePlain(app, address) {
+    const plain = Bun.serve({ port: address.port, hostname: address.host, fetch: app.fetch });
+    return { port: plain.port ?? address.port, stopAccepting: () => plain.stop() };
+  },
   onSignal: (signal, handler) => process.on(signal, handler),
   exit: (code) => process.exit(code),
 });

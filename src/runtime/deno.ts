@@ -36,6 +36,13 @@ await run({
         (request, info) => app.fetch(request, info),
       );
     }),
+  servePlain: (app, address) =>
+    new Promise((resolve) => {
+      const server = Deno.serve(
+        { port: address.port, hostname: address.host, onListen: ({ port }) => resolve({ port, stopAccepting: () => void server.shutdown() }) },
+        (request) => app.fetch(request),
+      );
+    }),
   onSignal: (signal, handler) => Deno.addSignalListener(signal, handler),
   exit: (code) => Deno.exit(code),
 });

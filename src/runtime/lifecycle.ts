@@ -1,10 +1,11 @@
-import type { Hono } from "hono";
+import { Hono } from "hono";
 import { createApp, type RuntimeBindings } from "../app.ts";
 import { ConfigError, type Config, parseConfig } from "../config.ts";
 import { createDeps, type Deps } from "../deps.ts";
 import { DataDirLockedError } from "../infra/db/data-dir-lock.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
 import type { RealtimeHub } from "../realtime/hub.ts";
+import { metricsRoute } from "../transport/http/metrics-route.ts";
 
 /** What a runtime entry point hands over once its server listens. */
 export interface Listening {
@@ -18,6 +19,8 @@ export interface RuntimeEntry {
   env: Record<string, string | undefined>;
   bindings(config: Config): RuntimeBindings;
   serve(app: Hono, config: Config): Promise<Listening>;
+  /** A second, plain HTTP listener (no WebSockets): the METRICS_PORT one. */
+  servePlain(app: Hono, address: { port: number; host: string }): Promise<Listening>;
   onSignal(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
   exit(code: number): never;
 }
@@ -44,17 +47,30 @@ export async function run(entry: RuntimeEntry): Promise<void> {
     else logger.error("could not start", { error });
     return entry.exit(1);
   }
-  const { app, hub } = createApp(deps, entry.bindings(config));
-  let listening: Listening;
-  try {
-    listening = await entry.serve(app, config);
-  } catch (error) {
-    const where = { port: config.port, host: config.host };
-    if (isAddressInUse(error)) logger.error(`port ${config.port} on ${config.host} is already in use`, where);
-    else logger.error("could not listen", { ...where, error });
-    await hub.drain(0);
-    await deps.close().catch((closing: unknown) => logger.error("could not close dependencies", { error: closing }));
-    return entry.exit(1);
+  const { app, hub, stop: stopApp } = createApp(deps, entry.bindings(config));
+  const listeners: Listening[] = [];
+  const listen = async (port: number, start: () => Promise<Listening>): Promise<boolean> => {
+    try {
+      listeners.push(await start());
+      return true;
+    } catch (error) {
+      const where = { port, host: config.host };
+      if (isAddressInUse(error)) logger.error(`port ${port} on ${config.host} is already in use`, where);
+      else logger.error("could not listen", { ...where, error });
+      for (const listening of listeners) await listening.stopAccepting();
+      stopApp();
+      await hub.drain(0);
+      await deps.close().catch((closing: unknown) => logger.error("could not close dependencies", { error: closing }));
+      return false;
+    }
+  };
+  if (!(await listen(config.port, () => entry.serve(app, config)))) return entry.exit(1);
+  const [listening] = listeners as [Listening];
+  const metricsPort = config.metrics.port;
+  if (metricsPort !== null) {
+    const metricsApp = new Hono().route("/", metricsRoute({ metrics: deps.metrics, token: null, requireToken: false }));
+    if (!(await listen(metricsPort, () => entry.servePlain(metricsApp, { port: metricsPort, host: config.host })))) return entry.exit(1);
+    logger.info("serving metrics", { port: listeners[1]?.port, host: config.host });
   }
   logger.info("listening", { port: listening.port, host: config.host });
 
@@ -62,7 +78,9 @@ export async function run(entry: RuntimeEntry): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    void shutdown({ deps, hub, listening, logger, drainMs: config.drainMs }).then((code) => entry.exit(code));
+    void shutdown({ deps, hub, listeners, logger, drainMs: config.drainMs })
+      .finally(stopApp)
+      .then((code) => entry.exit(code));
   };
   entry.onSignal("SIGTERM", stop);
   entry.onSignal("SIGINT", stop);
@@ -74,20 +92,24 @@ function isAddressInUse(error: unknown): boolean {
   return ("code" in error && error.code === "EADDRINUSE") || error.name === "AddrInUse";
 }
 
-/** Stop accepting, close sockets with 1012 in batches, close the bus, Redis and the database, exit. */
+/**
+ * Close the sockets with 1012 in batches over DRAIN_MS, then stop accepting, close the bus, Redis and the database,
+ * exit. The listener stays open through the drain: a socket closed early reconnects at once, and is answered 503
+ * with Retry-After (and /readyz says draining) rather than "connection refused" — a client that hammers a closed
+ * port backs off no better, and a load balancer that still routes here learns why.
+ */
 async function shutdown(options: {
   deps: Deps;
   hub: RealtimeHub;
-  listening: Listening;
+  listeners: Listening[];
   logger: Logger;
   drainMs: number;
 }): Promise<number> {
-  const { deps, hub, listening, logger } = options;
+  const { deps, hub, listeners, logger } = options;
   logger.info("draining", { connections: hub.stats().connections, drainMs: options.drainMs });
   try {
-    const drained = hub.drain(options.drainMs);
-    await listening.stopAccepting();
-    await drained;
+    await hub.drain(options.drainMs);
+    for (const listening of listeners) await listening.stopAccepting();
     await deps.close();
     logger.info("stopped");
     return 0;

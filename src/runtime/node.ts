@@ -37,6 +37,14 @@ await run({
     });
     return { port, stopAccepting: () => stopAccepting() };
   },
+  servePlain: (app, address) =>
+    new Promise((resolve, reject) => {
+      const server = serve({ fetch: app.fetch, port: address.port, hostname: address.host }, (info) => {
+        server.off("error", reject);
+        resolve({ port: info.port, stopAccepting: () => void server.close() });
+      });
+      server.once("error", reject);
+    }),
   onSignal: (signal, handler) => process.on(signal, handler),
   exit: (code) => process.exit(code),
 });

@@ -12,6 +12,7 @@ import { openTestSocket } from "../support/socket-client.ts";
 
 const DRAIN_MS = 1000;
 const SOCKETS = 10;
+const METRICS_TOKEN = "lifecycle-metrics-token-0123";
 
 /**
  * A Bun server's life from the outside: healthy, draining on SIGTERM (sockets closed with 1012 in batches over
@@ -19,9 +20,9 @@ const SOCKETS = 10;
  */
 describe("server lifecycle (Bun)", () => {
   it("reports ready with the database and bus up, and live, on a healthy server", async () => {
-    const server = await startServer("bun");
+    const server = await startServer("bun", { METRICS_TOKEN });
     try {
-      const ready = await fetch(`${server.url}/readyz`);
+      const ready = await fetch(`${server.url}/readyz`, { headers: bearer(METRICS_TOKEN) });
       expect(ready.status).toBe(200);
       expect(await ready.json()).toMatchObject({ status: "ready", draining: false, database: "up", bus: "up", connections: 0 });
       const live = await fetch(`${server.url}/livez`);
@@ -33,7 +34,7 @@ describe("server lifecycle (Bun)", () => {
   });
 
   it("drains on SIGTERM: sockets closed with 1012 in batches across the drain window, readiness failing, exit 0", async () => {
-    const server = await startServer("bun", { DRAIN_MS: String(DRAIN_MS) });
+    const server = await startServer("bun", { DRAIN_MS: String(DRAIN_MS), METRICS_TOKEN });
     const chatter = await registerChatter(server.url, "drained");
     const closes: Promise<{ code: number; at: number }>[] = [];
     for (let i = 0; i < SOCKETS; i++) {
@@ -42,12 +43,19 @@ describe("server lifecycle (Bun)", () => {
       await socket.waitFor((event) => event.type === "ready");
       closes.push(socket.closed.then(({ code }) => ({ code, at: Date.now() })));
     }
-    const before = await fetch(`${server.url}/readyz`).then((response) => response.json());
+    const before = await fetch(`${server.url}/readyz`, { headers: bearer(METRICS_TOKEN) }).then((response) => response.json());
     expect(before).toMatchObject({ status: "ready", connections: SOCKETS });
+    const { ticket } = await chatter.client.api.auth.wsTicket.mutate({});
 
     const readiness = await watchReadiness(server.url);
     const signalledAt = Date.now();
-    const exitCode = await server.stop("SIGTERM");
+    const stopped = server.stop("SIGTERM");
+    await new Promise((resolve) => setTimeout(resolve, DRAIN_MS / 4));
+    // A socket closed early reconnects at once: it is told to come back later, not refused at the TCP level.
+    const reconnect = await createHttpProbe(server.url).upgrade(`/ws?ticket=${ticket}`);
+    expect(reconnect.status).toBe(503);
+    expect(Number(reconnect.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    const exitCode = await stopped;
     readiness.stop();
     const closed = await Promise.all(closes);
 
@@ -59,14 +67,16 @@ describe("server lifecycle (Bun)", () => {
     expect(new Set(times.map((t) => Math.round(t / 50))).size, JSON.stringify(times)).toBeGreaterThanOrEqual(5);
     expect(times.at(-1)).toBeLessThan(DRAIN_MS + 2000);
 
-    // Bun stops listening as the drain starts (idle kept-alive connections included), so no health check can
-    // reach an instance that is going away: from the signal on, nothing answers ready, and new connections fail.
+    // The listener stays up through the drain: from the signal on nothing answers ready, and new connections are
+    // answered 503 (not refused) until the drain is over; only then does the port close.
     // (50 ms of grace: a probe sent just after kill() may reach the server before the signal does.)
     const after = readiness.samples.filter((sample) => sample.at >= signalledAt + 50);
     expect(after.length).toBeGreaterThan(10);
     expect(after.filter((sample) => "status" in sample && sample.status === 200), JSON.stringify(after.slice(0, 6))).toEqual([]);
     const fresh = after.filter((sample) => sample.via === "new-connection");
-    expect(fresh.every((sample) => "refused" in sample || sample.status === 503), JSON.stringify(fresh.slice(0, 6))).toBe(true);
+    const duringDrain = fresh.filter((sample) => sample.at <= signalledAt + DRAIN_MS * 0.8);
+    expect(duringDrain.length).toBeGreaterThan(3);
+    expect(duringDrain.every((sample) => "status" in sample && sample.status === 503), JSON.stringify(duringDrain.slice(0, 6))).toBe(true);
     expect(fresh.some((sample) => "refused" in sample && sample.refused === "ECONNREFUSED")).toBe(true);
   });
 
@@ -103,7 +113,7 @@ describe("server lifecycle (Bun)", () => {
         const page = resultOf<MessagePage>(await probe.query("messages.list", { roomId: room.id }, { headers: bearer(session.accessToken) }));
         expect(page.messages).toEqual([message]);
 
-        // Sessions live in the same database (the SQL key-value store): the old refresh token still rotates, and
+        // Sessions live in the same database (the sessions table): the old refresh token still rotates, and
         // the access token issued before the restart still verifies against its live session.
         const refreshed = await probe.mutate("auth.refresh", { refreshToken: account.refreshToken, refreshTokenIn: "body" });
         expect(resultOf<SignedUp>(refreshed).refreshToken).not.toBe(account.refreshToken);
