@@ -3,6 +3,7 @@ import type { Message, Room, ServerEvent } from "../../src/contract.ts";
 import { uniqueUsername } from "../support/factories.ts";
 import { bearer, createHttpProbe, type HttpProbe, resultOf, type SignedUp, signUp } from "../support/http-probe.ts";
 import { type ServerProcess, startServer } from "../support/server-process.ts";
+import { freePort } from "../support/throwaway-redis.ts";
 import { openTestSocket, type TestSocket } from "../support/socket-client.ts";
 
 const METRICS_TOKEN = "metrics-token-for-the-e2e-suite";
@@ -86,6 +87,25 @@ describe("metrics (Bun)", () => {
     expect(open.json).toEqual({ status: "ready", draining: false, database: "up", bus: "up" });
     const detailed = await probe.request("/readyz", { headers: bearer(METRICS_TOKEN) });
     expect(detailed.json).toMatchObject({ status: "ready", connections: 1, rooms: 1 });
+  });
+});
+
+describe.each(["bun", "deno", "node"] as const)("metrics on METRICS_PORT (%s)", (runtime) => {
+  it("serves /metrics there without a token, and nothing else", async () => {
+    const metricsPort = await freePort();
+    const server = await startServer(runtime, { METRICS_PORT: String(metricsPort) });
+    try {
+      await fetch(`${server.url}/livez`);
+      const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(scrape.status).toBe(200);
+      const text = await scrape.text();
+      expect(text).toContain("# TYPE parley_trpc_calls_total counter");
+      expect(sample(text, "parley_database_up")).toBe(1);
+      expect((await fetch(`http://127.0.0.1:${metricsPort}/trpc/auth.me`)).status).toBe(404);
+      expect((await fetch(`${server.url}/metrics`)).status).toBe(404); // no token: not on the main port
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
   });
 });
 
