@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
 import type { Config } from "./config.ts";
+import type { ControlEvent } from "./domain/events.ts";
 import { createServices, type Services } from "./domain/services.ts";
 import type { BusStatus, EventBus } from "./infra/bus/bus.ts";
 import { createMemoryBus } from "./infra/bus/memory.ts";
@@ -28,6 +29,7 @@ import { systemClock } from "./lib/clock.ts";
 import { createMetrics, type Metrics } from "./lib/metrics.ts";
 import type { Logger } from "./lib/logger.ts";
 import { createBusEventPublisher } from "./realtime/event-publisher.ts";
+import { instancesTopic } from "./realtime/topics.ts";
 
 /** Everything the app runs on, chosen from the config. */
 export interface Deps {
@@ -91,12 +93,6 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     throw error;
   }
 
-  let busStatus: BusStatus = "up";
-  bus.onStatus((status) => {
-    busStatus = status;
-    if (status === "down") logger.warn("bus down: cross-instance delivery paused; rooms are reconciled when it returns");
-    else logger.info("bus up");
-  });
 
   const services = createServices({
     database,
@@ -129,6 +125,17 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     },
   });
 
+  let busStatus: BusStatus = "up";
+  bus.onStatus((status) => {
+    busStatus = status;
+    // Revocations from other instances travel on the bus: while it is down, cached sessions are not trusted.
+    services.auth.revocationsReachUs(status === "up");
+    if (status === "down") logger.warn("bus down: cross-instance delivery paused; rooms are reconciled when it returns");
+    else logger.info("bus up");
+  });
+
+  let stopHearingInstances = (): void => {};
+
   logger.info("dependencies ready", {
     database: config.database.kind,
     redis: config.redis ? "redis" : "in-process",
@@ -155,6 +162,7 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     async close() {
       // First, while Redis is still there: stop the presence heartbeat and release this instance's connections.
       await services.presence.stop();
+      stopHearingInstances();
       await bus.close().catch((error: unknown) => logger.warn("bus did not close cleanly", { error }));
       await kv.close();
       await rateLimiter.close();
@@ -164,6 +172,12 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     },
   };
   try {
+    // Every instance hears every revoked session, so its session cache never outlives a logout elsewhere.
+    stopHearingInstances = await bus.subscribe(instancesTopic(), (raw) => {
+      const event = readControlEvent(raw);
+      if (event?.type === "session.revoked") services.auth.sessionRevokedElsewhere(event.sessionId);
+      else logger.warn("dropped an unknown control event from the bus");
+    });
     await services.presence.start(); // the lease exists before the first socket is recorded under it
   } catch (error) {
     await deps.close();
@@ -211,4 +225,14 @@ function resolveJwtSecret(config: Config, logger: Logger): string {
     logger.warn("using the development signing key from the data dir — set JWT_SECRET in production", { path });
   }
   return readFileSync(path, "utf8").trim();
+}
+
+/** A control event as this code publishes it (realtime/event-publisher.ts); anything else is null. */
+function readControlEvent(raw: string): ControlEvent | null {
+  try {
+    const event = JSON.parse(raw) as Partial<ControlEvent> | null;
+    return event?.type === "session.revoked" && typeof event.sessionId === "string" ? { type: event.type, sessionId: event.sessionId } : null;
+  } catch {
+    return null;
+  }
 }

@@ -53,4 +53,6 @@ export type DomainEvent = RoomEvent | UserEvent | ControlEvent;
 export interface EventPublisher {
   toRoom(roomId: string, event: RoomEvent): Promise<void>;
   toUser(userId: string, event: UserEvent | ControlEvent): Promise<void>;
+  /** To every instance (this one included), for what each must know about: a revoked session, say. */
+  toInstances(event: ControlEvent): Promise<void>;
 }

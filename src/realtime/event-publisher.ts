@@ -1,6 +1,6 @@
 import type { DomainEvent, EventPublisher } from "../domain/events.ts";
 import type { EventBus } from "../infra/bus/bus.ts";
-import { roomTopic, userTopic } from "./topics.ts";
+import { instancesTopic, roomTopic, userTopic } from "./topics.ts";
 
 /**
  * The one serialization of an event: what the bus carries is exactly the frame sockets receive,
@@ -15,5 +15,6 @@ export function createBusEventPublisher(bus: EventBus): EventPublisher {
   return {
     toRoom: (roomId, event) => bus.publish(roomTopic(roomId), encodeEvent(event)),
     toUser: (userId, event) => bus.publish(userTopic(userId), encodeEvent(event)),
+    toInstances: (event) => bus.publish(instancesTopic(), encodeEvent(event)),
   };
 }

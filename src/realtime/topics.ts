@@ -7,6 +7,11 @@ export function userTopic(userId: string): string {
   return `user:${userId}`;
 }
 
+/** Every instance listens here, always: control events such as revoked sessions. */
+export function instancesTopic(): string {
+  return "instances";
+}
+
 export function roomIdOfTopic(topic: string): string | null {
   return topic.startsWith("room:") ? topic.slice(5) : null;
 }

@@ -136,7 +136,7 @@ describe.each(databaseKinds)("upgrading the sessions kept in the KV on %s", (kin
       database,
       ticketKv: createMemoryKeyValueStore({ clock: systemClock }),
       rateLimiter: createMemoryRateLimiter({ clock: systemClock }),
-      events: { toRoom: async () => {}, toUser: async () => {} },
+      events: { toRoom: async () => {}, toUser: async () => {}, toInstances: async () => {} },
       clock: systemClock,
       logger: createLogger({ level: "silent" }),
       jwt: TEST_JWT,

@@ -354,7 +354,7 @@ describe.each(databaseKinds)("auth sessions on %s", (kind) => {
       });
       expect(await rowsOf(expiring.sessionId)).toEqual({ sessions: [], tokens: [] });
       expect((await rowsOf(live.sessionId)).tokens).toHaveLength(1);
-      await expect(longLived.get(live.sessionId)).resolves.toEqual({ userId: owner.user.id });
+      await expect(longLived.get(live.sessionId)).resolves.toEqual({ userId: owner.user.id, expiresAt: live.expiresAt });
     });
   });
 

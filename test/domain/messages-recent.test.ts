@@ -104,7 +104,7 @@ describe.skipIf(!redisUrl)("messages when the recent-messages cache is unreachab
       const messages = createMessageService({
         database: deps.database,
         rooms: deps.services.rooms,
-        events: { toRoom: async () => {}, toUser: async () => {} },
+        events: { toRoom: async () => {}, toUser: async () => {}, toInstances: async () => {} },
         rateLimiter: deps.rateLimiter,
         recentMessages: recent,
         logger: createLogger({ level: "warn", write: (line) => lines.push(JSON.parse(line)) }),

@@ -174,6 +174,7 @@ describe.each(databaseKinds)("messages.send on %s", (kind) => {
     const failing: EventPublisher = {
       toRoom: () => Promise.reject(new Error("bus down")),
       toUser: () => Promise.reject(new Error("bus down")),
+      toInstances: () => Promise.reject(new Error("bus down")),
     };
     const messages = createMessageService({
       database: deps.database,

@@ -126,6 +126,19 @@ describe.skipIf(!postgresUrl || !redisUrl)("two Bun instances on one Postgres an
     expect(Date.now() - loggedOutAt).toBeLessThan(5000);
   });
 
+  it("refuses on B, at once, an access token logged out through A — though B had just verified (and cached) it", async () => {
+    const dave = await registerChatter(a.url, "dave");
+    const token = dave.client.tokens()?.accessToken;
+    if (!token) throw new Error("no access token");
+    const me = (server: ServerProcess): Promise<number> =>
+      fetch(`${server.url}/trpc/auth.me`, { headers: { authorization: `Bearer ${token}` } }).then((response) => response.status);
+    expect(await me(b)).toBe(200);
+    expect(await me(b)).toBe(200); // the second answer comes from B's session cache
+    await dave.client.logout(); // through A
+    expect(await me(b)).toBe(401);
+    expect(await me(a)).toBe(401);
+  });
+
   it("holds Redis subscriptions on an instance only for the rooms and users of its own sockets", async () => {
     const carol = await registerChatter(a.url, "carol");
     const dave = await registerChatter(a.url, "dave");

@@ -22,6 +22,7 @@ import { createAccessTokens } from "./access-tokens.ts";
 import { hashPassword, verifyPassword } from "./password.ts";
 import { addressKey } from "./address-key.ts";
 import { createSessionStore, type SessionGrant } from "./sessions.ts";
+import { createSessionCache } from "./session-cache.ts";
 import { createWsTickets } from "./ws-tickets.ts";
 
 export interface AuthService {
@@ -49,6 +50,13 @@ export interface AuthService {
   ): Promise<{ ticket: string; expiresAt: string }>;
   /** Consumes the ticket atomically; null when unknown, expired or already used. UNAVAILABLE when its store is down. */
   redeemWsTicket(ticket: string): Promise<WsTicketClaims | null>;
+  /** Another instance revoked this session (the bus said so): forget what this one cached about it. */
+  sessionRevokedElsewhere(sessionId: string): void;
+  /**
+   * Whether revocations from other instances reach this one (the bus is up). While they do not, every session is
+   * read from the database: a cached one might have been revoked unseen.
+   */
+  revocationsReachUs(reach: boolean): void;
 }
 
 export interface AuthServiceDeps {
@@ -82,6 +90,13 @@ export interface AuthRateLimits {
  */
 const DUMMY_PASSWORD_HASH = "$argon2id$v=19$m=19456,t=2,p=1$kfpJOZDuWsBXKyuZEbRdcg$0uQvt7gB9MUxYmtii/g1n7o1aGJseCFHokW/1Vg2nCQ";
 
+/**
+ * A session this instance verified stays trusted this long without another database read — or until any instance
+ * revokes it (broadcast), or the bus that carries revocations goes down. Bounded, oldest first.
+ */
+const SESSION_CACHE_TTL_MS = 30_000;
+const SESSION_CACHE_MAX_ENTRIES = 100_000;
+
 /** One message per failure kind, whatever the detail: the detail goes to the log, never to the client. */
 const WRONG_CREDENTIALS = "wrong login or password";
 const BAD_ACCESS_TOKEN = "invalid or expired access token";
@@ -107,6 +122,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
   const accessTokens = createAccessTokens(deps.jwt, clock);
   const sessions = createSessionStore({ database, clock, logger, refreshTokenTtlSeconds: deps.refreshTokenTtlSeconds });
   const wsTickets = createWsTickets({ kv: deps.ticketKv, clock, logger });
+  const sessionCache = createSessionCache({ clock, ttlMs: SESSION_CACHE_TTL_MS, maxEntries: SESSION_CACHE_MAX_ENTRIES });
 
   /**
    * Takes one token from each bucket, narrowest first, or none: a refusal gives back what was taken, so a bucket
@@ -152,9 +168,22 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     };
   };
 
+  /** Live sessions, read through the cache (see session-cache.ts for why that is safe). */
+  const liveSession = async (sessionId: string): Promise<{ userId: string } | null> => {
+    const cached = sessionCache.get(sessionId);
+    if (cached) return cached;
+    const revocationsAtStart = sessionCache.revocations();
+    const session = await sessions.get(sessionId);
+    if (session) sessionCache.remember(sessionId, session, revocationsAtStart);
+    return session;
+  };
+
   const revokeSession = async (family: { sessionId: string; userId: string }, reason: string): Promise<void> => {
     await sessions.revoke(family.sessionId);
+    sessionCache.forget(family.sessionId);
     logger.info("session revoked", { userId: family.userId, sessionId: family.sessionId, reason });
+    // Every instance forgets it (their session caches); a failure fails the call, which the caller may retry.
+    await events.toInstances({ type: "session.revoked", sessionId: family.sessionId });
     // The family is already dead for every HTTP call; this closes its sockets. A failure here is reported to the
     // caller, who may retry: revoking again is harmless and publishes again.
     await events.toUser(family.userId, { type: "session.revoked", sessionId: family.sessionId });
@@ -253,7 +282,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
         throw new DomainError("UNAUTHORIZED", BAD_ACCESS_TOKEN);
       }
       // A well-signed token outlives its session only until this check: logout takes effect at once.
-      const session = await sessions.get(check.session.sessionId);
+      const session = await liveSession(check.session.sessionId);
       if (!session || session.userId !== check.session.userId) {
         logger.debug("access token refused", { reason: "session-ended", sessionId: check.session.sessionId });
         throw new DomainError("UNAUTHORIZED", BAD_ACCESS_TOKEN);
@@ -279,8 +308,16 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
       const claims = await wsTickets.redeem(ticket);
       if (!claims) return null;
       // A ticket minted just before a logout must not open a socket after it.
-      const session = await sessions.get(claims.sessionId);
+      const session = await liveSession(claims.sessionId);
       return session && session.userId === claims.userId ? claims : null;
+    },
+
+    sessionRevokedElsewhere(sessionId) {
+      sessionCache.forget(sessionId);
+    },
+
+    revocationsReachUs(reach) {
+      sessionCache.trust(reach);
     },
   };
 }

@@ -39,8 +39,8 @@ export interface SessionStore {
   start(userId: string, meta: RequestMeta): Promise<SessionGrant>;
   /** Consumes `refreshToken` and issues its successor, atomically: of concurrent callers exactly one rotates. */
   rotate(refreshToken: string, meta: RequestMeta): Promise<RotateOutcome>;
-  /** The live session's user, or null when unknown, revoked or past its absolute expiry. */
-  get(sessionId: string): Promise<{ userId: string } | null>;
+  /** The live session's user and absolute expiry, or null when unknown, revoked or past that expiry. */
+  get(sessionId: string): Promise<{ userId: string; expiresAt: Date } | null>;
   /** The family a refresh token belongs to, whether it is the live token or an already consumed one. */
   familyOf(refreshToken: string): Promise<{ sessionId: string; userId: string } | null>;
   /** Ends the family: its refresh tokens and access tokens stop working at once. Idempotent. */
@@ -173,7 +173,7 @@ export function createSessionStore(deps: {
     async get(sessionId) {
       if (!UUID.test(sessionId)) return null; // not a session id we issued; and not a query error either
       const [session] = await db
-        .select({ userId: sessions.userId })
+        .select({ userId: sessions.userId, expiresAt: sessions.expiresAt })
         .from(sessions)
         .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), gt(sessions.expiresAt, clock.now())));
       return session ?? null;
