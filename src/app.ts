@@ -42,6 +42,8 @@ export function createApp(deps: Deps, runtime: RuntimeBindings): { app: Hono; hu
     fanout: runtime.fanout,
     socketIo: runtime.socketIo,
     maxBufferedBytes: config.wsMaxBufferedBytes,
+    stallTimeoutMs: config.wsStallTimeoutMs,
+    maxSocketsPerUser: config.wsMaxSocketsPerUser,
     tailCheckMs: config.roomTailCheckMs,
     logger,
     resumeMaxMessages: config.resumeMaxMessages,

@@ -106,12 +106,22 @@ describe("parseConfig", () => {
     ["RECEIPT_EVENTS_MAX_MEMBERS", "many"],
     ["WS_MAX_BUFFERED_BYTES", "1024"], // below 64 KiB a burst of ordinary events would count as slow
     ["WS_IDLE_TIMEOUT_SECONDS", "4"],
+    ["WS_MAX_SOCKETS_PER_USER", "0"],
+    ["WS_STALL_TIMEOUT_MS", "100"], // a reader is given a moment before it counts as stalled
     ["ROOM_TAIL_CHECK_MS", "50"],
   ])("refuses %s=%j with a ConfigError naming the field", (field, value) => {
     const error = refused({ [field]: value });
     // A list names the entry too: "ALLOWED_ORIGINS.1: …".
     expect(error.issues.some((issue) => new RegExp(`^${field}(\\.\\d+)?: `).test(issue)), error.message).toBe(true);
     expect(error.message).toContain(field);
+  });
+
+  it("caps each user at 16 sockets per instance and gives a stalled reader 10 s by default", () => {
+    expect(parseConfig({})).toMatchObject({ wsMaxSocketsPerUser: 16, wsStallTimeoutMs: 10_000, wsMaxBufferedBytes: 1024 * 1024 });
+    expect(parseConfig({ WS_MAX_SOCKETS_PER_USER: "1", WS_STALL_TIMEOUT_MS: "500" })).toMatchObject({
+      wsMaxSocketsPerUser: 1,
+      wsStallTimeoutMs: 500,
+    });
   });
 
   it("keeps presence leases under 30 s of ghosts by default, with a short offline grace and typing expiry", () => {

@@ -5,6 +5,10 @@ export interface SocketHandle {
   readonly raw: unknown;
   send(data: string): void;
   close(code: number, reason: string): void;
+  /** Bytes queued for this socket and not yet written to the network. */
+  bufferedAmount(): number;
+  /** True once the server closed (or began closing) the socket: nothing more is sent to it. */
+  readonly closing: boolean;
 }
 
 /** Local fan-out of one instance: Bun's native topics, or an in-memory registry on Deno and Node. */
@@ -15,11 +19,12 @@ export interface LocalFanout {
   publish(topic: string, data: string): void;
 }
 
-export type SendResult = "sent" | "dropped";
+/** "dropped": the runtime refused the frame because the socket's send buffer is full; "closed": the socket is gone. */
+export type SendResult = "sent" | "dropped" | "closed";
 
 /** How the runtime writes to one of its native sockets and reports what is still waiting to go out. */
 export interface SocketIo {
-  /** Writes a text frame; "dropped" when the runtime refused it because the socket's send buffer is full. */
+  /** Writes a text frame. */
   send(raw: unknown, data: string): SendResult;
   /** Bytes queued on the socket and not yet written to the network. */
   bufferedAmount(raw: unknown): number;

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -19,6 +19,8 @@ export interface ServerProcess {
   runtime: RuntimeName;
   url: string;
   port: number;
+  /** The server's own process id (each runtime is spawned directly, not through a shell or wrapper). */
+  pid: number;
   /** Every JSON log line the server printed so far. */
   logs: Record<string, unknown>[];
   /** Raw stdout+stderr, for failure messages. */
@@ -103,6 +105,7 @@ export async function startServer(runtime: RuntimeName, env: Record<string, stri
     runtime,
     port,
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid as number,
     logs,
     output: () => output,
     get exited() {
@@ -116,4 +119,12 @@ export async function startServer(runtime: RuntimeName, env: Record<string, stri
       return code;
     },
   };
+}
+
+/** A process's resident set size in bytes (VmRSS in /proc/<pid>/status; Linux only). */
+export function residentBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
+  if (kib === undefined) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(kib) * 1024;
 }
