@@ -125,8 +125,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
     const { userId } = claims;
     let connection: Connection | null = null;
     let holdsSlot = true;
-    let unopened: ReturnType<typeof setTimeout> | null = setTimeout(() => giveBackSlot(), UPGRADE_OPEN_TIMEOUT_MS);
-    unopened.unref?.(); // a pending upgrade must not keep a stopping process alive
+    let unopened: ReturnType<typeof setTimeout> | null = null;
     const giveBackSlot = (): void => {
       if (unopened) clearTimeout(unopened);
       unopened = null;
@@ -134,6 +133,8 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
       holdsSlot = false;
       slots.give(userId);
     };
+    unopened = setTimeout(giveBackSlot, UPGRADE_OPEN_TIMEOUT_MS);
+    unopened.unref?.(); // a pending upgrade must not keep a stopping process alive
     return {
       onOpen: (_event, ws) => {
         const socket = new HubSocket(ws.raw, shared);
