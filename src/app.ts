@@ -44,10 +44,16 @@ export function createApp(deps: Deps, runtime: RuntimeBindings): { app: Hono; hu
     fanout: runtime.fanout,
     socketIo: runtime.socketIo,
     maxBufferedBytes: config.wsMaxBufferedBytes,
+    stallTimeoutMs: config.wsStallTimeoutMs,
+    maxSocketsPerUser: config.wsMaxSocketsPerUser,
     tailCheckMs: config.roomTailCheckMs,
     logger,
     resumeMaxMessages: config.resumeMaxMessages,
     frameBudget: config.wsFrameBudget,
+    onSlowConsumerClose: (cause) => metrics.slowConsumerCloses.inc({ cause }),
+    onSocketRefused: (reason) => metrics.socketsRefused.inc({ reason }),
+    onResume: (result) => metrics.resumes.inc({ outcome: result }),
+    onDelivered: (kind, sockets) => metrics.deliveries.inc({ kind }, sockets),
   });
   const clientIp = (c: Context): string | null =>
     (config.clientIpHeader ? c.req.header(config.clientIpHeader) : undefined) ?? runtime.remoteAddress(c);

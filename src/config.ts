@@ -106,6 +106,16 @@ const EnvSchema = z
     DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
     /** A socket with more than this queued for it is too slow: closed with 4002 so the client reconnects and resumes. */
     WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    /**
+     * Sockets one user may hold on one instance (open, or upgrading); the next upgrade is refused with 429 — the
+     * open ones are never closed to make room, so a leaked credential cannot cut the owner's devices off.
+     */
+    WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(1).max(10_000).default(16),
+    /**
+     * A replay waits while a socket's send buffer is full; a socket whose buffer has not drained at all for this
+     * long is given up on: closed with 4002 (reconnect and resume).
+     */
+    WS_STALL_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
     /** Idle sockets are pinged; a socket that has not answered within this long is closed. */
     WS_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(960).default(60),
     /**
@@ -184,6 +194,8 @@ export interface Config {
   wsFrameBudget: BucketRule;
   wsMaxBufferedBytes: number;
   httpOversizeDrainBytes: number;
+  wsMaxSocketsPerUser: number;
+  wsStallTimeoutMs: number;
   logLevel: Env["LOG_LEVEL"];
   drainMs: number;
   wsIdleTimeoutSeconds: number;
@@ -271,6 +283,8 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     wsFrameBudget: env.WS_FRAME_RATE,
     wsMaxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
     httpOversizeDrainBytes: env.HTTP_OVERSIZE_DRAIN_BYTES,
+    wsMaxSocketsPerUser: env.WS_MAX_SOCKETS_PER_USER,
+    wsStallTimeoutMs: env.WS_STALL_TIMEOUT_MS,
     logLevel: env.LOG_LEVEL,
     drainMs: env.DRAIN_MS,
     wsIdleTimeoutSeconds: env.WS_IDLE_TIMEOUT_SECONDS,

@@ -110,6 +110,8 @@ describe("parseConfig", () => {
     ["RECEIPT_EVENTS_MAX_MEMBERS", "many"],
     ["WS_MAX_BUFFERED_BYTES", "1024"], // below 64 KiB a burst of ordinary events would count as slow
     ["WS_IDLE_TIMEOUT_SECONDS", "4"],
+    ["WS_MAX_SOCKETS_PER_USER", "0"],
+    ["WS_STALL_TIMEOUT_MS", "100"], // a reader is given a moment before it counts as stalled
     ["ROOM_TAIL_CHECK_MS", "50"],
     ["DATABASE_URL", "pglite"],
     ["HTTP_OVERSIZE_DRAIN_BYTES", "1000"], // below the 256 KiB body limit there would be nothing to drain
@@ -137,8 +139,16 @@ describe("parseConfig", () => {
     expect(error.issues).toEqual([expect.stringMatching(/^RATE_LIMIT_AUTH_PER_ACCOUNT_IP: .*RATE_LIMIT_AUTH_PER_ACCOUNT/)]);
   });
 
+  it("caps each user at 16 sockets per instance and gives a stalled reader 10 s by default", () => {
+    expect(parseConfig({})).toMatchObject({ wsMaxSocketsPerUser: 16, wsStallTimeoutMs: 10_000, wsMaxBufferedBytes: 1024 * 1024 });
+    expect(parseConfig({ WS_MAX_SOCKETS_PER_USER: "1", WS_STALL_TIMEOUT_MS: "500" })).toMatchObject({
+      wsMaxSocketsPerUser: 1,
+      wsStallTimeoutMs: 500,
+    });
+  });
+
   it("keeps presence leases under 30 s of ghosts by default, with a short offline grace and typing expiry", () => {
-    expect(parseConfig({}).presence).toEqual({ leaseSeconds: 15, offlineGraceMs: 5000, typingTimeoutMs: 6000 });
+    expect(parseConfig({}).presence).toEqual({ leaseSeconds: 15, offlineGraceMs: 5000, typingTimeoutMs: 6000, eventsMaxMembers: 100 });
     expect(
       parseConfig({ PRESENCE_LEASE_SECONDS: "2", PRESENCE_OFFLINE_GRACE_MS: "0", PRESENCE_TYPING_TIMEOUT_MS: "500" }).presence,
     ).toEqual({ leaseSeconds: 2, offlineGraceMs: 0, typingTimeoutMs: 500 });

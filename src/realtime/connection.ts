@@ -7,25 +7,22 @@ import { mapConcurrently } from "../lib/concurrency.ts";
 import type { Logger } from "../lib/logger.ts";
 import { CloseCode, type ServerEvent } from "./protocol.ts";
 import { FrameHandler } from "./frames.ts";
-import { encodeMessage, type RoomFeed, type RoomFeeds } from "./room-feeds.ts";
+import type { RoomFeed, RoomFeeds } from "./room-feeds.ts";
+import type { RealtimeCounters } from "./counters.ts";
+import { replayRoom, type ReplayDeps, type ReplayTarget, type ResumeOutcome } from "./replay.ts";
 import type { LocalFanout, SocketHandle } from "./socket.ts";
 import { roomTopic, userTopic } from "./topics.ts";
 
-export interface ConnectionDeps {
+/** Shared by every connection of a hub (one object, not one per socket). */
+export interface ConnectionDeps extends ReplayDeps, Pick<RealtimeCounters, "onResume"> {
   services: Services;
   bus: EventBus;
   feeds: RoomFeeds;
   fanout: LocalFanout;
   logger: Logger;
-  /** Missed messages replayed per room on resume; beyond it the client is told to page history itself. */
-  resumeMaxMessages: number;
   /** Frames one socket may send: a burst of `capacity`, refilled over `periodSeconds`. */
   frameBudget: BucketRule;
 }
-
-export type ResumeOutcome =
-  | { recovered: true; position: number }
-  | { recovered: false; position: number; missed: { fromSeq: number; toSeq: number } | null };
 
 /** One authenticated socket: which rooms it is attached to, and everything it is sent. */
 export interface Connection {
@@ -60,7 +57,7 @@ export function createConnection(socket: SocketHandle, claims: WsTicketClaims, d
  * A class, not a closure-built object: an instance holds only its state and shares its methods, which matters
  * at tens of thousands of sockets per instance (see BENCHMARKS.md, idle sockets).
  */
-class SocketConnection implements Connection {
+class SocketConnection implements Connection, ReplayTarget {
   readonly id: string;
   readonly userId: string;
   readonly sessionId: string;
@@ -75,7 +72,7 @@ class SocketConnection implements Connection {
   private readonly frames: FrameHandler;
 
   constructor(
-    private readonly socket: SocketHandle,
+    readonly socket: SocketHandle,
     claims: WsTicketClaims,
     private readonly deps: ConnectionDeps,
   ) {
@@ -95,7 +92,7 @@ class SocketConnection implements Connection {
   }
 
   /** Made on demand: a logger per socket would cost every idle socket its closures. */
-  private get logger(): Logger {
+  get logger(): Logger {
     return this.deps.logger.child({ connectionId: this.id, userId: this.userId });
   }
 
@@ -131,7 +128,7 @@ class SocketConnection implements Connection {
       const positions = await mapConcurrently(roomIds, ROOM_ATTACH_CONCURRENCY, async (roomId) => {
         const from = resume?.[roomId];
         const outcome = await this.attach(roomId, from ?? null);
-        if (outcome && from !== undefined) this.send(resumedEvent(roomId, outcome));
+        if (outcome && from !== undefined) this.sendResumed(roomId, outcome);
         return { roomId, lastSeq: outcome?.position ?? 0 };
       });
       for (const roomId of Object.keys(resume ?? {})) {
@@ -165,7 +162,7 @@ class SocketConnection implements Connection {
       attachNow();
       return { recovered: true, position: feed.position() };
     }
-    return this.replay(feed, fromSeq, attachNow);
+    return replayRoom(this, feed, fromSeq, attachNow, this.deps);
   }
 
   detach(roomId: string): void {
@@ -190,57 +187,11 @@ class SocketConnection implements Connection {
     this.unsubscribeUser = null;
   }
 
-  /**
-   * Sends what followed `fromSeq` from history, then attaches at exactly the feed's position. Loops because the
-   * room may move on while history is read; stops replaying (recovered: false) past the budget.
-   */
-  private async replay(feed: RoomFeed, fromSeq: number, attachNow: () => void): Promise<ResumeOutcome> {
-    const { roomId } = feed;
-    const { messages } = this.deps.services;
-    try {
-      let cursor = fromSeq;
-      let replayed = 0;
-      for (;;) {
-        if (this.isClosed) return { recovered: true, position: cursor };
-        const position = feed.position();
-        if (cursor > position) {
-          // The client saw more than this instance has forwarded (it was on a faster one). Wait for the feed to
-          // get there, unless the client claims messages that do not exist.
-          cursor = Math.min(cursor, await messages.lastSeq(roomId));
-          if (cursor > feed.position()) {
-            await feed.attachAt(cursor, attachNow);
-            return { recovered: true, position: cursor };
-          }
-          continue;
-        }
-        if (cursor === position) {
-          attachNow();
-          return { recovered: true, position };
-        }
-        if (position - cursor > this.deps.resumeMaxMessages - replayed) {
-          attachNow();
-          return { recovered: false, position, missed: { fromSeq: cursor + 1, toSeq: position } };
-        }
-        const page = await messages.range(roomId, cursor, position, Math.min(500, position - cursor));
-        if (page.length === 0) {
-          this.logger.error("history is missing messages the feed forwarded", { roomId, cursor, position });
-          const now = feed.position();
-          attachNow();
-          return { recovered: false, position: now, missed: { fromSeq: cursor + 1, toSeq: now } };
-        }
-        for (const message of page) {
-          if (message.seq <= cursor) continue;
-          this.socket.send(encodeMessage(message));
-          cursor = message.seq;
-          replayed += 1;
-        }
-      }
-    } catch (error) {
-      this.logger.warn("resume could not read history", { roomId, error });
-      const position = feed.position();
-      attachNow();
-      return { recovered: false, position, missed: fromSeq < position ? { fromSeq: fromSeq + 1, toSeq: position } : null };
-    }
+  /** Tells the client how its resume of a room went, and counts it (a replay cut short by a close is not a resume). */
+  private sendResumed(roomId: string, outcome: ResumeOutcome): void {
+    if (this.isClosed || this.socket.closing) return;
+    this.deps.onResume?.(outcome.recovered ? "recovered" : "not_recovered");
+    this.send(resumedEvent(roomId, outcome));
   }
 
   private resumeRooms(rooms: Record<string, number>): void {
@@ -251,7 +202,7 @@ class SocketConnection implements Connection {
           return;
         }
         const outcome = await this.attach(roomId, fromSeq);
-        if (outcome) this.send(resumedEvent(roomId, outcome));
+        if (outcome) this.sendResumed(roomId, outcome);
       });
     });
   }

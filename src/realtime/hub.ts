@@ -4,12 +4,14 @@ import type { WsTicketClaims } from "../domain/auth/auth.schema.ts";
 import type { Services } from "../domain/services.ts";
 import type { EventBus } from "../infra/bus/bus.ts";
 import type { Logger } from "../lib/logger.ts";
-import { type Connection, createConnection } from "./connection.ts";
+import { type Connection, type ConnectionDeps, createConnection } from "./connection.ts";
+import type { RealtimeCounters, SlowConsumerCause } from "./counters.ts";
 import { CloseCode } from "./protocol.ts";
 import { createRoomFeeds, type RoomFeeds } from "./room-feeds.ts";
-import type { LocalFanout, SocketHandle, SocketIo } from "./socket.ts";
+import type { LocalFanout, SendResult, SocketHandle, SocketIo } from "./socket.ts";
+import { UserSocketSlots } from "./socket-slots.ts";
 
-export interface RealtimeHubDeps {
+export interface RealtimeHubDeps extends RealtimeCounters {
   services: Services;
   bus: EventBus;
   fanout: LocalFanout;
@@ -18,6 +20,10 @@ export interface RealtimeHubDeps {
   resumeMaxMessages: number;
   /** A socket with more than this still queued is too slow: it is closed with 4002 (reconnect and resume). */
   maxBufferedBytes: number;
+  /** A replay gives up on a socket whose queue has not drained at all for this long: closed with 4002. */
+  stallTimeoutMs: number;
+  /** Sockets one user may hold on this instance (open or upgrading); further upgrades are refused. */
+  maxSocketsPerUser: number;
   frameBudget: BucketRule;
   /** How long an out-of-order message waits for the ones before it before they are read from the database. */
   gapWaitMs?: number;
@@ -25,9 +31,18 @@ export interface RealtimeHubDeps {
   tailCheckMs: number;
 }
 
+/** An authenticated upgrade, let in with its socket handlers or refused. */
+export type Admission =
+  | { admitted: true; events: WSEvents }
+  | { admitted: false; reason: "per_user_cap"; retryAfterSeconds: number };
+
 export interface RealtimeHub {
-  /** The socket handlers for one upgraded, authenticated request. */
-  socketEvents(claims: WsTicketClaims): WSEvents;
+  /**
+   * Lets one authenticated upgrade in: takes one of the user's socket slots — given back when the socket closes,
+   * or if it never opens — and returns its handlers; refused while the user holds `maxSocketsPerUser` here.
+   * Synchronous between the check and the count, so concurrent upgrades cannot overshoot.
+   */
+  admit(claims: WsTicketClaims): Admission;
   /** True once draining started: readiness fails and upgrades are refused. */
   isDraining(): boolean;
   /**
@@ -40,6 +55,10 @@ export interface RealtimeHub {
 }
 
 const SLOW_CONSUMER_SWEEP_MS = 500;
+/** An upgrade whose socket has not opened after this long gave up (the client left mid-handshake): its slot is freed. */
+const UPGRADE_OPEN_TIMEOUT_MS = 10_000;
+/** Told to a user refused for holding too many sockets: idle ones are pinged and closed within the idle timeout. */
+const SOCKET_CAP_RETRY_AFTER_SECONDS = 10;
 
 export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
   const logger = deps.logger.child({ component: "realtime" });
@@ -50,23 +69,103 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
     logger,
     gapWaitMs: deps.gapWaitMs ?? 150,
     tailCheckMs: deps.tailCheckMs,
+    checkReaders,
+    onDelivered: (sockets) => deps.onDelivered?.("room", sockets),
   });
   /** Open connections, with the socket each writes to. */
   const sockets = new Map<Connection, SocketHandle>();
+  const slots = new UserSocketSlots(deps.maxSocketsPerUser);
   let draining = false;
+  /** What every socket shares: one object, not a copy per socket. */
+  const shared: HubSocketShared = {
+    io: deps.socketIo,
+    logger,
+    onDropped: (socket) => closeSlow(socket, null, "dropped"),
+    onSent: () => deps.onDelivered?.("direct", 1),
+  };
+  const connectionDeps: ConnectionDeps = {
+    services: deps.services,
+    bus: deps.bus,
+    feeds,
+    fanout: deps.fanout,
+    logger,
+    frameBudget: deps.frameBudget,
+    history: deps.services.messages,
+    resumeMaxMessages: deps.resumeMaxMessages,
+    maxBufferedBytes: deps.maxBufferedBytes,
+    stallTimeoutMs: deps.stallTimeoutMs,
+    closeStalled: (target) => closeSlow(target.socket, target.userId, "replay_stalled"),
+    onResume: (result) => deps.onResume?.(result),
+  };
 
   // A reader that falls behind is cut loose and told to resume, rather than buffered without bound (or, on Bun,
-  // silently skipped once past backpressureLimit): at most one sweep interval of growth past the limit.
+  // dropped without a close frame once past backpressureLimit): at most one sweep interval of growth past the limit.
   const sweep = setInterval(() => {
     for (const [connection, socket] of sockets) {
-      if (deps.socketIo.bufferedAmount(socket.raw) > deps.maxBufferedBytes) closeSlow(connection, socket, "buffer over limit");
+      if (socket.bufferedAmount() > deps.maxBufferedBytes) closeSlow(socket, connection.userId, "buffer");
     }
   }, SLOW_CONSUMER_SWEEP_MS);
   sweep.unref?.(); // the sweep must not keep a stopping process alive
 
-  function closeSlow(connection: Connection, socket: SocketHandle, why: string): void {
-    logger.warn("closing a slow consumer", { connectionId: socket.id, userId: connection.userId, why });
+  /** After a gap fill's burst to a room: its sockets now over the limit are closed before the next burst. */
+  function checkReaders(roomId: string): void {
+    for (const [connection, socket] of sockets) {
+      if (connection.inRoom(roomId) && socket.bufferedAmount() > deps.maxBufferedBytes) closeSlow(socket, connection.userId, "gap_fill");
+    }
+  }
+
+  /** Closes a socket with 4002 — once: what is already queued still goes out before the close frame. */
+  function closeSlow(socket: SocketHandle, userId: string | null, cause: SlowConsumerCause): void {
+    if (socket.closing) return;
+    logger.warn("closing a slow consumer", { connectionId: socket.id, userId, cause, buffered: socket.bufferedAmount() });
+    deps.onSlowConsumerClose?.(cause);
     socket.close(CloseCode.SLOW_CONSUMER, "too slow: reconnect and resume");
+  }
+
+  /** The handlers of one admitted socket; it holds one of its user's slots until it closes (or never opens). */
+  function socketEvents(claims: WsTicketClaims): WSEvents {
+    const { userId } = claims;
+    let connection: Connection | null = null;
+    let holdsSlot = true;
+    let unopened: ReturnType<typeof setTimeout> | null = null;
+    const giveBackSlot = (): void => {
+      if (unopened) clearTimeout(unopened);
+      unopened = null;
+      if (!holdsSlot) return;
+      holdsSlot = false;
+      slots.give(userId);
+    };
+    unopened = setTimeout(giveBackSlot, UPGRADE_OPEN_TIMEOUT_MS);
+    unopened.unref?.(); // a pending upgrade must not keep a stopping process alive
+    return {
+      onOpen: (_event, ws) => {
+        const socket = new HubSocket(ws.raw, shared);
+        if (unopened) {
+          clearTimeout(unopened);
+          unopened = null;
+        } else if (!holdsSlot) {
+          // Opened after its slot was given back as abandoned: it needs one again.
+          if (slots.take(userId) === "full") return socket.close(CloseCode.TRY_AGAIN_LATER, "too many sockets for this user");
+          holdsSlot = true;
+        }
+        if (draining) return socket.close(CloseCode.SERVICE_RESTART, "server restarting");
+        const opened = createConnection(socket, claims, connectionDeps);
+        connection = opened;
+        sockets.set(opened, socket);
+        opened.start(claims.resume).catch((error: unknown) => {
+          logger.error("could not start a connection", { error, userId });
+          opened.close(1011, "could not start");
+        });
+      },
+      onMessage: (event) => connection?.receive(event.data),
+      onClose: () => {
+        giveBackSlot();
+        if (!connection) return;
+        sockets.delete(connection);
+        connection.ended();
+      },
+      onError: (event) => logger.debug("socket error", { userId, type: event.type }),
+    };
   }
 
   // What the bus lost while it was down is read back from the database once it is up again.
@@ -78,28 +177,13 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
   return {
     feeds,
     isDraining: () => draining,
-    socketEvents(claims) {
-      let connection: Connection | null = null;
-      return {
-        onOpen: (_event, ws) => {
-          const socket = new HubSocket(ws.raw, deps.socketIo, logger);
-          if (draining) return socket.close(CloseCode.SERVICE_RESTART, "server restarting");
-          const opened = createConnection(socket, claims, { ...deps, feeds, logger });
-          connection = opened;
-          sockets.set(opened, socket);
-          opened.start(claims.resume).catch((error: unknown) => {
-            logger.error("could not start a connection", { error, userId: claims.userId });
-            opened.close(1011, "could not start");
-          });
-        },
-        onMessage: (event) => connection?.receive(event.data),
-        onClose: () => {
-          if (!connection) return;
-          sockets.delete(connection);
-          connection.ended();
-        },
-        onError: (event) => logger.debug("socket error", { userId: claims.userId, type: event.type }),
-      };
+    admit(claims) {
+      if (slots.take(claims.userId) === "full") {
+        logger.debug("refused a socket over the per-user cap", { userId: claims.userId, max: deps.maxSocketsPerUser });
+        deps.onSocketRefused?.("per_user_cap");
+        return { admitted: false, reason: "per_user_cap", retryAfterSeconds: SOCKET_CAP_RETRY_AFTER_SECONDS };
+      }
+      return { admitted: true, events: socketEvents(claims) };
     },
     async drain(durationMs) {
       draining = true;
@@ -119,42 +203,67 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
   };
 }
 
+interface HubSocketShared {
+  io: SocketIo;
+  logger: Logger;
+  /** The runtime refused a frame (its buffer is full): the socket must be closed, never left with a gap. */
+  onDropped(socket: HubSocket): void;
+  /** A frame went to this one socket (for metrics). */
+  onSent(): void;
+}
+
 /**
  * One native socket as the realtime layer sees it. A class (shared methods, three fields) rather than closures:
  * there is one per connected socket.
  */
 class HubSocket implements SocketHandle {
   readonly id = crypto.randomUUID();
-  private closing = false;
+  private isClosing = false;
 
   constructor(
     readonly raw: unknown,
-    private readonly io: SocketIo,
-    private readonly logger: Logger,
+    private readonly shared: HubSocketShared,
   ) {}
 
-  /** A socket can close between any two awaits: sending to it then must not throw (Deno's would). */
+  get closing(): boolean {
+    return this.isClosing;
+  }
+
   send(data: string): void {
-    if (this.closing) return;
-    let result: "sent" | "dropped";
+    if (this.write(data)) this.shared.onSent();
+  }
+
+  sendPublished(data: string): void {
+    this.write(data);
+  }
+
+  /** A socket can close between any two awaits: sending to it then must not throw (Deno's would). */
+  private write(data: string): boolean {
+    if (this.isClosing) return false;
+    let result: SendResult;
     try {
-      result = this.io.send(this.raw, data);
+      result = this.shared.io.send(this.raw, data);
     } catch (error) {
-      this.logger.debug("send on a closing socket", { error });
-      return;
+      this.shared.logger.debug("send on a closing socket", { error });
+      return false;
     }
     // A frame the runtime dropped would be a silent gap: the client must reconnect and resume instead.
-    if (result === "dropped") this.close(CloseCode.SLOW_CONSUMER, "too slow: reconnect and resume");
+    if (result === "dropped") this.shared.onDropped(this);
+    return result === "sent";
+  }
+
+  bufferedAmount(): number {
+    return this.shared.io.bufferedAmount(this.raw);
   }
 
   /** Only the first close counts: a second one can abort the handshake of the first (Deno drops the TCP). */
   close(code: number, reason: string): void {
-    if (this.closing) return;
-    this.closing = true;
+    if (this.isClosing) return;
+    this.isClosing = true;
     try {
-      this.io.close(this.raw, code, reason);
+      this.shared.io.close(this.raw, code, reason);
     } catch (error) {
-      this.logger.debug("close on a closed socket", { error });
+      this.shared.logger.debug("close on a closed socket", { error });
     }
   }
 }

@@ -17,8 +17,9 @@ export function createMemoryFanout(): LocalFanout {
     },
     publish: (topic, data) => {
       const members = topics.get(topic);
-      if (!members) return;
-      for (const socket of members.values()) socket.send(data);
+      if (!members) return 0;
+      for (const socket of members.values()) socket.sendPublished(data);
+      return members.size;
     },
   };
 }

@@ -13,6 +13,8 @@ export const CloseCode = {
   TOO_BIG: 1009,
   /** Repeated malformed frames or a rate limit abused. */
   POLICY: 1008,
+  /** The user's sockets on this instance are at WS_MAX_SOCKETS_PER_USER (an upgrade that opened late): retry later. */
+  TRY_AGAIN_LATER: 1013,
   /** The session behind this socket was logged out or revoked: do not reconnect with it. */
   AUTH_REVOKED: 4001,
   /** The socket could not keep up (send buffer full): reconnect and resume — nothing was silently dropped. */

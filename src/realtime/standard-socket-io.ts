@@ -15,7 +15,7 @@ interface StandardWebSocket {
 export const standardSocketIo: SocketIo = {
   send(raw, data) {
     const socket = raw as StandardWebSocket;
-    if (socket.readyState !== 1) return "dropped";
+    if (socket.readyState !== 1) return "closed";
     socket.send(data);
     return "sent";
   },

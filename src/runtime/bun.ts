@@ -30,8 +30,9 @@ await run({
         idleTimeout: config.wsIdleTimeoutSeconds,
         sendPings: true,
         perMessageDeflate: false,
-        // The hub closes slow readers with 4002 at WS_MAX_BUFFERED_BYTES; this is the last resort past it, where
-        // Bun would drop frames: it closes the socket instead (the client reconnects and resumes).
+        // The hub closes slow readers with 4002 at WS_MAX_BUFFERED_BYTES and writes replays under it; this is the
+        // last resort past it, where Bun would drop frames: it drops the connection instead (the client sees 1006,
+        // with no close frame, and still reconnects and resumes: nothing is skipped silently).
         backpressureLimit: Math.max(16 * 1024 * 1024, config.wsMaxBufferedBytes * 4),
         closeOnBackpressureLimit: true,
       },

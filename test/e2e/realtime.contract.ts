@@ -2,13 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerEvent } from "../../src/contract.ts";
 import { type Chatter, eventually, openChatterSocket, publicRoom, registerChatter } from "../support/chatters.ts";
 import { type RuntimeName, type ServerProcess, startServer, TEST_ORIGIN } from "../support/server-process.ts";
-import { openSilentPeer } from "../support/silent-peer.ts";
-import { openTestSocket, type TestSocket } from "../support/socket-client.ts";
+import { openSilentPeer, sendKeylessUpgrade } from "../support/silent-peer.ts";
+import { openTestSocket, type TestSocket, type UpgradeRefusal } from "../support/socket-client.ts";
 
 /** Small enough that a test can send past it quickly. */
 const RESUME_BUDGET = 30;
 /** The shortest the config allows, so the dead-peer test is quick; live clients answer pings and stay. */
 const IDLE_TIMEOUT_SECONDS = 5;
+/** WS_MAX_SOCKETS_PER_USER at its default. */
+const SOCKETS_PER_USER = 16;
 /** The smallest send buffer the config allows, so a paused reader trips it soon after the kernel buffers fill. */
 const MAX_BUFFERED_BYTES = 64 * 1024;
 
@@ -317,6 +319,8 @@ export function realtimeSuite(runtime: RuntimeName): void {
       }
       tcp.resume();
       expect((await slow.closed).code).toBe(4002);
+      const closes = own.logs.filter((line) => line.msg === "closing a slow consumer");
+      expect(closes.map((line) => line.cause)).toEqual(["buffer"]); // the live sweep, not a dropped frame
       const seen = messagesIn(slow, room.id).map((event) => event.seq);
       expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1)); // a prefix: nothing skipped
       expect(seen.length).toBeLessThan(total);
@@ -329,6 +333,66 @@ export function realtimeSuite(runtime: RuntimeName): void {
       again.terminate();
       await own.stop();
     }, 90_000);
+
+    /** Opens a socket for `who` as soon as the server admits one (it answers 429 until then). */
+    async function socketOnceAdmitted(who: Chatter, timeoutMs: number): Promise<TestSocket> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        try {
+          return await socketFor(who);
+        } catch (error) {
+          if ((error as Partial<UpgradeRefusal>).status !== 429 || Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+    }
+
+    it("lets one user hold at most 16 sockets on an instance: upgrades racing past it get 429, a typed error and Retry-After", async () => {
+      const [alice, bob] = [await chatter("alice"), await chatter("bob")];
+      const tickets = await Promise.all(
+        Array.from({ length: SOCKETS_PER_USER + 4 }, () => alice.client.api.auth.wsTicket.mutate({})),
+      );
+      const wsUrl = `${server.url.replace("http", "ws")}/ws`;
+      const attempts = await Promise.allSettled(tickets.map(({ ticket }) => openTestSocket(`${wsUrl}?ticket=${ticket}`)));
+      const opened = attempts.flatMap((attempt) => (attempt.status === "fulfilled" ? [attempt.value] : []));
+      sockets.push(...opened);
+      const refused = attempts.flatMap((attempt) => (attempt.status === "rejected" ? [attempt.reason as UpgradeRefusal] : []));
+      expect(opened).toHaveLength(SOCKETS_PER_USER);
+      expect(refused.map((refusal) => refusal.status)).toEqual([429, 429, 429, 429]);
+      for (const refusal of refused) {
+        const retryAfter = Number(refusal.headers["retry-after"]);
+        expect(retryAfter).toBeGreaterThan(0);
+        // @hono/node-server answers a refused upgrade with its status and headers only (Content-Length: 0).
+        if (runtime !== "node") {
+          expect(JSON.parse(refusal.body)).toEqual({
+            error: { code: "TOO_MANY_REQUESTS", message: expect.any(String), retryAfterSeconds: retryAfter },
+          });
+        }
+      }
+      await Promise.all(opened.map((socket) => socket.waitFor((event) => event.type === "ready")));
+      const bobs = await socketFor(bob); // the cap is per user
+      expect(bobs.raw.readyState).toBe(1);
+    });
+
+    it("gives a socket's slot back when it closes, and when its upgrade never completes", async () => {
+      const [alice, carol] = [await chatter("alice"), await chatter("carol")];
+      const open = await Promise.all(Array.from({ length: SOCKETS_PER_USER }, () => socketFor(alice)));
+      await expect(socketFor(alice)).rejects.toMatchObject({ status: 429 });
+      open[0]?.close();
+      await open[0]?.closed;
+      const replacement = await socketOnceAdmitted(alice, 5000);
+      expect(replacement.raw.readyState).toBe(1);
+
+      // Upgrades the route admits but the runtime cannot complete: their sockets never open, and nothing says so.
+      const wsUrl = `${server.url.replace("http", "ws")}/ws`;
+      for (let i = 0; i < SOCKETS_PER_USER; i++) {
+        const { ticket } = await carol.client.api.auth.wsTicket.mutate({});
+        await sendKeylessUpgrade(`${wsUrl}?ticket=${ticket}`);
+      }
+      await expect(socketFor(carol)).rejects.toMatchObject({ status: 429 }); // each of them took a slot
+      const admitted = await socketOnceAdmitted(carol, 15_000); // and gave it back (after 10 s)
+      expect(admitted.raw.readyState).toBe(1);
+    }, 40_000);
 
     it("refuses upgrades without a valid unused ticket (401), from foreign origins (403) and without Upgrade (426)", async () => {
       const alice = await chatter("alice");

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Message } from "../../src/domain/messages/messages.schema.ts";
 import { createMemoryBus } from "../../src/infra/bus/memory.ts";
@@ -17,8 +18,11 @@ function recordingSocket(): SocketHandle & { seqs(): number[]; frames: string[] 
     id: crypto.randomUUID(),
     raw: {},
     frames,
+    closing: false,
     send: (data) => void frames.push(data),
+    sendPublished: (data) => void frames.push(data),
     close: () => {},
+    bufferedAmount: () => 0,
     seqs: () => frames.map((frame) => JSON.parse(frame) as { seq?: number }).flatMap((event) => (event.seq ? [event.seq] : [])),
   };
 }
@@ -154,6 +158,48 @@ describe("room feeds", () => {
     await feeds.checkTails(); // still behind what was committed a check ago: the tail was lost
     await settle(50);
     expect(socket.seqs()).toEqual([1, 2]);
+  });
+
+  it("paces a gap fill: history read in pages of about 64 KiB, the room's sockets checked after each 64 KiB forwarded", async () => {
+    const bus = createMemoryBus();
+    const fanout = createMemoryFanout();
+    const pageSizes: number[] = [];
+    const socket = recordingSocket();
+    const bytesAtChecks: number[] = [];
+    const bytes = (): number => socket.frames.reduce((sum, frame) => sum + Buffer.byteLength(frame), 0);
+    const feeds = createRoomFeeds({
+      bus,
+      fanout,
+      history: {
+        ...deps.services.messages,
+        range: (roomId, afterSeq, throughSeq, limit) => {
+          pageSizes.push(limit);
+          return deps.services.messages.range(roomId, afterSeq, throughSeq, limit);
+        },
+      },
+      logger: createLogger({ level: "silent" }),
+      gapWaitMs: 10,
+      tailCheckMs: 0,
+      checkReaders: () => bytesAtChecks.push(bytes()),
+    });
+    const room = await deps.services.rooms.create(sender, { name: "large", kind: "public" });
+    fanout.subscribe(socket, (await feeds.retain(room.id)).topic);
+    const body = "😀".repeat(4000); // 16,000 bytes of UTF-8: the largest body
+    let last: Message | null = null;
+    for (let i = 0; i < 40; i++) {
+      ({ message: last } = await deps.services.messages.send(sender, { roomId: room.id, clientMsgId: crypto.randomUUID(), body }));
+    }
+    await bus.publish(roomTopic(room.id), encodeMessage(last as Message)); // the bus lost the 39 before it
+    for (let waited = 0; socket.seqs().length < 40 && waited < 5000; waited += 20) await settle(20);
+
+    expect(socket.seqs()).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    const frame = Buffer.byteLength(socket.frames[0] as string);
+    const chunks = bytesAtChecks.map((at, i) => at - (bytesAtChecks[i - 1] ?? 0));
+    expect(chunks.length).toBeGreaterThanOrEqual(Math.floor(bytes() / (64 * 1024 + frame)));
+    expect(Math.max(...chunks)).toBeLessThanOrEqual(64 * 1024 + frame); // never more than a chunk between checks
+    expect(bytesAtChecks.at(-1)).toBe(bytes()); // the tail of the fill is checked too
+    expect(pageSizes[0]).toBeLessThanOrEqual(16);
+    expect(Math.max(...pageSizes.slice(1))).toBeLessThanOrEqual(4);
   });
 
   it("holds one bus subscription per room and drops it with the last reference", async () => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -17,9 +17,10 @@ export const TEST_ORIGIN = "http://app.parley.test";
 
 export interface ServerProcess {
   runtime: RuntimeName;
-  pid: number;
   url: string;
   port: number;
+  /** The server's own process id (each runtime is spawned directly, not through a shell or wrapper). */
+  pid: number;
   /** Every JSON log line the server printed so far. */
   logs: Record<string, unknown>[];
   /** Raw stdout+stderr, for failure messages. */
@@ -83,9 +84,9 @@ export async function startServer(runtime: RuntimeName, env: Record<string, stri
 
   return {
     runtime,
-    pid: child.pid ?? -1,
     port,
     url: `http://127.0.0.1:${port}`,
+    pid: child.pid as number,
     logs,
     output: () => output,
     get exited() {
@@ -167,4 +168,12 @@ export async function runUntilExit(runtime: RuntimeName, env: Record<string, str
       }
     });
   return { code, output, lines };
+}
+
+/** A process's resident set size in bytes (VmRSS in /proc/<pid>/status; Linux only). */
+export function residentBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
+  if (kib === undefined) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(kib) * 1024;
 }

@@ -13,13 +13,7 @@ export function openSilentPeer(url: string): Promise<{ closedAfterMs: Promise<nu
     let head = "";
     const closed = new Promise<number>((done) => socket.once("close", () => done(Date.now() - upgradedAt)));
     socket.once("error", reject);
-    socket.once("connect", () => {
-      const key = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
-      socket.write(
-        `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: websocket\r\n` +
-          `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      );
-    });
+    socket.once("connect", () => socket.write(upgradeRequest(target)));
     const onHead = (chunk: Buffer): void => {
       head += chunk.toString("latin1");
       if (!head.includes("\r\n\r\n")) return;
@@ -31,4 +25,33 @@ export function openSilentPeer(url: string): Promise<{ closedAfterMs: Promise<nu
     };
     socket.on("data", onHead);
   });
+}
+
+/**
+ * An upgrade the app lets through (valid ticket, allowed origin) but the runtime cannot complete: the request has
+ * no Sec-WebSocket-Key, so no socket ever opens — and no runtime reports that to the app. Resolves with the
+ * status line the server answered (or "" if it answered nothing before closing).
+ */
+export function sendKeylessUpgrade(url: string): Promise<string> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: target.hostname, port: Number(target.port) });
+    let answer = "";
+    socket.once("error", reject);
+    socket.once("connect", () => socket.write(upgradeRequest(target).replace(/Sec-WebSocket-Key: .*\r\n/, "")));
+    socket.on("data", (chunk: Buffer) => {
+      answer += chunk.toString("latin1");
+      if (answer.includes("\r\n")) socket.destroy();
+    });
+    socket.setTimeout(2000, () => socket.destroy()); // a server that neither answers nor closes
+    socket.once("close", () => resolve(answer.split("\r\n")[0] ?? ""));
+  });
+}
+
+function upgradeRequest(target: URL): string {
+  const key = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");
+  return (
+    `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nUpgrade: websocket\r\n` +
+    `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`
+  );
 }

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from "node:http";
 import WebSocket from "ws";
 import type { ServerEvent } from "../../src/contract.ts";
 import { createEventLog } from "./event-log.ts";
@@ -15,6 +16,13 @@ export interface TestSocket {
   /** Drops the TCP connection without a close handshake (a lost network). */
   terminate(): void;
   raw: WebSocket;
+}
+
+/** What an upgrade refused with an HTTP answer rejects with (besides the Error's message). */
+export interface UpgradeRefusal {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
 }
 
 /** A plain WebSocket client (the `ws` package) speaking the Parley protocol, for protocol-level tests. */
@@ -40,7 +48,12 @@ export function openTestSocket(url: string, options: { origin?: string } = {}): 
   return new Promise((resolve, reject) => {
     ws.once("open", () => resolve(socket));
     ws.once("unexpected-response", (_request, response) => {
-      reject(Object.assign(new Error(`upgrade refused: ${response.statusCode}`), { status: response.statusCode }));
+      let body = "";
+      response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      response.on("end", () => {
+        const refusal: UpgradeRefusal = { status: response.statusCode ?? 0, headers: response.headers, body };
+        reject(Object.assign(new Error(`upgrade refused: ${refusal.status}`), refusal));
+      });
     });
     ws.once("error", reject);
   });

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { UpgradeWebSocket } from "hono/ws";
+import type { UpgradeWebSocket, WSEvents } from "hono/ws";
 import type { WsTicketClaims } from "../../domain/auth/auth.schema.ts";
 import type { Services } from "../../domain/services.ts";
 import { DomainError } from "../../lib/domain-error.ts";
@@ -9,8 +9,9 @@ const TICKET = /^[A-Za-z0-9_-]{22,64}$/;
 
 /**
  * `GET /ws?ticket=…`: everything is checked before the upgrade, so a refused socket never opens.
- * 503 while draining or while the ticket store is unreachable, 403 for an Origin outside the allowlist (browsers always send one; other clients may
- * omit it), 426 for a plain GET, 401 for a missing, unknown, expired or already used ticket.
+ * 503 while draining or while the ticket store is unreachable, 403 for an Origin outside the allowlist (browsers
+ * always send one; other clients may omit it), 426 for a plain GET, 401 for a missing, unknown, expired or already
+ * used ticket, 429 (with Retry-After) when the ticket's user already holds WS_MAX_SOCKETS_PER_USER sockets here.
  */
 export function websocketRoute(deps: {
   services: Services;
@@ -18,8 +19,8 @@ export function websocketRoute(deps: {
   allowedOrigins: readonly string[];
   upgradeWebSocket: UpgradeWebSocket;
   upgradeOptions?: Record<string, unknown>;
-}): Hono<{ Variables: { claims: WsTicketClaims } }> {
-  const routes = new Hono<{ Variables: { claims: WsTicketClaims } }>();
+}): Hono<{ Variables: { events: WSEvents } }> {
+  const routes = new Hono<{ Variables: { events: WSEvents } }>();
   routes.get(
     "/ws",
     async (c, next) => {
@@ -43,10 +44,17 @@ export function websocketRoute(deps: {
         return c.json({ error: { code: "UNAVAILABLE", message: error.message } }, 503, { "retry-after": "2" });
       }
       if (!claims) return c.json({ error: { code: "UNAUTHORIZED", message: "invalid or used ticket" } }, 401);
-      c.set("claims", claims);
+      // Counted here, after the ticket named the user and before the upgrade: the slot is taken synchronously.
+      const admission = deps.hub.admit(claims);
+      if (!admission.admitted) {
+        const { retryAfterSeconds } = admission;
+        const message = "too many sockets open for this user: close one, or retry later with a new ticket";
+        return c.json({ error: { code: "TOO_MANY_REQUESTS", message, retryAfterSeconds } }, 429, { "retry-after": String(retryAfterSeconds) });
+      }
+      c.set("events", admission.events);
       await next();
     },
-    deps.upgradeWebSocket((c) => deps.hub.socketEvents(c.get("claims")), deps.upgradeOptions),
+    deps.upgradeWebSocket((c) => c.get("events"), deps.upgradeOptions),
   );
   return routes;
 }

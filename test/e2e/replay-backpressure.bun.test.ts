@@ -1,0 +1,3 @@
+import { replayBackpressureSuite } from "./replay-backpressure.contract.ts";
+
+replayBackpressureSuite("bun");
