@@ -151,7 +151,7 @@ describe("parseConfig", () => {
     expect(parseConfig({}).presence).toEqual({ leaseSeconds: 15, offlineGraceMs: 5000, typingTimeoutMs: 6000, eventsMaxMembers: 100 });
     expect(
       parseConfig({ PRESENCE_LEASE_SECONDS: "2", PRESENCE_OFFLINE_GRACE_MS: "0", PRESENCE_TYPING_TIMEOUT_MS: "500" }).presence,
-    ).toEqual({ leaseSeconds: 2, offlineGraceMs: 0, typingTimeoutMs: 500 });
+    ).toEqual({ leaseSeconds: 2, offlineGraceMs: 0, typingTimeoutMs: 500, eventsMaxMembers: 100 });
   });
 
   it("reports every bad field at once, not just the first", () => {
