@@ -10,7 +10,7 @@ const JOB_TIMEOUT_MS = 20 * 60_000;
  */
 export async function runLoadgen(
   job: Job,
-  onCheckpoint: (name: string, loadgen: PinnedProcess) => void,
+  onCheckpoint: (name: string, loadgen: PinnedProcess) => void | Promise<void>,
   log: (message: string) => void,
 ): Promise<JobResult> {
   const child = spawnPinned(LOADGEN_CORE, [BUN, "bench/loadgen/main.ts", JSON.stringify(job)], {});
@@ -25,12 +25,18 @@ export async function runLoadgen(
       return; // not a protocol line
     }
     if (line.kind === "checkpoint") {
+      // Readings that take a moment (a scrape of /metrics) may be async: the load generator waits for "ok".
+      const answer = (error?: unknown): void => {
+        if (error !== undefined) failure ??= error instanceof Error ? error : new Error(String(error));
+        child.write("ok");
+      };
       try {
-        onCheckpoint(line.name, child);
+        const reading = onCheckpoint(line.name, child);
+        if (reading instanceof Promise) reading.then(() => answer(), answer);
+        else answer();
       } catch (error) {
-        failure ??= error instanceof Error ? error : new Error(String(error));
+        answer(error);
       }
-      child.write("ok");
     } else if (line.kind === "progress") {
       log(line.message);
     } else {

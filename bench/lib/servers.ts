@@ -10,6 +10,16 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Lets the orchestrator scrape Parley's /metrics (heap figures, say) during a run. */
+export const BENCH_METRICS_TOKEN = "bench-metrics-token-0123456789";
+
+/** One unlabelled sample of Parley's /metrics, e.g. `nodejs_heap_size_used_bytes`; NaN when absent. */
+export async function scrapeMetric(server: RunningServer, name: string): Promise<number> {
+  const text = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${BENCH_METRICS_TOKEN}` } }).then((response) => response.text());
+  const line = text.split("\n").find((entry) => entry.startsWith(`${name} `));
+  return line ? Number(line.slice(name.length + 1)) : Number.NaN;
+}
+
 /** Every bucket as wide as config.ts allows: the benchmark measures delivery, not the limiter refusing it. */
 const UNLIMITED = "999999/1";
 
@@ -41,6 +51,7 @@ export async function startParley(options: ParleyOptions): Promise<RunningServer
     DATABASE_URL: options.databaseUrl,
     DATA_DIR: dataDir,
     JWT_SECRET: "bench-secret-bench-secret-bench-secret-0123456789",
+    METRICS_TOKEN: BENCH_METRICS_TOKEN,
     ALLOWED_ORIGINS: "http://bench.parley.test",
     LOG_LEVEL: "warn",
     DRAIN_MS: "200",

@@ -2,7 +2,7 @@ import type { IdleJob } from "../lib/jobs.ts";
 import { checkpoint } from "../lib/jobs.ts";
 import { runLoadgen } from "../lib/loadgen-runner.ts";
 import { emptyOutput, formatNumber, formatRatio, type ScenarioOutput } from "../lib/results.ts";
-import { type RunningServer, startBareBun } from "../lib/servers.ts";
+import { type RunningServer, scrapeMetric, startBareBun } from "../lib/servers.ts";
 import { type ScenarioContext, withParley } from "./context.ts";
 
 const RATIO_TARGET = 2;
@@ -27,9 +27,14 @@ export async function idleScenario(context: ScenarioContext): Promise<ScenarioOu
   const measure = async (system: string, layout: string, server: RunningServer, job: Omit<IdleJob, "kind" | "sockets" | "users" | "settleMs">): Promise<number> => {
     context.log(`idle: ${sockets} sockets on ${system}, ${layout}`);
     const readings = new Map<string, number>();
+    const heap = new Map<string, number>();
     const result = await runLoadgen(
       { kind: "idle", sockets, users, settleMs, ...job },
-      (name) => void readings.set(name, server.process.rssBytes()),
+      async (name) => {
+        readings.set(name, server.process.rssBytes());
+        // Where the growth is: the JS heap (Parley's objects, and garbage not yet collected) or outside it.
+        if (system === "parley") heap.set(name, await scrapeMetric(server, "nodejs_heap_size_used_bytes"));
+      },
       (message) => context.log(`  ${message}`),
     );
     if (result.kind !== "idle") throw new Error(`unexpected ${result.kind} result`);
@@ -41,7 +46,13 @@ export async function idleScenario(context: ScenarioContext): Promise<ScenarioOu
       scenario,
       case: system === "parley" ? `${layout}, ${Math.min(users, sockets)} users` : layout,
       system,
-      metrics: { sockets: result.sockets, "RSS before MiB": before / 2 ** 20, "RSS held MiB": held / 2 ** 20, "KiB/socket": perSocket / 1024 },
+      metrics: {
+        sockets: result.sockets,
+        "RSS before MiB": before / 2 ** 20,
+        "RSS held MiB": held / 2 ** 20,
+        "KiB/socket": perSocket / 1024,
+        "heap KiB/socket": ((heap.get(checkpoint.idleHeld) ?? Number.NaN) - (heap.get(checkpoint.idleBefore) ?? Number.NaN)) / result.sockets / 1024,
+      },
     });
     return perSocket;
   };

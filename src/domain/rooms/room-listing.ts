@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, ilike, lte, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, ilike, inArray, lte, ne, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../../infra/db/database.ts";
+import { type BatchLoader, createBatchLoader } from "../../lib/batch-loader.ts";
 import { messages, roomMembers, rooms, users } from "../../infra/db/schema.ts";
 import { messageColumns, senderColumns, toMessage } from "../messages/message-rows.ts";
 import { likePattern } from "../users/like-pattern.ts";
@@ -27,8 +28,39 @@ function toPage<Row, Item>(rows: Row[], limit: number, item: (row: Row) => Item,
   return { items: rows.slice(0, limit).map(item), nextCursor: last ? encodeCursor(key(last)) : null };
 }
 
+/** Users whose rooms one query reads, when many sockets connect at once. */
+const ROOM_IDS_BATCH = 500;
+
 export function createRoomListing(deps: { database: Database }): RoomListing {
   const { db } = deps.database;
+
+  // Every socket reads its user's rooms as it starts: in a connect burst those reads are coalesced (batch-loader.ts).
+  const roomIdsLoaders = new Map<number | null, BatchLoader<string, string[]>>();
+  const roomIdsLoader = (atMostMembers: number | null): BatchLoader<string, string[]> => {
+    let loader = roomIdsLoaders.get(atMostMembers);
+    if (!loader) {
+      loader = createBatchLoader({
+        maxBatch: ROOM_IDS_BATCH,
+        missing: [],
+        loadMany: async (userIds) => {
+          const rows = await db
+            .select({ userId: roomMembers.userId, roomId: roomMembers.roomId })
+            .from(roomMembers)
+            .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
+            .where(and(inArray(roomMembers.userId, userIds), atMostMembers === null ? undefined : lte(rooms.memberCount, atMostMembers)));
+          const byUser = new Map<string, string[]>();
+          for (const row of rows) {
+            const ids = byUser.get(row.userId);
+            if (ids) ids.push(row.roomId);
+            else byUser.set(row.userId, [row.roomId]);
+          }
+          return byUser;
+        },
+      });
+      roomIdsLoaders.set(atMostMembers, loader);
+    }
+    return loader;
+  };
   return {
     async list(userId) {
       // One query: each room with the caller's role, the message at its last_seq and, for direct rooms, the peer.
@@ -131,17 +163,9 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
       return member.role;
     },
 
-    async roomIdsOf(userId, options = {}) {
-      const { atMostMembers } = options;
-      const rows =
-        atMostMembers === undefined
-          ? await db.select({ roomId: roomMembers.roomId }).from(roomMembers).where(eq(roomMembers.userId, userId))
-          : await db
-              .select({ roomId: roomMembers.roomId })
-              .from(roomMembers)
-              .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
-              .where(and(eq(roomMembers.userId, userId), lte(rooms.memberCount, atMostMembers)));
-      return rows.map((row) => row.roomId);
+    roomIdsOf(userId, options = {}) {
+      // A copy: callers of one batch (sockets of one user) must not share a mutable array.
+      return roomIdsLoader(options.atMostMembers ?? null).load(userId).then((ids) => [...ids]);
     },
   };
 }
