@@ -36,7 +36,19 @@ const HTTP_ERROR_CODES: Record<number, string> = { 401: "UNAUTHORIZED", 403: "FO
 const MAX_TRPC_BODY_BYTES = 256 * 1024;
 
 /** The Hono app: /trpc, /ws and health. Knows no runtime; `runtime` brings what differs between them. */
-export function createApp(deps: Deps, runtime: RuntimeBindings): { app: Hono; hub: RealtimeHub; stop(): void } {
+export function createApp(
+  deps: Deps,
+  runtime: RuntimeBindings,
+): {
+  app: Hono;
+  /**
+   * What METRICS_PORT serves: /metrics without a token, and /livez and /readyz. Clients never connect there, so its
+   * accept queue is never behind a reconnect storm's thousands of connections, as the main port's is.
+   */
+  operatorApp: Hono;
+  hub: RealtimeHub;
+  stop(): void;
+} {
   const { config, services, logger, metrics } = deps;
   const hub = createRealtimeHub({
     services,
@@ -100,6 +112,9 @@ export function createApp(deps: Deps, runtime: RuntimeBindings): { app: Hono; hu
           logger,
           metrics,
           rateLimiter: deps.rateLimiter,
+          // Without Redis, tickets live in this process: one minted while it drains dies with it. With Redis any
+          // instance redeems it, so a draining one still mints them (the upgrade goes wherever the balancer sends it).
+          drainingFor: () => (config.redis ? null : hub.drainingFor()),
           callBudget: { perUser: config.rateLimits.callsPerUser, perIp: config.rateLimits.callsPerIp },
           allowedOrigins,
           cookieSecure: config.cookieSecure,
@@ -127,5 +142,8 @@ export function createApp(deps: Deps, runtime: RuntimeBindings): { app: Hono; hu
     logger.error("unhandled request error", { error, path: c.req.path, errorId });
     return c.json({ error: { code: "INTERNAL", message: "internal error", errorId } }, 500);
   });
-  return { app, hub, stop: health.stop };
+  const operatorApp = new Hono();
+  operatorApp.route("/", health.routes);
+  operatorApp.route("/", metricsRoute({ metrics, token: null, requireToken: false }));
+  return { app, operatorApp, hub, stop: health.stop };
 }

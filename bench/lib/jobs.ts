@@ -14,6 +14,7 @@ export type FanoutTarget = ParleyTarget | { kind: "bare"; url: string } | { kind
 /** Latency figures, in milliseconds, on the load generator's clock. */
 export interface LatencySummary {
   count: number;
+  min: number;
   p50: number;
   p90: number;
   p99: number;
@@ -149,8 +150,6 @@ export interface StormResult {
   attempts: { total: number; refused: number; unavailable: number; failed: number };
   /** Rooms resumed with every missed message replayed / told `recovered: false`. */
   resumes: { recovered: number; unrecovered: number };
-  /** /readyz while the storm lasted: answered within the probe's 2 s timeout or not, and how fast. */
-  health: { probes: number; unanswered: number; latency: LatencySummary };
   /** Presence frames the clients received from the stop until everyone was back. */
   presenceFrames: number;
 }

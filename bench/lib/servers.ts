@@ -6,6 +6,8 @@ import { BUN, SERVER_CORE, freePort, spawnPinned, waitForHttp, type PinnedProces
 export interface RunningServer {
   name: string;
   url: string;
+  /** Parley's METRICS_PORT listener (/metrics, /livez, /readyz); the main URL for the baselines. */
+  operatorUrl: string;
   process: PinnedProcess;
   stop(): Promise<void>;
 }
@@ -28,6 +30,8 @@ export interface ParleyOptions {
   databaseUrl: string;
   /** Listen here (a restart on the same address); a free port otherwise. */
   port?: number;
+  /** METRICS_PORT likewise. */
+  operatorPort?: number;
   /** More environment, over the defaults below. */
   env?: Record<string, string>;
   redis?: { url: string; prefix: string };
@@ -43,6 +47,7 @@ export interface ParleyOptions {
  */
 export async function startParley(options: ParleyOptions): Promise<RunningServer> {
   const port = options.port ?? (await freePort());
+  const operatorPort = options.operatorPort ?? (await freePort());
   const dataDir = mkdtempSync(join(tmpdir(), "parley-bench-"));
   const env: Record<string, string> = {
     NODE_ENV: "production",
@@ -52,6 +57,7 @@ export async function startParley(options: ParleyOptions): Promise<RunningServer
     DATA_DIR: dataDir,
     JWT_SECRET: "bench-secret-bench-secret-bench-secret-0123456789",
     METRICS_TOKEN: BENCH_METRICS_TOKEN,
+    METRICS_PORT: String(operatorPort),
     ALLOWED_ORIGINS: "http://bench.parley.test",
     LOG_LEVEL: "warn",
     DRAIN_MS: "200",
@@ -75,7 +81,7 @@ export async function startParley(options: ParleyOptions): Promise<RunningServer
   const name = `parley${options.instanceId ? `:${options.instanceId}` : ""}`;
   const profiling = options.cpuProfileDir ? ["--cpu-prof", "--cpu-prof-md", `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
   const child = spawnPinned(SERVER_CORE, [BUN, ...profiling, "src/runtime/bun.ts"], env);
-  return started(name, port, child, () => rmSync(dataDir, { recursive: true, force: true }));
+  return started(name, port, child, () => rmSync(dataDir, { recursive: true, force: true }), operatorPort);
 }
 
 export async function startBareBun(): Promise<RunningServer> {
@@ -89,8 +95,9 @@ export async function startSocketIo(): Promise<RunningServer> {
   return started("socket.io", port, spawnPinned(SERVER_CORE, [node, "--import", "tsx", "bench/baselines/socketio-server.ts"], { PORT: String(port), NODE_ENV: "production" }));
 }
 
-async function started(name: string, port: number, child: PinnedProcess, cleanup = (): void => {}): Promise<RunningServer> {
+async function started(name: string, port: number, child: PinnedProcess, cleanup = (): void => {}, operatorPort = port): Promise<RunningServer> {
   const url = `http://127.0.0.1:${port}`;
+  const operatorUrl = `http://127.0.0.1:${operatorPort}`;
   const stop = async (): Promise<void> => {
     await child.stop();
     cleanup();
@@ -101,7 +108,7 @@ async function started(name: string, port: number, child: PinnedProcess, cleanup
     await stop();
     throw error;
   }
-  return { name, url, process: child, stop };
+  return { name, url, operatorUrl, process: child, stop };
 }
 
 /** Error-level lines a server logged: a benchmark that made the server fail is reported with them. */

@@ -5,8 +5,6 @@ import { checkpointReached, progress, sleep, waitUntil } from "./control.ts";
 import { api, type BenchUser, createRooms, registerUsers, socketUrl } from "./parley-api.ts";
 
 const CONNECT_CONCURRENCY = 100;
-const HEALTH_EVERY_MS = 200;
-const HEALTH_TIMEOUT_MS = 2000;
 
 /** One client, as the SDK keeps it: its positions per room, and whether it is connected. */
 interface StormClient {
@@ -59,8 +57,11 @@ export async function runStorm(job: StormJob): Promise<StormResult> {
     }
   }
 
-  /** One attempt: a ticket (with resume positions), then the socket until `ready`. Resolves whether it got there. */
-  async function attempt(client: StormClient): Promise<boolean> {
+  /**
+   * One attempt: a ticket (with resume positions), then the socket until `ready`. Resolves true once there, else with
+   * when the server said to come back (a refused ticket's retryAfterSeconds, as the SDK honours it) or null.
+   */
+  async function attempt(client: StormClient): Promise<true | { retryAfterMs: number | null }> {
     attempts.total += 1;
     let ticket: string;
     try {
@@ -69,19 +70,19 @@ export async function runStorm(job: StormJob): Promise<StormResult> {
         headers: { "content-type": "application/json", authorization: `Bearer ${client.user.accessToken}` },
         body: JSON.stringify({ resume: Object.fromEntries(client.positions) }),
       });
-      if (response.status === 503) {
-        attempts.unavailable += 1;
-        return false;
-      }
       if (!response.ok) {
-        attempts.failed += 1;
-        if (attempts.failed <= 3) progress(`ticket refused: ${response.status} ${(await response.text()).slice(0, 200)}`);
-        return false;
+        const body = await response.text();
+        if (response.status === 503) attempts.unavailable += 1;
+        else {
+          attempts.failed += 1;
+          if (attempts.failed <= 3) progress(`ticket refused: ${response.status} ${body.slice(0, 200)}`);
+        }
+        return { retryAfterMs: retryAfterMsOf(body) };
       }
       ticket = ((await response.json()) as { result: { data: { ticket: string } } }).result.data.ticket;
     } catch {
       attempts.refused += 1;
-      return false;
+      return { retryAfterMs: null };
     }
     return new Promise((resolve) => {
       const ws = new WebSocket(socketUrl(url, ticket));
@@ -95,31 +96,32 @@ export async function runStorm(job: StormJob): Promise<StormResult> {
           resolve(true);
         });
       ws.onerror = () => undefined;
-      ws.onclose = (event: CloseEvent) => {
+      ws.onclose = () => {
         client.ws = null;
         if (!ready) {
           // Bun's client reports a refused upgrade as a close without a code we can read; 1002/1006 it is.
           attempts.failed += 1;
-          resolve(false);
+          resolve({ retryAfterMs: null });
           return;
         }
-        if (client.wanted) scheduleReconnect(client, event.code);
+        if (client.wanted) scheduleReconnect(client, null);
       };
     });
   }
 
-  function scheduleReconnect(client: StormClient, _code: number): void {
+  function scheduleReconnect(client: StormClient, retryAfterMs: number | null): void {
     const ceiling = Math.min(job.backoff.maxDelayMs, job.backoff.minDelayMs * 2 ** Math.min(client.attempt, 30));
     client.attempt += 1;
+    const delay = retryAfterMs === null ? Math.floor(Math.random() * ceiling) : retryAfterMs + Math.floor(Math.random() * retryAfterMs);
     setTimeout(() => {
-      void attempt(client).then((ok) => {
-        if (!ok && client.wanted) scheduleReconnect(client, 0);
+      void attempt(client).then((outcome) => {
+        if (outcome !== true && client.wanted) scheduleReconnect(client, outcome.retryAfterMs);
       });
-    }, Math.floor(Math.random() * ceiling));
+    }, delay);
   }
 
   await mapConcurrently(clients, CONNECT_CONCURRENCY, async (client) => {
-    for (let tries = 0; !(await attempt(client)); tries++) {
+    for (let tries = 0; (await attempt(client)) !== true; tries++) {
       if (tries > 5) throw new Error("a client could not connect before the storm");
       await sleep(200);
     }
@@ -148,33 +150,12 @@ export async function runStorm(job: StormJob): Promise<StormResult> {
   await checkpointReached(checkpoint.stormStop);
   const stoppedAt = performance.now();
   countPresence = true;
-  const health = new LatencyRecorder();
-  let probes = 0;
-  let unanswered = 0;
-  let probing = true;
-  const prober = (async () => {
-    while (probing) {
-      probes += 1;
-      const started = performance.now();
-      try {
-        const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
-        await response.arrayBuffer();
-        health.record(performance.now() - started);
-      } catch (error) {
-        // Nothing listening (the server is down) is an answer too; a timeout is not.
-        if (error instanceof Error && error.name === "TimeoutError") unanswered += 1;
-      }
-      await sleep(HEALTH_EVERY_MS);
-    }
-  })();
 
   const back = (): number => clients.filter((client) => client.readyAt > stoppedAt).length;
   await waitUntil(() => back() === clients.length, job.timeoutMs);
   const recovered = back();
   countPresence = false;
   await checkpointReached(checkpoint.stormRecovered);
-  probing = false;
-  await prober;
   flowing = false;
   await flow;
   const recovery = new LatencyRecorder();
@@ -189,7 +170,16 @@ export async function runStorm(job: StormJob): Promise<StormResult> {
     recovery: recovery.summary(),
     attempts,
     resumes,
-    health: { probes, unanswered, latency: health.summary() },
     presenceFrames,
   };
+}
+
+/** A refused call's `error.data.retryAfterSeconds` (tRPC), in ms; null when the answer did not say. */
+function retryAfterMsOf(body: string): number | null {
+  try {
+    const seconds = (JSON.parse(body) as { error?: { data?: { retryAfterSeconds?: unknown } } }).error?.data?.retryAfterSeconds;
+    return typeof seconds === "number" && seconds > 0 ? seconds * 1000 : null;
+  } catch {
+    return null;
+  }
 }

@@ -20,7 +20,7 @@ export interface DeploymentOptions {
 export interface Deployment {
   servers: RunningServer[];
   /** Starts one more instance on the same database and Redis; stopped with the rest at the end. */
-  start(extra: Pick<ParleyOptions, "port" | "env" | "instanceId">): Promise<RunningServer>;
+  start(extra: Pick<ParleyOptions, "port" | "operatorPort" | "env" | "instanceId">): Promise<RunningServer>;
 }
 
 /**

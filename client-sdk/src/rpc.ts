@@ -41,6 +41,13 @@ export function errorCodeOf(error: unknown): string | null {
   return error instanceof TRPCClientError ? ((error.data as { code?: string } | undefined)?.code ?? null) : null;
 }
 
+/** When a refused call (TOO_MANY_REQUESTS, SERVICE_UNAVAILABLE) may be tried again, if the server said. */
+export function retryAfterSecondsOf(error: unknown): number | null {
+  if (!(error instanceof TRPCClientError)) return null;
+  const seconds = (error.data as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return typeof seconds === "number" && seconds > 0 ? seconds : null;
+}
+
 export function isUnauthorized(error: unknown): boolean {
   return errorCodeOf(error) === "UNAUTHORIZED";
 }

@@ -4,6 +4,7 @@ import type { WsTicketClaims } from "../domain/auth/auth.schema.ts";
 import type { Services } from "../domain/services.ts";
 import type { EventBus } from "../infra/bus/bus.ts";
 import type { Logger } from "../lib/logger.ts";
+import { createConcurrencyLimit } from "../lib/concurrency.ts";
 import { type Connection, type ConnectionDeps, createConnection } from "./connection.ts";
 import type { RealtimeCounters, SlowConsumerCause } from "./counters.ts";
 import { CloseCode } from "./protocol.ts";
@@ -45,6 +46,8 @@ export interface RealtimeHub {
   admit(claims: WsTicketClaims): Admission;
   /** True once draining started: readiness fails and upgrades are refused. */
   isDraining(): boolean;
+  /** While draining: whole seconds until this instance has closed its sockets and stops (at least 1). Else null. */
+  drainingFor(): number | null;
   /**
    * Refuses new sockets and closes the open ones with 1012 in batches spread over `durationMs`, so clients
    * reconnect (elsewhere) gradually instead of in one herd.
@@ -59,6 +62,14 @@ const SLOW_CONSUMER_SWEEP_MS = 500;
 const UPGRADE_OPEN_TIMEOUT_MS = 10_000;
 /** Told to a user refused for holding too many sockets: idle ones are pinged and closed within the idle timeout. */
 const SOCKET_CAP_RETRY_AFTER_SECONDS = 10;
+
+/**
+ * Connections starting (subscribing, reading rooms, replaying, presence) at once; the rest wait in arrival order.
+ * After a restart thousands of clients come back together: this bounds the work (and replay memory) in flight.
+ */
+const STARTS_IN_FLIGHT = 32;
+/** A start still running after this long (a replay waiting for a slow reader) lets the next one begin. */
+const START_HOLD_MS = 1000;
 
 export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
   const logger = deps.logger.child({ component: "realtime" });
@@ -75,7 +86,9 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
   /** Open connections, with the socket each writes to. */
   const sockets = new Map<Connection, SocketHandle>();
   const slots = new UserSocketSlots(deps.maxSocketsPerUser);
+  const starts = createConcurrencyLimit(STARTS_IN_FLIGHT, { maxHoldMs: START_HOLD_MS });
   let draining = false;
+  let drainEndsAt = 0;
   /** What every socket shares: one object, not a copy per socket. */
   const shared: HubSocketShared = {
     io: deps.socketIo,
@@ -152,7 +165,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
         const opened = createConnection(socket, claims, connectionDeps);
         connection = opened;
         sockets.set(opened, socket);
-        opened.start(claims.resume).catch((error: unknown) => {
+        starts.run(() => opened.start(claims.resume)).catch((error: unknown) => {
           logger.error("could not start a connection", { error, userId });
           opened.close(1011, "could not start");
         });
@@ -177,6 +190,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
   return {
     feeds,
     isDraining: () => draining,
+    drainingFor: () => (draining ? Math.max(1, Math.ceil((drainEndsAt - performance.now()) / 1000)) : null),
     admit(claims) {
       if (slots.take(claims.userId) === "full") {
         logger.debug("refused a socket over the per-user cap", { userId: claims.userId, max: deps.maxSocketsPerUser });
@@ -187,6 +201,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
     },
     async drain(durationMs) {
       draining = true;
+      drainEndsAt = performance.now() + durationMs;
       clearInterval(sweep);
       feeds.close();
       const open = [...sockets.keys()];

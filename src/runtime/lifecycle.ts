@@ -1,11 +1,10 @@
-import { Hono } from "hono";
+import type { Hono } from "hono";
 import { createApp, type RuntimeBindings } from "../app.ts";
 import { ConfigError, type Config, parseConfig } from "../config.ts";
 import { createDeps, type Deps } from "../deps.ts";
 import { DataDirLockedError } from "../infra/db/data-dir-lock.ts";
 import { createLogger, type Logger } from "../lib/logger.ts";
 import type { RealtimeHub } from "../realtime/hub.ts";
-import { metricsRoute } from "../transport/http/metrics-route.ts";
 
 /** What a runtime entry point hands over once its server listens. */
 export interface Listening {
@@ -47,7 +46,7 @@ export async function run(entry: RuntimeEntry): Promise<void> {
     else logger.error("could not start", { error });
     return entry.exit(1);
   }
-  const { app, hub, stop: stopApp } = createApp(deps, entry.bindings(config));
+  const { app, operatorApp, hub, stop: stopApp } = createApp(deps, entry.bindings(config));
   const listeners: Listening[] = [];
   const listen = async (port: number, start: () => Promise<Listening>): Promise<boolean> => {
     try {
@@ -68,9 +67,8 @@ export async function run(entry: RuntimeEntry): Promise<void> {
   const [listening] = listeners as [Listening];
   const metricsPort = config.metrics.port;
   if (metricsPort !== null) {
-    const metricsApp = new Hono().route("/", metricsRoute({ metrics: deps.metrics, token: null, requireToken: false }));
-    if (!(await listen(metricsPort, () => entry.servePlain(metricsApp, { port: metricsPort, host: config.host })))) return entry.exit(1);
-    logger.info("serving metrics", { port: listeners[1]?.port, host: config.host });
+    if (!(await listen(metricsPort, () => entry.servePlain(operatorApp, { port: metricsPort, host: config.host })))) return entry.exit(1);
+    logger.info("serving metrics and health", { port: listeners[1]?.port, host: config.host });
   }
   logger.info("listening", { port: listening.port, host: config.host });
 

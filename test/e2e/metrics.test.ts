@@ -91,7 +91,7 @@ describe("metrics (Bun)", () => {
 });
 
 describe.each(["bun", "deno", "node"] as const)("metrics on METRICS_PORT (%s)", (runtime) => {
-  it("serves /metrics there without a token, and nothing else", async () => {
+  it("serves /metrics there without a token, and /livez and /readyz — nothing else", async () => {
     const metricsPort = await freePort();
     const server = await startServer(runtime, { METRICS_PORT: String(metricsPort) });
     try {
@@ -101,6 +101,8 @@ describe.each(["bun", "deno", "node"] as const)("metrics on METRICS_PORT (%s)", 
       const text = await scrape.text();
       expect(text).toContain("# TYPE parley_trpc_calls_total counter");
       expect(sample(text, "parley_database_up")).toBe(1);
+      expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${metricsPort}/livez`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${metricsPort}/trpc/auth.me`)).status).toBe(404);
       expect((await fetch(`${server.url}/metrics`)).status).toBe(404); // no token: not on the main port
     } finally {

@@ -1,6 +1,6 @@
 import type { CloseCodes, Message, ServerEvent, ServerEventType } from "../../../src/contract.ts";
 import { createEmitter } from "../emitter.ts";
-import { isUnauthorized, type ParleyApi } from "../rpc.ts";
+import { isUnauthorized, type ParleyApi, retryAfterSecondsOf } from "../rpc.ts";
 import { type BackoffOptions, DEFAULT_BACKOFF, fullJitterDelay } from "./backoff.ts";
 import { createOutbox, newClientMsgId, SendRejectedError } from "./outbox.ts";
 import { createRoomStreams } from "./room-streams.ts";
@@ -124,7 +124,8 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
       if (attemptGeneration !== generation) return;
       if (isUnauthorized(error)) return finish("unauthenticated");
       reportError(error);
-      return scheduleReconnect();
+      const retryAfterSeconds = retryAfterSecondsOf(error);
+      return scheduleReconnect(retryAfterSeconds === null ? null : Math.min(retryAfterSeconds * 1000, backoff.maxDelayMs));
     }
     if (attemptGeneration !== generation) return; // disconnect() came first (and maybe a new connect())
     const url = new URL("/ws", options.url);
@@ -211,10 +212,11 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     scheduleReconnect();
   }
 
-  function scheduleReconnect(): void {
+  /** `retryAfterMs`: the server said when (a refused ticket): come back then, spread over the next as long again. */
+  function scheduleReconnect(retryAfterMs: number | null = null): void {
     if (!wanted) return;
     setState("reconnecting");
-    const delay = fullJitterDelay(attempt, backoff);
+    const delay = retryAfterMs === null ? fullJitterDelay(attempt, backoff) : retryAfterMs + Math.floor(Math.random() * retryAfterMs);
     attempt += 1;
     reconnectTimer = setTimeout(() => {
       reconnectTimer = null;

@@ -89,8 +89,14 @@ export const authRouter = router({
 
   me: authedProcedure.query(({ ctx }) => ctx.services.auth.me(ctx.session)),
 
-  /** A one-time ticket for `/ws?ticket=…`; a mutation, so it is minted only by POST. */
-  wsTicket: authedProcedure
-    .input(WsTicketInput)
-    .mutation(({ ctx, input }) => ctx.services.auth.issueWsTicket(ctx.session, input.resume)),
+  /**
+   * A one-time ticket for `/ws?ticket=…`; a mutation, so it is minted only by POST. A lone instance without Redis
+   * refuses it (retryable, with when) while it drains: its tickets die with it — and, unlike a refused upgrade, a
+   * refused call is something a browser can read.
+   */
+  wsTicket: authedProcedure.input(WsTicketInput).mutation(({ ctx, input }) => {
+    const drainingFor = ctx.drainingFor();
+    if (drainingFor !== null) throw new DomainError("UNAVAILABLE", "this server is restarting; reconnect shortly", drainingFor);
+    return ctx.services.auth.issueWsTicket(ctx.session, input.resume);
+  }),
 });

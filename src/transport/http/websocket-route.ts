@@ -24,8 +24,10 @@ export function websocketRoute(deps: {
   routes.get(
     "/ws",
     async (c, next) => {
-      if (deps.hub.isDraining()) {
-        return c.json({ error: { code: "UNAVAILABLE", message: "server restarting" } }, 503, { "retry-after": "1" });
+      const drainingFor = deps.hub.drainingFor();
+      if (drainingFor !== null) {
+        // Come back once this instance is gone: another one (or its replacement) takes the socket then.
+        return c.json({ error: { code: "UNAVAILABLE", message: "server restarting" } }, 503, { "retry-after": String(drainingFor) });
       }
       const origin = c.req.header("origin");
       if (origin !== undefined && !deps.allowedOrigins.includes(origin)) {

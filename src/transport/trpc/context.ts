@@ -32,6 +32,8 @@ export type TrpcContext = {
    * calls costs what n requests would. TOO_MANY_REQUESTS when it is spent.
    */
   chargeCall(session: AuthSession | null): Promise<void>;
+  /** While this instance drains and its tickets would die with it: seconds until it is gone. Else null. */
+  drainingFor(): number | null;
   refreshCookie: RefreshCookieJar;
   /**
    * True when the request carries an Origin header from the allowlist. Endpoints that act on the refresh cookie
@@ -45,6 +47,8 @@ export interface HttpContextOptions {
   logger: Logger;
   metrics: Metrics;
   rateLimiter: RateLimiter;
+  /** Whether (and for how long still) this instance is draining. */
+  drainingFor(): number | null;
   /** Calls per signed-in user, and per client address for calls made without signing in. */
   callBudget: { perUser: BucketRule; perIp: BucketRule };
   allowedOrigins: readonly string[];
@@ -79,6 +83,7 @@ export function createHttpContext(c: HonoContext, options: HttpContextOptions): 
       })();
       return session;
     },
+    drainingFor: () => options.drainingFor(),
     chargeCall: async (caller) => {
       const [key, rule] = caller
         ? [`calls-user:${caller.userId}`, options.callBudget.perUser]
@@ -123,6 +128,7 @@ export function createInnerContext(options: {
     metrics: null,
     authenticate: async () => options.session ?? null,
     chargeCall: async () => {},
+    drainingFor: () => null,
     refreshCookie: {
       read: () => cookie.value,
       set: (token) => {
