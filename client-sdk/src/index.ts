@@ -10,6 +10,7 @@ export type {
   WebSocketConstructor,
   WebSocketLike,
 } from "./realtime/realtime-client.ts";
-export { SendRejectedError } from "./realtime/outbox.ts";
+export { ConnectionClosedError, SendRejectedError } from "./realtime/outbox.ts";
+export type { NetworkEnvironment } from "./realtime/network-watch.ts";
 export { fullJitterDelay, type BackoffOptions } from "./realtime/backoff.ts";
 export type { AppRouter, Message, MyRoom, Room, RoomMember, ServerEvent, UserProfile, UserPublic } from "../../src/contract.ts";

@@ -1,5 +1,6 @@
 import type { UserProfile } from "../../src/contract.ts";
 import type { BackoffOptions } from "./realtime/backoff.ts";
+import type { NetworkEnvironment } from "./realtime/network-watch.ts";
 import { createRealtimeClient, type RealtimeClient, type WebSocketConstructor } from "./realtime/realtime-client.ts";
 import { createApi, createPublicApi, DEFAULT_MAX_BATCH, errorCodeOf, type ParleyApi } from "./rpc.ts";
 import { createSession, type IssuedTokens, type SessionTokens } from "./session.ts";
@@ -19,7 +20,11 @@ export interface ParleyClientOptions {
   session?: SessionTokens | null;
   onSessionChange?(tokens: SessionTokens | null): void;
   reconnect?: BackoffOptions;
+  /** How often the socket is pinged (default 25 s), and how long an unanswered ping means a dead link (10 s). */
   pingIntervalMs?: number;
+  pongTimeoutMs?: number;
+  /** Online/offline and visibility hints that trigger an immediate reconnect or check; default the browser's. */
+  network?: NetworkEnvironment | null;
   /** Calls made together go in batches of at most this many: the server's TRPC_MAX_BATCH (default 16). */
   maxBatch?: number;
   /** Errors the SDK recovers from on its own (a failed reconnect, a throwing handler), for logging. */
@@ -85,6 +90,8 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     WebSocket: WebSocketImpl,
     ...(options.reconnect ? { backoff: options.reconnect } : {}),
     ...(options.pingIntervalMs ? { pingIntervalMs: options.pingIntervalMs } : {}),
+    ...(options.pongTimeoutMs ? { pongTimeoutMs: options.pongTimeoutMs } : {}),
+    ...(options.network !== undefined ? { network: options.network } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
 

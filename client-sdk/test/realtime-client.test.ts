@@ -3,7 +3,8 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import type { ClientFrame, Message, ServerEvent } from "../../src/contract.ts";
-import { SendRejectedError } from "../src/realtime/outbox.ts";
+import type { NetworkEnvironment } from "../src/realtime/network-watch.ts";
+import { ConnectionClosedError, SendRejectedError } from "../src/realtime/outbox.ts";
 import { createRealtimeClient, type StateChange } from "../src/realtime/realtime-client.ts";
 import type { ParleyApi } from "../src/rpc.ts";
 
@@ -43,7 +44,7 @@ function scripted(socket: WebSocket) {
   return connection;
 }
 
-async function setup(options: { pingIntervalMs?: number } = {}) {
+async function setup(options: { pingIntervalMs?: number; pongTimeoutMs?: number; network?: NetworkEnvironment | null } = {}) {
   const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
   await once(wss, "listening");
   const connections: Connection[] = [];
@@ -68,6 +69,7 @@ async function setup(options: { pingIntervalMs?: number } = {}) {
     api,
     WebSocket, // `ws`, as on Node 20: a real client socket
     backoff: { minDelayMs: 1, maxDelayMs: 10 },
+    network: null, // no browser here; the specs that want network hints pass their own
     onError: (error) => errors.push(error),
     ...options,
   });
@@ -176,9 +178,8 @@ describe("realtime client: connection state", () => {
   });
 
   it("detects a silent server by its missing pongs, and replaces the connection", async () => {
-    // Silence is "dead" after two intervals; a pong answers the previous ping, so the slack against a stalled event
-    // loop is one interval: 50 ms, not less, or a busy test machine trips it.
-    const h = await setup({ pingIntervalMs: 50 });
+    // A ping unanswered for pongTimeoutMs is a dead link: 50 ms, not less, or a busy test machine trips it.
+    const h = await setup({ pingIntervalMs: 50, pongTimeoutMs: 50 });
     const first = await opened(h);
     await until(() => expect(first.pings).toBeGreaterThanOrEqual(5)); // answered pings keep a live link open
     expect(h.connections).toHaveLength(1);
@@ -289,5 +290,106 @@ describe("realtime client: room streams and handlers", () => {
     await until(() => expect(delivered).toEqual([1, 2]));
     expect(h.errors).toEqual([boom, boom]);
     expect(h.client.state).toBe("open");
+  });
+});
+
+describe("realtime client: closing for good", () => {
+  it("rejects every pending send with ConnectionClosedError (naming its clientMsgId) on disconnect(), and a send after it at once", async () => {
+    const h = await setup();
+    const connection = await opened(h);
+    const pending = h.client.send(ROOM, "never acknowledged");
+    const frame = await sent(connection);
+    h.client.disconnect();
+    const error = await pending.then(() => expect.unreachable("resolved"), (rejection: unknown) => rejection);
+    expect(error).toBeInstanceOf(ConnectionClosedError);
+    expect(error).toMatchObject({ clientMsgId: frame.clientMsgId, reason: "disconnected by the client" });
+    await expect(h.client.send(ROOM, "too late")).rejects.toBeInstanceOf(ConnectionClosedError);
+  });
+
+  it("rejects pending sends when the session is revoked (4001), and lets the app resend with the same clientMsgId after connect()", async () => {
+    const h = await setup();
+    const first = await opened(h);
+    const pending = h.client.send(ROOM, "in flight", { clientMsgId: "resend-me-0001" });
+    await sent(first);
+    first.socket.close(4001, "session revoked");
+    await expect(pending).rejects.toMatchObject({ name: "ConnectionClosedError", clientMsgId: "resend-me-0001" });
+
+    h.client.connect();
+    const second = await h.connection(1);
+    second.emit(ready());
+    const again = h.client.send(ROOM, "in flight", { clientMsgId: "resend-me-0001" });
+    expect(await sent(second)).toMatchObject({ clientMsgId: "resend-me-0001" });
+    second.emit({ type: "ack", clientMsgId: "resend-me-0001", message: message(1) });
+    await expect(again).resolves.toEqual(message(1));
+  });
+});
+
+describe("realtime client: more rooms than one resume map holds", () => {
+  it("resumes the rooms past the ticket's 1000 with resume frames after `ready`, never advancing them silently", async () => {
+    const h = await setup();
+    const rooms: Rooms = Array.from({ length: 2500 }, (_, index) => ({ roomId: crypto.randomUUID(), lastSeq: index + 1 }));
+    const first = await opened(h, 0, rooms);
+    first.socket.terminate();
+    const second = await h.connection(1);
+    const resumeFrames: Record<string, number>[] = [];
+    second.socket.on("message", (data) => {
+      const frame = JSON.parse(String(data)) as ClientFrame;
+      if (frame.type === "resume") resumeFrames.push(frame.rooms);
+    });
+    // The server attached every room at the live position, well past what the client saw.
+    second.emit(ready(rooms.map(({ roomId, lastSeq }) => ({ roomId, lastSeq: lastSeq + 100 }))));
+    await until(() => expect(resumeFrames).toHaveLength(2));
+
+    const ticketed = Object.keys(h.tickets[1]?.resume ?? {});
+    expect(ticketed).toHaveLength(1000);
+    expect(resumeFrames.map((frame) => Object.keys(frame).length)).toEqual([1000, 500]);
+    const framed = new Set(resumeFrames.flatMap((frame) => Object.keys(frame)));
+    for (const { roomId, lastSeq } of rooms) {
+      if (framed.has(roomId)) {
+        // Resumed from where the client was, and still there until the server's `resumed` says otherwise.
+        expect(resumeFrames.find((frame) => roomId in frame)?.[roomId]).toBe(lastSeq);
+        expect(h.client.position(roomId)).toBe(lastSeq);
+      } else {
+        expect(ticketed).toContain(roomId);
+        expect(h.client.position(roomId)).toBe(lastSeq + 100);
+      }
+    }
+  });
+});
+
+describe("realtime client: network hints", () => {
+  /** A NetworkEnvironment the spec drives by hand, like the browser's online/offline and visibility events. */
+  function fakeNetwork(): NetworkEnvironment & { fire(kind: "online" | "offline" | "visible"): void } {
+    let handlers: { online(): void; offline(): void; visible(): void } | null = null;
+    return {
+      watch(next) {
+        handlers = next;
+        return () => (handlers = null);
+      },
+      fire: (kind) => handlers?.[kind](),
+    };
+  }
+
+  it("drops the socket at once when the browser goes offline, and reconnects at once when it is back online", async () => {
+    const network = fakeNetwork();
+    const h = await setup({ network });
+    await opened(h);
+    network.fire("offline");
+    expect(h.client.state).toBe("reconnecting");
+    // The backoff could be long by now; "online" skips it.
+    network.fire("online");
+    await opened(h, 1);
+    expect(h.connections.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("pings at once when the page becomes visible, and replaces the socket if the ping goes unanswered", async () => {
+    const network = fakeNetwork();
+    const h = await setup({ network, pingIntervalMs: 60_000, pongTimeoutMs: 100 });
+    const first = await opened(h);
+    network.fire("visible");
+    await until(() => expect(first.pings).toBe(1));
+    first.socket.pause(); // asleep: the next check gets no pong
+    network.fire("visible");
+    await opened(h, 1);
   });
 });

@@ -17,12 +17,29 @@ export class SendRejectedError extends Error {
   }
 }
 
+/**
+ * Why a send was given up without an answer: the connection closed for good (`disconnect()`, logout, a revoked
+ * session) while it was pending. It may or may not have been committed: sending again with the same `clientMsgId`
+ * (`send(roomId, body, { clientMsgId })`) after reconnecting is safe — the server deduplicates.
+ */
+export class ConnectionClosedError extends Error {
+  constructor(
+    readonly clientMsgId: string,
+    readonly reason: string,
+  ) {
+    super(`the connection closed before the send was acknowledged: ${reason}`);
+    this.name = "ConnectionClosedError";
+  }
+}
+
 export interface Outbox {
   add(send: PendingSend): Promise<Message>;
   pending(): PendingSend[];
   acknowledge(clientMsgId: string, message: Message): void;
   reject(clientMsgId: string, error: SendRejectedError): void;
   has(clientMsgId: string): boolean;
+  /** Rejects every pending send (the connection closed for good). */
+  abandon(reason: string): void;
 }
 
 /**
@@ -43,6 +60,10 @@ export function createOutbox(): Outbox {
       entries.delete(clientMsgId);
     },
     has: (clientMsgId) => entries.has(clientMsgId),
+    abandon(reason) {
+      for (const [clientMsgId, entry] of entries) entry.reject(new ConnectionClosedError(clientMsgId, reason));
+      entries.clear();
+    },
   };
 }
 

@@ -2,7 +2,9 @@ import type { CloseCodes, Message, ServerEvent, ServerEventType } from "../../..
 import { createEmitter } from "../emitter.ts";
 import { isUnauthorized, type ParleyApi, retryAfterSecondsOf } from "../rpc.ts";
 import { type BackoffOptions, DEFAULT_BACKOFF, fullJitterDelay } from "./backoff.ts";
-import { createOutbox, newClientMsgId, SendRejectedError } from "./outbox.ts";
+import { createLiveness } from "./liveness.ts";
+import { browserNetwork, type NetworkEnvironment } from "./network-watch.ts";
+import { ConnectionClosedError, createOutbox, newClientMsgId, SendRejectedError } from "./outbox.ts";
 import { createRoomStreams } from "./room-streams.ts";
 
 /** What the SDK needs of a WebSocket: the browser's, Bun's, Deno's, or the `ws` package's on Node. */
@@ -34,8 +36,12 @@ export interface RealtimeClient {
   /** Resolves once the connection is open (`ready` received); rejects if it closes for good first. */
   whenOpen(): Promise<void>;
   on<K extends keyof RealtimeEvents>(type: K, handler: (event: RealtimeEvents[K]) => void): () => void;
-  /** Sends a message; retried with the same clientMsgId across reconnects until acknowledged after its commit. */
-  send(roomId: string, body: string): Promise<Message>;
+  /**
+   * Sends a message; retried with the same clientMsgId across reconnects until acknowledged after its commit.
+   * Rejects with SendRejectedError when the server refuses it for good, and with ConnectionClosedError (which names
+   * the clientMsgId, to send again with) when the connection closes for good first.
+   */
+  send(roomId: string, body: string, options?: { clientMsgId?: string }): Promise<Message>;
   /** Ephemeral: dropped when not connected. */
   typing(roomId: string, active: boolean): void;
   /** The seq of the last message delivered for the room. */
@@ -49,8 +55,15 @@ export interface RealtimeOptions {
   api: ParleyApi;
   WebSocket: WebSocketConstructor;
   backoff?: BackoffOptions;
-  /** How often the client pings; a connection silent for twice this long is considered dead and replaced. */
+  /** How often the client pings (default 25 s). */
   pingIntervalMs?: number;
+  /** A ping unanswered for this long means a dead link: the socket is replaced (default 10 s). */
+  pongTimeoutMs?: number;
+  /**
+   * Hints to check the connection at once: the browser's online/offline events and the page becoming visible.
+   * Default: the browser's, where there is one; null turns them off.
+   */
+  network?: NetworkEnvironment | null;
   /**
    * How often the highest delivered seq per room is reported (the `delivered` frame that moves the member's
    * delivered watermark). 0 turns delivery receipts off. Default 1000 ms.
@@ -64,11 +77,16 @@ const CLOSE = { POLICY: 1008, AUTH_REVOKED: 4001 } as const satisfies Partial<Cl
 /** Client-initiated close after missed pongs (4000–4999 is the application range). */
 const CLOSE_UNRESPONSIVE = 4000;
 const RETRYABLE = new Set(["TOO_MANY_REQUESTS", "UNAVAILABLE", "INTERNAL"]);
+/** Rooms per resume map (the ticket's, or one `resume` frame's): the server's limit. */
 const MAX_RESUME_ROOMS = 1000;
 
 export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
   const pingIntervalMs = options.pingIntervalMs ?? 25_000;
+  const network = options.network === undefined ? browserNetwork() : options.network;
+  let unwatchNetwork: (() => void) | null = null;
+  /** Rooms with a known position that did not fit the ticket's resume map: resumed by frames after `ready`. */
+  let resumeLater = new Map<string, number>();
   const reportError = options.onError ?? (() => {});
   const emitter = createEmitter<RealtimeEvents>(reportError);
   const outbox = createOutbox();
@@ -91,8 +109,16 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
   let wanted = false;
   let attempt = 0;
   let reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  let heartbeat: ReturnType<typeof setInterval> | null = null;
-  let lastHeardAt = 0;
+  const liveness = createLiveness({
+    pingIntervalMs,
+    pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
+    socket: () => socket,
+    dead: (ws) => {
+      // A dead link never completes the close handshake (`ws` waits 30 s for it): let go of it and reconnect now.
+      ws.close(CLOSE_UNRESPONSIVE, "no pong");
+      closed(CLOSE_UNRESPONSIVE, "no pong");
+    },
+  });
   /** Bumped by every final close: a connection attempt begun before it must not open a socket after it. */
   let generation = 0;
 
@@ -118,8 +144,11 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     const attemptGeneration = generation;
     let ticket: string;
     try {
-      const resume = Object.fromEntries(Object.entries(streams.positions()).slice(0, MAX_RESUME_ROOMS));
-      ticket = (await options.api.auth.wsTicket.mutate({ resume })).ticket;
+      // More rooms than one resume map holds: the rest are resumed by `resume` frames once the socket is ready,
+      // never silently advanced to the live position (which would skip what they missed).
+      const known = Object.entries(streams.positions());
+      resumeLater = new Map(known.slice(MAX_RESUME_ROOMS));
+      ticket = (await options.api.auth.wsTicket.mutate({ resume: Object.fromEntries(known.slice(0, MAX_RESUME_ROOMS)) })).ticket;
     } catch (error) {
       if (attemptGeneration !== generation) return;
       if (isUnauthorized(error)) return finish("unauthenticated");
@@ -133,7 +162,7 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     url.searchParams.set("ticket", ticket);
     const ws = new options.WebSocket(url.toString());
     socket = ws;
-    lastHeardAt = Date.now();
+    liveness.heard();
     ws.onmessage = (event) => {
       if (socket === ws && typeof event.data === "string") receive(event.data);
     };
@@ -141,7 +170,8 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     ws.onclose = (event) => {
       if (socket === ws) closed(event.code, event.reason);
     };
-    heartbeat ??= setInterval(checkLiveness, pingIntervalMs);
+    liveness.start();
+    unwatchNetwork ??= network?.watch({ online: reconnectNow, offline: dropForNetwork, visible: checkNowOrReconnect }) ?? null;
     if (deliveredReportMs > 0) deliveryReports ??= setInterval(reportDelivered, deliveredReportMs);
   }
 
@@ -150,19 +180,30 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     if (transmit({ type: "delivered", rooms: Object.fromEntries(unreported) })) unreported.clear();
   }
 
-  function checkLiveness(): void {
+  /** The network is back (or the page visible again while reconnecting): try now, not at the next backoff step. */
+  function reconnectNow(): void {
+    if (!wanted || state !== "reconnecting" || socket) return;
+    if (reconnectTimer) clearTimeout(reconnectTimer);
+    reconnectTimer = null;
+    attempt = 0;
+    void open();
+  }
+
+  /** The browser says it is offline: the socket cannot be working; say so at once and wait for "online". */
+  function dropForNetwork(): void {
     const ws = socket;
-    if (!ws) return;
-    if (Date.now() - lastHeardAt > pingIntervalMs * 2) {
-      // A dead link never completes the close handshake (`ws` waits 30 s for it): let go of it and reconnect now.
-      ws.close(CLOSE_UNRESPONSIVE, "no pong");
-      return closed(CLOSE_UNRESPONSIVE, "no pong");
-    }
-    if (ws.readyState === 1) ws.send(JSON.stringify({ type: "ping" }));
+    if (!wanted || !ws) return;
+    ws.close(CLOSE_UNRESPONSIVE, "network offline");
+    closed(CLOSE_UNRESPONSIVE, "network offline");
+  }
+
+  function checkNowOrReconnect(): void {
+    if (state === "reconnecting") return reconnectNow();
+    liveness.checkNow();
   }
 
   function receive(raw: string): void {
-    lastHeardAt = Date.now();
+    liveness.heard();
     let event: ServerEvent;
     try {
       event = JSON.parse(raw) as ServerEvent;
@@ -174,9 +215,10 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
         return streams.accept(event);
       case "ready":
         userId = event.userId;
-        for (const room of event.rooms) streams.advance(room.roomId, room.lastSeq);
+        for (const room of event.rooms) if (!resumeLater.has(room.roomId)) streams.advance(room.roomId, room.lastSeq);
         attempt = 0;
         setState("open");
+        resumeOverflow();
         for (const pending of outbox.pending()) transmitSend(pending.clientMsgId, pending.roomId, pending.body);
         break;
       case "ack":
@@ -206,6 +248,7 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
 
   function closed(code: number, reason: string): void {
     socket = null;
+    liveness.forget();
     if (!wanted) return finish(reason || "disconnected");
     if (code === CLOSE.AUTH_REVOKED) return finish("session revoked");
     if (code === CLOSE.POLICY) return finish(`closed by the server: ${reason || "policy violation"}`);
@@ -224,14 +267,25 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     }, delay);
   }
 
+  /** The rooms the ticket's map had no room for, in frames of at most MAX_RESUME_ROOMS: each gets its `resumed`. */
+  function resumeOverflow(): void {
+    const rooms = [...resumeLater];
+    resumeLater = new Map();
+    for (let from = 0; from < rooms.length; from += MAX_RESUME_ROOMS) {
+      transmit({ type: "resume", rooms: Object.fromEntries(rooms.slice(from, from + MAX_RESUME_ROOMS)) });
+    }
+  }
+
   function finish(reason: string): void {
     wanted = false;
     generation += 1;
+    unwatchNetwork?.();
+    unwatchNetwork = null;
+    liveness.stop();
+    outbox.abandon(reason);
     if (reconnectTimer) clearTimeout(reconnectTimer);
-    if (heartbeat) clearInterval(heartbeat);
     if (deliveryReports) clearInterval(deliveryReports);
     reconnectTimer = null;
-    heartbeat = null;
     deliveryReports = null;
     const ws = socket;
     socket = null;
@@ -261,8 +315,10 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
         });
       }),
     on: (type, handler) => emitter.on(type, handler),
-    send(roomId, body) {
-      const clientMsgId = newClientMsgId();
+    send(roomId, body, sendOptions = {}) {
+      const clientMsgId = sendOptions.clientMsgId ?? newClientMsgId();
+      // Closed for good: nothing will carry it until connect() — say so now rather than leave it pending.
+      if (state === "closed") return Promise.reject(new ConnectionClosedError(clientMsgId, "the connection is closed; connect() first"));
       const acknowledged = outbox.add({ clientMsgId, roomId, body });
       transmitSend(clientMsgId, roomId, body);
       return acknowledged;
