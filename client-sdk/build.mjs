@@ -1,7 +1,7 @@
 // Builds @parley/client into dist/: ESM JavaScript (one file per module, as tsc emits it) and a single declaration
 // file, dist/index.d.ts, that carries the whole contract — AppRouter, ServerEvent, ClientFrame, every input and
 // output — and imports nothing but the package's peer dependencies. Run by `npm install` in the repository
-// (the `prepare` script) and by `npm pack` / `npm publish`.
+// (the root `prepare` script, scripts/prepare-sdk.mjs) and by `npm pack` / `npm publish` here (`prepack`).
 //
 // The declarations are bundled with rollup-plugin-dts from what tsc emits: the SDK's own (.types/ here) and the
 // server's contract (../.types, from tsconfig.contract.json), whose emitted contract.d.ts already names nothing
