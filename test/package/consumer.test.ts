@@ -112,6 +112,14 @@ describe("the packed SDK in a Node app (strict, skipLibCheck: false, NodeNext)",
     });
   });
 
+  it.each([
+    ["Bun", join(ROOT, "node_modules/.bin/bun"), ["dist/global-websocket.js"]],
+    ["Deno", join(ROOT, "node_modules/.bin/deno"), ["run", "-A", "dist/global-websocket.js"]],
+  ])("chats on %s with its own fetch and WebSocket", async (_runtime, command, args) => {
+    const { stdout } = await run(command, args, app, { env: { PARLEY_URL: (server as ServerProcess).url }, timeoutMs: 30_000 });
+    expect(JSON.parse(stdout.trim().split("\n").at(-1) as string)).toEqual({ body: "from the runtime's own WebSocket", seq: 1, acknowledged: 1 });
+  });
+
   it("runs the README's quick start as written, twice on the same data", async () => {
     for (let round = 0; round < 2; round++) {
       const { stdout } = await run(process.execPath, ["dist/readme.js"], app, { env: { PARLEY_URL: (server as ServerProcess).url }, timeoutMs: 30_000 });
