@@ -45,7 +45,8 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-describe("the packed SDK in a Node app (strict, skipLibCheck: false, NodeNext)", () => {
+// Each test compiles or runs a process; a loaded machine (the whole suite on two cores) gets time for it.
+describe("the packed SDK in a Node app (strict, skipLibCheck: false, NodeNext)", { timeout: 60_000 }, () => {
   const app = join(work, "node-app");
   let server: ServerProcess | undefined;
   let diagnostics: Diagnostic[];
@@ -130,7 +131,7 @@ describe("the packed SDK in a Node app (strict, skipLibCheck: false, NodeNext)",
   });
 });
 
-describe("the packed SDK next to @trpc/tanstack-react-query", () => {
+describe("the packed SDK next to @trpc/tanstack-react-query", { timeout: 60_000 }, () => {
   const app = join(work, "react-query-app");
 
   beforeAll(async () => {
