@@ -3,7 +3,7 @@
 // output — and imports nothing but the package's peer dependencies. Run by `npm install` in the repository
 // (the root `prepare` script, scripts/prepare-sdk.mjs) and by `npm pack` / `npm publish` here (`prepack`).
 //
-// The declarations are bundled with rollup-plugin-dts from what tsc emits: the SDK's own (.types/ here) and the
+// The declarations are bundled with rollup-plugin-dts from what tsc emits: the SDK's own (staged beside dist/) and the
 // server's contract (../.types, from tsconfig.contract.json), whose emitted contract.d.ts already names nothing
 // of the server but a few plain interfaces (see src/contract.ts). The bundle then fails the build if it, or the
 // JavaScript, imports anything else: a server type leaking into the contract is caught here, not by a user.

@@ -46,9 +46,10 @@ function clientContract() {
 }
 
 /**
- * The router's type with the root config's `ctx` erased to `object`. Nested routers are already plain records
- * in the built router's type (tRPC keeps a root config only at the top); the mapped record is written out one
- * level deep, enough for routers that nest one level (the consumer test fails if a deeper one drags a context in).
+ * The router's type with the root config's `ctx` erased to `object`. In a built router's record a nested router is
+ * its own record of procedures (its root config is dropped), so writing the record out one level deep reaches
+ * every procedure of routers nested one level, as all of ours are; a router nested deeper would name its context
+ * again, and client-sdk/build.mjs would refuse the bundle that then imports the server's types.
  */
 function withoutContext<TRoot extends AnyTRPCRootTypes, TRecord extends TRPCRouterRecord>(
   router: TRPCBuiltRouter<TRoot, TRecord>,
