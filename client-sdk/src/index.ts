@@ -6,6 +6,7 @@ export type {
   RealtimeClient,
   RealtimeEvents,
   RealtimeState,
+  SocketHandler,
   StateChange,
   WebSocketConstructor,
   WebSocketLike,
@@ -13,4 +14,36 @@ export type {
 export { ConnectionClosedError, SendRejectedError } from "./realtime/outbox.ts";
 export type { NetworkEnvironment } from "./realtime/network-watch.ts";
 export { fullJitterDelay, type BackoffOptions } from "./realtime/backoff.ts";
-export type { AppRouter, Message, MyRoom, Room, RoomMember, ServerEvent, UserProfile, UserPublic } from "../../src/contract.ts";
+// The server's contract, shipped in this package's declarations (build.mjs): calls, socket frames and events.
+export type {
+  AppRouter,
+  ClientFrame,
+  CloseCodes,
+  ControlEvent,
+  DomainErrorReason,
+  ErrorCode,
+  MemberReceipt,
+  MemberRole,
+  Message,
+  MessagePage,
+  MessageStatus,
+  MyRoom,
+  Page,
+  PresenceStatus,
+  PresenceView,
+  ReadState,
+  ReceiptUpdated,
+  Room,
+  RoomEvent,
+  RoomKind,
+  RoomMember,
+  RouterInputs,
+  RouterOutputs,
+  ServerEvent,
+  ServerEventType,
+  SignedIn,
+  TransportEvent,
+  UserEvent,
+  UserProfile,
+  UserPublic,
+} from "../../src/contract.ts";

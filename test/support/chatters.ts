@@ -20,7 +20,7 @@ export interface Chatter {
 export async function registerChatter(url: string, name = "chatter"): Promise<Chatter> {
   const client = createParleyClient({
     url,
-    WebSocket: WebSocket as never,
+    WebSocket,
     reconnect: { minDelayMs: 50, maxDelayMs: 500 },
   });
   const username = uniqueUsername(name);

@@ -7,16 +7,27 @@ import { browserNetwork, type NetworkEnvironment } from "./network-watch.ts";
 import { ConnectionClosedError, createOutbox, newClientMsgId, SendRejectedError } from "./outbox.ts";
 import { createRoomStreams } from "./room-streams.ts";
 
-/** What the SDK needs of a WebSocket: the browser's, Bun's, Deno's, or the `ws` package's on Node. */
+/**
+ * What the SDK needs of a WebSocket: the browser's, Bun's, Deno's, or the `ws` package's on Node — each passes as
+ * it is, no cast. The SDK only ever *assigns* the `on…` handlers, with functions that read no more of an event than
+ * declared here; each runtime calls them with its own, richer event (`MessageEvent`, `ws`'s `CloseEvent`, …).
+ */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onmessage: SocketHandler<{ data: unknown }> | null;
+  onclose: SocketHandler<{ code: number; reason: string }> | null;
+  onerror: SocketHandler<unknown> | null;
 }
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/**
+ * A handler whose parameter is compared bivariantly, as a method's is: a socket's `(ev: MessageEvent) => any` is a
+ * `SocketHandler<{ data: unknown }>`. (A plain function type is compared contravariantly under strictFunctionTypes,
+ * and no runtime's handler accepts an event that has only `data`.) Sound here because the SDK is the only writer.
+ */
+export type SocketHandler<TEvent> = { handle(event: TEvent): void }["handle"];
 
 /**
  * idle → connecting → open ⇄ reconnecting → … → closed. `open` means the server said `ready`: every room is

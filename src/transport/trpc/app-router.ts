@@ -13,8 +13,5 @@ export const appRouter = router({
   presence: presenceRouter,
 });
 
-/** What clients compile against: `import type { AppRouter } from "parley"`. */
-export type AppRouter = typeof appRouter;
-
 /** Calls procedures in-process with a given context (tests, scripts): `createCaller(createInnerContext(…))`. */
 export const createCaller = createCallerFactory(appRouter);
