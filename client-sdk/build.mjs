@@ -1,5 +1,5 @@
-// Builds @parley/client into dist/: ESM JavaScript (one file per module, as tsc emits it) and a single declaration
-// file, dist/index.d.ts, that carries the whole contract — AppRouter, ServerEvent, ClientFrame, every input and
+// Builds @parley/client into dist/: ESM JavaScript (one file per module, as tsc emits it) and a declaration file
+// per entry point, dist/index.d.ts (and dist/tanstack-query.d.ts, sharing a chunk with it), that carries the whole contract — AppRouter, ServerEvent, ClientFrame, every input and
 // output — and imports nothing but the package's peer dependencies. Run by `npm install` in the repository
 // (the root `prepare` script, scripts/prepare-sdk.mjs) and by `npm pack` / `npm publish` here (`prepack`).
 //
@@ -27,6 +27,9 @@ const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 const { peerDependencies } = JSON.parse(readFileSync(join(here, "package.json"), "utf8"));
 const allowed = Object.keys(peerDependencies);
 
+/** The package's entry points (its `exports`, each with its declaration file). */
+const ENTRIES = ["index", "tanstack-query"];
+
 /** `@trpc/server` and its subpaths (`@trpc/server/observable`): the peers, nothing else. */
 const isPeer = (specifier) => allowed.some((name) => specifier === name || specifier.startsWith(`${name}/`));
 
@@ -38,20 +41,24 @@ try {
     { stdio: "inherit" },
   );
 
+  // One declaration file per entry point (the package's `exports`); what both use goes into one shared chunk,
+  // so a type the two entries share is one declaration, not two look-alikes.
   const bundle = await rollup({
-    input: join(sdkDeclarations, "index.d.ts"),
+    input: Object.fromEntries(ENTRIES.map((entry) => [entry, join(sdkDeclarations, `${entry}.d.ts`)])),
     external: isPeer,
     plugins: [emittedDeclarations(), dts()],
     onwarn(warning) {
       throw new Error(`declaration bundle: ${warning.message}`);
     },
   });
-  await bundle.write({ file: join(stagedDist, "index.d.ts"), format: "es" });
+  const { output } = await bundle.write({ dir: stagedDist, format: "es", entryFileNames: "[name].d.ts", chunkFileNames: "[name]-[hash].d.ts" });
   await bundle.close();
+  const declarations = output.map((chunk) => join(stagedDist, chunk.fileName));
 
-  const leaks = [join(stagedDist, "index.d.ts"), ...javascriptFiles(stagedDist)].flatMap((file) =>
+  // Relative imports are fine between the package's own files (the JavaScript modules, the declaration chunks).
+  const leaks = [...declarations, ...javascriptFiles(stagedDist)].flatMap((file) =>
     importsOf(readFileSync(file, "utf8"))
-      .filter((specifier) => !isPeer(specifier) && !(file.endsWith(".js") && /^\.\.?\//.test(specifier)))
+      .filter((specifier) => !isPeer(specifier) && !(/^\.\.?\//.test(specifier) && existsSync(resolveImport(file, specifier))))
       .map((specifier) => `${relative(stagedDist, file)} imports ${specifier}`),
   );
   if (leaks.length > 0) {
@@ -82,6 +89,12 @@ function emittedDeclarations() {
       return target.replace(/\.(ts|js)$/, ".d.ts");
     },
   };
+}
+
+/** The file a relative specifier in `file` names (a declaration chunk's `./x.js` is its `./x.d.ts`). */
+function resolveImport(file, specifier) {
+  const target = resolve(dirname(file), specifier);
+  return file.endsWith(".d.ts") && target.endsWith(".js") && !existsSync(target) ? target.replace(/\.js$/, ".d.ts") : target;
 }
 
 function javascriptFiles(dir) {

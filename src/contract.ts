@@ -30,6 +30,8 @@ import type { CloseCode } from "./realtime/protocol.ts";
 
 /** The close codes the server uses, as literal types; the SDK mirrors the values and the compiler checks them. */
 export type CloseCodes = typeof CloseCode;
+// Named so that bundled declarations can share it between the SDK's entry points (a type, not the value).
+export type { CloseCode };
 export type { ControlEvent, PresenceStatus, ReceiptUpdated, RoomEvent, UserEvent } from "./domain/events.ts";
 export type { SignedIn } from "./domain/auth/auth.router.ts";
 export type { Message, MessagePage } from "./domain/messages/messages.schema.ts";

@@ -18,6 +18,7 @@ export { fullJitterDelay, type BackoffOptions } from "./realtime/backoff.ts";
 export type {
   AppRouter,
   ClientFrame,
+  CloseCode,
   CloseCodes,
   ControlEvent,
   DomainErrorReason,

@@ -1,8 +1,9 @@
-import type { UserProfile } from "../../src/contract.ts";
+import type { TRPCLink } from "@trpc/client";
+import type { AppRouter, UserProfile } from "../../src/contract.ts";
 import type { BackoffOptions } from "./realtime/backoff.ts";
 import type { NetworkEnvironment } from "./realtime/network-watch.ts";
 import { createRealtimeClient, type RealtimeClient, type WebSocketConstructor } from "./realtime/realtime-client.ts";
-import { createApi, createPublicApi, DEFAULT_MAX_BATCH, errorCodeOf, type ParleyApi } from "./rpc.ts";
+import { createApi, createPublicApi, DEFAULT_MAX_BATCH, errorCodeOf, type ParleyApi, parleyLink } from "./rpc.ts";
 import { createSession, type IssuedTokens, type SessionTokens } from "./session.ts";
 
 export interface ParleyClientOptions {
@@ -46,6 +47,17 @@ export interface Registration {
 export interface ParleyClient {
   /** Every procedure, typed from the server's AppRouter; calls carry and refresh the access token. */
   api: ParleyApi;
+  /**
+   * The link behind `api`, for a tRPC client of your own (e.g. the one you give TanStack Query's TRPCProvider):
+   * `createTRPCClient<AppRouter>({ links: [parley.link()] })`. It sends the access token, refreshes it like `api`
+   * does, and batches like `api` (`maxBatch`). Put your own links (loggerLink, …) before it; it is terminating.
+   */
+  link(): TRPCLink<AppRouter>;
+  /**
+   * The access token, for requests you make yourself (`Authorization: Bearer …`): refreshed first when it is about
+   * to expire; null when signed out; rejects when that refresh fails.
+   */
+  getAccessToken(): Promise<string | null>;
   realtime: RealtimeClient;
   register(input: Registration): Promise<UserProfile>;
   login(input: Credentials): Promise<UserProfile>;
@@ -81,7 +93,8 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
       }
     },
   });
-  const api = createApi({ url, session, fetch: fetchImpl, maxBatch });
+  const linkOptions = { url, session, fetch: fetchImpl, maxBatch };
+  const api = createApi(linkOptions);
   const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (!WebSocketImpl) throw new Error("no WebSocket implementation: pass `WebSocket` (on Node 20: the `ws` package)");
   const realtime = createRealtimeClient({
@@ -97,6 +110,8 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
 
   return {
     api,
+    link: () => parleyLink(linkOptions),
+    getAccessToken: () => session.accessToken(),
     realtime,
     async register(input) {
       const issued = await publicApi.auth.register.mutate({ ...input, refreshTokenIn });

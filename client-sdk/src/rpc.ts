@@ -1,4 +1,4 @@
-import { createTRPCClient, httpBatchLink, type TRPCClient, type TRPCLink, TRPCClientError } from "@trpc/client";
+import { createTRPCClient, httpBatchLink, splitLink, type TRPCClient, type TRPCLink, TRPCClientError } from "@trpc/client";
 import { observable } from "@trpc/server/observable";
 import type { AppRouter } from "../../src/contract.ts";
 import type { Session } from "./session.ts";
@@ -8,31 +8,37 @@ export type ParleyApi = TRPCClient<AppRouter>;
 /** The server's TRPC_MAX_BATCH default: calls made together are sent in batches of at most this many. */
 export const DEFAULT_MAX_BATCH = 16;
 
-/**
- * The typed API. Calls carry the session's access token; a call refused as UNAUTHORIZED (an expired or
- * rotated-away token) refreshes the session once and is retried. Auth procedures are never retried.
- */
-export function createApi(options: { url: string; session: Session; fetch: typeof fetch; maxBatch: number }): ParleyApi {
-  return createTRPCClient<AppRouter>({
-    links: [
-      retryAfterRefresh(options.session),
-      httpBatchLink({
-        url: `${options.url}/trpc`,
-        fetch: withCredentials(options.fetch),
-        maxItems: options.maxBatch,
-        headers: async () => {
-          const token = await options.session.accessToken().catch(() => null);
-          return token ? { authorization: `Bearer ${token}` } : {};
-        },
-      }),
-    ],
-  });
+export interface ParleyLinkOptions {
+  /** The server's base URL, without a trailing slash. */
+  url: string;
+  session: Session;
+  fetch: typeof fetch;
+  /** Calls made together go in batches of at most this many (the server's TRPC_MAX_BATCH). */
+  maxBatch: number;
+}
+
+/** The typed API: a tRPC client on `parleyLink`. */
+export function createApi(options: ParleyLinkOptions): ParleyApi {
+  return createTRPCClient<AppRouter>({ links: [parleyLink(options)] });
 }
 
 /** For register, login, refresh and logout: no bearer token, no refresh-and-retry (they are what refreshes). */
 export function createPublicApi(options: { url: string; fetch: typeof fetch; maxBatch: number }): ParleyApi {
-  return createTRPCClient<AppRouter>({
-    links: [httpBatchLink({ url: `${options.url}/trpc`, fetch: withCredentials(options.fetch), maxItems: options.maxBatch })],
+  return createTRPCClient<AppRouter>({ links: [batchLink(options)] });
+}
+
+/**
+ * The one way the SDK calls procedures, behind `parley.api` and `parley.link()`: batched HTTP carrying the session's
+ * access token (refreshed first when it is about to expire). A call refused as UNAUTHORIZED — an expired or
+ * rotated-away token — refreshes the session once and is retried. Auth procedures are never retried: they are
+ * what signs in and refreshes.
+ */
+export function parleyLink(options: ParleyLinkOptions): TRPCLink<AppRouter> {
+  const authorized = batchLink({ ...options, token: () => options.session.accessToken().catch(() => null) });
+  return splitLink({
+    condition: (op) => op.path.startsWith("auth."),
+    true: authorized,
+    false: [retryAfterRefresh(options.session), authorized],
   });
 }
 
@@ -52,6 +58,22 @@ export function isUnauthorized(error: unknown): boolean {
   return errorCodeOf(error) === "UNAUTHORIZED";
 }
 
+/** Batched HTTP to `<url>/trpc`, with the bearer token `token` gives (none when it gives null). */
+function batchLink(options: { url: string; fetch: typeof fetch; maxBatch: number; token?: () => Promise<string | null> }): TRPCLink<AppRouter> {
+  const token = options.token;
+  return httpBatchLink({
+    url: `${options.url}/trpc`,
+    fetch: withCredentials(options.fetch),
+    maxItems: options.maxBatch,
+    ...(token && {
+      headers: async (): Promise<Record<string, string>> => {
+        const value = await token();
+        return value ? { authorization: `Bearer ${value}` } : {};
+      },
+    }),
+  });
+}
+
 function retryAfterRefresh(session: Session): TRPCLink<AppRouter> {
   return () =>
     ({ op, next }) =>
@@ -59,7 +81,7 @@ function retryAfterRefresh(session: Session): TRPCLink<AppRouter> {
         let retried = false;
         let subscription = next(op).subscribe({ next: (value) => observer.next(value), error: onError, complete: () => observer.complete() });
         function onError(error: TRPCClientError<AppRouter>): void {
-          if (retried || !isUnauthorized(error) || op.path.startsWith("auth.") || !session.current()) {
+          if (retried || !isUnauthorized(error) || !session.current()) {
             observer.error(error);
             return;
           }

@@ -1,0 +1,119 @@
+import type { Query, QueryClient } from "@tanstack/query-core";
+import type { MyRoom, Room } from "../../../src/contract.ts";
+import type { RealtimeClient } from "../realtime/realtime-client.ts";
+import { type CachedMessages, changeMessages, listInputOf, messageCreated, type PageChange } from "./message-pages.ts";
+import { messageCreatedInList, type RoomListChange, roomUpdated, roomUpdatedInList, unreadUpdatedInList } from "./room-list.ts";
+import { type CachedProcedure, procedureKeys } from "./trpc-keys.ts";
+
+export interface QueryCacheBridgeOptions {
+  /** `parley.realtime`: where the events come from. */
+  realtime: Pick<RealtimeClient, "on">;
+  /** The QueryClient given to QueryClientProvider and TRPCProvider. */
+  queryClient: QueryClient;
+  /** The `keyPrefix` given to TRPCProvider, if the app turned that feature on. */
+  keyPrefix?: string;
+}
+
+/** One change to the cached results of one procedure: which entries (by input fields), and what it does to each. */
+interface CacheChange {
+  procedure: CachedProcedure;
+  input?: Record<string, unknown>;
+  /** The entry's data changed (the same object when unchanged), or "stale": fetch it again. */
+  apply(data: unknown, input: unknown): unknown;
+}
+
+// The cache holds under each procedure's keys what @trpc/tanstack-react-query stored there: that procedure's output.
+const messagesOf = (roomId: string, change: PageChange): CacheChange => ({
+  procedure: "messages.list",
+  input: { roomId },
+  apply: (data, input) => changeMessages(data as CachedMessages, listInputOf(input), change),
+});
+const roomList = (change: RoomListChange): CacheChange => ({ procedure: "rooms.list", apply: (data) => change(data as MyRoom[]) });
+const roomOf = (room: Room): CacheChange => ({ procedure: "rooms.get", input: { roomId: room.id }, apply: (data) => roomUpdated(room)(data as Room) });
+
+/**
+ * Keeps the QueryClient's cached Parley results in step with the realtime events, so that live data needs no
+ * refetch: a `message.created` joins the newest cached page of its room's `messages.list` (in seq order, once) and
+ * updates the room's last message and unread count in `rooms.list`; `unread.updated` (a read on any of my devices)
+ * updates the count; `room.updated` renames; membership changes, and anything the cache cannot take exactly (a
+ * seq gap, `resumed` without recovery, a reconnect), invalidate what they touch instead.
+ *
+ * Works with the keys @trpc/tanstack-react-query gives each procedure (see trpc-keys.ts), and needs no React.
+ * Call it once, before `realtime.connect()` (it learns who "me" is from `ready`); the returned function stops it.
+ *
+ * Each event type is one line below and one change function beside it: a new event (an edit, a reaction) is an
+ * added pair, not a rewrite. Changes must be idempotent: one made while a fetch of that entry was in flight is made
+ * again to what the fetch brings back, which may or may not include it.
+ */
+export function bridgeQueryCache(options: QueryCacheBridgeOptions): () => void {
+  const { realtime, queryClient } = options;
+  const keys = procedureKeys(options.keyPrefix);
+  const queryCache = queryClient.getQueryCache();
+  /** Per query: changes made while it was fetching, made again when that fetch lands. */
+  const landing = new Map<string, CacheChange[]>();
+  /** From `ready`: my own messages are never unread. */
+  let me: string | null = null;
+
+  function change(cacheChange: CacheChange): void {
+    for (const query of queryCache.findAll({ queryKey: keys.filter(cacheChange.procedure, cacheChange.input) })) {
+      if (query.state.fetchStatus !== "idle") landing.set(query.queryHash, [...(landing.get(query.queryHash) ?? []), cacheChange]);
+      write(query, cacheChange);
+    }
+  }
+
+  function write(query: Query, cacheChange: CacheChange): void {
+    // Nothing cached: a fetch starting from now on sees the change, which the server committed before announcing it.
+    if (query.state.data === undefined) return;
+    const next = cacheChange.apply(query.state.data, keys.inputOf(query.queryKey));
+    if (next === "stale") void queryClient.invalidateQueries({ queryKey: query.queryKey, exact: true });
+    else if (next !== query.state.data) queryClient.setQueryData(query.queryKey, next);
+  }
+
+  function invalidate(procedure: CachedProcedure, input?: Record<string, unknown>): void {
+    void queryClient.invalidateQueries({ queryKey: keys.filter(procedure, input) });
+  }
+
+  const stopWatchingFetches = queryCache.subscribe((event) => {
+    if (event.type === "removed") landing.delete(event.query.queryHash);
+    if (event.type !== "updated" || event.query.state.fetchStatus !== "idle") return;
+    const changes = landing.get(event.query.queryHash);
+    if (!changes) return;
+    landing.delete(event.query.queryHash);
+    for (const cacheChange of changes) write(event.query, cacheChange);
+  });
+
+  const stopListening = [
+    realtime.on("ready", ({ userId }) => {
+      // A reconnect: reads on my other devices while this one was away are not replayed (room messages are).
+      if (me !== null) invalidate("rooms.list");
+      me = userId;
+    }),
+    realtime.on("message.created", ({ roomId, message }) => {
+      change(messagesOf(roomId, messageCreated(message)));
+      change(roomList(messageCreatedInList(message, me)));
+    }),
+    realtime.on("unread.updated", (event) => change(roomList(unreadUpdatedInList(event)))),
+    realtime.on("room.updated", ({ room }) => {
+      change(roomList(roomUpdatedInList(room)));
+      change(roomOf(room));
+    }),
+    realtime.on("resumed", ({ roomId, recovered }) => {
+      // More was missed than the server replays: the cached pages and counts of the room have a hole.
+      if (recovered) return;
+      invalidate("messages.list", { roomId });
+      invalidate("rooms.list");
+    }),
+    realtime.on("room.membership", ({ roomId }) => {
+      invalidate("rooms.list");
+      invalidate("rooms.members", { roomId });
+    }),
+    realtime.on("member.joined", ({ roomId }) => invalidate("rooms.members", { roomId })),
+    realtime.on("member.left", ({ roomId }) => invalidate("rooms.members", { roomId })),
+  ];
+
+  return () => {
+    for (const stop of stopListening) stop();
+    stopWatchingFetches();
+    landing.clear();
+  };
+}

@@ -1,0 +1,318 @@
+import { type InfiniteData, QueryClient, type QueryKey } from "@tanstack/query-core";
+import { createTRPCClient } from "@trpc/client";
+import { createTRPCOptionsProxy } from "@trpc/tanstack-react-query";
+import { afterEach, describe, expect, it } from "vitest";
+import type { AppRouter, Message, MessagePage, MyRoom, Room, ServerEvent, UserPublic } from "../../src/contract.ts";
+import { createEmitter } from "../src/emitter.ts";
+import type { RealtimeEvents } from "../src/realtime/realtime-client.ts";
+import { bridgeQueryCache } from "../src/tanstack-query.ts";
+
+/**
+ * The bridge against a real QueryClient, with entries under the very keys @trpc/tanstack-react-query builds
+ * (`trpc.messages.list.queryKey(input)`), fed events of the contract's ServerEvent shapes through the emitter the
+ * realtime client delivers them with. No server: entries are seeded as a fetch would have left them, and a fetch in
+ * flight is a query function the test resolves.
+ */
+
+const ME: UserPublic = { id: crypto.randomUUID(), username: "me", displayName: "Me" };
+const ANN: UserPublic = { id: crypto.randomUUID(), username: "ann", displayName: "Ann" };
+
+const stops: (() => void)[] = [];
+afterEach(() => {
+  for (const stop of stops.splice(0)) stop();
+});
+
+function harness(options: { keyPrefix?: string } = {}) {
+  const queryClient = new QueryClient();
+  const client = createTRPCClient<AppRouter>({ links: [] }); // builds keys only: nothing here is ever called
+  const trpc =
+    options.keyPrefix === undefined
+      ? createTRPCOptionsProxy<AppRouter>({ client, queryClient })
+      : createTRPCOptionsProxy<AppRouter, { keyPrefix: true }>({ client, queryClient, keyPrefix: options.keyPrefix });
+  const realtime = createEmitter<RealtimeEvents>((error) => {
+    throw error;
+  });
+  /** Every fetch any query started. */
+  const fetches: QueryKey[] = [];
+  stops.push(
+    queryClient.getQueryCache().subscribe((event) => {
+      if (event.type === "updated" && event.action.type === "fetch") fetches.push(event.query.queryKey);
+    }),
+  );
+  stops.push(bridgeQueryCache({ realtime, queryClient, ...(options.keyPrefix === undefined ? {} : { keyPrefix: options.keyPrefix }) }));
+  const emit = (event: ServerEvent): void => realtime.emit(event.type, event as never);
+  return { queryClient, trpc, emit, fetches, invalidated: (key: QueryKey) => queryClient.getQueryState(key)?.isInvalidated === true };
+}
+
+const message = (roomId: string, seq: number, sender: UserPublic = ANN): Message => ({
+  id: `${roomId}-${seq}`,
+  roomId,
+  seq,
+  sender,
+  body: `#${seq}`,
+  createdAt: new Date(seq * 1000).toISOString(),
+});
+const created = (roomId: string, seq: number, sender: UserPublic = ANN): ServerEvent => ({
+  type: "message.created",
+  roomId,
+  seq,
+  message: message(roomId, seq, sender),
+});
+const page = (roomId: string, seqs: number[], more: { hasOlder?: boolean; hasNewer?: boolean } = {}): MessagePage => ({
+  messages: seqs.map((seq) => message(roomId, seq)),
+  hasOlder: more.hasOlder ?? false,
+  hasNewer: more.hasNewer ?? false,
+});
+const seqs = (data: MessagePage | undefined): number[] | undefined => data?.messages.map((m) => m.seq);
+const ready = (): ServerEvent => ({ type: "ready", connectionId: crypto.randomUUID(), userId: ME.id, rooms: [] });
+const myRoom = (id: string, seq: { lastSeq: number; readSeq: number; unread: number }): MyRoom => ({
+  id,
+  kind: "public",
+  name: `room ${id.slice(0, 4)}`,
+  description: "",
+  createdAt: new Date(0).toISOString(),
+  lastSeq: seq.lastSeq,
+  role: "member",
+  lastMessage: seq.lastSeq > 0 ? message(id, seq.lastSeq) : null,
+  peer: null,
+  readSeq: seq.readSeq,
+  deliveredSeq: seq.readSeq,
+  unread: seq.unread,
+});
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((settle) => (resolve = settle));
+  return { promise, resolve };
+}
+
+describe("bridgeQueryCache: messages.list", () => {
+  it("appends a live message to the newest cached page of its room, in seq order and once, and fetches nothing", () => {
+    const { queryClient, trpc, emit, fetches } = harness();
+    const [roomA, roomB] = [crypto.randomUUID(), crypto.randomUUID()];
+    const latest = trpc.messages.list.queryKey({ roomId: roomA, limit: 50 });
+    const older = trpc.messages.list.queryKey({ roomId: roomA, before: 2 });
+    const otherRoom = trpc.messages.list.queryKey({ roomId: roomB });
+    queryClient.setQueryData(latest, page(roomA, [1, 2]));
+    queryClient.setQueryData(older, page(roomA, [1], { hasNewer: true }));
+    queryClient.setQueryData(otherRoom, page(roomB, [1]));
+    const olderBefore = queryClient.getQueryData(older);
+
+    emit(created(roomA, 3));
+    emit(created(roomA, 3)); // delivered twice
+    emit(created(roomA, 2)); // already on the page
+    emit(created(roomA, 4));
+
+    expect(seqs(queryClient.getQueryData(latest))).toEqual([1, 2, 3, 4]);
+    expect(queryClient.getQueryData(latest)?.messages.at(-1)).toEqual(message(roomA, 4));
+    expect(queryClient.getQueryData(older)).toBe(olderBefore); // a page that ends before the newest message
+    expect(seqs(queryClient.getQueryData(otherRoom))).toEqual([1]);
+    expect(fetches).toEqual([]);
+  });
+
+  it("starts an empty room's page at seq 1, and an `after` page right after its cursor", () => {
+    const { queryClient, trpc, emit } = harness();
+    const roomId = crypto.randomUUID();
+    const empty = trpc.messages.list.queryKey({ roomId });
+    const after = trpc.messages.list.queryKey({ roomId, after: 0, limit: 10 });
+    queryClient.setQueryData(empty, page(roomId, []));
+    queryClient.setQueryData(after, page(roomId, [], { hasOlder: true }));
+
+    emit(created(roomId, 1));
+
+    expect(seqs(queryClient.getQueryData(empty))).toEqual([1]);
+    expect(seqs(queryClient.getQueryData(after))).toEqual([1]);
+  });
+
+  it("appends to the newest page of an infinite query kept under messages.list's key", () => {
+    const { queryClient, trpc, emit } = harness();
+    const roomId = crypto.randomUUID();
+    const key = [...trpc.messages.list.pathKey(), { input: { roomId }, type: "infinite" }];
+    const pages: InfiniteData<MessagePage> = {
+      pages: [page(roomId, [3, 4], { hasOlder: true }), page(roomId, [1, 2], { hasNewer: true })],
+      pageParams: [null, 3],
+    };
+    queryClient.setQueryData(key, pages);
+
+    emit(created(roomId, 5));
+
+    const data = queryClient.getQueryData<InfiniteData<MessagePage>>(key);
+    expect(data?.pages.map(seqs)).toEqual([[3, 4, 5], [1, 2]]);
+    expect(data?.pages[1]).toBe(pages.pages[1]);
+    expect(data?.pageParams).toEqual([null, 3]);
+  });
+
+  it("never patches across a gap: a page that ends before seq − 1 is invalidated and left as it was", () => {
+    const { queryClient, trpc, emit, invalidated } = harness();
+    const roomId = crypto.randomUUID();
+    const key = trpc.messages.list.queryKey({ roomId });
+    queryClient.setQueryData(key, page(roomId, [1, 2]));
+
+    emit(created(roomId, 5));
+
+    expect(seqs(queryClient.getQueryData(key))).toEqual([1, 2]);
+    expect(invalidated(key)).toBe(true);
+  });
+
+  it("keeps a message that arrived while the page was being fetched, whether or not the fetch brings it", async () => {
+    const { queryClient, trpc, emit } = harness();
+    const roomId = crypto.randomUUID();
+    for (const fetched of [[1, 2], [1, 2, 3]]) {
+      const key = trpc.messages.list.queryKey({ roomId, limit: fetched.length });
+      const response = deferred<MessagePage>();
+      const fetching = queryClient.fetchQuery({ queryKey: key, queryFn: () => response.promise });
+
+      emit(created(roomId, 3)); // the server answered the fetch before or after committing #3: either may happen
+
+      response.resolve(page(roomId, fetched));
+      await fetching;
+      expect(seqs(queryClient.getQueryData(key))).toEqual([1, 2, 3]);
+    }
+  });
+
+  it("invalidates the room's pages and the room list when a resume could not recover what was missed", () => {
+    const { queryClient, trpc, emit, invalidated } = harness();
+    const [roomId, otherRoom] = [crypto.randomUUID(), crypto.randomUUID()];
+    const key = trpc.messages.list.queryKey({ roomId });
+    const other = trpc.messages.list.queryKey({ roomId: otherRoom });
+    const rooms = trpc.rooms.list.queryKey();
+    queryClient.setQueryData(key, page(roomId, [1, 2]));
+    queryClient.setQueryData(other, page(otherRoom, [1]));
+    queryClient.setQueryData(rooms, [myRoom(roomId, { lastSeq: 2, readSeq: 2, unread: 0 })]);
+
+    emit({ type: "resumed", roomId: otherRoom, recovered: true, missed: null });
+    expect([invalidated(key), invalidated(other), invalidated(rooms)]).toEqual([false, false, false]);
+
+    emit({ type: "resumed", roomId, recovered: false, missed: { fromSeq: 2, toSeq: 900 } });
+    expect([invalidated(key), invalidated(other), invalidated(rooms)]).toEqual([true, false, true]);
+  });
+});
+
+describe("bridgeQueryCache: rooms", () => {
+  it("gives the room in rooms.list its last message, counts others' messages as unread (never mine), and moves it to the top", () => {
+    const { queryClient, trpc, emit, fetches } = harness();
+    const [quiet, busy] = [crypto.randomUUID(), crypto.randomUUID()];
+    const key = trpc.rooms.list.queryKey();
+    queryClient.setQueryData(key, [myRoom(quiet, { lastSeq: 4, readSeq: 4, unread: 0 }), myRoom(busy, { lastSeq: 2, readSeq: 2, unread: 0 })]);
+    emit(ready());
+
+    emit(created(busy, 3, ANN));
+    emit(created(busy, 4, ME));
+    emit(created(busy, 4, ME)); // delivered twice
+    emit(created(busy, 5, ANN));
+
+    const [first, second] = queryClient.getQueryData(key) ?? [];
+    expect(first).toMatchObject({ id: busy, lastSeq: 5, unread: 2, readSeq: 2, lastMessage: message(busy, 5, ANN) });
+    expect(second).toMatchObject({ id: quiet, lastSeq: 4, unread: 0 });
+    expect(fetches).toEqual([]);
+  });
+
+  it("takes a read on another device from unread.updated when the count is exact, and refetches rooms.list when it is not", () => {
+    const { queryClient, trpc, emit, invalidated } = harness();
+    const roomId = crypto.randomUUID();
+    const key = trpc.rooms.list.queryKey();
+    queryClient.setQueryData(key, [myRoom(roomId, { lastSeq: 6, readSeq: 2, unread: 4 })]);
+
+    emit({ type: "unread.updated", roomId, readSeq: 6, unread: 0 });
+    expect(queryClient.getQueryData(key)?.[0]).toMatchObject({ readSeq: 6, unread: 0 });
+    expect(invalidated(key)).toBe(false);
+
+    emit({ type: "unread.updated", roomId, readSeq: 3, unread: 3 }); // older than what the list has: nothing to do
+    expect(queryClient.getQueryData(key)?.[0]).toMatchObject({ readSeq: 6, unread: 0 });
+    expect(invalidated(key)).toBe(false);
+
+    // Read up to 7 with 2 unread: messages this list has not seen yet, which the count may or may not include.
+    emit({ type: "unread.updated", roomId, readSeq: 7, unread: 2 });
+    expect(invalidated(key)).toBe(true);
+  });
+
+  it("refetches rooms.list rather than guess: a message before `ready` said who I am, in an unlisted room, or past a gap", () => {
+    const roomId = crypto.randomUUID();
+    const cases: [string, (emit: (event: ServerEvent) => void) => void][] = [
+      ["before ready", (emit) => emit(created(roomId, 3))],
+      ["unlisted room", (emit) => [ready(), created(crypto.randomUUID(), 1)].forEach(emit)],
+      ["past a gap", (emit) => [ready(), created(roomId, 4)].forEach(emit)],
+    ];
+    for (const [name, act] of cases) {
+      const { queryClient, trpc, emit, invalidated } = harness();
+      const key = trpc.rooms.list.queryKey();
+      const rooms = [myRoom(roomId, { lastSeq: 2, readSeq: 2, unread: 0 })];
+      queryClient.setQueryData(key, rooms);
+      act(emit);
+      expect(queryClient.getQueryData(key), name).toBe(rooms);
+      expect(invalidated(key), name).toBe(true);
+    }
+  });
+
+  it("refetches rooms.list when my memberships change and on every reconnect after the first, and a room's members when they change", () => {
+    const { queryClient, trpc, emit, invalidated } = harness();
+    const [roomId, otherRoom] = [crypto.randomUUID(), crypto.randomUUID()];
+    const rooms = trpc.rooms.list.queryKey();
+    const members = trpc.rooms.members.queryKey({ roomId });
+    const otherMembers = trpc.rooms.members.queryKey({ roomId: otherRoom });
+    const seed = (): void => {
+      queryClient.setQueryData(rooms, []);
+      queryClient.setQueryData(members, { items: [], nextCursor: null });
+      queryClient.setQueryData(otherMembers, { items: [], nextCursor: null });
+    };
+    const state = (): boolean[] => [invalidated(rooms), invalidated(members), invalidated(otherMembers)];
+
+    seed();
+    emit(ready());
+    expect(state()).toEqual([false, false, false]);
+    emit(ready()); // reconnected: reads on my other devices meanwhile are not replayed
+    expect(state()).toEqual([true, false, false]);
+
+    seed();
+    emit({ type: "room.membership", roomId, membership: "removed", room: null });
+    expect(state()).toEqual([true, true, false]);
+
+    seed();
+    emit({ type: "member.joined", roomId: otherRoom, member: { user: ANN, role: "member" } });
+    expect(state()).toEqual([false, false, true]);
+
+    seed();
+    emit({ type: "member.left", roomId, userId: ANN.id, reason: "left" });
+    expect(state()).toEqual([false, true, false]);
+  });
+
+  it("renames the room in rooms.list and rooms.get on room.updated", () => {
+    const { queryClient, trpc, emit } = harness();
+    const roomId = crypto.randomUUID();
+    const listed = myRoom(roomId, { lastSeq: 9, readSeq: 9, unread: 0 });
+    const room: Room = { id: roomId, kind: "public", name: "old", description: "", createdAt: listed.createdAt, lastSeq: 9 };
+    queryClient.setQueryData(trpc.rooms.list.queryKey(), [listed]);
+    queryClient.setQueryData(trpc.rooms.get.queryKey({ roomId }), room);
+
+    emit({ type: "room.updated", roomId, room: { ...room, name: "renamed", description: "now with a topic", lastSeq: 3 } });
+
+    expect(queryClient.getQueryData(trpc.rooms.list.queryKey())?.[0]).toEqual({ ...listed, name: "renamed", description: "now with a topic" });
+    expect(queryClient.getQueryData(trpc.rooms.get.queryKey({ roomId }))).toEqual({ ...room, name: "renamed", description: "now with a topic" });
+  });
+});
+
+describe("bridgeQueryCache: wiring", () => {
+  it("finds the entries under a TRPCProvider keyPrefix", () => {
+    const { queryClient, trpc, emit } = harness({ keyPrefix: "parley" });
+    const roomId = crypto.randomUUID();
+    const key = trpc.messages.list.queryKey({ roomId });
+    expect(key[0]).toEqual(["parley"]);
+    queryClient.setQueryData(key, page(roomId, [1]));
+
+    emit(created(roomId, 2));
+
+    expect(seqs(queryClient.getQueryData(key))).toEqual([1, 2]);
+  });
+
+  it("changes nothing once stopped", () => {
+    const { queryClient, trpc, emit } = harness();
+    const roomId = crypto.randomUUID();
+    const key = trpc.messages.list.queryKey({ roomId });
+    queryClient.setQueryData(key, page(roomId, [1]));
+
+    for (const stop of stops.splice(0)) stop();
+    emit(created(roomId, 2));
+
+    expect(seqs(queryClient.getQueryData(key))).toEqual([1]);
+  });
+});
