@@ -26,6 +26,8 @@ export interface ParleyClientOptions {
   pongTimeoutMs?: number;
   /** Online/offline and visibility hints that trigger an immediate reconnect or check; default the browser's. */
   network?: NetworkEnvironment | null;
+  /** How often delivery of others' messages is reported (the member's delivered watermark); 0 turns it off. Default 1000 ms. */
+  deliveredReportMs?: number;
   /** Calls made together go in batches of at most this many: the server's TRPC_MAX_BATCH (default 16). */
   maxBatch?: number;
   /** Errors the SDK recovers from on its own (a failed reconnect, a throwing handler), for logging. */
@@ -105,6 +107,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     ...(options.pingIntervalMs ? { pingIntervalMs: options.pingIntervalMs } : {}),
     ...(options.pongTimeoutMs ? { pongTimeoutMs: options.pongTimeoutMs } : {}),
     ...(options.network !== undefined ? { network: options.network } : {}),
+    ...(options.deliveredReportMs !== undefined ? { deliveredReportMs: options.deliveredReportMs } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
 

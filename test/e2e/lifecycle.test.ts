@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Message, MessagePage, MyRoom, Room } from "../../src/contract.ts";
 import { registerChatter } from "../support/chatters.ts";
 import { uniqueUsername } from "../support/factories.ts";
@@ -56,6 +56,10 @@ describe("server lifecycle (Bun)", () => {
     expect(reconnect.status).toBe(503);
     expect(Number(reconnect.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     const exitCode = await stopped;
+    // Once the process is gone the port is closed: wait for a probe made after the exit to say so (under load the
+    // watch may not have probed between the exit and here).
+    const exitedAt = Date.now();
+    await vi.waitFor(() => expect(readiness.samples.some((sample) => sample.at >= exitedAt && "refused" in sample)).toBe(true), { timeout: 5000 });
     readiness.stop();
     const closed = await Promise.all(closes);
 

@@ -11,8 +11,9 @@ import { type ServerProcess, startServer } from "../support/server-process.ts";
  * Node with `ws` against a real server — the README's quick start included, extracted from README.md as written.
  *
  * Two projects, because @trpc/tanstack-react-query pins tRPC exactly (11.22.1 pins @trpc/client and @trpc/server
- * 11.22.1): the Node app uses the repository's tRPC (the top of the SDK's peer range) under a full lib check; the
- * React Query app the version tanstack pins (the bottom of the range), and proves one copy of tRPC.
+ * 11.22.1): the Node app uses the newest tRPC (what `npm install @trpc/client` gives a plain app: the top of the SDK's
+ * peer range) under a full lib check; the React Query app the version tanstack pins (the bottom of the range, which
+ * the repository itself uses), and proves one copy of tRPC.
  */
 const ROOT = new URL("../../", import.meta.url).pathname;
 const FIXTURES = join(ROOT, "test/package");
@@ -26,6 +27,8 @@ const repoVersion = (name: string): string => {
   if (!version) throw new Error(`${name} is not a dependency of the repository`);
   return version;
 };
+/** A plain app's tRPC: the newest 11.x. (11.22.1's own declarations do not pass a full lib check next to @types/ws 8.18.) */
+const PLAIN_APP_TRPC = "11.25.2";
 /** A React Query app's tRPC layer: tanstack's pinned tRPC and its own peers, at exact versions. */
 const REACT_QUERY_APP = {
   "@trpc/tanstack-react-query": "11.22.1",
@@ -63,8 +66,8 @@ describe("the packed SDK in a Node app (strict, skipLibCheck: false, NodeNext)",
         type: "module",
         dependencies: {
           "@parley/client": `file:${tarball}`,
-          "@trpc/client": repoVersion("@trpc/client"),
-          "@trpc/server": repoVersion("@trpc/server"),
+          "@trpc/client": PLAIN_APP_TRPC,
+          "@trpc/server": PLAIN_APP_TRPC,
           ws: repoVersion("ws"),
         },
         devDependencies: Object.fromEntries(["typescript", "@types/ws", "@types/node", "bun-types"].map((name) => [name, repoVersion(name)])),
@@ -78,11 +81,26 @@ describe("the packed SDK in a Node app (strict, skipLibCheck: false, NodeNext)",
   afterAll(() => server?.stop());
 
   it("ships declarations that import nothing but its peers", () => {
-    const declarations = readFileSync(join(app, "node_modules/@parley/client/dist/index.d.ts"), "utf8");
-    const specifiers = [...declarations.matchAll(/\bfrom\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((match) => match[1] ?? match[2]);
-    expect(new Set(specifiers)).toEqual(new Set(["@trpc/client", "@trpc/server"]));
+    // Every declaration file the entry points reach (they share a chunk), and every package any of them imports.
+    const dist = join(app, "node_modules/@parley/client/dist");
+    const packages = new Set<string>();
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const declarations = readFileSync(join(dist, file), "utf8");
+      for (const match of declarations.matchAll(/\bfrom\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g)) {
+        const specifier = (match[1] ?? match[2]) as string;
+        if (specifier.startsWith("./")) visit(specifier.slice(2).replace(/\.js$/, ".d.ts"));
+        else packages.add(specifier);
+      }
+    };
+    visit("index.d.ts");
+    expect(packages).toEqual(new Set(["@trpc/client", "@trpc/server"]));
+    visit("tanstack-query.d.ts"); // the optional entry point adds its optional peer, nothing else
+    expect(packages).toEqual(new Set(["@trpc/client", "@trpc/server", "@tanstack/query-core"]));
     const manifest = JSON.parse(readFileSync(join(app, "node_modules/@parley/client/package.json"), "utf8")) as Record<string, unknown>;
-    expect(manifest).toMatchObject({ type: "module", sideEffects: false, peerDependencies: { "@trpc/client": "^11.22.1", "@trpc/server": "^11.22.1" } });
+    expect(manifest).toMatchObject({ type: "module", sideEffects: false, peerDependencies: { "@trpc/client": "^11.22.1", "@trpc/server": "^11.22.1", "@tanstack/query-core": "^5.0.0" } });
     expect(manifest).not.toHaveProperty("dependencies");
   });
 

@@ -4,7 +4,7 @@ import { isUnauthorized, type ParleyApi, retryAfterSecondsOf } from "../rpc.ts";
 import { type BackoffOptions, DEFAULT_BACKOFF, fullJitterDelay } from "./backoff.ts";
 import { createLiveness } from "./liveness.ts";
 import { browserNetwork, type NetworkEnvironment } from "./network-watch.ts";
-import { ConnectionClosedError, createOutbox, newClientMsgId, SendRejectedError } from "./outbox.ts";
+import { createOutbox, newClientMsgId, SendRejectedError } from "./outbox.ts";
 import { createRoomStreams } from "./room-streams.ts";
 
 /**
@@ -50,7 +50,8 @@ export interface RealtimeClient {
   /**
    * Sends a message; retried with the same clientMsgId across reconnects until acknowledged after its commit.
    * Rejects with SendRejectedError when the server refuses it for good, and with ConnectionClosedError (which names
-   * the clientMsgId, to send again with) when the connection closes for good first.
+   * the clientMsgId, to send again with) when the connection closes for good first. A send made before connect()
+   * (or after a close for good) waits for the next connect().
    */
   send(roomId: string, body: string, options?: { clientMsgId?: string }): Promise<Message>;
   /** Ephemeral: dropped when not connected. */
@@ -328,8 +329,8 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     on: (type, handler) => emitter.on(type, handler),
     send(roomId, body, sendOptions = {}) {
       const clientMsgId = sendOptions.clientMsgId ?? newClientMsgId();
-      // Closed for good: nothing will carry it until connect() — say so now rather than leave it pending.
-      if (state === "closed") return Promise.reject(new ConnectionClosedError(clientMsgId, "the connection is closed; connect() first"));
+      // Before connect(), or after a close for good: kept, like a send made while reconnecting, and sent once the
+      // next connect() is open (or rejected with ConnectionClosedError if that connection closes for good first).
       const acknowledged = outbox.add({ clientMsgId, roomId, body });
       transmitSend(clientMsgId, roomId, body);
       return acknowledged;
