@@ -6,11 +6,12 @@
 //   node_modules/.bin/bun bench/group-commit-check.ts [--seconds=5] [--in-flight=50,500] [--postgres=URL]
 import postgres from "postgres";
 import { createMessageService } from "../src/domain/messages/messages.service.ts";
+import { createRoomLog } from "../src/domain/room-log/room-log.ts";
 import { createRoomService } from "../src/domain/rooms/rooms.service.ts";
 import { createMemoryBus } from "../src/infra/bus/memory.ts";
 import { createPostgresDatabase } from "../src/infra/db/postgres.ts";
 import { createMemoryRateLimiter } from "../src/infra/rate-limit/memory.ts";
-import { createMemoryRecentMessages } from "../src/infra/recent-messages/memory.ts";
+import { createMemoryRecentEvents } from "../src/infra/recent-events/memory.ts";
 import { systemClock } from "../src/lib/clock.ts";
 import { createLogger } from "../src/lib/logger.ts";
 import { createMetrics } from "../src/lib/metrics.ts";
@@ -32,21 +33,22 @@ const events = createBusEventPublisher(createMemoryBus({ logger }));
 let batches = 0;
 const rateLimiter = createMemoryRateLimiter({ clock: systemClock });
 const unlimited = { capacity: 1_000_000_000, periodSeconds: 1 };
+const log = createRoomLog({ database, events, recentEvents: createMemoryRecentEvents({ clock: systemClock }), logger });
 const messages = createMessageService({
   database,
   rooms: createRoomService({
     database,
     events,
+    log,
     clock: systemClock,
     logger,
     rateLimiter,
     rates: { create: unlimited, invite: unlimited, openDirect: unlimited },
     limits: { roomMaxMembers: 10_000, userMaxRooms: 5_000 },
   }),
-  events,
+  log,
   rateLimiter,
   metrics: createMetrics(),
-  recentMessages: createMemoryRecentMessages({ clock: systemClock }),
   logger,
   sendRate: { capacity: 1_000_000_000, periodSeconds: 1 },
   batching: { onBatch: () => void (batches += 1) },

@@ -21,9 +21,9 @@ import { createMemoryRateLimiter } from "./infra/rate-limit/memory.ts";
 import { countRefusals } from "./infra/rate-limit/counted.ts";
 import type { RateLimiter } from "./infra/rate-limit/rate-limit.ts";
 import { createRedisRateLimiter } from "./infra/rate-limit/redis.ts";
-import { createMemoryRecentMessages } from "./infra/recent-messages/memory.ts";
-import type { RecentMessages } from "./infra/recent-messages/recent-messages.ts";
-import { createRedisRecentMessages } from "./infra/recent-messages/redis.ts";
+import { createMemoryRecentEvents } from "./infra/recent-events/memory.ts";
+import type { RecentEvents } from "./infra/recent-events/recent-events.ts";
+import { createRedisRecentEvents } from "./infra/recent-events/redis.ts";
 import { connectRedis } from "./infra/redis/connect.ts";
 import { systemClock } from "./lib/clock.ts";
 import { createMetrics, type Metrics } from "./lib/metrics.ts";
@@ -41,7 +41,7 @@ export interface Deps {
   kv: KeyValueStore;
   /** `stats()` tells whether limits are shared (Redis) or local (fallback while Redis is down) and counts fallbacks. */
   rateLimiter: RateLimiter;
-  recentMessages: RecentMessages;
+  recentEvents: RecentEvents;
   services: Services;
   busStatus(): BusStatus;
   /** Closes the bus, Redis and the database, in that order. */
@@ -59,7 +59,7 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
   let bus: EventBus;
   let kv: KeyValueStore;
   let rateLimiter: RateLimiter;
-  let recentMessages: RecentMessages;
+  let recentEvents: RecentEvents;
   let presenceStore: PresenceStore;
   try {
     if (config.redis) {
@@ -76,14 +76,14 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
           if (mode === "local") metrics.rateLimitFallbacks.inc();
         },
       });
-      recentMessages = createRedisRecentMessages({ client: redis, prefix });
+      recentEvents = createRedisRecentEvents({ client: redis, prefix });
       presenceStore = createRedisPresenceStore({ client: redis, prefix });
     } else {
       bus = createMemoryBus({ logger: logger.child({ component: "bus" }) });
       // Only socket tickets live here (30 s, fine to lose): memory, since one process serves the embedded database.
       kv = createMemoryKeyValueStore({ clock: systemClock });
       rateLimiter = createMemoryRateLimiter({ clock: systemClock, maxBuckets: config.rateLimitMemoryMaxBuckets });
-      recentMessages = createMemoryRecentMessages({ clock: systemClock });
+      recentEvents = createMemoryRecentEvents({ clock: systemClock });
       presenceStore = createMemoryPresenceStore({ clock: systemClock });
     }
     rateLimiter = countRefusals(rateLimiter, metrics);
@@ -98,7 +98,7 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     database,
     kv,
     rateLimiter,
-    recentMessages,
+    recentEvents,
     events: createBusEventPublisher(bus),
     clock: systemClock,
     logger,
@@ -156,7 +156,7 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     bus,
     kv,
     rateLimiter,
-    recentMessages,
+    recentEvents,
     services,
     busStatus: () => busStatus,
     async close() {
@@ -166,7 +166,7 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
       await bus.close().catch((error: unknown) => logger.warn("bus did not close cleanly", { error }));
       await kv.close();
       await rateLimiter.close();
-      await recentMessages.close();
+      await recentEvents.close();
       if (redis) await redis.quit().catch(() => redis?.disconnect());
       await database.close();
     },

@@ -9,7 +9,7 @@ const CONNECT_CONCURRENCY = 100;
 /** One client, as the SDK keeps it: its positions per room, and whether it is connected. */
 interface StormClient {
   user: BenchUser;
-  positions: Map<string, number>;
+  positions: Map<string, { seq: number; epoch: number }>;
   ws: WebSocket | null;
   attempt: number;
   /** When it last became ready (performance.now()). */
@@ -41,14 +41,19 @@ export async function runStorm(job: StormJob): Promise<StormResult> {
   let countPresence = false;
 
   function receive(client: StormClient, data: string, onReady: () => void): void {
-    if (data.startsWith('{"type":"message.created"')) {
+    if (data.startsWith('{"type":"message.created"') || data.startsWith('{"type":"member.')) {
+      // A logged room event: the room's position moves on (the epoch it is in came with `ready`).
       const event = JSON.parse(data) as { roomId: string; seq: number };
-      client.positions.set(event.roomId, Math.max(client.positions.get(event.roomId) ?? 0, event.seq));
+      const known = client.positions.get(event.roomId);
+      if (known && event.seq > known.seq) known.seq = event.seq;
     } else if (data.startsWith('{"type":"presence"')) {
       if (countPresence) presenceFrames += 1;
     } else if (data.startsWith('{"type":"ready"')) {
-      const event = JSON.parse(data) as { rooms: { roomId: string; lastSeq: number }[] };
-      for (const room of event.rooms) client.positions.set(room.roomId, Math.max(client.positions.get(room.roomId) ?? 0, room.lastSeq));
+      const event = JSON.parse(data) as { rooms: { roomId: string; lastSeq: number; epoch: number }[] };
+      for (const room of event.rooms) {
+        const known = client.positions.get(room.roomId);
+        if (!known || known.epoch !== room.epoch || known.seq < room.lastSeq) client.positions.set(room.roomId, { seq: room.lastSeq, epoch: room.epoch });
+      }
       onReady();
     } else if (data.startsWith('{"type":"resumed"')) {
       const event = JSON.parse(data) as { recovered: boolean };

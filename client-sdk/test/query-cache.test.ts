@@ -62,6 +62,7 @@ const page = (roomId: string, seqs: number[], more: { hasOlder?: boolean; hasNew
   messages: seqs.map((seq) => message(roomId, seq)),
   hasOlder: more.hasOlder ?? false,
   hasNewer: more.hasNewer ?? false,
+  lastSeq: seqs.at(-1) ?? 0,
 });
 const seqs = (data: MessagePage | undefined): number[] | undefined => data?.messages.map((m) => m.seq);
 const ready = (): ServerEvent => ({ type: "ready", connectionId: crypto.randomUUID(), userId: ME.id, rooms: [] });
@@ -78,6 +79,7 @@ const myRoom = (id: string, seq: { lastSeq: number; readSeq: number; unread: num
   readSeq: seq.readSeq,
   deliveredSeq: seq.readSeq,
   unread: seq.unread,
+  epoch: 1,
 });
 
 function deferred<T>() {
@@ -154,6 +156,25 @@ describe("bridgeQueryCache: messages.list", () => {
     expect(invalidated(key)).toBe(true);
   });
 
+  it("follows the room's other logged events, so a message after a join or a rename still continues the page", () => {
+    const { queryClient, trpc, emit, invalidated } = harness();
+    const roomId = crypto.randomUUID();
+    const key = trpc.messages.list.queryKey({ roomId });
+    queryClient.setQueryData(key, page(roomId, [1, 2]));
+
+    emit({ type: "member.joined", roomId, seq: 3, member: { user: ANN, role: "member" } });
+    emit({ type: "room.updated", roomId, seq: 4, room: { id: roomId, kind: "public", name: "renamed", description: "", createdAt: new Date(0).toISOString(), lastSeq: 4, epoch: 1 } });
+    emit(created(roomId, 5));
+    emit({ type: "member.left", roomId, seq: 6, userId: ANN.id, reason: "left" });
+
+    expect(seqs(queryClient.getQueryData(key))).toEqual([1, 2, 5]);
+    expect(queryClient.getQueryData(key)?.lastSeq).toBe(6);
+    expect(invalidated(key)).toBe(false);
+
+    emit(created(roomId, 8)); // seq 7 never came: the page cannot say what happened there
+    expect(invalidated(key)).toBe(true);
+  });
+
   it("keeps a message that arrived while the page was being fetched, whether or not the fetch brings it", async () => {
     const { queryClient, trpc, emit } = harness();
     const roomId = crypto.randomUUID();
@@ -180,10 +201,10 @@ describe("bridgeQueryCache: messages.list", () => {
     queryClient.setQueryData(other, page(otherRoom, [1]));
     queryClient.setQueryData(rooms, [myRoom(roomId, { lastSeq: 2, readSeq: 2, unread: 0 })]);
 
-    emit({ type: "resumed", roomId: otherRoom, recovered: true, missed: null });
+    emit({ type: "resumed", roomId: otherRoom, recovered: true, missed: null, epoch: 1, reset: false });
     expect([invalidated(key), invalidated(other), invalidated(rooms)]).toEqual([false, false, false]);
 
-    emit({ type: "resumed", roomId, recovered: false, missed: { fromSeq: 2, toSeq: 900 } });
+    emit({ type: "resumed", roomId, recovered: false, missed: { fromSeq: 2, toSeq: 900 }, epoch: 1, reset: false });
     expect([invalidated(key), invalidated(other), invalidated(rooms)]).toEqual([true, false, true]);
   });
 });
@@ -268,11 +289,11 @@ describe("bridgeQueryCache: rooms", () => {
     expect(state()).toEqual([true, true, false]);
 
     seed();
-    emit({ type: "member.joined", roomId: otherRoom, member: { user: ANN, role: "member" } });
+    emit({ type: "member.joined", roomId: otherRoom, seq: 1, member: { user: ANN, role: "member" } });
     expect(state()).toEqual([false, false, true]);
 
     seed();
-    emit({ type: "member.left", roomId, userId: ANN.id, reason: "left" });
+    emit({ type: "member.left", roomId, seq: 3, userId: ANN.id, reason: "left" });
     expect(state()).toEqual([false, true, false]);
   });
 
@@ -280,11 +301,11 @@ describe("bridgeQueryCache: rooms", () => {
     const { queryClient, trpc, emit } = harness();
     const roomId = crypto.randomUUID();
     const listed = myRoom(roomId, { lastSeq: 9, readSeq: 9, unread: 0 });
-    const room: Room = { id: roomId, kind: "public", name: "old", description: "", createdAt: listed.createdAt, lastSeq: 9 };
+    const room: Room = { id: roomId, kind: "public", name: "old", description: "", createdAt: listed.createdAt, lastSeq: 9, epoch: 1 };
     queryClient.setQueryData(trpc.rooms.list.queryKey(), [listed]);
     queryClient.setQueryData(trpc.rooms.get.queryKey({ roomId }), room);
 
-    emit({ type: "room.updated", roomId, room: { ...room, name: "renamed", description: "now with a topic", lastSeq: 3 } });
+    emit({ type: "room.updated", roomId, seq: 10, room: { ...room, name: "renamed", description: "now with a topic", lastSeq: 10 } });
 
     expect(queryClient.getQueryData(trpc.rooms.list.queryKey())?.[0]).toEqual({ ...listed, name: "renamed", description: "now with a topic" });
     expect(queryClient.getQueryData(trpc.rooms.get.queryKey({ roomId }))).toEqual({ ...room, name: "renamed", description: "now with a topic" });

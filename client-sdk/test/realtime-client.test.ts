@@ -2,7 +2,7 @@ import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
-import type { ClientFrame, Message, ServerEvent } from "../../src/contract.ts";
+import type { ClientFrame, LoggedRoomEvent, Message, ResumePositions, ServerEvent } from "../../src/contract.ts";
 import type { NetworkEnvironment } from "../src/realtime/network-watch.ts";
 import { ConnectionClosedError, SendRejectedError } from "../src/realtime/outbox.ts";
 import { createRealtimeClient, type StateChange } from "../src/realtime/realtime-client.ts";
@@ -11,9 +11,9 @@ import type { ParleyApi } from "../src/rpc.ts";
 /**
  * The realtime client against a real socket: a `ws` server in this process plays the server's side of the
  * protocol by script. The tRPC API is an injected collaborator; its stub answers the only two procedures the
- * realtime client calls (auth.wsTicket, messages.list) and records what they were asked.
+ * realtime client calls (auth.wsTicket, rooms.events) and records what they were asked.
  */
-type Rooms = { roomId: string; lastSeq: number }[];
+type Rooms = { roomId: string; lastSeq: number; epoch?: number }[];
 type SendFrame = Extract<ClientFrame, { type: "send" }> & { at: number };
 type Connection = ReturnType<typeof scripted>;
 type Harness = Awaited<ReturnType<typeof setup>>;
@@ -26,10 +26,18 @@ afterEach(async () => {
 const until = (check: () => void): Promise<void> => vi.waitFor(check, { timeout: 2000, interval: 5 });
 /** Long enough to see something that should not happen (a retry, a second socket): ten times the longest backoff. */
 const quietPeriod = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100));
-const ROOM = crypto.randomUUID();
+const ROOM: string = crypto.randomUUID();
 const message = (seq: number, roomId = ROOM): Message => ({ id: `m-${seq}`, roomId, seq, sender: { id: "u-1", username: "alice", displayName: "Alice" }, body: `#${seq}`, createdAt: new Date(seq * 1000).toISOString() });
-const created = (seq: number): ServerEvent => ({ type: "message.created", roomId: ROOM, seq, message: message(seq) });
-const ready = (rooms: Rooms = [{ roomId: ROOM, lastSeq: 0 }]): ServerEvent => ({ type: "ready", connectionId: crypto.randomUUID(), userId: "u-1", rooms });
+/** The epoch of every room's stream here, unless a spec says otherwise. */
+const EPOCH = 42;
+const created = (seq: number, roomId = ROOM): Extract<LoggedRoomEvent, { type: "message.created" }> => ({ type: "message.created", roomId, seq, message: message(seq, roomId) });
+const ready = (rooms: Rooms = [{ roomId: ROOM, lastSeq: 0 }]): ServerEvent => ({
+  type: "ready",
+  connectionId: crypto.randomUUID(),
+  userId: "u-1",
+  rooms: rooms.map((room) => ({ epoch: EPOCH, ...room })),
+});
+const at = (seq: number, epoch = EPOCH) => ({ seq, epoch });
 
 /** The server's end of one connection: answers pings by itself, records sends (with arrival time), emits by script. */
 function scripted(socket: WebSocket) {
@@ -49,20 +57,21 @@ async function setup(options: { pingIntervalMs?: number; pongTimeoutMs?: number;
   await once(wss, "listening");
   const connections: Connection[] = [];
   wss.on("connection", (socket) => connections.push(scripted(socket)));
-  const tickets: { resume?: Record<string, number> }[] = [];
-  const listQueries: { roomId: string; after?: number; limit?: number }[] = [];
+  const tickets: { resume?: ResumePositions }[] = [];
+  const eventQueries: { roomId: string; after: number; limit: number }[] = [];
   let ticketGate: Promise<void> | null = null;
   const wsTicket = async (input: (typeof tickets)[number]): Promise<{ ticket: string }> => {
     tickets.push(input);
     await ticketGate;
     return { ticket: `ticket-${tickets.length}` };
   };
-  const list = async (input: (typeof listQueries)[number]): Promise<{ messages: Message[] }> => {
-    listQueries.push(input); // history holds the next two messages after `after`
-    return { messages: [1, 2].map((n) => message((input.after ?? 0) + n, input.roomId)) };
+  const events = async (input: (typeof eventQueries)[number]) => {
+    eventQueries.push(input); // the log holds the next two messages after `after`
+    const page = [1, 2].map((n) => created(input.after + n, input.roomId));
+    return { events: page, lastSeq: input.after + 2, epoch: EPOCH, hasMore: false };
   };
   // The realtime client calls exactly these two procedures; the rest of the typed API is never touched.
-  const api = { auth: { wsTicket: { mutate: wsTicket } }, messages: { list: { query: list } } } as unknown as ParleyApi;
+  const api = { auth: { wsTicket: { mutate: wsTicket } }, rooms: { events: { query: events } } } as unknown as ParleyApi;
   const errors: unknown[] = [];
   const client = createRealtimeClient({
     url: `http://127.0.0.1:${(wss.address() as AddressInfo).port}`,
@@ -90,7 +99,7 @@ async function setup(options: { pingIntervalMs?: number; pongTimeoutMs?: number;
     ticketGate = new Promise((resolve) => (release = resolve));
     return release;
   };
-  return { client, connections, connection, tickets, holdTickets, listQueries, states, errors };
+  return { client, connections, connection, tickets, holdTickets, eventQueries, states, errors };
 }
 
 /** Waits for connection `index` (connecting first, for the first) and completes its handshake. */
@@ -145,7 +154,7 @@ describe("realtime client: connection state", () => {
 
     first.socket.terminate(); // no close frame: the link just drops (1006)
     await opened(h, 1);
-    expect(h.tickets).toEqual([{ resume: {} }, { resume: { [ROOM]: 2, [other]: 5 } }]);
+    expect(h.tickets).toEqual([{ resume: {} }, { resume: { [ROOM]: at(2), [other]: at(5) } }]);
   });
 
   it.each([
@@ -254,18 +263,50 @@ describe("realtime client: room streams and handlers", () => {
     h.client.on("resumed", (event) => resumed.push(event));
     (await opened(h, 0, [{ roomId: ROOM, lastSeq: 3 }])).socket.terminate();
     const second = await h.connection(1);
-    expect(h.tickets[1]).toEqual({ resume: { [ROOM]: 3 } });
-    const event: ServerEvent = { type: "resumed", roomId: ROOM, recovered: false, missed: { fromSeq: 3, toSeq: 40 } };
+    expect(h.tickets[1]).toEqual({ resume: { [ROOM]: at(3) } });
+    const event: ServerEvent = { type: "resumed", roomId: ROOM, recovered: false, missed: { fromSeq: 4, toSeq: 40 }, epoch: EPOCH, reset: false };
     second.emit(event);
     await until(() => expect(h.client.position(ROOM)).toBe(40));
     expect(resumed).toEqual([event]);
     second.emit(ready([{ roomId: ROOM, lastSeq: 40 }]));
     second.emit(created(41));
     await until(() => expect(h.client.position(ROOM)).toBe(41));
-    expect(h.listQueries).toEqual([]); // the client did not page over (3, 40] behind the app's back
+    expect(h.eventQueries).toEqual([]); // the client did not page over (3, 40] behind the app's back
   });
 
-  it("fills a seq gap in the live stream from messages.list, delivering in order", async () => {
+  it("on a `resumed` reset (another epoch) starts the room over at the server's position, resuming from there next time", async () => {
+    const h = await setup();
+    (await opened(h, 0, [{ roomId: ROOM, lastSeq: 30 }])).socket.terminate();
+    const second = await h.connection(1);
+    // The database was restored: the room's log is in another epoch and ends at 12.
+    second.emit({ type: "resumed", roomId: ROOM, recovered: false, missed: { fromSeq: 1, toSeq: 12 }, epoch: EPOCH + 1, reset: true });
+    await until(() => expect(h.client.position(ROOM)).toBe(12));
+    second.emit(ready([{ roomId: ROOM, lastSeq: 12, epoch: EPOCH + 1 }]));
+    second.emit(created(13));
+    await until(() => expect(h.client.position(ROOM)).toBe(13));
+    second.socket.terminate();
+    await opened(h, 2, [{ roomId: ROOM, lastSeq: 13, epoch: EPOCH + 1 }]);
+    expect(h.tickets[2]).toEqual({ resume: { [ROOM]: at(13, EPOCH + 1) } });
+  });
+
+  it("delivers joins and departures through the same stream as messages: once each, in seq order, to their own handlers", async () => {
+    const h = await setup();
+    const seen: string[] = [];
+    for (const type of ["message.created", "member.joined", "member.left", "room.updated"] as const) {
+      h.client.on(type, (event) => seen.push(`${event.seq} ${event.type}`));
+    }
+    const connection = await opened(h);
+    const user = { id: "u-2", username: "bob", displayName: "Bob" };
+    connection.emit(created(1));
+    connection.emit({ type: "member.joined", roomId: ROOM, seq: 2, member: { user, role: "member" } });
+    connection.emit({ type: "member.joined", roomId: ROOM, seq: 2, member: { user, role: "member" } }); // a duplicate
+    connection.emit({ type: "member.left", roomId: ROOM, seq: 3, userId: user.id, reason: "removed" });
+    await until(() => expect(seen).toEqual(["1 message.created", "2 member.joined", "3 member.left"]));
+    expect(h.client.position(ROOM)).toBe(3);
+    expect(h.eventQueries).toEqual([]);
+  });
+
+  it("fills a seq gap in the live stream from rooms.events, delivering in order", async () => {
     const h = await setup();
     const delivered: number[] = [];
     h.client.on("message.created", (event) => delivered.push(event.seq));
@@ -273,7 +314,7 @@ describe("realtime client: room streams and handlers", () => {
     connection.emit(created(1));
     connection.emit(created(4));
     await until(() => expect(delivered).toEqual([1, 2, 3, 4]));
-    expect(h.listQueries).toEqual([{ roomId: ROOM, after: 1, limit: 100 }]);
+    expect(h.eventQueries).toEqual([{ roomId: ROOM, after: 1, limit: 100 }]);
   });
 
   it("keeps delivering when a handler throws, and reports the error through onError", async () => {
@@ -339,7 +380,7 @@ describe("realtime client: more rooms than one resume map holds", () => {
     const first = await opened(h, 0, rooms);
     first.socket.terminate();
     const second = await h.connection(1);
-    const resumeFrames: Record<string, number>[] = [];
+    const resumeFrames: ResumePositions[] = [];
     second.socket.on("message", (data) => {
       const frame = JSON.parse(String(data)) as ClientFrame;
       if (frame.type === "resume") resumeFrames.push(frame.rooms);
@@ -355,7 +396,7 @@ describe("realtime client: more rooms than one resume map holds", () => {
     for (const { roomId, lastSeq } of rooms) {
       if (framed.has(roomId)) {
         // Resumed from where the client was, and still there until the server's `resumed` says otherwise.
-        expect(resumeFrames.find((frame) => roomId in frame)?.[roomId]).toBe(lastSeq);
+        expect(resumeFrames.find((frame) => roomId in frame)?.[roomId]).toEqual(at(lastSeq));
         expect(h.client.position(roomId)).toBe(lastSeq);
       } else {
         expect(ticketed).toContain(roomId);

@@ -1,17 +1,21 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Message } from "../../src/contract.ts";
-import { createRoomStreams, type MessageCreated, type RoomStreams } from "../src/realtime/room-streams.ts";
+import type { LoggedRoomEvent, Message, ResumePosition } from "../../src/contract.ts";
+import { createRoomStreams, type RoomStreams } from "../src/realtime/room-streams.ts";
 
 /**
- * Per-room positions: "no loss, no duplicates, no reordering" on the client. History is a plain array the test
- * owns; `fetchAfter` answers from it exactly as messages.list with `after` does (ascending, at most `limit`).
+ * Per-room positions: "no loss, no duplicates, no reordering" on the client, for every logged room event. History
+ * is a plain array the test owns; `fetchAfter` answers from it exactly as rooms.events does (ascending, at most
+ * `limit`, with the log's epoch).
  */
 const ROOM = "room-a";
+const EPOCH = 7;
+type MessageCreated = Extract<LoggedRoomEvent, { type: "message.created" }>;
 
 function message(seq: number, roomId = ROOM): Message {
   return { id: `m-${roomId}-${seq}`, roomId, seq, sender: { id: "u-1", username: "alice", displayName: "Alice" }, body: `#${seq}`, createdAt: new Date(seq * 1000).toISOString() };
 }
 const created = (seq: number, roomId = ROOM): MessageCreated => ({ type: "message.created", roomId, seq, message: message(seq, roomId) });
+const asEvent = (message: Message): MessageCreated => ({ type: "message.created", roomId: message.roomId, seq: message.seq, message });
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -31,13 +35,14 @@ interface Harness {
   delivered: number[];
   fetches: { afterSeq: number; limit: number }[];
   fillErrors: unknown[];
+  resets: ResumePosition[];
   /** Fetches in flight right now, and the most ever at once. */
   concurrency: { now: number; max: number };
 }
 
-/** `answer` decides each fetch's outcome; the default answers from `history` at once. */
-function harness(history: number[], answer?: (afterSeq: number, call: number) => Promise<Message[]>): Harness {
-  const h: Harness = { streams: undefined as never, delivered: [], fetches: [], fillErrors: [], concurrency: { now: 0, max: 0 } };
+/** `answer` decides each fetch's outcome; the default answers from `history` at once. `epoch`: the log's, per call. */
+function harness(history: number[], answer?: (afterSeq: number, call: number) => Promise<Message[]>, epoch = (_call: number) => EPOCH): Harness {
+  const h: Harness = { streams: undefined as never, delivered: [], fetches: [], fillErrors: [], resets: [], concurrency: { now: 0, max: 0 } };
   const fromHistory = (afterSeq: number, limit: number): Message[] =>
     history.filter((seq) => seq > afterSeq).slice(0, limit).map((seq) => message(seq));
   h.streams = createRoomStreams({
@@ -46,14 +51,17 @@ function harness(history: number[], answer?: (afterSeq: number, call: number) =>
       h.fetches.push({ afterSeq, limit });
       h.concurrency.now += 1;
       h.concurrency.max = Math.max(h.concurrency.max, h.concurrency.now);
+      const call = h.fetches.length;
       try {
-        return answer ? await answer(afterSeq, h.fetches.length) : fromHistory(afterSeq, limit);
+        const messages = answer ? await answer(afterSeq, call) : fromHistory(afterSeq, limit);
+        return { events: messages.map(asEvent), epoch: epoch(call) };
       } finally {
         h.concurrency.now -= 1;
       }
     },
     deliver: (event) => h.delivered.push(event.seq),
     onFillError: (_roomId, error) => h.fillErrors.push(error),
+    onReset: (_roomId, position) => h.resets.push(position),
   });
   return h;
 }
@@ -72,8 +80,46 @@ describe("room streams", () => {
     for (const seq of [4, 5, 6]) streams.accept(created(seq));
     expect(delivered).toEqual([4, 5, 6]);
     expect(streams.position(ROOM)).toBe(6);
-    expect(streams.positions()).toEqual({ [ROOM]: 6 });
     expect(fetches).toEqual([]); // an unknown room adopts its first seq: there is nothing before it to fetch
+    // Not resumable until its epoch is known: a resume map names only positions the server can place.
+    expect(streams.positions()).toEqual({});
+    streams.advance(ROOM, 6, EPOCH);
+    expect(streams.positions()).toEqual({ [ROOM]: { seq: 6, epoch: EPOCH } });
+  });
+
+  it("orders every logged event kind by seq alike: a join, a rename and a departure wait for the message before them", async () => {
+    const user = { id: "u-2", username: "bob", displayName: "Bob" };
+    const joined: LoggedRoomEvent = { type: "member.joined", roomId: ROOM, seq: 2, member: { user, role: "member" } };
+    const left: LoggedRoomEvent = { type: "member.left", roomId: ROOM, seq: 4, userId: user.id, reason: "left" };
+    const h = harness([]);
+    h.streams.advance(ROOM, 0, EPOCH);
+    for (const event of [left, created(3), joined, created(1), joined]) h.streams.accept(event);
+    await settle();
+    expect(h.delivered).toEqual([1, 2, 3, 4]);
+  });
+
+  it("starts over when told of another epoch: the old seq means nothing there, and what was buffered is dropped", async () => {
+    const gate = deferred<Message[]>();
+    const h = harness([], () => gate.promise);
+    h.streams.advance(ROOM, 10, EPOCH);
+    h.streams.accept(created(12)); // waits for 11
+    h.streams.advance(ROOM, 3, EPOCH + 1); // a restored database: its log ends at 3
+    expect(h.streams.positions()).toEqual({ [ROOM]: { seq: 3, epoch: EPOCH + 1 } });
+    h.streams.accept(created(4));
+    expect(h.delivered).toEqual([4]);
+    gate.resolve([message(11)]); // the old epoch's fill lands late and delivers nothing
+    await settle();
+    expect(h.delivered).toEqual([4]);
+  });
+
+  it("resets when a gap fill finds the log in another epoch, instead of splicing two histories", async () => {
+    const h = harness(upTo(5), undefined, () => EPOCH + 1);
+    h.streams.advance(ROOM, 1, EPOCH);
+    h.streams.accept(created(4));
+    await settle();
+    expect(h.delivered).toEqual([]);
+    expect(h.resets).toEqual([{ seq: 5, epoch: EPOCH + 1 }]);
+    expect(h.streams.positions()).toEqual({ [ROOM]: { seq: 5, epoch: EPOCH + 1 } });
   });
 
   it("drops duplicates, whether already delivered or still buffered", async () => {
@@ -196,11 +242,13 @@ describe("room streams", () => {
   it("keeps rooms independent", () => {
     const { streams, delivered } = harness([]);
     const other = "room-b";
+    streams.advance(ROOM, 0, EPOCH);
+    streams.advance(other, 6, EPOCH + 1);
     streams.accept(created(1));
     streams.accept(created(7, other));
     streams.accept(created(2));
     streams.accept(created(8, other));
     expect(delivered).toEqual([1, 7, 2, 8]);
-    expect(streams.positions()).toEqual({ [ROOM]: 2, [other]: 8 });
+    expect(streams.positions()).toEqual({ [ROOM]: { seq: 2, epoch: EPOCH }, [other]: { seq: 8, epoch: EPOCH + 1 } });
   });
 });

@@ -83,10 +83,12 @@ client.realtime.on("room.membership", ({ roomId, membership }) => {
   if (membership === "joined") void act(null, () => catchUp(opened));
   else closeRoom();
 });
-client.realtime.on("resumed", ({ roomId, recovered }) => {
-  // More was missed than the server replays: page the gap from history.
+client.realtime.on("resumed", ({ roomId, recovered, reset }) => {
   const opened = current;
-  if (!recovered && opened?.room.id === roomId) void act(null, () => catchUp(opened));
+  if (recovered || opened?.room.id !== roomId) return;
+  // A reset: the room's history was rewritten (a restored database), so what is on screen belongs to another
+  // epoch of it — load it afresh. Otherwise more was missed than the server replays: page the gap from history.
+  void act(null, () => (reset ? openRoom(opened.room) : catchUp(opened)));
 });
 
 // ---- signing in and out -----------------------------------------------------------------------------------

@@ -13,15 +13,28 @@ export type PresenceStatus = "online" | "away" | "offline";
 export type ReceiptUpdated = { type: "receipt.updated"; roomId: string; userId: string; deliveredSeq?: number; readSeq?: number };
 
 /**
- * Events published to a room's topic, reaching every member's sockets on every instance.
- * Every room event carries `roomId`; the one that changes room history (`message.created`) carries its `seq`.
+ * The room's log: each of these took the room's next `seq` in the transaction that made it, is stored
+ * (room_events), and is replayed on resume exactly like a message. What it carries is the current state of what it
+ * is about (the message as it is now, the member's profile, the room), so applying a room's events in seq order
+ * always ends at the room as it is — whether they arrive live or are replayed later.
+ */
+export type LoggedRoomEvent =
+  | { type: "message.created"; roomId: string; seq: number; message: Message }
+  | { type: "member.joined"; roomId: string; seq: number; member: { user: UserPublic; role: MemberRole } }
+  | { type: "member.left"; roomId: string; seq: number; userId: string; reason: "left" | "removed" }
+  | { type: "room.updated"; roomId: string; seq: number; room: Room };
+export type LoggedRoomEventType = LoggedRoomEvent["type"];
+
+/** Every logged event type, for code that must tell them from ephemeral ones. */
+export const LOGGED_ROOM_EVENT_TYPES: readonly LoggedRoomEventType[] = ["message.created", "member.joined", "member.left", "room.updated"];
+
+/**
+ * Events published to a room's topic, reaching every member's sockets on every instance. Every room event carries
+ * `roomId`; the logged ones carry their `seq`; typing, presence and receipts are ephemeral (no seq, never replayed).
  */
 export type RoomEvent =
-  | { type: "message.created"; roomId: string; seq: number; message: Message }
+  | LoggedRoomEvent
   | { type: "typing"; roomId: string; userId: string; active: boolean }
-  | { type: "member.joined"; roomId: string; member: { user: UserPublic; role: MemberRole } }
-  | { type: "member.left"; roomId: string; userId: string; reason: "left" | "removed" }
-  | { type: "room.updated"; roomId: string; room: Room }
   /**
    * A member came online, went away or went offline (once per user over all devices and instances). Sent to each
    * room the subject belongs to, so exactly the people who share a room with them hear it (once per shared room;

@@ -3,7 +3,7 @@ import type { Database } from "../infra/db/database.ts";
 import type { KeyValueStore } from "../infra/kv/kv.ts";
 import type { PresenceStore } from "../infra/presence/presence-store.ts";
 import type { RateLimiter } from "../infra/rate-limit/rate-limit.ts";
-import type { RecentMessages } from "../infra/recent-messages/recent-messages.ts";
+import type { RecentEvents } from "../infra/recent-events/recent-events.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
@@ -12,6 +12,7 @@ import type { EventPublisher } from "./events.ts";
 import { createMessageService, type MessageService } from "./messages/messages.service.ts";
 import { createPresenceService, type PresenceService, type PresenceTiming } from "./presence/presence.service.ts";
 import { createReceiptService, type ReceiptService } from "./receipts/receipts.service.ts";
+import { createRoomLog, type RoomLog } from "./room-log/room-log.ts";
 import { createRoomService, type RoomService } from "./rooms/rooms.service.ts";
 import { createUserService, type UserService } from "./users/users.service.ts";
 
@@ -23,6 +24,8 @@ export interface Services {
   messages: MessageService;
   presence: PresenceService;
   receipts: ReceiptService;
+  /** Each room's event log: appended to by the services above, read back by the realtime layer and rooms.events. */
+  roomLog: RoomLog;
 }
 
 export interface ServiceDeps {
@@ -30,8 +33,8 @@ export interface ServiceDeps {
   /** Short-lived keys (socket tickets): Redis when configured, else process memory. Sessions are database tables. */
   kv: KeyValueStore;
   rateLimiter: RateLimiter;
-  /** Each room's newest messages, read before Postgres for resume and gap filling. */
-  recentMessages: RecentMessages;
+  /** Each room's newest logged events, read before Postgres for resume and gap filling. */
+  recentEvents: RecentEvents;
   events: EventPublisher;
   clock: Clock;
   logger: Logger;
@@ -49,9 +52,11 @@ export interface ServiceDeps {
 
 export function createServices(deps: ServiceDeps): Services {
   const { database, kv, rateLimiter, events, clock, logger } = deps;
+  const roomLog = createRoomLog({ database, events, recentEvents: deps.recentEvents, logger: logger.child({ service: "room-log" }) });
   const rooms = createRoomService({
     database,
     events,
+    log: roomLog,
     clock,
     logger: logger.child({ service: "rooms" }),
     rateLimiter,
@@ -63,6 +68,7 @@ export function createServices(deps: ServiceDeps): Services {
     limits: deps.limits,
   });
   return {
+    roomLog,
     auth: createAuthService({
       database,
       ticketKv: kv,
@@ -84,9 +90,8 @@ export function createServices(deps: ServiceDeps): Services {
     messages: createMessageService({
       database,
       rooms,
-      events,
+      log: roomLog,
       rateLimiter,
-      recentMessages: deps.recentMessages,
       logger: logger.child({ service: "messages" }),
       sendRate: deps.rateLimits.sendPerUser,
       metrics: deps.metrics,

@@ -1,6 +1,7 @@
 import type { BucketRule } from "../config.ts";
 import type { WsTicketClaims } from "../domain/auth/auth.schema.ts";
 import type { DomainEvent } from "../domain/events.ts";
+import type { ResumePosition, ResumePositions } from "../domain/room-log/room-log.schema.ts";
 import type { Services } from "../domain/services.ts";
 import type { EventBus, Unsubscribe } from "../infra/bus/bus.ts";
 import { mapConcurrently } from "../lib/concurrency.ts";
@@ -30,7 +31,7 @@ export interface Connection {
   readonly userId: string;
   readonly sessionId: string;
   /** Attaches every room of the user (replaying `resume` positions first), then sends `ready`. */
-  start(resume: Record<string, number> | null): Promise<void>;
+  start(resume: ResumePositions | null): Promise<void>;
   receive(data: unknown): void;
   send(event: ServerEvent): void;
   /** Closes the socket; `ended()` follows when the runtime reports the close. */
@@ -39,8 +40,8 @@ export interface Connection {
   ended(): void;
   /** Serialises membership changes and resumes, so a socket never attaches a room twice or out of order. */
   enqueue(task: () => Promise<void>): Promise<void>;
-  /** Attaches the room at the live position, or after replaying what followed `fromSeq`. */
-  attach(roomId: string, fromSeq: number | null): Promise<ResumeOutcome | null>;
+  /** Attaches the room at the live position, or after replaying what followed `from` (of the room's epoch). */
+  attach(roomId: string, from: ResumePosition | null): Promise<ResumeOutcome | null>;
   detach(roomId: string): void;
   /** Whether the socket belongs to the room (attached, or being attached). */
   inRoom(roomId: string): boolean;
@@ -120,7 +121,7 @@ class SocketConnection implements Connection, ReplayTarget {
     return next;
   }
 
-  start(resume: Record<string, number> | null): Promise<void> {
+  start(resume: ResumePositions | null): Promise<void> {
     return this.enqueue(async () => {
       this.unsubscribeUser = await this.deps.bus.subscribe(userTopic(this.userId), (raw) => this.onUserEvent(raw));
       if (this.isClosed) return this.releaseUser();
@@ -129,7 +130,7 @@ class SocketConnection implements Connection, ReplayTarget {
         const from = resume?.[roomId];
         const outcome = await this.attach(roomId, from ?? null);
         if (outcome && from !== undefined) this.sendResumed(roomId, outcome);
-        return { roomId, lastSeq: outcome?.position ?? 0 };
+        return { roomId, lastSeq: outcome?.position ?? 0, epoch: this.retained.get(roomId)?.epoch() ?? 0 };
       });
       for (const roomId of Object.keys(resume ?? {})) {
         if (!this.retained.has(roomId)) this.send({ type: "error", code: "FORBIDDEN", message: "not a member of this room", roomId });
@@ -141,7 +142,7 @@ class SocketConnection implements Connection, ReplayTarget {
     });
   }
 
-  async attach(roomId: string, fromSeq: number | null): Promise<ResumeOutcome | null> {
+  async attach(roomId: string, from: ResumePosition | null): Promise<ResumeOutcome | null> {
     let feed = this.retained.get(roomId);
     if (!feed) {
       feed = await this.deps.feeds.retain(roomId);
@@ -158,11 +159,17 @@ class SocketConnection implements Connection, ReplayTarget {
       this.deps.fanout.subscribe(this.socket, feed.topic);
       this.attached.add(roomId);
     };
-    if (fromSeq === null) {
+    if (from === null) {
       attachNow();
       return { recovered: true, position: feed.position() };
     }
-    return replayRoom(this, feed, fromSeq, attachNow, this.deps);
+    if (from.epoch !== feed.epoch()) {
+      // A position in another epoch's stream means nothing here: start the client over, explicitly.
+      attachNow();
+      const position = feed.position();
+      return { recovered: false, position, missed: position > 0 ? { fromSeq: 1, toSeq: position } : null, reset: true };
+    }
+    return replayRoom(this, feed, from.seq, attachNow, this.deps);
   }
 
   detach(roomId: string): void {
@@ -190,18 +197,18 @@ class SocketConnection implements Connection, ReplayTarget {
   /** Tells the client how its resume of a room went, and counts it (a replay cut short by a close is not a resume). */
   private sendResumed(roomId: string, outcome: ResumeOutcome): void {
     if (this.isClosed || this.socket.closing) return;
-    this.deps.onResume?.(outcome.recovered ? "recovered" : "not_recovered");
-    this.send(resumedEvent(roomId, outcome));
+    this.deps.onResume?.(outcome.recovered ? "recovered" : outcome.reset ? "reset" : "not_recovered");
+    this.send(resumedEvent(roomId, outcome, this.retained.get(roomId)?.epoch() ?? 0));
   }
 
-  private resumeRooms(rooms: Record<string, number>): void {
+  private resumeRooms(rooms: ResumePositions): void {
     void this.enqueue(async () => {
-      await mapConcurrently(Object.entries(rooms), ROOM_ATTACH_CONCURRENCY, async ([roomId, fromSeq]) => {
+      await mapConcurrently(Object.entries(rooms), ROOM_ATTACH_CONCURRENCY, async ([roomId, from]) => {
         if (!this.retained.has(roomId)) {
           this.send({ type: "error", code: "FORBIDDEN", message: "not a member of this room", roomId });
           return;
         }
-        const outcome = await this.attach(roomId, fromSeq);
+        const outcome = await this.attach(roomId, from);
         if (outcome) this.sendResumed(roomId, outcome);
       });
     });
@@ -225,7 +232,7 @@ class SocketConnection implements Connection, ReplayTarget {
     const { roomId } = event;
     void this.enqueue(async () => {
       if (event.membership === "joined") {
-        if (!this.retained.has(roomId)) await this.attach(roomId, event.room?.lastSeq ?? null);
+        if (!this.retained.has(roomId)) await this.attach(roomId, event.room ? { seq: event.room.lastSeq, epoch: event.room.epoch } : null);
       } else {
         this.detach(roomId);
       }
@@ -233,8 +240,8 @@ class SocketConnection implements Connection, ReplayTarget {
   }
 }
 
-function resumedEvent(roomId: string, outcome: ResumeOutcome): ServerEvent {
+function resumedEvent(roomId: string, outcome: ResumeOutcome, epoch: number): ServerEvent {
   return outcome.recovered
-    ? { type: "resumed", roomId, recovered: true, missed: null }
-    : { type: "resumed", roomId, recovered: false, missed: outcome.missed };
+    ? { type: "resumed", roomId, recovered: true, missed: null, epoch, reset: false }
+    : { type: "resumed", roomId, recovered: false, missed: outcome.missed, epoch, reset: outcome.reset };
 }

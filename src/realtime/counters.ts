@@ -5,7 +5,8 @@
  */
 export type SlowConsumerCause = "buffer" | "replay_stalled" | "gap_fill" | "dropped";
 
-export type ResumeResult = "recovered" | "not_recovered";
+/** `reset`: the client resumed from another epoch of the room's stream (a restored database) and starts over. */
+export type ResumeResult = "recovered" | "not_recovered" | "reset";
 
 /**
  * What the realtime layer reports for an operator to count; the metrics wiring implements the hooks it wants.

@@ -1,4 +1,5 @@
 import type { BucketRule } from "../config.ts";
+import type { ResumePositions } from "../domain/room-log/room-log.schema.ts";
 import type { Services } from "../domain/services.ts";
 import { DomainError } from "../lib/domain-error.ts";
 import type { Logger } from "../lib/logger.ts";
@@ -17,7 +18,7 @@ export interface FrameTarget {
 export interface FrameHandlerDeps {
   services: Services;
   logger: Logger;
-  onResume(rooms: Record<string, number>): void;
+  onResume(rooms: ResumePositions): void;
   /** Frames a socket may send: a burst of `capacity`, refilled at `perSecond`. */
   budget: BucketRule;
 }

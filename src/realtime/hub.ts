@@ -76,7 +76,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
   const feeds = createRoomFeeds({
     bus: deps.bus,
     fanout: deps.fanout,
-    history: deps.services.messages,
+    history: deps.services.roomLog,
     logger,
     gapWaitMs: deps.gapWaitMs ?? 150,
     tailCheckMs: deps.tailCheckMs,
@@ -103,7 +103,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
     fanout: deps.fanout,
     logger,
     frameBudget: deps.frameBudget,
-    history: deps.services.messages,
+    history: deps.services.roomLog,
     resumeMaxMessages: deps.resumeMaxMessages,
     maxBufferedBytes: deps.maxBufferedBytes,
     stallTimeoutMs: deps.stallTimeoutMs,

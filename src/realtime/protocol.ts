@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { RoomEvent, UserEvent } from "../domain/events.ts";
 import { ClientMsgId, type Message } from "../domain/messages/messages.schema.ts";
+import { ResumePositionsSchema } from "../domain/room-log/room-log.schema.ts";
 
 /** Frames larger than this close the socket with 1009. */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -36,12 +37,7 @@ export const ClientFrame = z.discriminatedUnion("type", [
     body: z.string().max(64 * 1024),
   }),
   z.strictObject({ type: z.literal("typing"), roomId, active: z.boolean() }),
-  z.strictObject({
-    type: z.literal("resume"),
-    rooms: z.record(roomId, seq).refine((rooms) => Object.keys(rooms).length <= 1000, {
-      message: "at most 1000 rooms per resume",
-    }),
-  }),
+  z.strictObject({ type: z.literal("resume"), rooms: ResumePositionsSchema }),
   z.strictObject({
     type: z.literal("delivered"),
     /** Per room, the highest seq this device has received: moves the member's delivered watermark. */
@@ -70,15 +66,22 @@ export type TransportEvent =
    * Sent once per connection, after the socket is attached to every room it belongs to and every room it asked
    * to resume has been replayed: from here on nothing is missed.
    */
-  | { type: "ready"; connectionId: string; userId: string; rooms: { roomId: string; lastSeq: number }[] }
+  | { type: "ready"; connectionId: string; userId: string; rooms: { roomId: string; lastSeq: number; epoch: number }[] }
   | { type: "ack"; clientMsgId: string; message: Message }
   | {
       type: "resumed";
       roomId: string;
-      /** True: every message after the client's seq was delivered before this event. */
+      /** True: every logged event after the client's seq was delivered before this event. */
       recovered: boolean;
-      /** When not recovered: the client must page `messages.list` over (fromSeq, toSeq] itself. */
+      /** When not recovered: the range to page with `rooms.events` (or refresh with `messages.list`). */
       missed: { fromSeq: number; toSeq: number } | null;
+      /** The room's stream epoch: the one the client's positions in it belong to from now on. */
+      epoch: number;
+      /**
+       * True when the client's position was of another epoch (a restored database, a rewritten history): its view
+       * of the room is not to be continued but rebuilt (`messages.list` from the end).
+       */
+      reset: boolean;
     }
   | {
       type: "error";

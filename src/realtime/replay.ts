@@ -1,15 +1,16 @@
 import type { Logger } from "../lib/logger.ts";
 import { frameBytes, HistoryPager } from "./history-pages.ts";
-import { encodeMessage, type RoomFeed, type RoomHistory } from "./room-feeds.ts";
+import type { RoomFeed, RoomHistory } from "./room-feeds.ts";
 import type { SocketHandle } from "./socket.ts";
 
 export type ResumeOutcome =
   | { recovered: true; position: number }
-  | { recovered: false; position: number; missed: { fromSeq: number; toSeq: number } | null };
+  /** `reset`: the client's position was of another epoch — its view of the room must be rebuilt, not continued. */
+  | { recovered: false; position: number; missed: { fromSeq: number; toSeq: number } | null; reset: boolean };
 
 export interface ReplayDeps {
-  history: Pick<RoomHistory, "lastSeq" | "range">;
-  /** Missed messages replayed per room; beyond it the client is told to page history itself. */
+  history: Pick<RoomHistory, "position" | "range">;
+  /** Missed events replayed per room; beyond it the client is told to page history itself. */
   resumeMaxMessages: number;
   /** A replay writes to a socket only while this much or less is queued for it. */
   maxBufferedBytes: number;
@@ -57,9 +58,15 @@ export async function replayRoom(
       if (target.closed) return { recovered: true, position: cursor };
       const position = feed.position();
       if (cursor > position) {
-        // The client saw more than this instance has forwarded (it was on a faster one). Wait for the feed to
-        // get there, unless the client claims messages that do not exist.
-        cursor = Math.min(cursor, await deps.history.lastSeq(roomId));
+        // The client saw more than this instance has forwarded (it was on a faster one): wait for the feed to get
+        // there. Unless the client claims events the database does not have — a database restored from a backup
+        // to before them: its next events will take those seqs, so continuing would hand the client a wrong view.
+        const stored = (await deps.history.position(roomId))?.lastSeq ?? 0;
+        if (cursor > stored) {
+          attachNow();
+          const now = feed.position();
+          return { recovered: false, position: now, missed: now > 0 ? { fromSeq: 1, toSeq: now } : null, reset: true };
+        }
         if (cursor > feed.position()) {
           await feed.attachAt(cursor, attachNow);
           return { recovered: true, position: cursor };
@@ -72,24 +79,23 @@ export async function replayRoom(
       }
       if (position - cursor > deps.resumeMaxMessages - replayed) {
         attachNow();
-        return { recovered: false, position, missed: { fromSeq: cursor + 1, toSeq: position } };
+        return { recovered: false, position, missed: { fromSeq: cursor + 1, toSeq: position }, reset: false };
       }
       if (!(await roomFor(target, 0, deps))) return { recovered: true, position: cursor };
       const page = await deps.history.range(roomId, cursor, position, Math.min(pager.pageSize(), position - cursor));
       if (page.length === 0) {
-        target.logger.error("history is missing messages the feed forwarded", { roomId, cursor, position });
+        target.logger.error("history is missing events the feed forwarded", { roomId, cursor, position });
         const now = feed.position();
         attachNow();
-        return { recovered: false, position: now, missed: { fromSeq: cursor + 1, toSeq: now } };
+        return { recovered: false, position: now, missed: { fromSeq: cursor + 1, toSeq: now }, reset: false };
       }
-      for (const message of page) {
-        if (message.seq <= cursor) continue;
-        const frame = encodeMessage(message);
-        const bytes = frameBytes(frame);
+      for (const event of page) {
+        if (event.seq <= cursor) continue;
+        const bytes = frameBytes(event.frame);
         if (!(await roomFor(target, bytes, deps))) return { recovered: true, position: cursor };
-        target.socket.send(frame);
+        target.socket.send(event.frame);
         pager.record(bytes);
-        cursor = message.seq;
+        cursor = event.seq;
         replayed += 1;
       }
     }
@@ -97,7 +103,7 @@ export async function replayRoom(
     target.logger.warn("resume could not read history", { roomId, error });
     const position = feed.position();
     attachNow();
-    return { recovered: false, position, missed: fromSeq < position ? { fromSeq: fromSeq + 1, toSeq: position } : null };
+    return { recovered: false, position, missed: fromSeq < position ? { fromSeq: fromSeq + 1, toSeq: position } : null, reset: false };
   }
 }
 

@@ -1,27 +1,29 @@
-import type { RoomEvent } from "../domain/events.ts";
-import type { Message } from "../domain/messages/messages.schema.ts";
+import type { StreamPosition } from "../domain/room-log/room-log.ts";
 import type { EventBus, Unsubscribe } from "../infra/bus/bus.ts";
+import type { EventFrame } from "../infra/recent-events/recent-events.ts";
 import type { Logger } from "../lib/logger.ts";
-import { encodeEvent } from "./event-publisher.ts";
 import { frameBytes, HistoryPager } from "./history-pages.ts";
 import type { LocalFanout } from "./socket.ts";
 import { roomTopic } from "./topics.ts";
 
-/** Where committed history is read from when the bus did not (or not yet) deliver it. */
+/** Where committed history (each room's event log) is read from when the bus did not (or not yet) deliver it. */
 export interface RoomHistory {
-  lastSeq(roomId: string): Promise<number>;
-  /** The committed last seq of each room, in one read. */
-  lastSeqs(roomIds: readonly string[]): Promise<Map<string, number>>;
-  /** Messages with afterSeq < seq ≤ throughSeq, ascending, at most `limit`. */
-  range(roomId: string, afterSeq: number, throughSeq: number, limit: number): Promise<Message[]>;
+  /** The room's committed position (null for no such room). */
+  position(roomId: string): Promise<StreamPosition | null>;
+  /** The committed position of each room, in one read. */
+  positions(roomIds: readonly string[]): Promise<Map<string, StreamPosition>>;
+  /** Logged events with afterSeq < seq ≤ throughSeq, as frames, ascending, at most `limit`. */
+  range(roomId: string, afterSeq: number, throughSeq: number, limit: number): Promise<EventFrame[]>;
 }
 
 /** This instance's view of one room's stream. */
 export interface RoomFeed {
   readonly roomId: string;
   readonly topic: string;
-  /** The seq of the last message forwarded to the room's local topic: every local subscriber has seen it. */
+  /** The seq of the last logged event forwarded to the room's local topic: every local subscriber has seen it. */
   position(): number;
+  /** The room's stream epoch: positions of another epoch mean nothing here. */
+  epoch(): number;
   /**
    * Runs `attach` synchronously at the moment the feed's position is exactly `seq` — after message `seq` went
    * to the topic and before `seq + 1` does — so a socket attached by it misses nothing and gets nothing twice.
@@ -51,6 +53,7 @@ export interface RoomFeeds {
 interface FeedState extends RoomFeed {
   refs: number;
   lastSeq: number;
+  streamEpoch: number;
   /** Bus messages that arrived before the starting position was known. */
   early: string[] | null;
   /** Out-of-order messages, by seq, waiting for the gap before them to close. */
@@ -67,7 +70,6 @@ interface FeedState extends RoomFeed {
   ready: Promise<void>;
 }
 
-const MESSAGE_PREFIX = '{"type":"message.created"';
 /** A gap fill checks the room's sockets' buffers after each this many bytes forwarded. */
 const FILL_CHUNK_BYTES = 64 * 1024;
 
@@ -147,11 +149,17 @@ export function createRoomFeeds(deps: RoomFeedsDeps): RoomFeeds {
       feed.early.push(raw);
       return;
     }
-    if (!raw.startsWith(MESSAGE_PREFIX)) {
+    // Logged events carry a numeric `seq` and are sequenced; typing, presence and receipts have none and pass.
+    // (A frame without the key at all cannot have the field: only those are spared the parse.)
+    if (!raw.includes('"seq":')) {
       publish(feed, raw);
       return;
     }
     const seq = seqOf(raw);
+    if (seq === undefined) {
+      publish(feed, raw);
+      return;
+    }
     if (seq === null) {
       deps.logger.warn("dropped an undecodable room event from the bus", { roomId: feed.roomId });
       return;
@@ -188,16 +196,15 @@ export function createRoomFeeds(deps: RoomFeedsDeps): RoomFeeds {
       const pager = new HistoryPager();
       let chunk = 0;
       while (feed.lastSeq < throughSeq && following()) {
-        const messages = await deps.history.range(feed.roomId, feed.lastSeq, throughSeq, pager.pageSize());
-        if (messages.length === 0) {
-          deps.logger.error("history has no messages the bus announced", { roomId: feed.roomId, position: feed.lastSeq, throughSeq });
+        const events = await deps.history.range(feed.roomId, feed.lastSeq, throughSeq, pager.pageSize());
+        if (events.length === 0) {
+          deps.logger.error("history has no events the bus announced", { roomId: feed.roomId, position: feed.lastSeq, throughSeq });
           return;
         }
-        for (const message of messages) {
-          if (message.seq !== feed.lastSeq + 1) continue; // the bus caught up while we were reading
-          const frame = encodeMessage(message);
-          forward(feed, message.seq, frame);
-          const bytes = frameBytes(frame);
+        for (const event of events) {
+          if (event.seq !== feed.lastSeq + 1) continue; // the bus caught up while we were reading
+          forward(feed, event.seq, event.frame);
+          const bytes = frameBytes(event.frame);
           pager.record(bytes);
           chunk += bytes;
           if (chunk < FILL_CHUNK_BYTES) continue;
@@ -225,7 +232,9 @@ export function createRoomFeeds(deps: RoomFeedsDeps): RoomFeeds {
   async function start(feed: FeedState): Promise<void> {
     feed.unsubscribe = await deps.bus.subscribe(feed.topic, (raw) => receive(feed, raw));
     // Read the position only once the subscription is live: everything committed after it arrives on the bus.
-    feed.lastSeq = await deps.history.lastSeq(feed.roomId);
+    const position = await deps.history.position(feed.roomId);
+    feed.lastSeq = position?.lastSeq ?? 0;
+    feed.streamEpoch = position?.epoch ?? 0;
     const early = feed.early ?? [];
     feed.early = null;
     for (const raw of early) receive(feed, raw);
@@ -245,6 +254,7 @@ export function createRoomFeeds(deps: RoomFeedsDeps): RoomFeeds {
       topic: roomTopic(roomId),
       refs: 0,
       lastSeq: 0,
+      streamEpoch: 0,
       early: [],
       pending: new Map(),
       waiters: new Map(),
@@ -255,6 +265,7 @@ export function createRoomFeeds(deps: RoomFeedsDeps): RoomFeeds {
       unsubscribe: null,
       ready: Promise.resolve(),
       position: () => feed.lastSeq,
+      epoch: () => feed.streamEpoch,
       attachAt: async (seq, attach) => {
         if (seq < feed.lastSeq) throw new Error(`cannot attach at ${seq}: the feed is already at ${feed.lastSeq}`);
         if (seq === feed.lastSeq) {
@@ -330,33 +341,17 @@ export function createRoomFeeds(deps: RoomFeedsDeps): RoomFeeds {
     const started = [...feeds.values()].filter((feed) => feed.early === null);
     for (let from = 0; from < started.length; from += TAIL_CHECK_BATCH) {
       const batch = started.slice(from, from + TAIL_CHECK_BATCH);
-      const committed = await deps.history.lastSeqs(batch.map((feed) => feed.roomId));
-      for (const feed of batch) if (feeds.get(feed.roomId) === feed) visit(feed, committed.get(feed.roomId) ?? feed.lastSeq);
+      const committed = await deps.history.positions(batch.map((feed) => feed.roomId));
+      for (const feed of batch) if (feeds.get(feed.roomId) === feed) visit(feed, committed.get(feed.roomId)?.lastSeq ?? feed.lastSeq);
     }
   }
 }
 
-/**
- * Frames already encoded, per message object. Messages never change, and the in-memory recent-messages cache
- * hands every reader the same objects: sockets replaying one room then share one string per message instead of
- * each encoding its own — on Bun, fifty readers replaying 600 messages of 16 KB otherwise made garbage faster than
- * the collector freed it (≈ 300 MiB of RSS for a second). Weak: a frame lives only as long as its message does.
- */
-const encodedMessages = new WeakMap<Message, string>();
-
-export function encodeMessage(message: Message): string {
-  let frame = encodedMessages.get(message);
-  if (frame === undefined) {
-    const event: RoomEvent = { type: "message.created", roomId: message.roomId, seq: message.seq, message };
-    frame = encodeEvent(event);
-    encodedMessages.set(message, frame);
-  }
-  return frame;
-}
-
-function seqOf(raw: string): number | null {
+/** The event's seq: a positive integer, undefined when it has none (an ephemeral event), null when undecodable. */
+function seqOf(raw: string): number | null | undefined {
   try {
     const event = JSON.parse(raw) as { seq?: unknown };
+    if (event.seq === undefined) return undefined;
     return typeof event.seq === "number" && Number.isSafeInteger(event.seq) && event.seq > 0 ? event.seq : null;
   } catch {
     return null;

@@ -171,8 +171,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("browser chat example (examples/br
     expect(await b.page.evaluate(() => document.querySelectorAll("img, script:not([src])").length)).toBe(0);
 
     const sent = await messageWithBody(a, TRICKY);
-    await a.page.locator('[data-testid="message"][data-status="sent"][data-seq="1"]').waitFor();
-    expect(await sent.getAttribute("data-seq")).toBe("1");
+    await a.page.locator('[data-testid="message"][data-status="sent"][data-seq="2"]').waitFor();
+    expect(await sent.getAttribute("data-seq")).toBe("2"); // ben's join is seq 1
     const statuses = await a.page.evaluate(() => (window as unknown as { statuses: string[] }).statuses);
     // Moving the line into seq order reports it again: compare the transitions, not the notifications.
     expect(statuses.filter((status, i) => status !== statuses[i - 1])).toEqual(["pending", "sent"]);
@@ -182,7 +182,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("browser chat example (examples/br
 
     await send(b, "hi ann");
     const reply = await messageWithBody(a, "hi ann");
-    expect(await reply.getAttribute("data-seq")).toBe("2");
+    expect(await reply.getAttribute("data-seq")).toBe("3");
     expect(await a.page.getByTestId("message-body").allTextContents()).toEqual([TRICKY, "hi ann"]);
     expect(await b.page.getByTestId("message-body").allTextContents()).toEqual([TRICKY, "hi ann"]);
     expect(await a.page.getByTestId("app-error").textContent()).toBe("");
@@ -216,8 +216,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("browser chat example (examples/br
 
     await send(b, "still here");
     const stillHere = await messageWithBody(b, "still here");
-    await b.page.locator('[data-testid="message"][data-status="sent"][data-seq="3"]').waitFor();
-    expect(await stillHere.getAttribute("data-seq")).toBe("3");
+    await b.page.locator('[data-testid="message"][data-status="sent"][data-seq="4"]').waitFor();
+    expect(await stillHere.getAttribute("data-seq")).toBe("4");
     expect(await b.page.getByTestId("connection-state").getAttribute("data-state")).toBe("open");
 
     await a.page.reload(); // the session is over: nothing to restore

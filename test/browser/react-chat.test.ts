@@ -194,7 +194,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("React + TanStack Query example (e
 
     await send(a, "hi ben");
     const reply = await messageWithBody(b, "hi ben");
-    expect(await reply.getAttribute("data-seq")).toBe("3");
+    expect(await reply.getAttribute("data-seq")).toBe("4"); // the room's log: Ben's join (1), his two messages, this
     expect(await reply.getByTestId("message-sender").textContent()).toBe(a.username);
     await messageWithBody(a, "hi ben");
     await Promise.all([settled(a), settled(b)]);
@@ -229,7 +229,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("React + TanStack Query example (e
 
     await send(b, "after the reload");
     const live = await messageWithBody(a, "after the reload");
-    expect(await live.getAttribute("data-seq")).toBe("2");
+    expect(await live.getAttribute("data-seq")).toBe("3"); // Ben's join (1), the message before the reload (2), this
     expect(await a.page.getByTestId("message-body").allTextContents()).toEqual(["before the reload", "after the reload"]);
     await settled(a);
     expect(callsSince(a, from)).not.toContain("messages.list");

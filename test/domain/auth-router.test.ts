@@ -178,17 +178,22 @@ describe.each(databaseKinds)("auth router on %s", (kind) => {
       await expect(client.call({ session }).auth.me()).resolves.toEqual(signedIn.user);
 
       const roomId = crypto.randomUUID();
-      const { ticket, expiresAt } = await client.call({ session }).auth.wsTicket({ resume: { [roomId]: 7 } });
+      const { ticket, expiresAt } = await client.call({ session }).auth.wsTicket({ resume: { [roomId]: { seq: 7, epoch: 3 } } });
       expect(new Date(expiresAt).getTime()).toBeGreaterThan(deps.clock.now().getTime());
-      await expect(deps.services.auth.redeemWsTicket(ticket)).resolves.toEqual({ ...session, resume: { [roomId]: 7 } });
+      await expect(deps.services.auth.redeemWsTicket(ticket)).resolves.toEqual({ ...session, resume: { [roomId]: { seq: 7, epoch: 3 } } });
     });
 
     it("refuse a malformed resume map with BAD_REQUEST", async () => {
       const client = browser();
       const signedIn = await client.call().auth.register(account());
       const session = await sessionOf(signedIn.accessToken);
-      const error = await trpcErrorOf(client.call({ session }).auth.wsTicket({ resume: { "not-a-uuid": 1 } }));
+      const error = await trpcErrorOf(client.call({ session }).auth.wsTicket({ resume: { "not-a-uuid": { seq: 1, epoch: 1 } } }));
       expect(error.code).toBe("BAD_REQUEST");
+      // A bare seq (the format before stream epochs) and a negative one are refused alike: no position without its epoch.
+      for (const position of [5, { seq: 5 }, { seq: -1, epoch: 1 }, { seq: 1, epoch: 1, extra: true }]) {
+        const refused = await trpcErrorOf(client.call({ session }).auth.wsTicket({ resume: { [crypto.randomUUID()]: position as never } }));
+        expect(refused.code, JSON.stringify(position)).toBe("BAD_REQUEST");
+      }
     });
   });
 });

@@ -406,13 +406,13 @@ describe.each(databaseKinds)("auth sessions on %s", (kind) => {
 
     it("carry the user, the session and the resume map, and redeem once", async () => {
       const roomId = crypto.randomUUID();
-      const { ticket, expiresAt } = await deps.services.auth.issueWsTicket(await session(), { [roomId]: 41 });
+      const { ticket, expiresAt } = await deps.services.auth.issueWsTicket(await session(), { [roomId]: { seq: 41, epoch: 7 } });
       expect(ticket).toMatch(/^[A-Za-z0-9_-]{43}$/); // 256 random bits
       expect(new Date(expiresAt).getTime() - deps.clock.now().getTime()).toBeLessThanOrEqual(30_000);
 
       await expect(deps.services.auth.redeemWsTicket(ticket)).resolves.toEqual({
         ...(await session()),
-        resume: { [roomId]: 41 },
+        resume: { [roomId]: { seq: 41, epoch: 7 } },
       });
       await expect(deps.services.auth.redeemWsTicket(ticket)).resolves.toBeNull();
     });

@@ -6,7 +6,6 @@ import type { Room } from "../../src/domain/rooms/rooms.schema.ts";
 import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import type { Database } from "../../src/infra/db/database.ts";
 import type { Logger } from "../../src/lib/logger.ts";
-import { createBusEventPublisher } from "../../src/realtime/event-publisher.ts";
 import { createUser } from "../support/factories.ts";
 import type { TestDeps } from "../support/test-deps.ts";
 import { token } from "./room-fixtures.ts";
@@ -20,9 +19,8 @@ export function batchingMessages(
   const messages = createMessageService({
     database: options.database ?? deps.database,
     rooms: deps.services.rooms,
-    events: createBusEventPublisher(deps.bus),
+    log: deps.services.roomLog,
     rateLimiter: deps.rateLimiter,
-    recentMessages: deps.recentMessages,
     logger: options.logger ?? deps.logger,
     sendRate: { capacity: 100_000, periodSeconds: 1 },
     metrics: deps.metrics,
@@ -35,13 +33,26 @@ export function batchingMessages(
   return { messages, batches };
 }
 
-/** A private room with `count` members, the first its owner. */
-export async function roomWith(deps: TestDeps, count: number): Promise<{ room: Room; members: UserPublic[] }> {
+/**
+ * A private room with `count` members, the first its owner, and `base`: the seq its log stands at once they are
+ * in (each invitation is a member.joined that took a seq), so the first message sent after takes base + 1.
+ */
+export async function roomWith(deps: TestDeps, count: number): Promise<{ room: Room; members: UserPublic[]; base: number }> {
   const members = await Promise.all(Array.from({ length: count }, () => createUser(deps.database)));
   const [owner, ...rest] = members;
   const room = await deps.services.rooms.create(owner!.id, { name: token(), kind: "private" });
   for (const member of rest) await deps.services.rooms.invite(owner!.id, { roomId: room.id, userId: member.id });
-  return { room, members };
+  return { room, members, base: count - 1 };
+}
+
+/** The room's newest seq. */
+export async function lastSeqOf(deps: TestDeps, roomId: string): Promise<number> {
+  return (await deps.services.roomLog.position(roomId))?.lastSeq ?? 0;
+}
+
+/** base + 1, …, base + n: the seqs n events take after base. */
+export function seqsAfter(base: number, n: number): number[] {
+  return Array.from({ length: n }, (_, i) => base + 1 + i);
 }
 
 export function clientMsgId(label: string): string {

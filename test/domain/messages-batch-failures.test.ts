@@ -5,14 +5,15 @@ import { eq } from "drizzle-orm";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMessageService, type SendOutcome } from "../../src/domain/messages/messages.service.ts";
+import { createRoomLog } from "../../src/domain/room-log/room-log.ts";
 import { createRoomService } from "../../src/domain/rooms/rooms.service.ts";
 import type { Database } from "../../src/infra/db/database.ts";
 import { createPgliteDatabase } from "../../src/infra/db/pglite.ts";
 import { createPostgresDatabase } from "../../src/infra/db/postgres.ts";
 import { createMemoryBus } from "../../src/infra/bus/memory.ts";
 import { createMemoryRateLimiter } from "../../src/infra/rate-limit/memory.ts";
-import { createMemoryRecentMessages } from "../../src/infra/recent-messages/memory.ts";
-import { messages as messageRows } from "../../src/infra/db/schema.ts";
+import { createMemoryRecentEvents } from "../../src/infra/recent-events/memory.ts";
+import { messages as messageRows, roomEvents } from "../../src/infra/db/schema.ts";
 import { systemClock } from "../../src/lib/clock.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
@@ -20,15 +21,22 @@ import { createBusEventPublisher } from "../../src/realtime/event-publisher.ts";
 import { databaseKinds } from "../support/databases.ts";
 import { createUser } from "../support/factories.ts";
 import { createTestDeps, TEST_LIMITS, TEST_RATE_LIMITS, type TestDeps } from "../support/test-deps.ts";
-import { batchingMessages, clientMsgId, oneTo, postgresUrlOf, roomWith } from "./message-batches.ts";
+import { batchingMessages, clientMsgId, lastSeqOf, oneTo, postgresUrlOf, roomWith, seqsAfter } from "./message-batches.ts";
 import { token } from "./room-fixtures.ts";
 
 const roomRates = { create: TEST_RATE_LIMITS.roomCreatePerUser, invite: TEST_RATE_LIMITS.invitePerUser, openDirect: TEST_RATE_LIMITS.openDirectPerUser };
 
 const CONFLICT = { code: "CONFLICT", message: "clientMsgId was already used for a different message" };
 
+/** The seqs of the room's stored messages, ascending. */
 async function storedSeqs(database: Database, roomId: string): Promise<number[]> {
   const rows = await database.db.select({ seq: messageRows.seq }).from(messageRows).where(eq(messageRows.roomId, roomId));
+  return rows.map((row) => row.seq).sort((a, b) => a - b);
+}
+
+/** The seqs of the room's logged events (messages and the rest), ascending: gapless means 1…lastSeq. */
+async function loggedSeqs(database: Database, roomId: string): Promise<number[]> {
+  const rows = await database.db.select({ seq: roomEvents.seq }).from(roomEvents).where(eq(roomEvents.roomId, roomId));
   return rows.map((row) => row.seq).sort((a, b) => a - b);
 }
 
@@ -73,7 +81,7 @@ describe.skipIf(!databaseKinds.includes("postgres"))("group commit against other
       await kick`commit`;
       const [refused, sent] = await sends;
       expect(refused).toMatchObject({ status: "rejected", reason: { code: "FORBIDDEN" } });
-      expect(sent).toMatchObject({ status: "fulfilled", value: { created: true, message: { seq: 1 } } });
+      expect(sent).toMatchObject({ status: "fulfilled", value: { created: true, message: { seq: 3 } } }); // after two joins
       expect(batches).toMatchObject([{ sends: 2, created: 1, transactions: 1, path: "batch" }]);
     } finally {
       kick.release();
@@ -96,7 +104,8 @@ describe.skipIf(!databaseKinds.includes("postgres"))("group commit against other
         expect(pair.filter((outcome) => outcome.created)).toHaveLength(1);
         expect(pair[0]!.message).toEqual(pair[1]!.message);
       });
-      expect(await storedSeqs(deps.database, room.id)).toEqual(oneTo(100));
+      expect(await storedSeqs(deps.database, room.id)).toEqual(seqsAfter(4, 100));
+      expect(await loggedSeqs(deps.database, room.id)).toEqual(oneTo(104));
     } finally {
       await other.close();
     }
@@ -140,7 +149,7 @@ describe.skipIf(!databaseKinds.includes("postgres"))("group commit against other
       expect(paths).toEqual(["batch", "one-by-one"]);
       expect(await admin`select 1 from messages where sender_id = ${alice.id} and client_msg_id = ${shared}`).toHaveLength(1);
       for (const roomId of [first, second, third]) {
-        expect(await storedSeqs(deps.database, roomId)).toEqual(oneTo(await deps.services.messages.lastSeq(roomId)));
+        expect(await loggedSeqs(deps.database, roomId)).toEqual(oneTo(await lastSeqOf(deps, roomId)));
       }
     } finally {
       await other.close();
@@ -170,7 +179,8 @@ describe.skipIf(!databaseKinds.includes("postgres"))("group commit against other
       const acked = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? [outcome.value.message.seq] : []));
       expect(await storedSeqs(deps.database, room.id)).toEqual(acked.sort((a, b) => a - b)); // acked ⇔ committed
       const after = await deps.services.messages.send(members[0]!.id, { roomId: room.id, clientMsgId: clientMsgId("up"), body: "back" });
-      expect(after.message.seq).toBe(acked.length + 1); // a rejected send used up no seq
+      expect(after.message.seq).toBe(4 + acked.length + 1); // a rejected send used up no seq
+      expect(await loggedSeqs(deps.database, room.id)).toEqual(oneTo(after.message.seq));
     } finally {
       holder.release();
     }
@@ -186,7 +196,8 @@ describe("group commit when PGlite closes", () => {
       const logger = createLogger({ level: "silent" });
       const events = createBusEventPublisher(createMemoryBus());
       const rateLimiter = createMemoryRateLimiter({ clock });
-      const rooms = createRoomService({ database, events, clock, logger, rateLimiter, rates: roomRates, limits: TEST_LIMITS });
+      const log = createRoomLog({ database, events, recentEvents: createMemoryRecentEvents({ clock }), logger });
+      const rooms = createRoomService({ database, events, log, clock, logger, rateLimiter, rates: roomRates, limits: TEST_LIMITS });
       const members = await Promise.all(Array.from({ length: 5 }, () => createUser(database)));
       const room = await rooms.create(members[0]!.id, { name: token(), kind: "private" });
       for (const member of members.slice(1)) await rooms.invite(members[0]!.id, { roomId: room.id, userId: member.id });
@@ -194,9 +205,8 @@ describe("group commit when PGlite closes", () => {
       const messages = createMessageService({
         database,
         rooms,
-        events,
+        log,
         rateLimiter,
-        recentMessages: createMemoryRecentMessages({ clock }),
         logger,
         metrics: createMetrics(),
         sendRate: { capacity: 1000, periodSeconds: 1 },
@@ -214,7 +224,8 @@ describe("group commit when PGlite closes", () => {
       expect(acked.length).toBeLessThan(100);
       database = await createPgliteDatabase({ dataDir, runtime: "vitest" });
       expect(await storedSeqs(database, room.id)).toEqual(acked.sort((a, b) => a - b)); // acked ⇔ committed
-      expect(acked).toEqual(oneTo(acked.length));
+      expect(acked).toEqual(seqsAfter(4, acked.length));
+      expect(await loggedSeqs(database, room.id)).toEqual(oneTo(4 + acked.length));
       await database.close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import type { Room } from "../../src/domain/rooms/rooms.schema.ts";
 import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import { databaseKinds } from "../support/databases.ts";
 import { createUser } from "../support/factories.ts";
+import { logReader } from "../support/room-log.ts";
 import { createTestDeps, type TestDeps } from "../support/test-deps.ts";
 import { token } from "./room-fixtures.ts";
 import { type Caller, callerFor, inputIssues } from "./trpc-calls.ts";
@@ -59,7 +60,7 @@ describe.each(databaseKinds)("messages.send input on %s", (kind) => {
   it("stores NFC, trimmed, and keeps bidi and zero-width characters, which messages may carry", async () => {
     const sent = await send("  Cafe\u0301 \u202Bשלום\u202C a\u200Db\n\tindented  ");
     expect(sent.body).toBe("Caf\u00e9 \u202Bשלום\u202C a\u200Db\n\tindented");
-    expect(await deps.services.messages.range(room.id, sent.seq - 1, sent.seq, 1)).toEqual([sent]);
+    expect(await logReader(deps.services.roomLog).messages(room.id, sent.seq - 1, sent.seq)).toEqual([sent]);
   });
 
   it("takes clientMsgIds of 8–64 characters of A–Z, a–z, 0–9, _ and -", async () => {

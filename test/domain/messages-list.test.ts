@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MessagePage } from "../../src/domain/messages/messages.schema.ts";
+import type { Message, MessagePage } from "../../src/domain/messages/messages.schema.ts";
 import type { Room } from "../../src/domain/rooms/rooms.schema.ts";
 import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import { databaseKinds } from "../support/databases.ts";
@@ -81,13 +81,18 @@ describe.each(databaseKinds)("messages.list on %s", (kind) => {
     expect(forwards).toEqual(seqs(1, 25));
   });
 
-  it("serves range and lastSeq for resume and gap filling", async () => {
-    const range = await deps.services.messages.range(room.id, 10, 14, 100);
-    expect(range.map((message) => message.seq)).toEqual(seqs(11, 14));
-    expect(range[0]).toMatchObject({ roomId: room.id, sender: alice, body: "message 11" });
-    expect((await deps.services.messages.range(room.id, 0, 25, 3)).map((message) => message.seq)).toEqual([1, 2, 3]);
-    expect(await deps.services.messages.range(room.id, 25, 30, 10)).toEqual([]);
-    expect(await deps.services.messages.lastSeq(room.id)).toBe(25);
+  it("serves the log's range and position for resume and gap filling, from the cache and from Postgres alike", async () => {
+    const log = deps.services.roomLog;
+    for (const source of ["cache", "postgres"]) {
+      if (source === "postgres") await deps.recentEvents.forget(room.id);
+      const range = (await log.range(room.id, 10, 14, 100)).map((frame) => JSON.parse(frame.frame) as { seq: number; message: Message });
+      expect(range.map((event) => event.seq)).toEqual(seqs(11, 14));
+      expect(range[0]?.message).toMatchObject({ roomId: room.id, sender: alice, body: "message 11" });
+      expect((await log.range(room.id, 0, 25, 3)).map((frame) => frame.seq)).toEqual([1, 2, 3]);
+      expect(await log.range(room.id, 25, 30, 10)).toEqual([]);
+    }
+    expect(await log.position(room.id)).toEqual({ lastSeq: 25, epoch: room.epoch });
+    expect(await log.position(crypto.randomUUID())).toBeNull();
   });
 
   it("refuses limits outside 1–100, two cursors at once, negative or fractional seqs and unknown fields", async () => {

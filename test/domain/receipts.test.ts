@@ -35,24 +35,26 @@ describe.each(databaseKinds)("receipts and unread counts on %s", (kind) => {
 
   it("counts unread as the messages of others after my read watermark", async () => {
     const [alice, bob] = [await createUser(deps.database), await createUser(deps.database)];
-    const room = await roomWith(alice, bob);
+    const room = await roomWith(alice, bob); // bob's join is seq 1: an event, not a message to read
     await send(bob, room);
     await send(alice, room);
-    await send(bob, room);
+    const third = await send(bob, room);
     await send(alice, room);
     await send(bob, room);
-    expect(await myRoom(alice, room)).toMatchObject({ lastSeq: 5, readSeq: 0, unread: 3 });
-    const state = await deps.services.receipts.markRead(alice.id, { roomId: room.id, seq: 3 });
-    expect(state).toEqual({ roomId: room.id, readSeq: 3, deliveredSeq: 3, unread: 1 });
-    expect(await myRoom(alice, room)).toMatchObject({ readSeq: 3, deliveredSeq: 3, unread: 1 });
+    expect(await myRoom(alice, room)).toMatchObject({ lastSeq: 6, readSeq: 0, unread: 3 });
+    const state = await deps.services.receipts.markRead(alice.id, { roomId: room.id, seq: third });
+    expect(state).toEqual({ roomId: room.id, readSeq: third, deliveredSeq: third, unread: 1 });
+    expect(await myRoom(alice, room)).toMatchObject({ readSeq: third, deliveredSeq: third, unread: 1 });
+    // A watermark on a seq that is not a message (the join) counts from the newest message before it.
+    expect(await deps.services.receipts.markRead(bob.id, { roomId: room.id, seq: 1 })).toMatchObject({ unread: 2 });
   });
 
   it("starts a new member's watermarks at the room's end: earlier history is not unread", async () => {
     const [alice, bob] = [await createUser(deps.database), await createUser(deps.database)];
     const room = await roomWith(alice);
     for (let i = 0; i < 4; i++) await send(alice, room);
-    await deps.services.rooms.join(bob.id, room.id);
-    expect(await myRoom(bob, room)).toMatchObject({ readSeq: 4, deliveredSeq: 4, unread: 0 });
+    await deps.services.rooms.join(bob.id, room.id); // seq 5: the watermarks start at the join itself
+    expect(await myRoom(bob, room)).toMatchObject({ readSeq: 5, deliveredSeq: 5, unread: 0 });
     await send(alice, room);
     expect(await myRoom(bob, room)).toMatchObject({ unread: 1 });
   });
@@ -60,20 +62,27 @@ describe.each(databaseKinds)("receipts and unread counts on %s", (kind) => {
   it("never moves a watermark backwards, and reading implies delivery", async () => {
     const [alice, bob] = [await createUser(deps.database), await createUser(deps.database)];
     const room = await roomWith(alice, bob);
-    for (let i = 0; i < 6; i++) await send(alice, room);
-    await deps.services.receipts.markDelivered(bob.id, { roomId: room.id, seq: 2 });
-    await deps.services.receipts.markRead(bob.id, { roomId: room.id, seq: 4 });
-    expect(await deps.services.receipts.markRead(bob.id, { roomId: room.id, seq: 1 })).toMatchObject({ readSeq: 4, deliveredSeq: 4 });
-    expect(await deps.services.receipts.markDelivered(bob.id, { roomId: room.id, seq: 3 })).toMatchObject({ deliveredSeq: 4 });
-    expect(await deps.services.receipts.markDelivered(bob.id, { roomId: room.id, seq: 6 })).toMatchObject({ readSeq: 4, deliveredSeq: 6, unread: 2 });
+    const seqs: number[] = [];
+    for (let i = 0; i < 6; i++) seqs.push(await send(alice, room));
+    const [first, second, third, fourth, , sixth] = seqs as [number, number, number, number, number, number];
+    await deps.services.receipts.markDelivered(bob.id, { roomId: room.id, seq: second });
+    await deps.services.receipts.markRead(bob.id, { roomId: room.id, seq: fourth });
+    expect(await deps.services.receipts.markRead(bob.id, { roomId: room.id, seq: first })).toMatchObject({ readSeq: fourth, deliveredSeq: fourth });
+    expect(await deps.services.receipts.markDelivered(bob.id, { roomId: room.id, seq: third })).toMatchObject({ deliveredSeq: fourth });
+    expect(await deps.services.receipts.markDelivered(bob.id, { roomId: room.id, seq: sixth })).toMatchObject({
+      readSeq: fourth,
+      deliveredSeq: sixth,
+      unread: 2,
+    });
   });
 
   it("keeps the highest mark when two devices mark at once", async () => {
     const [alice, bob] = [await createUser(deps.database), await createUser(deps.database)];
     const room = await roomWith(alice, bob);
-    for (let i = 0; i < 20; i++) await send(alice, room);
-    await Promise.all(Array.from({ length: 20 }, (_, i) => deps.services.receipts.markRead(bob.id, { roomId: room.id, seq: i + 1 })));
-    expect(await myRoom(bob, room)).toMatchObject({ readSeq: 20, unread: 0 });
+    const seqs: number[] = [];
+    for (let i = 0; i < 20; i++) seqs.push(await send(alice, room));
+    await Promise.all(seqs.map((seq) => deps.services.receipts.markRead(bob.id, { roomId: room.id, seq })));
+    expect(await myRoom(bob, room)).toMatchObject({ readSeq: seqs.at(-1), unread: 0 });
   });
 
   it("refuses marks past the room's last message and in rooms the user is not in", async () => {
@@ -88,52 +97,52 @@ describe.each(databaseKinds)("receipts and unread counts on %s", (kind) => {
   it("announces a read to the room and the new unread count to the reader's own devices", async () => {
     const [alice, bob] = [await createUser(deps.database), await createUser(deps.database)];
     const room = await roomWith(alice, bob);
-    await send(alice, room);
-    await send(alice, room);
+    const first = await send(alice, room);
+    const second = await send(alice, room);
     const roomEvents = await deps.recordEvents({ roomId: room.id });
     const bobEvents = await deps.recordEvents({ userId: bob.id });
-    await deps.services.receipts.markRead(bob.id, { roomId: room.id, seq: 1 });
-    await deps.services.receipts.markDelivered(bob.id, { roomId: room.id, seq: 2 });
+    await deps.services.receipts.markRead(bob.id, { roomId: room.id, seq: first });
+    await deps.services.receipts.markDelivered(bob.id, { roomId: room.id, seq: second });
     await settle();
     expect(roomEvents).toEqual([
-      { type: "receipt.updated", roomId: room.id, userId: bob.id, deliveredSeq: 1, readSeq: 1 },
-      { type: "receipt.updated", roomId: room.id, userId: bob.id, deliveredSeq: 2 },
+      { type: "receipt.updated", roomId: room.id, userId: bob.id, deliveredSeq: first, readSeq: first },
+      { type: "receipt.updated", roomId: room.id, userId: bob.id, deliveredSeq: second },
     ]);
-    expect(bobEvents).toEqual([{ type: "unread.updated", roomId: room.id, readSeq: 1, unread: 1 }]);
+    expect(bobEvents).toEqual([{ type: "unread.updated", roomId: room.id, readSeq: first, unread: 1 }]);
   });
 
   it("keeps private receipts, and receipts in rooms over the size limit, on the reader's own devices", async () => {
     const [alice, bob, carol, dave] = await fourUsers();
     const small = await roomWith(alice, bob);
     await deps.services.users.updateMe((bob).id, { privateReceipts: true });
-    await send(alice, small);
+    const inSmall = await send(alice, small);
     const smallRoom = await deps.recordEvents({ roomId: small.id });
     const bobEvents = await deps.recordEvents({ userId: (bob).id });
-    await deps.services.receipts.markRead((bob).id, { roomId: small.id, seq: 1 });
+    await deps.services.receipts.markRead((bob).id, { roomId: small.id, seq: inSmall });
 
     const large = await roomWith(alice, carol, dave, bob); // 4 > 3
-    await send(alice, large);
+    const inLarge = await send(alice, large);
     const largeRoom = await deps.recordEvents({ roomId: large.id });
     const carolEvents = await deps.recordEvents({ userId: (carol).id });
-    await deps.services.receipts.markDelivered((carol).id, { roomId: large.id, seq: 1 });
+    await deps.services.receipts.markDelivered((carol).id, { roomId: large.id, seq: inLarge });
     await settle();
     expect(smallRoom).toEqual([]);
-    expect(bobEvents).toContainEqual({ type: "receipt.updated", roomId: small.id, userId: (bob).id, deliveredSeq: 1, readSeq: 1 });
+    expect(bobEvents).toContainEqual({ type: "receipt.updated", roomId: small.id, userId: (bob).id, deliveredSeq: inSmall, readSeq: inSmall });
     expect(largeRoom).toEqual([]);
-    expect(carolEvents).toEqual([{ type: "receipt.updated", roomId: large.id, userId: (carol).id, deliveredSeq: 1 }]);
+    expect(carolEvents).toEqual([{ type: "receipt.updated", roomId: large.id, userId: (carol).id, deliveredSeq: inLarge }]);
   });
 
   it("reports sent, delivered and read times per member from the watermark moves", async () => {
     const [alice, bob, carol, late] = await fourUsers();
     const room = await roomWith(alice, bob, carol);
     const seq = await send(alice, room);
-    await send(alice, room);
+    const next = await send(alice, room);
     deps.clock.advance(1_000);
     const deliveredAt = deps.clock.now().toISOString();
-    await deps.services.receipts.markDelivered((bob).id, { roomId: room.id, seq: 2 });
+    await deps.services.receipts.markDelivered((bob).id, { roomId: room.id, seq: next });
     deps.clock.advance(5_000);
     const readAt = deps.clock.now().toISOString();
-    await deps.services.receipts.markRead((bob).id, { roomId: room.id, seq: 2 });
+    await deps.services.receipts.markRead((bob).id, { roomId: room.id, seq: next });
     await deps.services.rooms.join((late).id, room.id);
 
     const status = await deps.services.receipts.status((carol).id, { roomId: room.id, seq, limit: 10 });

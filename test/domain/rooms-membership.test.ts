@@ -33,11 +33,12 @@ describe.each(databaseKinds)("room membership on %s", (kind) => {
       await callerFor(deps.services, admin.id).rooms.invite({ roomId: room.id, userId: second.id });
       await settle();
       expect(roomEvents).toEqual([
-        { type: "member.joined", roomId: room.id, member: { user: first, role: "member" } },
-        { type: "member.joined", roomId: room.id, member: { user: second, role: "member" } },
+        { type: "member.joined", roomId: room.id, seq: 2, member: { user: first, role: "member" } },
+        { type: "member.joined", roomId: room.id, seq: 3, member: { user: second, role: "member" } },
       ]);
-      expect(firstEvents).toEqual([{ type: "room.membership", roomId: room.id, membership: "joined", room }]);
-      expect(await deps.services.rooms.get(second.id, room.id)).toEqual(room);
+      // The invitee's sockets attach where their join put the room.
+      expect(firstEvents).toEqual([{ type: "room.membership", roomId: room.id, membership: "joined", room: { ...room, lastSeq: 2 } }]);
+      expect(await deps.services.rooms.get(second.id, room.id)).toEqual({ ...room, lastSeq: 3 });
     });
 
     it("refuses plain members, outsiders, unknown users and direct rooms", async () => {
@@ -71,8 +72,8 @@ describe.each(databaseKinds)("room membership on %s", (kind) => {
       const userEvents = await deps.recordEvents({ userId: member.id });
       await callerFor(deps.services, member.id).rooms.leave({ roomId: room.id });
       await settle();
-      expect(roomEvents).toEqual([{ type: "member.left", roomId: room.id, userId: member.id, reason: "left" }]);
-      expect(userEvents).toEqual([{ type: "room.membership", roomId: room.id, membership: "left", room }]);
+      expect(roomEvents).toEqual([{ type: "member.left", roomId: room.id, seq: 2, userId: member.id, reason: "left" }]);
+      expect(userEvents).toEqual([{ type: "room.membership", roomId: room.id, membership: "left", room: { ...room, lastSeq: 2 } }]);
       expect(await domainError(deps.services.rooms.get(member.id, room.id))).toMatchObject(NOT_A_MEMBER);
       expect(await domainError(deps.services.rooms.leave(member.id, room.id))).toMatchObject(NOT_A_MEMBER);
     });
@@ -110,8 +111,8 @@ describe.each(databaseKinds)("room membership on %s", (kind) => {
       const userEvents = await deps.recordEvents({ userId: member.id });
       await callerFor(deps.services, owner.id).rooms.kick({ roomId: room.id, userId: member.id });
       await settle();
-      expect(roomEvents).toEqual([{ type: "member.left", roomId: room.id, userId: member.id, reason: "removed" }]);
-      expect(userEvents).toEqual([{ type: "room.membership", roomId: room.id, membership: "removed", room }]);
+      expect(roomEvents).toEqual([{ type: "member.left", roomId: room.id, seq: 2, userId: member.id, reason: "removed" }]);
+      expect(userEvents).toEqual([{ type: "room.membership", roomId: room.id, membership: "removed", room: { ...room, lastSeq: 2 } }]);
       const send = deps.services.messages.send(member.id, { roomId: room.id, clientMsgId: `k-${token()}`, body: "still here?" });
       expect(await domainError(send)).toMatchObject(NOT_A_MEMBER);
     });

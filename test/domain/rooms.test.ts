@@ -4,6 +4,7 @@ import { createUsers, setRole, token } from "./room-fixtures.ts";
 import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import { databaseKinds } from "../support/databases.ts";
 import { createUser } from "../support/factories.ts";
+import { logReader } from "../support/room-log.ts";
 import { createTestDeps, settle, type TestDeps } from "../support/test-deps.ts";
 import { callerFor, domainError, inputIssues, NOT_A_MEMBER, trpcError } from "./trpc-calls.ts";
 
@@ -95,11 +96,13 @@ describe.each(databaseKinds)("rooms on %s", (kind) => {
       const roomEvents = await deps.recordEvents({ roomId: room.id });
       const userEvents = await deps.recordEvents({ userId: joiner.id });
       const caller = callerFor(deps.services, joiner.id);
-      expect(await caller.rooms.join({ roomId: room.id })).toEqual(room);
-      expect(await caller.rooms.join({ roomId: room.id })).toEqual(room);
+      // The join took the room's next seq: the room comes back at that position, where the joiner's sockets attach.
+      const joined = { ...room, lastSeq: 1 };
+      expect(await caller.rooms.join({ roomId: room.id })).toEqual(joined);
+      expect(await caller.rooms.join({ roomId: room.id })).toEqual(joined);
       await settle();
-      expect(roomEvents).toEqual([{ type: "member.joined", roomId: room.id, member: { user: joiner, role: "member" } }]);
-      expect(userEvents).toEqual([{ type: "room.membership", roomId: room.id, membership: "joined", room }]);
+      expect(roomEvents).toEqual([{ type: "member.joined", roomId: room.id, seq: 1, member: { user: joiner, role: "member" } }]);
+      expect(userEvents).toEqual([{ type: "room.membership", roomId: room.id, membership: "joined", room: joined }]);
       expect(await deps.services.rooms.requireMember(joiner.id, room.id)).toBe("member");
     });
 
@@ -173,7 +176,9 @@ describe.each(databaseKinds)("rooms on %s", (kind) => {
       const unreadNone = { readSeq: 0, deliveredSeq: 0, unread: 0 };
       // My own message is not unread; the friend's is.
       expect(rooms[0]).toEqual({ ...older, lastSeq: 1, role: "owner", lastMessage: sentToOlder.message, peer: null, ...unreadNone });
-      expect(rooms[1]).toEqual({ ...newer, lastSeq: 1, role: "member", lastMessage: sent.message, peer: null, ...unreadNone, unread: 1 });
+      // My join took seq 1 and is where my watermarks start; the friend's message is seq 2.
+      const joinedAt = { readSeq: 1, deliveredSeq: 1 };
+      expect(rooms[1]).toEqual({ ...newer, lastSeq: 2, role: "member", lastMessage: sent.message, peer: null, ...unreadNone, ...joinedAt, unread: 1 });
       expect(rooms[2]).toEqual({ ...direct, role: "member", lastMessage: null, peer: friend, ...unreadNone });
       expect(await deps.services.rooms.list((await createUser(deps.database)).id)).toEqual([]);
     });
@@ -187,14 +192,21 @@ describe.each(databaseKinds)("rooms on %s", (kind) => {
       await setRole(deps, room.id, admin.id, "admin");
       const roomEvents = await deps.recordEvents({ roomId: room.id });
       const renamed = await callerFor(deps.services, owner.id).rooms.update({ roomId: room.id, name: " Cafe\u0301 " });
-      expect(renamed).toEqual({ ...room, name: "Caf\u00e9" });
+      expect(renamed).toEqual({ ...room, name: "Caf\u00e9", lastSeq: 2 }); // after the admin's join, seq 1
       const described = await callerFor(deps.services, admin.id).rooms.update({ roomId: room.id, description: "now described" });
-      expect(described).toEqual({ ...renamed, description: "now described" });
+      expect(described).toEqual({ ...renamed, description: "now described", lastSeq: 3 });
       expect(await deps.services.rooms.get(owner.id, room.id)).toEqual(described);
       await settle();
       expect(roomEvents).toEqual([
-        { type: "room.updated", roomId: room.id, room: renamed },
-        { type: "room.updated", roomId: room.id, room: described },
+        { type: "room.updated", roomId: room.id, seq: 2, room: renamed },
+        { type: "room.updated", roomId: room.id, seq: 3, room: described },
+      ]);
+      // Replayed from Postgres (not the cache of what was announced), each carries the room as it is now, at its own
+      // position: applied in order, both end at the same room.
+      await deps.recentEvents.forget(room.id);
+      expect(await logReader(deps.services.roomLog).events(room.id, 1)).toEqual([
+        { type: "room.updated", roomId: room.id, seq: 2, room: { ...described, lastSeq: 2 } },
+        { type: "room.updated", roomId: room.id, seq: 3, room: described },
       ]);
     });
 
@@ -219,7 +231,7 @@ describe.each(databaseKinds)("rooms on %s", (kind) => {
       expect(await inputIssues(caller.rooms.update({ roomId: room.id, name: "\u2066isolate" }))).toEqual([
         "name must not contain invisible or formatting characters (U+2066)",
       ]);
-      expect(await deps.services.rooms.get(owner.id, room.id)).toEqual(room);
+      expect(await deps.services.rooms.get(owner.id, room.id)).toEqual({ ...room, lastSeq: 1 }); // the member's join, nothing else
     });
   });
 });

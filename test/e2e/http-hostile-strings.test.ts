@@ -67,7 +67,11 @@ describe("hostile strings in every procedure (Bun)", () => {
     "auth.refresh": { valid: () => ({ refreshToken: "A".repeat(43), refreshTokenIn: "body" }), strings: { refreshToken: HOSTILE_TEXT } },
     "auth.logout": { valid: () => ({ refreshToken: "B".repeat(43) }), strings: { refreshToken: HOSTILE_TEXT } },
     "auth.me": { valid: () => ({}), strings: {} },
-    "auth.wsTicket": { valid: () => ({ resume: { [room.id]: 0 } }), strings: {}, extra: HOSTILE_TEXT.map((key) => ({ resume: { [key]: 1 } })) },
+    "auth.wsTicket": {
+      valid: () => ({ resume: { [room.id]: { seq: 0, epoch: room.epoch } } }),
+      strings: {},
+      extra: HOSTILE_TEXT.map((key) => ({ resume: { [key]: { seq: 1, epoch: 1 } } })),
+    },
     "users.get": { valid: () => ({ userId: other.user.id }), strings: { userId: HOSTILE_TEXT } },
     "users.search": { valid: () => ({ query: "hos" }), strings: { query: HOSTILE_TEXT } },
     "users.updateMe": { valid: () => ({ displayName: "Fine Name" }), strings: { displayName: HOSTILE_TEXT } },
@@ -81,6 +85,7 @@ describe("hostile strings in every procedure (Bun)", () => {
     "rooms.leave": { valid: () => ({ roomId: SOME_ID }), strings: { roomId: HOSTILE_TEXT } },
     "rooms.kick": { valid: () => ({ roomId: room.id, userId: SOME_ID }), strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT } },
     "rooms.update": { valid: () => ({ roomId: room.id, name: "renamed", description: "d" }), strings: { roomId: HOSTILE_TEXT, name: HOSTILE_TEXT, description: HOSTILE_TEXT } },
+    "rooms.events": { valid: () => ({ roomId: room.id, after: 0 }), strings: { roomId: HOSTILE_TEXT } },
     "rooms.members": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT, cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
     "messages.send": {
       valid: () => ({ roomId: room.id, clientMsgId: `h-${crypto.randomUUID()}`, body: "fine" }),

@@ -1,7 +1,7 @@
 import { createTRPCClient, httpBatchLink, type TRPCClient } from "@trpc/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import type { AppRouter, ServerEvent } from "../../src/contract.ts";
+import type { AppRouter, ResumePositions, ServerEvent } from "../../src/contract.ts";
 import { uniqueUsername } from "../support/factories.ts";
 import { type ServerProcess, startServer } from "../support/server-process.ts";
 
@@ -43,7 +43,7 @@ describe("plain tRPC client and plain WebSocket against Bun", () => {
   }
 
   /** A plain socket on a fresh ticket: every event it receives, and a way to wait for one. */
-  async function connect(api: TRPCClient<AppRouter>, resume?: Record<string, number>) {
+  async function connect(api: TRPCClient<AppRouter>, resume?: ResumePositions) {
     const { ticket } = await api.auth.wsTicket.mutate(resume ? { resume } : {});
     const socket = new WebSocket(`${server.url.replace("http", "ws")}/ws?ticket=${ticket}`);
     opened.push(socket);
@@ -82,26 +82,28 @@ describe("plain tRPC client and plain WebSocket against Bun", () => {
     const alice = await signUp("alice");
     const bob = await signUp("bob");
     const room = await alice.api.rooms.create.mutate({ name: "plain clients", kind: "public" });
-    await bob.api.rooms.join.mutate({ roomId: room.id });
+    // Bob's join is the room's first event (seq 1): messages follow it.
+    const joined = await bob.api.rooms.join.mutate({ roomId: room.id });
+    expect(joined).toMatchObject({ lastSeq: 1, epoch: room.epoch });
 
     const aliceSocket = await connect(alice.api);
     const bobFirst = await connect(bob.api);
     expect(bobFirst.events.find((event) => event.type === "ready")).toMatchObject({
       userId: bob.userId,
-      rooms: [{ roomId: room.id, lastSeq: 0 }],
+      rooms: [{ roomId: room.id, lastSeq: 1, epoch: room.epoch }],
     });
 
     // Real time: a send is acknowledged to its sender after commit and delivered to everyone in the room.
     aliceSocket.send({ type: "send", roomId: room.id, clientMsgId: "alice-hello-1", body: "hi bob" });
     const ack = await aliceSocket.waitFor<Extract<ServerEvent, { type: "ack" }>>((event) => event.type === "ack");
-    expect(ack.message).toMatchObject({ roomId: room.id, seq: 1, body: "hi bob", sender: { id: alice.userId } });
+    expect(ack.message).toMatchObject({ roomId: room.id, seq: 2, body: "hi bob", sender: { id: alice.userId } });
     expect((await bobFirst.waitFor<MessageCreated>((event) => event.type === "message.created")).message).toEqual(ack.message);
-    await aliceSocket.waitFor((event) => event.type === "message.created" && event.seq === 1);
-    bobFirst.send({ type: "send", roomId: room.id, clientMsgId: "bob-reply-1", body: "hi alice" });
     await aliceSocket.waitFor((event) => event.type === "message.created" && event.seq === 2);
-    await bobFirst.waitFor((event) => event.type === "ack" && event.message.seq === 2);
+    bobFirst.send({ type: "send", roomId: room.id, clientMsgId: "bob-reply-1", body: "hi alice" });
+    await aliceSocket.waitFor((event) => event.type === "message.created" && event.seq === 3);
+    await bobFirst.waitFor((event) => event.type === "ack" && event.message.seq === 3);
     const lastSeen = Math.max(...created(bobFirst.events, room.id).map((event) => event.seq));
-    expect(lastSeen).toBe(2);
+    expect(lastSeen).toBe(3);
 
     // Bob's network drops; the room moves on without him.
     bobFirst.socket.terminate();
@@ -111,27 +113,27 @@ describe("plain tRPC client and plain WebSocket against Bun", () => {
     }
 
     // He comes back with where he was: exactly the missed messages, in order, then `resumed`, then live.
-    const bobAgain = await connect(bob.api, { [room.id]: lastSeen });
+    const bobAgain = await connect(bob.api, { [room.id]: { seq: lastSeen, epoch: room.epoch } });
     const replayed = created(bobAgain.events, room.id);
     expect(replayed.map((event) => [event.seq, event.message.body])).toEqual([
-      [3, "while you were out"],
-      [4, "still out?"],
-      [5, "third one"],
+      [4, "while you were out"],
+      [5, "still out?"],
+      [6, "third one"],
     ]);
     const resumedAt = bobAgain.events.findIndex((event) => event.type === "resumed");
-    expect(bobAgain.events[resumedAt]).toEqual({ type: "resumed", roomId: room.id, recovered: true, missed: null });
-    expect(bobAgain.events.findIndex((event) => event.type === "message.created" && event.seq === 5)).toBeLessThan(resumedAt);
+    expect(bobAgain.events[resumedAt]).toEqual({ type: "resumed", roomId: room.id, recovered: true, missed: null, epoch: room.epoch, reset: false });
+    expect(bobAgain.events.findIndex((event) => event.type === "message.created" && event.seq === 6)).toBeLessThan(resumedAt);
 
     aliceSocket.send({ type: "send", roomId: room.id, clientMsgId: "alice-welcome-back", body: "welcome back" });
-    await bobAgain.waitFor((event) => event.type === "message.created" && event.seq === 6);
-    bobAgain.send({ type: "send", roomId: room.id, clientMsgId: "bob-thanks-1", body: "thanks" });
-    await aliceSocket.waitFor((event) => event.type === "message.created" && event.seq === 7);
     await bobAgain.waitFor((event) => event.type === "message.created" && event.seq === 7);
+    bobAgain.send({ type: "send", roomId: room.id, clientMsgId: "bob-thanks-1", body: "thanks" });
+    await aliceSocket.waitFor((event) => event.type === "message.created" && event.seq === 8);
+    await bobAgain.waitFor((event) => event.type === "message.created" && event.seq === 8);
     await new Promise((resolve) => setTimeout(resolve, 150)); // room for a stray duplicate to show up
 
     // No loss, no duplicates: what each person saw is the room's history, as the API lists it.
     const history = await bob.api.messages.list.query({ roomId: room.id, limit: 100 });
-    expect(history.messages.map((message) => message.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(history.messages.map((message) => message.seq)).toEqual([2, 3, 4, 5, 6, 7, 8]);
     const bobSaw = [...created(bobFirst.events, room.id), ...created(bobAgain.events, room.id)].map((event) => event.message);
     expect(bobSaw).toEqual(history.messages);
     expect(created(aliceSocket.events, room.id).map((event) => event.message)).toEqual(history.messages);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ServerEvent } from "../../src/contract.ts";
-import { type Chatter, eventually, openChatterSocket, publicRoom, registerChatter } from "../support/chatters.ts";
+import type { ResumePositions, ServerEvent } from "../../src/contract.ts";
+import { type Chatter, eventually, openChatterSocket, positionIn, publicRoom, registerChatter } from "../support/chatters.ts";
 import { type RuntimeName, type ServerProcess, startServer, TEST_ORIGIN } from "../support/server-process.ts";
 import { openSilentPeer, sendKeylessUpgrade } from "../support/silent-peer.ts";
 import { openTestSocket, type TestSocket, type UpgradeRefusal } from "../support/socket-client.ts";
@@ -43,11 +43,11 @@ export function realtimeSuite(runtime: RuntimeName): void {
       return created;
     }
 
-    function socketFor(who: Chatter, resume?: Record<string, number>): Promise<TestSocket> {
+    function socketFor(who: Chatter, resume?: ResumePositions): Promise<TestSocket> {
       return socketOn(server, who, resume);
     }
 
-    async function socketOn(target: ServerProcess, who: Chatter, resume?: Record<string, number>): Promise<TestSocket> {
+    async function socketOn(target: ServerProcess, who: Chatter, resume?: ResumePositions): Promise<TestSocket> {
       const socket = await openChatterSocket(target.url, who, resume);
       sockets.push(socket);
       return socket;
@@ -67,13 +67,13 @@ export function realtimeSuite(runtime: RuntimeName): void {
       await Promise.all([alice.client.realtime.whenOpen(), bob.client.realtime.whenOpen()]);
 
       const sent = await alice.client.realtime.send(room.id, "hello bob");
-      expect(sent).toMatchObject({ roomId: room.id, seq: 1, body: "hello bob", sender: { id: alice.user.id } });
+      expect(sent).toMatchObject({ roomId: room.id, seq: room.lastSeq + 1, body: "hello bob", sender: { id: alice.user.id } });
       const received = await bob.waitFor("message.created", (event) => event.roomId === room.id);
       expect(received.message).toEqual(sent);
 
       await bob.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "bob-reply-1", body: "hi alice" });
       const reply = await alice.waitFor("message.created", (event) => event.message.body === "hi alice");
-      expect(reply.seq).toBe(2);
+      expect(reply.seq).toBe(room.lastSeq + 2);
       expect(alice.bodies(room.id)).toEqual(["hello bob", "hi alice"]);
     });
 
@@ -95,14 +95,14 @@ export function realtimeSuite(runtime: RuntimeName): void {
       alice.client.realtime.connect();
       bob.client.realtime.connect();
       await Promise.all([alice.client.realtime.whenOpen(), bob.client.realtime.whenOpen()]);
-      await alice.client.realtime.send(room.id, "did you get this?");
+      const { seq } = await alice.client.realtime.send(room.id, "did you get this?");
       const delivered = await alice.waitFor("receipt.updated", (event) => event.userId === bob.user.id);
-      expect(delivered).toEqual({ type: "receipt.updated", roomId: room.id, userId: bob.user.id, deliveredSeq: 1 });
+      expect(delivered).toEqual({ type: "receipt.updated", roomId: room.id, userId: bob.user.id, deliveredSeq: seq });
 
-      expect(await bob.client.api.messages.markRead.mutate({ roomId: room.id, seq: 1 })).toMatchObject({ unread: 0 });
-      await alice.waitFor("receipt.updated", (event) => event.userId === bob.user.id && event.readSeq === 1);
+      expect(await bob.client.api.messages.markRead.mutate({ roomId: room.id, seq })).toMatchObject({ unread: 0 });
+      await alice.waitFor("receipt.updated", (event) => event.userId === bob.user.id && event.readSeq === seq);
       await bobsOtherDevice.waitFor((event) => event.type === "unread.updated" && event.roomId === room.id && event.unread === 0);
-      const status = await alice.client.api.messages.status.query({ roomId: room.id, seq: 1 });
+      const status = await alice.client.api.messages.status.query({ roomId: room.id, seq });
       expect(status.members).toEqual([{ userId: bob.user.id, deliveredAt: expect.any(String), readAt: expect.any(String) }]);
     });
 
@@ -123,23 +123,78 @@ export function realtimeSuite(runtime: RuntimeName): void {
       const [alice, bob] = [await chatter("alice"), await chatter("bob")];
       const room = await publicRoom(alice, bob);
       const first = await socketFor(bob);
-      await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "before-drop", body: "m0" });
+      const before = await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "before-drop", body: "m0" });
       await first.waitFor((event) => event.type === "message.created" && event.roomId === room.id);
       first.terminate();
 
+      const base = before.seq;
       for (let i = 1; i <= 5; i++) {
         await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: `while-away-${i}`, body: `m${i}` });
       }
-      const second = await socketFor(bob, { [room.id]: 1 });
-      expect(messagesIn(second, room.id).map((event) => event.seq)).toEqual([2, 3, 4, 5, 6]);
+      const second = await socketFor(bob, positionIn(room, base));
+      const missed = [1, 2, 3, 4, 5].map((i) => base + i);
+      expect(messagesIn(second, room.id).map((event) => event.seq)).toEqual(missed);
       const resumedAt = second.events.findIndex((event) => event.type === "resumed");
-      expect(second.events[resumedAt]).toEqual({ type: "resumed", roomId: room.id, recovered: true, missed: null });
-      expect(second.events.findIndex((event) => event.type === "message.created" && event.seq === 6)).toBeLessThan(resumedAt);
+      expect(second.events[resumedAt]).toEqual({ type: "resumed", roomId: room.id, recovered: true, missed: null, epoch: room.epoch, reset: false });
+      expect(second.events.findIndex((event) => event.type === "message.created" && event.seq === base + 5)).toBeLessThan(resumedAt);
 
       await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "after-resume", body: "m7" });
-      await second.waitFor((event) => event.type === "message.created" && event.seq === 7);
+      await second.waitFor((event) => event.type === "message.created" && event.seq === base + 6);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(messagesIn(second, room.id).map((event) => event.seq)).toEqual([2, 3, 4, 5, 6, 7]);
+      expect(messagesIn(second, room.id).map((event) => event.seq)).toEqual([...missed, base + 6]);
+    });
+
+    it("replays every room event it missed, not only messages: joins, departures and renames in their seq order", async () => {
+      const [alice, bob, carol] = [await chatter("alice"), await chatter("bob"), await chatter("carol")];
+      const room = await publicRoom(alice, bob);
+      const first = await socketFor(bob);
+      first.terminate();
+      await carol.client.api.rooms.join.mutate({ roomId: room.id });
+      const hello = await carol.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "carol-says-hi", body: "hi all" });
+      await alice.client.api.rooms.update.mutate({ roomId: room.id, name: "renamed" });
+      await carol.client.api.rooms.leave.mutate({ roomId: room.id });
+      const second = await socketFor(bob, positionIn(room, room.lastSeq));
+      await second.waitFor((event) => event.type === "resumed" && event.roomId === room.id);
+      const replayed = second.events.filter((event) => "seq" in event && event.roomId === room.id);
+      expect(replayed).toEqual([
+        { type: "member.joined", roomId: room.id, seq: room.lastSeq + 1, member: { user: { id: carol.user.id, username: carol.user.username, displayName: carol.user.displayName }, role: "member" } },
+        { type: "message.created", roomId: room.id, seq: room.lastSeq + 2, message: hello },
+        { type: "room.updated", roomId: room.id, seq: room.lastSeq + 3, room: expect.objectContaining({ name: "renamed", lastSeq: room.lastSeq + 3 }) },
+        { type: "member.left", roomId: room.id, seq: room.lastSeq + 4, userId: carol.user.id, reason: "left" },
+      ]);
+    });
+
+    it("tells a client resuming from another epoch of the room's stream to start over, never continuing from its seq", async () => {
+      const [alice, bob] = [await chatter("alice"), await chatter("bob")];
+      const room = await publicRoom(alice, bob);
+      await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "before-restore", body: "one" });
+      // As if bob's position came from before the database was restored: another epoch, a seq that means nothing here.
+      const socket = await socketFor(bob, { [room.id]: { seq: 1, epoch: room.epoch === 1 ? 2 : room.epoch - 1 } });
+      expect(socket.events.find((event) => event.type === "resumed")).toEqual({
+        type: "resumed",
+        roomId: room.id,
+        recovered: false,
+        missed: { fromSeq: 1, toSeq: room.lastSeq + 1 },
+        epoch: room.epoch,
+        reset: true,
+      });
+      expect(messagesIn(socket, room.id)).toEqual([]); // nothing replayed onto a view that must be rebuilt
+    });
+
+    it("starts over a client that claims events the room does not have (a database restored to before them)", async () => {
+      const [alice, bob] = [await chatter("alice"), await chatter("bob")];
+      const room = await publicRoom(alice, bob);
+      await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "after-the-backup", body: "one" });
+      // Same epoch, but a seq past the room's last event: the next events will take those seqs, so no continuing.
+      const socket = await socketFor(bob, positionIn(room, room.lastSeq + 50));
+      expect(socket.events.find((event) => event.type === "resumed")).toEqual({
+        type: "resumed",
+        roomId: room.id,
+        recovered: false,
+        missed: { fromSeq: 1, toSeq: room.lastSeq + 1 },
+        epoch: room.epoch,
+        reset: true,
+      });
     });
 
     it("resumes through the SDK after a disconnect, and delivers sends queued while offline", async () => {
@@ -156,7 +211,7 @@ export function realtimeSuite(runtime: RuntimeName): void {
       }
       const queued = bob.client.realtime.send(room.id, "sent while offline");
       bob.client.realtime.connect();
-      await expect(queued).resolves.toMatchObject({ seq: 5, body: "sent while offline" });
+      await expect(queued).resolves.toMatchObject({ seq: room.lastSeq + 5, body: "sent while offline" });
       await eventually(() => bob.bodies(room.id).length === 5, () => JSON.stringify(bob.bodies(room.id)));
       expect(bob.bodies(room.id)).toEqual(["one", "two", "three", "four", "sent while offline"]);
     });
@@ -167,17 +222,23 @@ export function realtimeSuite(runtime: RuntimeName): void {
       for (let i = 1; i <= RESUME_BUDGET + 5; i++) {
         await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: `burst-message-${i}`, body: `b${i}` });
       }
-      const socket = await socketFor(bob, { [room.id]: 0 });
+      const socket = await socketFor(bob, positionIn(room, room.lastSeq));
       expect(socket.events.find((event) => event.type === "resumed")).toEqual({
         type: "resumed",
         roomId: room.id,
         recovered: false,
-        missed: { fromSeq: 1, toSeq: RESUME_BUDGET + 5 },
+        missed: { fromSeq: room.lastSeq + 1, toSeq: room.lastSeq + RESUME_BUDGET + 5 },
+        epoch: room.epoch,
+        reset: false,
       });
       expect(messagesIn(socket, room.id)).toEqual([]);
+      // The range is exactly what rooms.events pages.
+      const paged = await bob.client.api.rooms.events.query({ roomId: room.id, after: room.lastSeq, limit: 500 });
+      expect(paged).toMatchObject({ lastSeq: room.lastSeq + RESUME_BUDGET + 5, epoch: room.epoch, hasMore: false });
+      expect(paged.events.map((event) => event.seq)).toEqual(Array.from({ length: RESUME_BUDGET + 5 }, (_, i) => room.lastSeq + 1 + i));
       await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "burst-live-message", body: "live" });
       const live = await socket.waitFor((event) => event.type === "message.created" && event.roomId === room.id);
-      expect(live).toMatchObject({ seq: RESUME_BUDGET + 6 });
+      expect(live).toMatchObject({ seq: room.lastSeq + RESUME_BUDGET + 6 });
     });
 
     it("attaches rooms joined after connecting and drops rooms the user was removed from", async () => {
@@ -322,14 +383,15 @@ export function realtimeSuite(runtime: RuntimeName): void {
       const closes = own.logs.filter((line) => line.msg === "closing a slow consumer");
       expect(closes.map((line) => line.cause)).toEqual(["buffer"]); // the live sweep, not a dropped frame
       const seen = messagesIn(slow, room.id).map((event) => event.seq);
-      expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1)); // a prefix: nothing skipped
+      const base = room.lastSeq; // bob's join
+      expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => base + i + 1)); // a prefix: nothing skipped
       expect(seen.length).toBeLessThan(total);
 
-      const again = await socketOn(own, bob, { [room.id]: seen.length });
+      const again = await socketOn(own, bob, positionIn(room, base + seen.length));
       const resumed = again.events.find((event) => event.type === "resumed");
       const replayed = messagesIn(again, room.id).map((event) => event.seq);
-      if (resumed?.type === "resumed" && resumed.recovered) expect(replayed.at(-1)).toBe(total);
-      else expect(resumed).toMatchObject({ recovered: false, missed: { fromSeq: seen.length + 1, toSeq: total } });
+      if (resumed?.type === "resumed" && resumed.recovered) expect(replayed.at(-1)).toBe(base + total);
+      else expect(resumed).toMatchObject({ recovered: false, missed: { fromSeq: base + seen.length + 1, toSeq: base + total } });
       again.terminate();
       await own.stop();
     }, 90_000);

@@ -27,6 +27,6 @@ describe("the client SDK in other runtimes", () => {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, PARLEY_URL: server.url },
       timeout: 30_000,
     });
-    expect(JSON.parse(stdout.trim().split("\n").at(-1) as string)).toEqual({ bodies: ["one", "two", "three"], seqs: [1, 2, 3] });
+    expect(JSON.parse(stdout.trim().split("\n").at(-1) as string)).toEqual({ bodies: ["one", "two", "three"], seqs: [2, 3, 4] }); // after bob's join, seq 1
   });
 });

@@ -76,7 +76,7 @@ describe.skipIf(!postgresUrl || !redisUrl)("two Bun instances on one Postgres an
     for (let i = 1; i <= 30; i++) {
       await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: `cross-${String(i).padStart(4, "0")}`, body: `#${i}` });
     }
-    const expected = Array.from({ length: 30 }, (_, i) => i + 1);
+    const expected = Array.from({ length: 30 }, (_, i) => room.lastSeq + i + 1); // after bob's join
     await eventually(() => seqsIn(onB, room.id).length >= 30 && seqsIn(onA, room.id).length >= 30, () => `${seqsIn(onB, room.id)}`);
     await new Promise((resolve) => setTimeout(resolve, 200)); // room for a duplicate to show up
     expect(seqsIn(onB, room.id)).toEqual(expected);
@@ -96,7 +96,7 @@ describe.skipIf(!postgresUrl || !redisUrl)("two Bun instances on one Postgres an
     }
     const all = [aliceOnA, bobOnB, aliceOnB, bobOnA];
     await eventually(() => all.every((socket) => seqsIn(socket, room.id).length >= 50), () => all.map((s) => seqsIn(s, room.id).length).join());
-    const expected = Array.from({ length: 50 }, (_, i) => i + 1);
+    const expected = Array.from({ length: 50 }, (_, i) => room.lastSeq + i + 1);
     const history = await alice.client.api.messages.list.query({ roomId: room.id, limit: 100 });
     for (const socket of all) {
       expect(seqsIn(socket, room.id)).toEqual(expected);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkDelivery, type RecordedClient, type StoredMessage } from "../support/delivery-verifier.ts";
-import type { AckRecord, HeldMessage, RoomRecord } from "../support/fleet.ts";
+import { checkDelivery, type RecordedClient, type StoredEvent } from "../support/delivery-verifier.ts";
+import type { AckRecord, HeldEvent, RoomRecord } from "../support/fleet.ts";
 
 /**
  * The fault scenarios are only as good as their verifier: these specs feed it hand-made recordings and check it
@@ -8,12 +8,13 @@ import type { AckRecord, HeldMessage, RoomRecord } from "../support/fleet.ts";
  */
 const ROOM = "00000000-0000-4000-8000-000000000001";
 
-function stored(count: number): Map<string, StoredMessage[]> {
-  const rows = Array.from({ length: count }, (_, i) => ({ id: `id${i + 1}`, roomId: ROOM, seq: i + 1, senderId: "u", clientMsgId: `c${i + 1}`, body: `m${i + 1}` }));
+/** A log of `count` messages, seq i being message `id{i}` with body `m{i}`. */
+function stored(count: number): Map<string, StoredEvent[]> {
+  const rows: StoredEvent[] = Array.from({ length: count }, (_, i) => ({ roomId: ROOM, seq: i + 1, type: "message.created", messageId: `id${i + 1}`, body: `m${i + 1}` }));
   return new Map([[ROOM, rows]]);
 }
 
-const held = (...seqs: number[]): HeldMessage[] => seqs.map((seq) => ({ seq, id: `id${seq}`, body: `m${seq}`, at: 0 }));
+const held = (...seqs: number[]): HeldEvent[] => seqs.map((seq) => ({ seq, type: "message.created", messageId: `id${seq}`, body: `m${seq}`, at: 0 }));
 
 function client(record: Partial<RoomRecord>, extra: { acks?: AckRecord[]; pending?: RecordedClient["pending"] } = {}): RecordedClient {
   const room: RoomRecord = { baseline: 0, live: [], unrecovered: [], paged: [], recovered: 0, ...record };
@@ -63,26 +64,40 @@ describe("the delivery verifier", () => {
 
   it("names an ack with no committed row, a send committed twice, a send never acknowledged, and content that differs", () => {
     const rows = stored(3);
-    rows.get(ROOM)!.push({ id: "id4", roomId: ROOM, seq: 4, senderId: "u", clientMsgId: "again", body: "m3" });
+    rows.get(ROOM)!.push({ roomId: ROOM, seq: 4, type: "message.created", messageId: "id4", body: "m3" });
     const problems = checkDelivery(rows, [
       client(
-        { live: [...held(1, 2, 3), { seq: 4, id: "id4", body: "something else", at: 0 }] },
+        { live: [...held(1, 2, 3), { seq: 4, type: "message.created", messageId: "id4", body: "something else", at: 0 }] },
         { acks: [ack(3), ack(9, "ghost")], pending: new Map([["m10", { roomId: ROOM, issuedAt: 0 }]]) },
       ),
     ]).problems;
     expect(problems).toEqual([
       'send: c1 never got an ack for "m10" in room 00000000-0000-4000-8000-000000000001',
       'duplicate: "m3" by c1 is committed 2 times (seqs 3, 4)',
-      'ack: c1 was acknowledged "m9" as seq 9 (id ghost) but Postgres has no such row',
+      'ack: c1 was acknowledged "m9" as seq 9 (id ghost) but Postgres has no such message',
       'c1 in room 00000000-0000-4000-8000-000000000001: received seq 4 as "something else"; Postgres has "m3"',
     ]);
   });
 
-  it("names a store whose seqs are not 1..N", () => {
+  it("names a store whose seqs are not 1..N, or whose last_seq is not its log's end", () => {
     const rows = stored(3);
     rows.get(ROOM)!.splice(1, 1);
-    expect(checkDelivery(rows, []).problems).toEqual([
+    expect(checkDelivery(rows, [], new Map([[ROOM, 3]])).problems).toEqual([
       "store: room 00000000-0000-4000-8000-000000000001 has seq 3 at position 2 (gap or repeat in Postgres)",
+      "store: room 00000000-0000-4000-8000-000000000001 says last_seq 3 but its log holds 2 events",
+    ]);
+  });
+
+  it("holds every event kind to the log: a join is owed like a message, and must be the event the log has at its seq", () => {
+    const rows = stored(4);
+    rows.get(ROOM)![1] = { roomId: ROOM, seq: 2, type: "member.joined", messageId: null, body: null };
+    const joined: HeldEvent = { seq: 2, type: "member.joined", messageId: null, body: null, at: 0 };
+    expect(checkDelivery(rows, [client({ live: [...held(1), joined, ...held(3, 4)] })]).problems).toEqual([]);
+    expect(checkDelivery(rows, [client({ live: held(1, 3, 4) })]).problems).toEqual([
+      "c1 in room 00000000-0000-4000-8000-000000000001: silent gap — seqs 2..2 never arrived and no recovered:false named them",
+    ]);
+    expect(checkDelivery(rows, [client({ live: [...held(1), { ...joined, type: "member.left" }, ...held(3, 4)] })]).problems).toEqual([
+      "c1 in room 00000000-0000-4000-8000-000000000001: received seq 2 as member.left; Postgres has member.joined",
     ]);
   });
 });

@@ -93,17 +93,24 @@ describe.skipIf(!postgresUrl || !redisUrl)("kill -9 of one of two instances unde
     clients.push(sender!, reader!);
     const [roomId] = (await createRooms([sender!, reader!], { rooms: 1, roomsPerClient: 1 })) as [string];
     await connectAll([sender!, reader!]);
-    await sender!.send(roomId, "before the crash");
-    await until(() => reader!.heldThrough(roomId) >= 1, () => "seq 1 never reached the reader", 10_000);
+    const before = (await sender!.send(roomId, "before the crash"))!;
+    await until(() => reader!.heldThrough(roomId) >= before.seq, () => `seq ${before.seq} never reached the reader`, 10_000);
 
-    // What `kill -9` leaves when it lands after COMMIT and before PUBLISH: the row and the seq bump, and no
-    // message.created on the bus. (The kill scenario above can hit this window only by chance; here it is exact.)
+    // What `kill -9` leaves when it lands after COMMIT and before PUBLISH: what the group commit writes (the seq and
+    // counter bump, the message, its room event) and no message.created on the bus. (The kill scenario above can hit
+    // this window only by chance; here it is exact.)
     const clientMsgId = `orphan${Date.now().toString(36)}`;
     const body = "committed by an instance that died before announcing it";
     await cluster.sql.begin(async (tx) => {
-      const [room] = await tx<{ seq: number }[]>`update rooms set last_seq = last_seq + 1 where id = ${roomId} returning last_seq::int as seq`;
-      await tx`insert into messages (room_id, seq, sender_id, client_msg_id, body) values (${roomId}, ${room!.seq}, ${sender!.user.id}, ${clientMsgId}, ${body})`;
+      const [room] = await tx<{ seq: number; ordinal: number }[]>`
+        update rooms set last_seq = last_seq + 1, main_count = main_count + 1 where id = ${roomId}
+        returning last_seq::int as seq, main_count::int as ordinal`;
+      const [message] = await tx<{ id: string }[]>`
+        insert into messages (room_id, seq, sender_id, client_msg_id, body, main_ordinal)
+        values (${roomId}, ${room!.seq}, ${sender!.user.id}, ${clientMsgId}, ${body}, ${room!.ordinal}) returning id::text`;
+      await tx`insert into room_events (room_id, seq, type, actor_id, message_id) values (${roomId}, ${room!.seq}, 'message.created', ${sender!.user.id}, ${message!.id})`;
     });
+    const orphan = before.seq + 1;
 
     // The sender never got its ack, so its outbox re-sends the same clientMsgId after reconnecting — to the survivor.
     const { ticket } = await sender!.client.api.auth.wsTicket.mutate({});
@@ -112,11 +119,11 @@ describe.skipIf(!postgresUrl || !redisUrl)("kill -9 of one of two instances unde
       await socket.waitFor((event) => event.type === "ready", 10_000);
       socket.send({ type: "send", roomId, clientMsgId, body });
       const ack = await socket.waitFor((event) => event.type === "ack" && event.clientMsgId === clientMsgId, 10_000);
-      expect(ack.type === "ack" && ack.message.seq).toBe(2);
-      // Acknowledged means delivered: every member gets seq 2 now, not whenever the room's next message shows the gap.
+      expect(ack.type === "ack" && ack.message.seq).toBe(orphan);
+      // Acknowledged means delivered: every member gets it now, not whenever the room's next message shows the gap.
       await until(
-        () => reader!.heldThrough(roomId) >= 2 && sender!.heldThrough(roomId) >= 2,
-        () => `seq 2 was acknowledged (a retry of a committed send) but not delivered: reader holds through ${reader!.heldThrough(roomId)}, the sender's SDK through ${sender!.heldThrough(roomId)}`,
+        () => reader!.heldThrough(roomId) >= orphan && sender!.heldThrough(roomId) >= orphan,
+        () => `seq ${orphan} was acknowledged (a retry of a committed send) but not delivered: reader holds through ${reader!.heldThrough(roomId)}, the sender's SDK through ${sender!.heldThrough(roomId)}`,
         5_000,
       );
     } finally {

@@ -65,7 +65,7 @@ describe.skipIf(!postgresUrl)("Redis restarted without persistence under traffic
     try {
       await until(() => acks() >= 50, () => `only ${acks()} acks before the restart`, 30_000);
       const restoredBefore = cluster.logsWith("redis bus subscriptions restored").length;
-      const failedBefore = cluster.logsWith("message.created not published").length;
+      const failedBefore = cluster.logsWith("room event not published").length;
       const { downAt, backAt } = await restartRedis();
 
       // Each instance's bus is back once it logs its subscriptions restored (then it reconciles from Postgres).
@@ -75,7 +75,7 @@ describe.skipIf(!postgresUrl)("Redis restarted without persistence under traffic
       const crossedAt = (): number | null => {
         for (const ack of probeSender.acks) {
           if (ack.ackedAt < backAt) continue;
-          const held = probeReader.record(probeRoom).live.find((message) => message.id === ack.message.id);
+          const held = probeReader.record(probeRoom).live.find((event) => event.messageId === ack.message.id);
           if (held && held.at - ack.ackedAt <= 1000) return held.at;
         }
         return null;
@@ -88,7 +88,7 @@ describe.skipIf(!postgresUrl)("Redis restarted without persistence under traffic
       clearInterval(probeTimer);
 
       const report = await settleAndCheck(cluster.sql, clients, { timeoutMs: 45_000 });
-      const publishFailures = cluster.logsWith("message.created not published").length - failedBefore;
+      const publishFailures = cluster.logsWith("room event not published").length - failedBefore;
       const figures = {
         outageMs: backAt - downAt,
         publishFailures,
@@ -121,8 +121,8 @@ describe.skipIf(!postgresUrl)("Redis restarted without persistence under traffic
     clients.push(writer, reader);
     const [roomId] = (await createRooms([writer, reader], { rooms: 1, roomsPerClient: 1 })) as [string];
     await connectAll([writer, reader]);
-    await writer.send(roomId, "before the restart");
-    await until(() => reader.heldThrough(roomId) >= 1, () => "seq 1 not delivered", 10_000);
+    const first = (await writer.send(roomId, "before the restart"))!;
+    await until(() => reader.heldThrough(roomId) >= first.seq, () => `seq ${first.seq} not delivered`, 10_000);
 
     const restoredBefore = cluster.logsWith("redis bus subscriptions restored").length;
     await restartRedis();

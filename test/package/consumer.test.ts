@@ -122,9 +122,9 @@ describe("the packed SDK in a Node app (strict, skipLibCheck: false, NodeNext)",
     const { stdout } = await run(process.execPath, ["dist/chat.js"], app, { env: { PARLEY_URL: (server as ServerProcess).url }, timeoutMs: 30_000 });
     expect(JSON.parse(stdout.trim())).toEqual({
       typing: true,
-      seqs: [1, 2],
+      seqs: [2, 3], // after bob's join, seq 1
       delivered: ["alice: hello from a packed SDK", "alice: second"],
-      history: [1, 2],
+      history: [2, 3],
       bobSeesRoom: true,
       me: true,
       states: ["connecting", "open"],
@@ -136,13 +136,13 @@ describe("the packed SDK in a Node app (strict, skipLibCheck: false, NodeNext)",
     ["Deno", join(ROOT, "node_modules/.bin/deno"), ["run", "-A", "dist/global-websocket.js"]],
   ])("chats on %s with its own fetch and WebSocket", async (_runtime, command, args) => {
     const { stdout } = await run(command, args, app, { env: { PARLEY_URL: (server as ServerProcess).url }, timeoutMs: 30_000 });
-    expect(JSON.parse(stdout.trim().split("\n").at(-1) as string)).toEqual({ body: "from the runtime's own WebSocket", seq: 1, acknowledged: 1 });
+    expect(JSON.parse(stdout.trim().split("\n").at(-1) as string)).toEqual({ body: "from the runtime's own WebSocket", seq: 2, acknowledged: 2 }); // after bob's join
   });
 
   it("runs the README's quick start as written, twice on the same data", async () => {
     for (let round = 0; round < 2; round++) {
       const { stdout } = await run(process.execPath, ["dist/readme.js"], app, { env: { PARLEY_URL: (server as ServerProcess).url }, timeoutMs: 30_000 });
-      expect(stdout).toMatch(/^alice sent message #1 in "general [a-z0-9]+"$/m);
+      expect(stdout).toMatch(/^alice sent message #2 in "general [a-z0-9]+"$/m); // #1 is bob's join
       expect(stdout).toMatch(/^bob got "hello, bob" from alice-[a-z0-9]+$/m);
       expect(stdout).toMatch(/^alice got "hi alice!" from bob$/m);
     }

@@ -3,6 +3,7 @@ import type { WSContext } from "hono/ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { ServerEvent } from "../../src/contract.ts";
+import type { ResumePositions } from "../../src/domain/room-log/room-log.schema.ts";
 import type { ResumeResult, SlowConsumerCause } from "../../src/realtime/counters.ts";
 import { createRealtimeHub, type RealtimeHub } from "../../src/realtime/hub.ts";
 import { createMemoryFanout } from "../../src/realtime/memory-fanout.ts";
@@ -49,7 +50,7 @@ async function hubOnSockets(deps: TestDeps, options: { maxSocketsPerUser: number
     const admission = hub.admit({
       userId: query.get("user") ?? "",
       sessionId: crypto.randomUUID(),
-      resume: resume ? (JSON.parse(resume) as Record<string, number>) : null,
+      resume: resume ? (JSON.parse(resume) as ResumePositions) : null,
     });
     if (!admission.admitted) {
       tcp.end(`HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${admission.retryAfterSeconds}\r\nContent-Length: 0\r\n\r\n`);
@@ -138,10 +139,15 @@ describe("realtime hub: per-user socket cap and counters", () => {
       await deps.services.messages.send(alice.id, { roomId: busy.id, clientMsgId: crypto.randomUUID(), body: `busy ${i}` });
     }
     await deps.services.messages.send(alice.id, { roomId: quiet.id, clientMsgId: crypto.randomUUID(), body: "hello" });
-    const resume = JSON.stringify({ [quiet.id]: 0, [busy.id]: 0 });
+    const restored = await deps.services.rooms.create(alice.id, { name: "restored", kind: "public" });
+    const resume = JSON.stringify({
+      [quiet.id]: { seq: 0, epoch: quiet.epoch },
+      [busy.id]: { seq: 0, epoch: busy.epoch },
+      [restored.id]: { seq: 0, epoch: restored.epoch + 1 }, // a position from another epoch of the room's stream
+    });
     const socket = await open(`${served.url}?user=${alice.id}&resume=${encodeURIComponent(resume)}`);
-    expect(socket.events.filter((event) => event.type === "resumed")).toHaveLength(2);
-    expect([...served.counted.resumed].sort()).toEqual(["not_recovered", "recovered"]);
+    expect(socket.events.filter((event) => event.type === "resumed")).toHaveLength(3);
+    expect([...served.counted.resumed].sort()).toEqual(["not_recovered", "recovered", "reset"]);
     expect(served.counted.slow).toEqual([]);
     await served.close();
   });

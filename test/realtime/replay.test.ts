@@ -79,7 +79,7 @@ describe("replay under backpressure", () => {
     const feeds = createRoomFeeds({
       bus: createMemoryBus(),
       fanout: createMemoryFanout(),
-      history: deps.services.messages,
+      history: deps.services.roomLog,
       logger: createLogger({ level: "silent" }),
       gapWaitMs: 30,
       tailCheckMs: 0,
@@ -92,10 +92,10 @@ describe("replay under backpressure", () => {
     const stalled: string[] = [];
     return {
       history: {
-        lastSeq: (roomId) => deps.services.messages.lastSeq(roomId),
+        position: (roomId) => deps.services.roomLog.position(roomId),
         range: (roomId, afterSeq, throughSeq, limit) => {
           pageSizes.push(limit);
-          return deps.services.messages.range(roomId, afterSeq, throughSeq, limit);
+          return deps.services.roomLog.range(roomId, afterSeq, throughSeq, limit);
         },
       },
       resumeMaxMessages: 1000,

@@ -5,11 +5,16 @@ import { createMemoryBus } from "../../src/infra/bus/memory.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { encodeEvent } from "../../src/realtime/event-publisher.ts";
 import { createMemoryFanout } from "../../src/realtime/memory-fanout.ts";
-import { createRoomFeeds, encodeMessage, type RoomFeeds } from "../../src/realtime/room-feeds.ts";
+import { createRoomFeeds, type RoomFeeds } from "../../src/realtime/room-feeds.ts";
 import type { SocketHandle } from "../../src/realtime/socket.ts";
 import { roomTopic } from "../../src/realtime/topics.ts";
 import { createUser } from "../support/factories.ts";
 import { createTestDeps, settle, type TestDeps } from "../support/test-deps.ts";
+
+/** A committed message as the services publish it: its message.created frame. */
+function encodeMessage(message: Message): string {
+  return encodeEvent({ type: "message.created", roomId: message.roomId, seq: message.seq, message });
+}
 
 /** A socket that keeps what it was sent: the realtime layer's view of a client. */
 function recordingSocket(): SocketHandle & { seqs(): number[]; frames: string[] } {
@@ -54,7 +59,7 @@ describe("room feeds", () => {
   async function setup(gapWaitMs = 30): Promise<Setup> {
     const bus = createMemoryBus();
     const fanout = createMemoryFanout();
-    const feeds = createRoomFeeds({ bus, fanout, history: deps.services.messages, logger: createLogger({ level: "silent" }), gapWaitMs, tailCheckMs: 0 });
+    const feeds = createRoomFeeds({ bus, fanout, history: deps.services.roomLog, logger: createLogger({ level: "silent" }), gapWaitMs, tailCheckMs: 0 });
     const room = await deps.services.rooms.create(sender, { name: "feed", kind: "public" });
     const commit = async (n: number): Promise<Message[]> => {
       const sent: Message[] = [];
@@ -101,7 +106,7 @@ describe("room feeds", () => {
     expect(socket.seqs()).toEqual([1]); // 3 waits for 2
     await settle(100);
     expect(socket.seqs()).toEqual([1, 2, 3]);
-    expect(socket.frames[1]).toBe(encodeMessage((await deps.services.messages.range(roomId, 1, 2, 1))[0] as Message));
+    expect(socket.frames[1]).toBe((await deps.services.roomLog.range(roomId, 1, 2, 1))[0]?.frame);
   });
 
   it("starts from the room's committed position: history from before the feed existed is not re-sent", async () => {
@@ -131,7 +136,32 @@ describe("room feeds", () => {
     expect(late.seqs()).toEqual([3]);
   });
 
-  it("passes events without a seq (typing, presence, membership) straight through", async () => {
+  it("orders every logged event by its seq, not only messages: joins, departures and room updates wait their turn", async () => {
+    const { bus, roomId, commit, attach } = await setup();
+    const socket = await attach();
+    const [first] = (await commit(1)) as [Message];
+    const joiner = await createUser(deps.database);
+    const joinedEvents = await deps.recordEvents({ roomId });
+    await deps.services.rooms.join(joiner.id, roomId);
+    await deps.services.rooms.leave(joiner.id, roomId);
+    await settle();
+    const [joined, left] = joinedEvents;
+    expect([joined?.type, left?.type]).toEqual(["member.joined", "member.left"]);
+    const [last] = (await commit(1)) as [Message];
+    for (const frame of [encodeMessage(last), encodeEvent(left!), encodeMessage(first), encodeEvent(joined!), encodeEvent(left!)]) {
+      await bus.publish(roomTopic(roomId), frame);
+    }
+    await settle(20);
+    expect(socket.seqs()).toEqual([1, 2, 3, 4]);
+    expect(socket.frames.map((frame) => (JSON.parse(frame) as { type: string }).type)).toEqual([
+      "message.created",
+      "member.joined",
+      "member.left",
+      "message.created",
+    ]);
+  });
+
+  it("passes events without a seq (typing, presence, receipts) straight through", async () => {
     const { bus, roomId, attach } = await setup();
     const socket = await attach();
     const typing = encodeEvent({ type: "typing", roomId, userId: sender, active: true });
@@ -171,10 +201,10 @@ describe("room feeds", () => {
       bus,
       fanout,
       history: {
-        ...deps.services.messages,
+        ...deps.services.roomLog,
         range: (roomId, afterSeq, throughSeq, limit) => {
           pageSizes.push(limit);
-          return deps.services.messages.range(roomId, afterSeq, throughSeq, limit);
+          return deps.services.roomLog.range(roomId, afterSeq, throughSeq, limit);
         },
       },
       logger: createLogger({ level: "silent" }),

@@ -1,6 +1,6 @@
 import WebSocket from "ws";
 import { createParleyClient, type ParleyClient, type RealtimeEvents } from "../../client-sdk/src/index.ts";
-import type { Room, ServerEvent, UserProfile } from "../../src/contract.ts";
+import type { ResumePositions, Room, ServerEvent, UserProfile } from "../../src/contract.ts";
 import { createEventLog } from "./event-log.ts";
 import { uniqueUsername } from "./factories.ts";
 import { openTestSocket, type TestSocket } from "./socket-client.ts";
@@ -54,16 +54,24 @@ export async function eventually(condition: () => boolean, describe: () => strin
 }
 
 /** A raw socket for `who` on `serverUrl` (a ticket carrying `resume`, if given), once the server said `ready`. */
-export async function openChatterSocket(serverUrl: string, who: Chatter, resume?: Record<string, number>): Promise<TestSocket> {
+export async function openChatterSocket(serverUrl: string, who: Chatter, resume?: ResumePositions): Promise<TestSocket> {
   const { ticket } = await who.client.api.auth.wsTicket.mutate(resume ? { resume } : {});
   const socket = await openTestSocket(`${serverUrl.replace("http", "ws")}/ws?ticket=${ticket}`);
   await socket.waitFor((event) => event.type === "ready");
   return socket;
 }
 
-/** A public room created by `owner` that every one of `members` joined. */
+/**
+ * A public room created by `owner` that every one of `members` joined, as it is after their joins: each took a
+ * seq, so the first message sent next is `room.lastSeq + 1`.
+ */
 export async function publicRoom(owner: Chatter, ...members: Chatter[]): Promise<Room> {
-  const room = await owner.client.api.rooms.create.mutate({ name: `room ${Math.random()}`, kind: "public" });
-  for (const member of members) await member.client.api.rooms.join.mutate({ roomId: room.id });
+  let room = await owner.client.api.rooms.create.mutate({ name: `room ${Math.random()}`, kind: "public" });
+  for (const member of members) room = await member.client.api.rooms.join.mutate({ roomId: room.id });
   return room;
+}
+
+/** Where a client that has seen `seq` of `room` stands, for a ticket's resume map or a `resume` frame. */
+export function positionIn(room: Pick<Room, "id" | "epoch">, seq: number): ResumePositions {
+  return { [room.id]: { seq, epoch: room.epoch } };
 }

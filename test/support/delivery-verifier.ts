@@ -1,7 +1,8 @@
 import type { Sql } from "postgres";
-import type { FleetClient, HeldMessage } from "./fleet.ts";
+import type { LoggedRoomEventType } from "../../client-sdk/src/index.ts";
+import type { FleetClient, HeldEvent } from "./fleet.ts";
 
-/** A row of the `messages` table: what Postgres committed, the truth every delivery is checked against. */
+/** A row of the `messages` table. */
 export interface StoredMessage {
   id: string;
   roomId: string;
@@ -11,15 +12,27 @@ export interface StoredMessage {
   body: string;
 }
 
+/**
+ * A row of the `room_events` log: what Postgres committed, the truth every delivery is checked against. For an event
+ * about a message, its id and the message's body now.
+ */
+export interface StoredEvent {
+  roomId: string;
+  seq: number;
+  type: LoggedRoomEventType;
+  messageId: string | null;
+  body: string | null;
+}
+
 export interface DeliveryReport {
   /** Every violation found, each naming the room, the seq and the client; empty when delivery was perfect. */
   problems: string[];
-  /** Committed messages per room. */
+  /** Committed events per room. */
   stored: Record<string, number>;
   acked: number;
-  /** Messages pushed live to clients, summed over clients. */
+  /** Events pushed live to clients, summed over clients. */
   deliveredLive: number;
-  /** `recovered: false` ranges the server announced, and the messages paged for them. */
+  /** `recovered: false` ranges the server announced, and the events paged for them. */
   unrecoveredRanges: number;
   paged: number;
 }
@@ -31,6 +44,17 @@ export async function readStoredMessages(sql: Sql, roomIds: string[]): Promise<M
            client_msg_id as "clientMsgId", body
     from messages where room_id = any(${roomIds}::uuid[]) order by room_id, seq`;
   const byRoom = new Map<string, StoredMessage[]>(roomIds.map((roomId) => [roomId, []]));
+  for (const row of rows) byRoom.get(row.roomId)?.push(row);
+  return byRoom;
+}
+
+/** Reads the rooms' logs straight from Postgres, ascending by seq. */
+export async function readStoredEvents(sql: Sql, roomIds: string[]): Promise<Map<string, StoredEvent[]>> {
+  const rows = await sql<StoredEvent[]>`
+    select e.room_id::text as "roomId", e.seq::int as seq, e.type, e.message_id::text as "messageId", m.body
+    from room_events e left join messages m on m.id = e.message_id
+    where e.room_id = any(${roomIds}::uuid[]) order by e.room_id, e.seq`;
+  const byRoom = new Map<string, StoredEvent[]>(roomIds.map((roomId) => [roomId, []]));
   for (const row of rows) byRoom.get(row.roomId)?.push(row);
   return byRoom;
 }
@@ -49,28 +73,33 @@ const MAX_PROBLEMS_PER_STREAM = 6;
 
 /**
  * Checks what the fleet sent and received against Postgres:
- * - the store itself: every room's seqs are 1..N with no gap or repeat;
+ * - the store itself: every room's log has seqs 1..N with no gap or repeat, and `rooms.last_seq` is N;
  * - every acknowledged send is committed (same id, room, seq, body); no send committed twice (bodies are unique);
  *   no send left unacknowledged or rejected;
- * - every member's stream, from the position it attached at, is exactly the stored sequence: in order, no
- *   duplicate, no gap — except ranges the server explicitly announced as `recovered: false`, which must then have
- *   been paged in full; and every message it holds is the stored one for that seq.
+ * - every member's stream of room events (messages, joins, …), from the position it attached at, is exactly the
+ *   room's log: in order, no duplicate, no gap — except ranges the server explicitly announced as
+ *   `recovered: false`, which must then have been paged in full; and every event it holds is the stored one for
+ *   that seq (its type, the message it is about, and that message's body).
  */
-export function checkDelivery(stored: Map<string, StoredMessage[]>, clients: RecordedClient[]): DeliveryReport {
+export function checkDelivery(stored: Map<string, StoredEvent[]>, clients: RecordedClient[], lastSeqs?: Map<string, number>): DeliveryReport {
   const problems: string[] = [];
   const report: DeliveryReport = { problems, stored: {}, acked: 0, deliveredLive: 0, unrecoveredRanges: 0, paged: 0 };
-  const byId = new Map<string, StoredMessage>();
-  const rowsPerBody = new Map<string, StoredMessage[]>();
+  const byMessageId = new Map<string, StoredEvent>();
+  const rowsPerBody = new Map<string, StoredEvent[]>();
 
   for (const [roomId, rows] of stored) {
     report.stored[roomId] = rows.length;
     rows.forEach((row, index) => {
       if (row.seq !== index + 1) problems.push(`store: room ${roomId} has seq ${row.seq} at position ${index + 1} (gap or repeat in Postgres)`);
-      byId.set(row.id, row);
+      if (row.type !== "message.created" || row.messageId === null) return;
+      byMessageId.set(row.messageId, row);
+      if (row.body === null) return;
       const same = rowsPerBody.get(row.body) ?? [];
       same.push(row);
       rowsPerBody.set(row.body, same);
     });
+    const lastSeq = lastSeqs?.get(roomId);
+    if (lastSeq !== undefined && lastSeq !== rows.length) problems.push(`store: room ${roomId} says last_seq ${lastSeq} but its log holds ${rows.length} events`);
   }
 
   for (const client of clients) {
@@ -82,9 +111,9 @@ export function checkDelivery(stored: Map<string, StoredMessage[]>, clients: Rec
     }
     for (const ack of client.acks) {
       report.acked += 1;
-      const row = byId.get(ack.message.id);
+      const row = byMessageId.get(ack.message.id);
       if (!row) {
-        problems.push(`ack: ${client.name} was acknowledged "${ack.body}" as seq ${ack.message.seq} (id ${ack.message.id}) but Postgres has no such row`);
+        problems.push(`ack: ${client.name} was acknowledged "${ack.body}" as seq ${ack.message.seq} (id ${ack.message.id}) but Postgres has no such message`);
       } else if (row.roomId !== ack.roomId || row.seq !== ack.message.seq || row.body !== ack.body) {
         problems.push(`ack: ${client.name}'s ack for "${ack.body}" says room ${ack.roomId} seq ${ack.message.seq}; Postgres has room ${row.roomId} seq ${row.seq} "${row.body}"`);
       }
@@ -108,19 +137,21 @@ export function checkDelivery(stored: Map<string, StoredMessage[]>, clients: Rec
 
 function checkStream(
   who: string,
-  rows: StoredMessage[],
+  rows: StoredEvent[],
   baseline: number | null,
-  live: HeldMessage[],
+  live: HeldEvent[],
   unrecovered: { fromSeq: number; toSeq: number }[],
-  paged: HeldMessage[],
+  paged: HeldEvent[],
 ): string[] {
   const problems: string[] = [];
   if (baseline === null) return [`${who}: never attached the room (no ready/membership position)`];
   const last = rows.length;
-  const matches = (held: HeldMessage, how: string): void => {
+  const matches = (held: HeldEvent, how: string): void => {
     const row = rows[held.seq - 1];
     if (!row) problems.push(`${who}: ${how} seq ${held.seq}, which Postgres does not have (last is ${last})`);
-    else if (row.id !== held.id || row.body !== held.body) problems.push(`${who}: ${how} seq ${held.seq} as "${held.body}"; Postgres has "${row.body}"`);
+    else if (row.type !== held.type || row.messageId !== held.messageId) {
+      problems.push(`${who}: ${how} seq ${held.seq} as ${held.type}${held.messageId ? ` of ${held.messageId}` : ""}; Postgres has ${row.type}${row.messageId ? ` of ${row.messageId}` : ""}`);
+    } else if (row.body !== held.body) problems.push(`${who}: ${how} seq ${held.seq} as "${held.body}"; Postgres has "${row.body}"`);
   };
   const announced = (from: number, to: number): boolean => unrecovered.some((range) => range.fromSeq <= from && range.toSeq >= to);
 
@@ -183,7 +214,7 @@ export async function settle(sql: Sql, clients: FleetClient[], options: { timeou
 export async function settleAndCheck(sql: Sql, clients: FleetClient[], options: { timeoutMs: number }): Promise<DeliveryReport & { settledAfterMs: number }> {
   const { settledAfterMs } = await settle(sql, clients, options);
   const roomIds = [...new Set(clients.flatMap((client) => [...client.rooms]))];
-  const report = checkDelivery(await readStoredMessages(sql, roomIds), clients);
+  const report = checkDelivery(await readStoredEvents(sql, roomIds), clients, await readLastSeqs(sql, roomIds));
   return { ...report, settledAfterMs };
 }
 

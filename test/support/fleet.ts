@@ -1,25 +1,45 @@
-import { createParleyClient, type Message, type ParleyClient, type RealtimeState, type UserProfile } from "../../client-sdk/src/index.ts";
+import {
+  createParleyClient,
+  type LoggedRoomEvent,
+  type LoggedRoomEventType,
+  type Message,
+  type ParleyClient,
+  type RealtimeState,
+  type UserProfile,
+} from "../../client-sdk/src/index.ts";
 import { type ClientNetwork, createClientNetwork } from "./client-network.ts";
 import { uniqueUsername } from "./factories.ts";
 
-/** A message as one client came to hold it: pushed live, or paged after the server said it could not replay it. */
-export interface HeldMessage {
+/**
+ * A room event as one client came to hold it (a message, a join, …): pushed live, or paged after the server said it
+ * could not replay it. `messageId` and `body` for events about a message (the body as the event carried it).
+ */
+export interface HeldEvent {
   seq: number;
-  id: string;
-  body: string;
+  type: LoggedRoomEventType;
+  messageId: string | null;
+  body: string | null;
   at: number;
+}
+
+/** Every logged event type (a Record, so a new one cannot be left out): the fleet records them all. */
+const LOGGED: Record<LoggedRoomEventType, true> = { "message.created": true, "member.joined": true, "member.left": true, "room.updated": true };
+
+function held(event: LoggedRoomEvent): HeldEvent {
+  const message = "message" in event ? event.message : null;
+  return { seq: event.seq, type: event.type, messageId: message?.id ?? null, body: message?.body ?? null, at: Date.now() };
 }
 
 /** What one SDK client saw of one room. */
 export interface RoomRecord {
   /** The room's position when the client first attached it (from `ready` or `room.membership`): it expects what follows. */
   baseline: number | null;
-  /** `message.created` as the SDK delivered them, in order. */
-  live: HeldMessage[];
+  /** Logged room events as the SDK delivered them, in order. */
+  live: HeldEvent[];
   /** `resumed { recovered: false, missed }` ranges: the server's explicit word that these must be paged. */
   unrecovered: { fromSeq: number; toSeq: number; at: number }[];
-  /** What the client paged through `messages.list` for those ranges. */
-  paged: HeldMessage[];
+  /** What the client paged through `rooms.events` for those ranges. */
+  paged: HeldEvent[];
   /** `resumed { recovered: true }` answers. */
   recovered: number;
 }
@@ -132,9 +152,9 @@ export async function createFleetClient(options: FleetClientOptions): Promise<Fl
   realtime.on("room.membership", (event) => {
     if (event.membership === "joined" && event.room) record(event.roomId).baseline ??= event.room.lastSeq;
   });
-  realtime.on("message.created", (event) => {
-    record(event.roomId).live.push({ seq: event.seq, id: event.message.id, body: event.message.body, at: Date.now() });
-  });
+  for (const type of Object.keys(LOGGED) as LoggedRoomEventType[]) {
+    realtime.on(type, (event) => void record(event.roomId).live.push(held(event)));
+  }
   realtime.on("resumed", (event) => {
     const roomRecord = record(event.roomId);
     if (event.recovered) {
@@ -182,14 +202,14 @@ export async function createFleetClient(options: FleetClientOptions): Promise<Fl
     const roomRecord = record(roomId);
     let after = fromSeq - 1;
     while (after < toSeq) {
-      const page = await client.api.messages.list.query({ roomId, after, limit: Math.min(PAGE, toSeq - after) });
-      if (page.messages.length === 0) break;
-      for (const message of page.messages) {
-        if (message.seq > toSeq) break;
-        roomRecord.paged.push({ seq: message.seq, id: message.id, body: message.body, at: Date.now() });
-        after = message.seq;
+      const page = await client.api.rooms.events.query({ roomId, after, limit: Math.min(PAGE, toSeq - after) });
+      if (page.events.length === 0) break;
+      for (const event of page.events) {
+        if (event.seq > toSeq) break;
+        roomRecord.paged.push(held(event));
+        after = event.seq;
       }
-      if (!page.hasNewer) break;
+      if (!page.hasMore) break;
     }
   }
 
@@ -239,7 +259,7 @@ export async function createFleetClient(options: FleetClientOptions): Promise<Fl
     heldThrough(roomId) {
       const roomRecord = record(roomId);
       let through = roomRecord.baseline ?? 0;
-      const seqs = new Set([...roomRecord.live, ...roomRecord.paged].map((message) => message.seq));
+      const seqs = new Set([...roomRecord.live, ...roomRecord.paged].map((event) => event.seq));
       while (seqs.has(through + 1)) through += 1;
       return through;
     },

@@ -11,8 +11,8 @@ import { createMemoryPresenceStore } from "../../src/infra/presence/memory.ts";
 import type { PresenceStore } from "../../src/infra/presence/presence-store.ts";
 import type { RateLimiter } from "../../src/infra/rate-limit/rate-limit.ts";
 import { createMemoryRateLimiter } from "../../src/infra/rate-limit/memory.ts";
-import { createMemoryRecentMessages } from "../../src/infra/recent-messages/memory.ts";
-import type { RecentMessages } from "../../src/infra/recent-messages/recent-messages.ts";
+import { createMemoryRecentEvents } from "../../src/infra/recent-events/memory.ts";
+import type { RecentEvents } from "../../src/infra/recent-events/recent-events.ts";
 import { type Clock, systemClock } from "../../src/lib/clock.ts";
 import { createLogger, type Logger } from "../../src/lib/logger.ts";
 import { createMetrics, type Metrics } from "../../src/lib/metrics.ts";
@@ -66,7 +66,7 @@ export interface TestDeps {
   bus: EventBus;
   kv: KeyValueStore;
   rateLimiter: RateLimiter;
-  recentMessages: RecentMessages;
+  recentEvents: RecentEvents;
   presenceStore: PresenceStore;
   clock: TestClock;
   logger: Logger;
@@ -78,11 +78,13 @@ export interface TestDeps {
 }
 
 export interface TestDepsOptions {
+  /** A database of the test's own (e.g. one it upgraded from older migrations) instead of a fresh one. */
+  database?: { database: Database; drop(): Promise<void> };
   rateLimits?: Partial<typeof TEST_RATE_LIMITS>;
   /** Defaults to the memory KV; pass another implementation to run a domain suite on it. */
   kv?: KeyValueStore;
   /** Defaults to the memory cache; pass the Redis one to run a suite on it. */
-  recentMessages?: RecentMessages;
+  recentEvents?: RecentEvents;
   refreshTokenTtlSeconds?: number;
   receiptEventsMaxMembers?: number;
   limits?: Partial<typeof TEST_LIMITS>;
@@ -98,12 +100,12 @@ export const TEST_PRESENCE_TIMING: PresenceTiming = { leaseMs: 60_000, offlineGr
  * Nothing is mocked: events really go through the bus, rows really commit.
  */
 export async function createTestDeps(kind: DatabaseKind, options: TestDepsOptions = {}): Promise<TestDeps> {
-  const { database, drop } = await createTestDatabase(kind);
+  const { database, drop } = options.database ?? (await createTestDatabase(kind));
   const clock = createTestClock();
   const bus = createMemoryBus();
   const kv = options.kv ?? createMemoryKeyValueStore({ clock });
   const rateLimiter = createMemoryRateLimiter({ clock });
-  const recentMessages = options.recentMessages ?? createMemoryRecentMessages({ clock });
+  const recentEvents = options.recentEvents ?? createMemoryRecentEvents({ clock });
   // Real time: grace and lease timers are real timers, which a hand-moved clock would never let expire.
   const presenceStore = options.presence?.store ?? createMemoryPresenceStore({ clock: systemClock });
   const logger = createLogger({ level: "silent" });
@@ -112,7 +114,7 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
     database,
     kv,
     rateLimiter,
-    recentMessages,
+    recentEvents,
     events: createBusEventPublisher(bus),
     clock,
     logger,
@@ -136,7 +138,7 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
     bus,
     kv,
     rateLimiter,
-    recentMessages,
+    recentEvents,
     presenceStore,
     clock,
     logger,
@@ -152,7 +154,7 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
       await services.presence.stop();
       for (const unsubscribe of unsubscribes) unsubscribe();
       await bus.close();
-      await recentMessages.close();
+      await recentEvents.close();
       await drop();
     },
   };

@@ -1,7 +1,7 @@
 import type { Query, QueryClient } from "@tanstack/query-core";
 import type { MyRoom, Room } from "../../../src/contract.ts";
 import type { RealtimeClient } from "../realtime/realtime-client.ts";
-import { type CachedMessages, changeMessages, listInputOf, messageCreated, type PageChange } from "./message-pages.ts";
+import { type CachedMessages, changeMessages, listInputOf, messageCreated, type PageChange, positionMoved } from "./message-pages.ts";
 import { messageCreatedInList, type RoomListChange, roomUpdated, roomUpdatedInList, unreadUpdatedInList } from "./room-list.ts";
 import { type CachedProcedure, procedureKeys } from "./trpc-keys.ts";
 
@@ -93,7 +93,8 @@ export function bridgeQueryCache(options: QueryCacheBridgeOptions): () => void {
       change(roomList(messageCreatedInList(message, me)));
     }),
     realtime.on("unread.updated", (event) => change(roomList(unreadUpdatedInList(event)))),
-    realtime.on("room.updated", ({ room }) => {
+    realtime.on("room.updated", ({ room, seq }) => {
+      change(messagesOf(room.id, positionMoved(seq)));
       change(roomList(roomUpdatedInList(room)));
       change(roomOf(room));
     }),
@@ -107,8 +108,14 @@ export function bridgeQueryCache(options: QueryCacheBridgeOptions): () => void {
       invalidate("rooms.list");
       invalidate("rooms.members", { roomId });
     }),
-    realtime.on("member.joined", ({ roomId }) => invalidate("rooms.members", { roomId })),
-    realtime.on("member.left", ({ roomId }) => invalidate("rooms.members", { roomId })),
+    realtime.on("member.joined", ({ roomId, seq }) => {
+      change(messagesOf(roomId, positionMoved(seq)));
+      invalidate("rooms.members", { roomId });
+    }),
+    realtime.on("member.left", ({ roomId, seq }) => {
+      change(messagesOf(roomId, positionMoved(seq)));
+      invalidate("rooms.members", { roomId });
+    }),
   ];
 
   return () => {

@@ -17,18 +17,39 @@ export interface ListInput {
 export type CachedMessages = MessagePage | InfiniteData<MessagePage>;
 
 /**
- * A new message joins the page that ends at the newest message (`hasNewer: false`), in seq order and once. Pages
- * further back are left alone. A page that ends before `seq - 1` is stale: appending would hide the messages between.
+ * Where a page ends in the room's log: the position it was read at, or its newest message if that is further (a
+ * message committed between reading the position and the messages). Every event up to it is reflected in the page.
+ */
+function endOf(page: MessagePage): number {
+  return Math.max(page.lastSeq, page.messages.at(-1)?.seq ?? 0);
+}
+
+/**
+ * A new message joins the page that ends at the newest message (`hasNewer: false`), in seq order and once, when it
+ * is the very next event after where the page ends. Pages further back are left alone. A page that ends before
+ * `seq − 1` is stale: something happened in between that the page does not reflect.
  */
 export function messageCreated(message: Message): PageChange {
-  return (page, input) => {
+  return (page) => {
     if (page.hasNewer) return page;
-    const last = page.messages.at(-1)?.seq;
-    if (last !== undefined && message.seq <= last) return page; // already there, or older than this page reaches
-    // An empty page ends where it started: after `after`, or at 0 in an empty room.
-    const end = last ?? input.after ?? (page.hasOlder ? undefined : 0);
-    if (end === undefined || message.seq !== end + 1) return "stale";
-    return { ...page, messages: [...page.messages, message] };
+    const end = endOf(page);
+    if (message.seq <= end) return page; // already there, or older than this page reaches
+    if (message.seq !== end + 1) return "stale";
+    return { ...page, messages: [...page.messages, message], lastSeq: message.seq };
+  };
+}
+
+/**
+ * Another logged event of the room (a join, a rename, …) took the next seq: the newest page now reaches it too, so a
+ * message after it still continues the page exactly.
+ */
+export function positionMoved(seq: number): PageChange {
+  return (page) => {
+    if (page.hasNewer) return page;
+    const end = endOf(page);
+    if (seq <= end) return page;
+    if (seq !== end + 1) return "stale";
+    return { ...page, lastSeq: seq };
   };
 }
 

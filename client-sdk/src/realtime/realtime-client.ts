@@ -1,4 +1,4 @@
-import type { CloseCodes, Message, ServerEvent, ServerEventType } from "../../../src/contract.ts";
+import type { CloseCodes, LoggedRoomEvent, LoggedRoomEventType, Message, ResumePosition, ServerEvent, ServerEventType } from "../../../src/contract.ts";
 import { createEmitter } from "../emitter.ts";
 import { isUnauthorized, type ParleyApi, retryAfterSecondsOf } from "../rpc.ts";
 import { type BackoffOptions, DEFAULT_BACKOFF, fullJitterDelay } from "./backoff.ts";
@@ -56,7 +56,7 @@ export interface RealtimeClient {
   send(roomId: string, body: string, options?: { clientMsgId?: string }): Promise<Message>;
   /** Ephemeral: dropped when not connected. */
   typing(roomId: string, active: boolean): void;
-  /** The seq of the last message delivered for the room. */
+  /** The seq of the last room event (message, join, edit, …) delivered for the room. */
   position(roomId: string): number | undefined;
   /** Tells the stream the app already has history through `seq` (e.g. after paging `messages.list`). */
   advance(roomId: string, seq: number): void;
@@ -91,6 +91,9 @@ const CLOSE_UNRESPONSIVE = 4000;
 const RETRYABLE = new Set(["TOO_MANY_REQUESTS", "UNAVAILABLE", "INTERNAL"]);
 /** Rooms per resume map (the ticket's, or one `resume` frame's): the server's limit. */
 const MAX_RESUME_ROOMS = 1000;
+/** The room events that carry a seq and go through the room's stream; a Record so a new one cannot be forgotten here. */
+const LOGGED: Record<LoggedRoomEventType, true> = { "message.created": true, "member.joined": true, "member.left": true, "room.updated": true };
+const isLogged = (event: ServerEvent): event is LoggedRoomEvent => Object.hasOwn(LOGGED, event.type);
 
 export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -98,16 +101,21 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
   const network = options.network === undefined ? browserNetwork() : options.network;
   let unwatchNetwork: (() => void) | null = null;
   /** Rooms with a known position that did not fit the ticket's resume map: resumed by frames after `ready`. */
-  let resumeLater = new Map<string, number>();
+  let resumeLater = new Map<string, ResumePosition>();
   const reportError = options.onError ?? (() => {});
   const emitter = createEmitter<RealtimeEvents>(reportError);
   const outbox = createOutbox();
   const streams = createRoomStreams({
-    fetchAfter: async (roomId, afterSeq, limit) => (await options.api.messages.list.query({ roomId, after: afterSeq, limit })).messages,
+    fetchAfter: (roomId, afterSeq, limit) => options.api.rooms.events.query({ roomId, after: afterSeq, limit }),
     deliver: (event) => {
-      if (event.message.sender.id !== userId) unreported.set(event.roomId, Math.max(unreported.get(event.roomId) ?? 0, event.seq));
-      emitter.emit("message.created", event);
+      if (event.type === "message.created" && event.message.sender.id !== userId) {
+        unreported.set(event.roomId, Math.max(unreported.get(event.roomId) ?? 0, event.seq));
+      }
+      emitter.emit(event.type, event as never);
     },
+    // What the server says to a client resuming across a restore, said here for a gap fill that found one.
+    onReset: (roomId, position) =>
+      emitter.emit("resumed", { type: "resumed", roomId, recovered: false, missed: position.seq > 0 ? { fromSeq: 1, toSeq: position.seq } : null, epoch: position.epoch, reset: true }),
     onFillError: (_roomId, error) => reportError(error),
   });
   const deliveredReportMs = options.deliveredReportMs ?? 1000;
@@ -222,12 +230,11 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     } catch (error) {
       return reportError(error);
     }
+    if (isLogged(event)) return streams.accept(event); // emitted by the stream, in seq order
     switch (event.type) {
-      case "message.created":
-        return streams.accept(event);
       case "ready":
         userId = event.userId;
-        for (const room of event.rooms) if (!resumeLater.has(room.roomId)) streams.advance(room.roomId, room.lastSeq);
+        for (const room of event.rooms) if (!resumeLater.has(room.roomId)) streams.advance(room.roomId, room.lastSeq, room.epoch);
         attempt = 0;
         setState("open");
         resumeOverflow();
@@ -240,10 +247,11 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
         if (event.clientMsgId && outbox.has(event.clientMsgId)) retryOrReject(event);
         break;
       case "resumed":
-        if (!event.recovered && event.missed) streams.advance(event.roomId, event.missed.toSeq);
+        // A reset (another epoch) starts the stream over at the server's position; a budget overrun skips to it.
+        streams.advance(event.roomId, event.missed?.toSeq ?? 0, event.epoch);
         break;
       case "room.membership":
-        if (event.membership === "joined" && event.room) streams.advance(event.roomId, event.room.lastSeq);
+        if (event.membership === "joined" && event.room) streams.advance(event.roomId, event.room.lastSeq, event.room.epoch);
         else if (event.membership !== "joined") streams.forget(event.roomId);
         break;
     }

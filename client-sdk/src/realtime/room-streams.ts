@@ -1,46 +1,72 @@
-import type { Message, RoomEvent } from "../../../src/contract.ts";
+import type { LoggedRoomEvent, ResumePosition, ResumePositions } from "../../../src/contract.ts";
 
-export type MessageCreated = Extract<RoomEvent, { type: "message.created" }>;
+/** One page of a room's log after a seq (`rooms.events`), with the epoch its seqs belong to. */
+export interface LogPage {
+  events: LoggedRoomEvent[];
+  epoch: number;
+}
 
 export interface RoomStreams {
-  /** Delivers the message once and in seq order; a jump ahead first fetches what is missing from history. */
-  accept(event: MessageCreated): void;
-  /** The seq of the last message delivered for the room, if the room is known. */
+  /**
+   * Delivers a logged room event (a message, a join, an edit, …) once and in seq order; a jump ahead first fetches
+   * what is missing from the room's log.
+   */
+  accept(event: LoggedRoomEvent): void;
+  /** The seq of the last event delivered for the room, if the room is known. */
   position(roomId: string): number | undefined;
-  positions(): Record<string, number>;
-  /** Adopts a position (from `ready`, a membership event, or history the app loaded) if it is further along. */
-  advance(roomId: string, seq: number): void;
+  /** Where each room stands, for a resume map: only rooms whose epoch is known (the server could not place the rest). */
+  positions(): ResumePositions;
+  /**
+   * Adopts a position (from `ready`, a membership event, or history the app loaded) if it is further along. With an
+   * epoch other than the room's, the old position means nothing any more: the stream starts over at this one.
+   */
+  advance(roomId: string, seq: number, epoch?: number): void;
   forget(roomId: string): void;
 }
 
 export interface RoomStreamsDeps {
-  /** Messages after `afterSeq`, ascending (messages.list with `after`). */
-  fetchAfter(roomId: string, afterSeq: number, limit: number): Promise<Message[]>;
-  deliver(event: MessageCreated): void;
+  /** The room's logged events after `afterSeq`, ascending, at most `limit` (`rooms.events`). */
+  fetchAfter(roomId: string, afterSeq: number, limit: number): Promise<LogPage>;
+  deliver(event: LoggedRoomEvent): void;
+  /**
+   * A gap fill found the room's log in another epoch (its database was restored): the stream now stands at the
+   * log's end in that epoch, and what the app shows of the room must be rebuilt from history.
+   */
+  onReset(roomId: string, position: ResumePosition): void;
   onFillError(roomId: string, error: unknown): void;
 }
 
 const FILL_PAGE = 100;
 const FILL_RETRY_MS = 1000;
 
-/** Per-room positions: the client-side half of "no loss, no duplicates, no reordering". */
+interface Stream {
+  seq: number;
+  /** null until a `ready`, membership or `resumed` event names it. */
+  epoch: number | null;
+}
+
+/** Per-room positions: the client-side half of "no loss, no duplicates, no reordering", for every logged event. */
 export function createRoomStreams(deps: RoomStreamsDeps): RoomStreams {
-  const positions = new Map<string, number>();
-  const pending = new Map<string, Map<number, MessageCreated>>();
+  const streams = new Map<string, Stream>();
+  const pending = new Map<string, Map<number, LoggedRoomEvent>>();
   const filling = new Set<string>();
+
+  function deliver(stream: Stream, event: LoggedRoomEvent): void {
+    stream.seq = event.seq;
+    deps.deliver(event);
+  }
 
   function drain(roomId: string): void {
     const waiting = pending.get(roomId);
-    if (!waiting) return;
+    const stream = streams.get(roomId);
+    if (!waiting || !stream) return;
     for (;;) {
-      const position = positions.get(roomId) ?? 0;
-      const next = waiting.get(position + 1);
+      const next = waiting.get(stream.seq + 1);
       if (!next) break;
-      waiting.delete(position + 1);
-      positions.set(roomId, position + 1);
-      deps.deliver(next);
+      waiting.delete(next.seq);
+      deliver(stream, next);
     }
-    for (const seq of waiting.keys()) if (seq <= (positions.get(roomId) ?? 0)) waiting.delete(seq);
+    for (const seq of waiting.keys()) if (seq <= stream.seq) waiting.delete(seq);
     if (waiting.size === 0) pending.delete(roomId);
   }
 
@@ -49,15 +75,22 @@ export function createRoomStreams(deps: RoomStreamsDeps): RoomStreams {
     filling.add(roomId);
     try {
       while (pending.get(roomId)?.size) {
-        const position = positions.get(roomId) ?? 0;
-        const messages = await deps.fetchAfter(roomId, position, FILL_PAGE);
-        for (const message of messages) {
-          if (message.seq !== (positions.get(roomId) ?? 0) + 1) continue;
-          positions.set(roomId, message.seq);
-          deps.deliver({ type: "message.created", roomId, seq: message.seq, message });
+        const stream = streams.get(roomId);
+        if (!stream) break;
+        const page = await deps.fetchAfter(roomId, stream.seq, FILL_PAGE);
+        if (streams.get(roomId) !== stream) break; // forgotten or reset meanwhile
+        if (stream.epoch !== null && page.epoch !== stream.epoch) {
+          // Not the stream these seqs were counted in: continuing would splice two histories together.
+          pending.delete(roomId);
+          const lastSeq = Math.max(0, ...page.events.map((event) => event.seq));
+          streams.set(roomId, { seq: lastSeq, epoch: page.epoch });
+          deps.onReset(roomId, { seq: lastSeq, epoch: page.epoch });
+          break;
         }
+        stream.epoch ??= page.epoch;
+        for (const event of page.events) if (event.seq === stream.seq + 1) deliver(stream, event);
         drain(roomId);
-        if (messages.length === 0) break;
+        if (page.events.length === 0) break;
       }
     } catch (error) {
       deps.onFillError(roomId, error);
@@ -69,27 +102,44 @@ export function createRoomStreams(deps: RoomStreamsDeps): RoomStreams {
 
   return {
     accept(event) {
-      const position = positions.get(event.roomId);
-      if (position === undefined || event.seq === position + 1) {
-        positions.set(event.roomId, event.seq);
+      const stream = streams.get(event.roomId);
+      if (!stream) {
+        // A room attached live before the client knew its position: nothing before this event is owed.
+        const adopted: Stream = { seq: event.seq, epoch: null };
+        streams.set(event.roomId, adopted);
         deps.deliver(event);
+        return;
+      }
+      if (event.seq === stream.seq + 1) {
+        deliver(stream, event);
         drain(event.roomId);
         return;
       }
-      if (event.seq <= position) return; // already delivered
+      if (event.seq <= stream.seq) return; // already delivered
       let waiting = pending.get(event.roomId);
       if (!waiting) pending.set(event.roomId, (waiting = new Map()));
       waiting.set(event.seq, event);
       void fill(event.roomId);
     },
-    position: (roomId) => positions.get(roomId),
-    positions: () => Object.fromEntries(positions),
-    advance(roomId, seq) {
-      if ((positions.get(roomId) ?? -1) < seq) positions.set(roomId, seq);
+    position: (roomId) => streams.get(roomId)?.seq,
+    positions() {
+      const known: ResumePositions = {};
+      for (const [roomId, stream] of streams) if (stream.epoch !== null) known[roomId] = { seq: stream.seq, epoch: stream.epoch };
+      return known;
+    },
+    advance(roomId, seq, epoch) {
+      const stream = streams.get(roomId);
+      if (!stream || (epoch !== undefined && stream.epoch !== null && epoch !== stream.epoch)) {
+        pending.delete(roomId);
+        streams.set(roomId, { seq, epoch: epoch ?? null });
+        return;
+      }
+      if (epoch !== undefined) stream.epoch = epoch;
+      if (stream.seq < seq) stream.seq = seq;
       drain(roomId);
     },
     forget(roomId) {
-      positions.delete(roomId);
+      streams.delete(roomId);
       pending.delete(roomId);
     },
   };

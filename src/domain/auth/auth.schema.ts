@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type ResumePositions, ResumePositionsSchema } from "../room-log/room-log.schema.ts";
 import { humanName } from "../human-name.ts";
 import { plainText } from "../plain-text.ts";
 import type { UserProfile } from "../users/users.schema.ts";
@@ -82,10 +83,7 @@ export const LogoutInput = z.strictObject({ refreshToken: RefreshToken.optional(
 /** Resume positions may ride on the ticket, so the socket replays history before going live (no reordering). */
 export const WsTicketInput = z
   .strictObject({
-    resume: z
-      .record(z.uuid(), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
-      .refine((rooms) => Object.keys(rooms).length <= 1000, { message: "at most 1000 rooms per resume" })
-      .optional(),
+    resume: ResumePositionsSchema.optional(),
   })
   .default({});
 export type WsTicketInput = z.infer<typeof WsTicketInput>;
@@ -109,7 +107,7 @@ export interface IssuedTokens {
 export interface WsTicketClaims {
   userId: string;
   sessionId: string;
-  resume: Record<string, number> | null;
+  resume: ResumePositions | null;
 }
 
 export interface RequestMeta {

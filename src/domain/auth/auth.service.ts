@@ -7,6 +7,7 @@ import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
+import type { ResumePositions } from "../room-log/room-log.schema.ts";
 import type { EventPublisher } from "../events.ts";
 import { type ProfileRow, profileColumns, toProfile } from "../users/user-profile.ts";
 import type { UserProfile } from "../users/users.schema.ts";
@@ -46,7 +47,7 @@ export interface AuthService {
   /** A one-time ticket (≥128 bits, ≤30 s) for the WebSocket upgrade. UNAVAILABLE when the ticket store is down. */
   issueWsTicket(
     session: AuthSession,
-    resume: Record<string, number> | undefined,
+    resume: ResumePositions | undefined,
   ): Promise<{ ticket: string; expiresAt: string }>;
   /** Consumes the ticket atomically; null when unknown, expired or already used. UNAVAILABLE when its store is down. */
   redeemWsTicket(ticket: string): Promise<WsTicketClaims | null>;

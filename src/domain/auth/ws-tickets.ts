@@ -3,6 +3,7 @@ import type { KeyValueStore } from "../../infra/kv/kv.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
+import type { ResumePositions } from "../room-log/room-log.schema.ts";
 import type { AuthSession, WsTicketClaims } from "./auth.schema.ts";
 import { hashOpaqueToken, newOpaqueToken, OPAQUE_TOKEN_PATTERN } from "./opaque-token.ts";
 import { readStoredRecord } from "./stored-record.ts";
@@ -18,13 +19,13 @@ export const WS_TICKET_TTL_SECONDS = 30;
 const TicketRecord = z.object({
   userId: z.string(),
   sessionId: z.string(),
-  resume: z.record(z.string(), z.number()).nullable(),
+  resume: z.record(z.string(), z.object({ seq: z.number(), epoch: z.number() })).nullable(),
   /** The KV's TTL is whole seconds and lazily enforced by some stores; this is the exact deadline. */
   expiresAt: z.number(),
 });
 
 export interface WsTickets {
-  issue(session: AuthSession, resume: Record<string, number> | undefined): Promise<{ ticket: string; expiresAt: Date }>;
+  issue(session: AuthSession, resume: ResumePositions | undefined): Promise<{ ticket: string; expiresAt: Date }>;
   /**
    * The claims, or null when unknown, expired or already used. Of concurrent redeemers at most one wins.
    * Both methods throw UNAVAILABLE (retryable) when the store cannot be reached.

@@ -1,6 +1,6 @@
 import { and, asc, eq, type SQL, sql } from "drizzle-orm";
 import { type Db, isUniqueViolation } from "../../infra/db/database.ts";
-import { messages, roomMembers, rooms, users } from "../../infra/db/schema.ts";
+import { messages, roomEvents, roomMembers, rooms, users } from "../../infra/db/schema.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import { notAMember } from "../rooms/room-access.ts";
 import type { UserPublic } from "../users/users.schema.ts";
@@ -61,12 +61,13 @@ export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: Stateme
     // deadlocking. NO KEY UPDATE is what the UPDATE below takes anyway; unlike FOR UPDATE it does not block
     // inserts that reference the room (their foreign-key checks take KEY SHARE). Leave and kick take it too.
     const locked = await tx
-      .select({ id: rooms.id, lastSeq: rooms.lastSeq })
+      .select({ id: rooms.id, lastSeq: rooms.lastSeq, mainCount: rooms.mainCount })
       .from(rooms)
       .where(sql`${rooms.id} = any(${array(roomIds, "uuid")})`)
       .orderBy(asc(rooms.id))
       .for("no key update");
     const lastSeq = new Map(locked.map((room) => [room.id, room.lastSeq]));
+    const mainCount = new Map(locked.map((room) => [room.id, room.mainCount]));
     // Read only once the locks are held (not pipelined behind the lock statement: drizzle and postgres.js issue a
     // query a few microtasks after it is built, so the order of statements started together is not guaranteed):
     // a leave or kick that held a room first has committed and is seen here.
@@ -77,7 +78,7 @@ export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: Stateme
     );
 
     const results: SendResult[] = new Array(sends.length);
-    const accepted: { index: number; send: QueuedSend; seq: number; sender: UserPublic }[] = [];
+    const accepted: { index: number; send: QueuedSend; seq: number; ordinal: number; id: string; sender: UserPublic }[] = [];
     const firstAccepted = new Map<string, number>(); // (sender, clientMsgId) → index in `accepted`
     const repeats: { index: number; of: number }[] = [];
     for (const [index, send] of sends.entries()) {
@@ -94,9 +95,12 @@ export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: Stateme
         results[index] = { status: "failed", error: notAMember() };
       } else {
         const seq = (lastSeq.get(send.input.roomId) ?? 0) + 1;
+        const ordinal = (mainCount.get(send.input.roomId) ?? 0) + 1;
         lastSeq.set(send.input.roomId, seq);
+        mainCount.set(send.input.roomId, ordinal);
         firstAccepted.set(sendKey, accepted.length);
-        accepted.push({ index, send, seq, sender });
+        // The id is made here, not by the database, so the message and its log event go in side by side.
+        accepted.push({ index, send, seq, ordinal, id: crypto.randomUUID(), sender });
       }
     }
     if (accepted.length === 0) return results;
@@ -109,26 +113,39 @@ export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: Stateme
         .update(rooms)
         .set({
           lastSeq: sql`${rooms.lastSeq} + (${array(counts, "bigint")})[array_position(${array(bumpedIds, "uuid")}, ${rooms.id})]`,
+          mainCount: sql`${rooms.mainCount} + (${array(counts, "bigint")})[array_position(${array(bumpedIds, "uuid")}, ${rooms.id})]`,
           updatedAt: sql`clock_timestamp()`,
         })
         .where(sql`${rooms.id} = any(${array(bumpedIds, "uuid")})`)
         .returning({ id: rooms.id, lastSeq: rooms.lastSeq });
     // drizzle fills every insertable column, in schema order, from the SELECT: id, room_id, seq, sender_id,
-    // client_msg_id, body, created_at. Rows come out of unnest in the arrays' (seq) order and clock_timestamp()
-    // is taken per row, so creation times never go back along a room's seqs.
-    const rows = sql`select gen_random_uuid(), batch.*, clock_timestamp() from unnest(
+    // client_msg_id, body, created_at, main_ordinal. Rows come out of unnest in the arrays' (seq) order and
+    // clock_timestamp() is taken per row, so creation times never go back along a room's seqs.
+    const rows = sql`select batch.id, batch.room_id, batch.seq, batch.sender_id, batch.client_msg_id, batch.body,
+      clock_timestamp(), batch.main_ordinal from unnest(
+      ${array(accepted.map(({ id }) => id), "uuid")},
       ${array(accepted.map(({ send }) => send.input.roomId), "uuid")},
       ${array(accepted.map(({ seq }) => seq), "bigint")},
       ${array(accepted.map(({ send }) => send.senderId), "uuid")},
       ${array(accepted.map(({ send }) => send.input.clientMsgId), "text")},
-      ${array(accepted.map(({ send }) => send.input.body), "text")}
-    ) as batch(room_id, seq, sender_id, client_msg_id, body)`;
+      ${array(accepted.map(({ send }) => send.input.body), "text")},
+      ${array(accepted.map(({ ordinal }) => ordinal), "bigint")}
+    ) as batch(id, room_id, seq, sender_id, client_msg_id, body, main_ordinal)`;
+    // The log: one message.created per message, the same seq. Its foreign key to messages is checked at commit
+    // (deferred), so the three statements may reach the database in any order.
+    const logged = sql`select room_id, seq, 'message.created', sender_id, id, null::jsonb, clock_timestamp() from unnest(
+      ${array(accepted.map(({ send }) => send.input.roomId), "uuid")},
+      ${array(accepted.map(({ seq }) => seq), "bigint")},
+      ${array(accepted.map(({ send }) => send.senderId), "uuid")},
+      ${array(accepted.map(({ id }) => id), "uuid")}
+    ) as logged(room_id, seq, sender_id, id)`;
+    const log = (): Promise<unknown> => tx.insert(roomEvents).select(logged);
     const insert = (): Promise<{ id: string; roomId: string; seq: number; createdAt: Date }[]> =>
       tx
         .insert(messages)
         .select(rows)
         .returning({ id: messages.id, roomId: messages.roomId, seq: messages.seq, createdAt: messages.createdAt });
-    const [bumped, inserted] = await both(issue, bump, insert);
+    const [[bumped, inserted]] = await both(issue, () => both(issue, bump, insert), log);
     for (const room of bumped) {
       // Invariant: nothing moves a locked room's seq, so the seqs handed out above are exactly the new ones.
       if (room.lastSeq !== lastSeq.get(room.id)) throw new Error(`room ${room.id} seq moved under its lock`);

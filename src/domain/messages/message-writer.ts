@@ -1,8 +1,8 @@
 import type { Db } from "../../infra/db/database.ts";
-import type { RecentMessages } from "../../infra/recent-messages/recent-messages.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
-import type { EventPublisher } from "../events.ts";
+import type { LoggedRoomEvent } from "../events.ts";
+import type { RoomLog } from "../room-log/room-log.ts";
 import {
   commitBatch,
   commitOne,
@@ -11,7 +11,7 @@ import {
   type SendResult,
   type StatementIssue,
 } from "./message-commits.ts";
-import type { Message, SendMessageInput } from "./messages.schema.ts";
+import type { SendMessageInput } from "./messages.schema.ts";
 
 /** What one batch cost: how many sends it carried and how many transactions committed them. */
 export interface BatchReport {
@@ -33,8 +33,8 @@ export interface MessageWriterDeps {
   db: Db;
   /** "pipelined" where the driver can take a transaction's independent statements together (postgres.js). */
   statements: StatementIssue;
-  events: EventPublisher;
-  recent: RecentMessages;
+  /** Publishes and caches what committed (the room log's announce). */
+  log: Pick<RoomLog, "announce">;
   logger: Logger;
   /** The most sends one transaction takes (default 256). */
   maxBatchSize?: number;
@@ -124,28 +124,15 @@ export function createMessageWriter(deps: MessageWriterDeps): MessageWriter {
     return results;
   }
 
-  /** Publishes `message.created` for each new message in seq order and caches them; neither can fail a send. */
+  /** Publishes `message.created` for each new message in seq order, and caches it; neither can fail a send. */
   async function announce(results: SendResult[]): Promise<void> {
-    const created: Message[] = [];
-    for (const result of results) if (result.status === "sent" && result.outcome.created) created.push(result.outcome.message);
-    if (created.length === 0) return;
-    const publish = async (message: Message): Promise<void> => {
-      try {
-        await deps.events.toRoom(message.roomId, { type: "message.created", roomId: message.roomId, seq: message.seq, message });
-      } catch (error) {
-        // Committed is delivered: Postgres is the truth and subscribers fill seq gaps from it.
-        deps.logger.error("message.created not published", { roomId: message.roomId, seq: message.seq, error });
-      }
-    };
-    const cache = async (): Promise<void> => {
-      try {
-        await deps.recent.append(created);
-      } catch (error) {
-        // A missing message is a hole the cache reports as a miss: readers go to Postgres for that range.
-        deps.logger.warn("recent messages not cached", { messages: created.length, error });
-      }
-    };
-    await Promise.all([...created.map(publish), cache()]);
+    const created: LoggedRoomEvent[] = [];
+    for (const result of results) {
+      if (result.status !== "sent" || !result.outcome.created) continue;
+      const { message } = result.outcome;
+      created.push({ type: "message.created", roomId: message.roomId, seq: message.seq, message });
+    }
+    if (created.length > 0) await deps.log.announce(created);
   }
 
   function settle(batch: Pending[], results: SendResult[]): void {

@@ -87,4 +87,10 @@ export interface MessagePage {
   hasOlder: boolean;
   /** True when newer messages exist after the last one returned. */
   hasNewer: boolean;
+  /**
+   * The room's position (its log's last seq) when the page was read: every message up to it is in the page or
+   * before it. Events after it (live or resumed) continue the page exactly; a client holding the newest page
+   * follows the room from here.
+   */
+  lastSeq: number;
 }

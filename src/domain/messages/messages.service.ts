@@ -1,18 +1,18 @@
-import { and, eq, gt, gte, inArray, lt, lte, type SQL } from "drizzle-orm";
+import { and, eq, gt, gte, lt, lte, type SQL } from "drizzle-orm";
 import type { BucketRule } from "../../config.ts";
 import type { Database } from "../../infra/db/database.ts";
-import { messages, rooms } from "../../infra/db/schema.ts";
+import { messages } from "../../infra/db/schema.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
-import type { RecentMessages } from "../../infra/recent-messages/recent-messages.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { Metrics } from "../../lib/metrics.ts";
-import type { EventPublisher } from "../events.ts";
+import type { RoomLog } from "../room-log/room-log.ts";
+import { findMemberRoom } from "../rooms/room-access.ts";
 import type { RoomService } from "../rooms/rooms.service.ts";
 import type { SendOutcome } from "./message-commits.ts";
 import { findMessages } from "./message-rows.ts";
 import { type BatchReport, createMessageWriter } from "./message-writer.ts";
-import { type ListMessagesInput, type Message, type MessagePage, SendMessageInput } from "./messages.schema.ts";
+import { type ListMessagesInput, type MessagePage, SendMessageInput } from "./messages.schema.ts";
 
 export type { SendOutcome } from "./message-commits.ts";
 
@@ -26,24 +26,14 @@ export interface MessageService {
   send(userId: string, input: SendMessageInput): Promise<SendOutcome>;
   /** Keyset pages on (room_id, seq): the newest, `before`, `after` or `around` a seq; always ascending. */
   list(userId: string, input: ListMessagesInput): Promise<MessagePage>;
-  /**
-   * Messages of a room with afterSeq < seq ≤ throughSeq, ascending, at most `limit`. No membership check:
-   * for the realtime layer, which has checked membership already.
-   */
-  range(roomId: string, afterSeq: number, throughSeq: number, limit: number): Promise<Message[]>;
-  /** The room's current last seq (0 for an empty or unknown room). */
-  lastSeq(roomId: string): Promise<number>;
-  /** The last seq of each of the given rooms, in one query (rooms that do not exist are left out). */
-  lastSeqs(roomIds: readonly string[]): Promise<Map<string, number>>;
 }
 
 export interface MessageServiceDeps {
   database: Database;
   rooms: RoomService;
-  events: EventPublisher;
+  /** Publishes and caches each batch's new messages after its commit. */
+  log: Pick<RoomLog, "announce">;
   rateLimiter: RateLimiter;
-  /** Read before Postgres by `range`; appended after each commit. */
-  recentMessages: RecentMessages;
   logger: Logger;
   metrics: Metrics;
   sendRate: BucketRule;
@@ -57,8 +47,7 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
     db,
     // PGlite is one connection whose protocol exchanges must not interleave; postgres.js pipelines them.
     statements: deps.database.kind === "postgres" ? "pipelined" : "sequential",
-    events: deps.events,
-    recent: deps.recentMessages,
+    log: deps.log,
     logger: deps.logger,
     maxBatchSize: deps.batching?.maxBatchSize,
     maxQueued: deps.batching?.maxQueued,
@@ -73,16 +62,6 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
   async function anyMessage(where: SQL | undefined): Promise<boolean> {
     const [row] = await db.select({ seq: messages.seq }).from(messages).where(where).limit(1);
     return row !== undefined;
-  }
-
-  /** The cache's answer when it holds the whole range; null on a miss or when it failed (it is never the truth). */
-  async function cachedRange(roomId: string, afterSeq: number, throughSeq: number): Promise<Message[] | null> {
-    try {
-      return await deps.recentMessages.range(roomId, afterSeq, throughSeq);
-    } catch (error) {
-      deps.logger.warn("recent messages unreadable; reading Postgres", { roomId, error });
-      return null;
-    }
   }
 
   return {
@@ -110,7 +89,9 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
     },
 
     async list(userId, input) {
-      await deps.rooms.requireMember(userId, input.roomId);
+      // The room's position is read before its messages: every message up to it is then in what follows.
+      const { room } = await findMemberRoom(db, userId, input.roomId);
+      const position = { lastSeq: room.lastSeq };
       const inRoom = eq(messages.roomId, input.roomId);
       const { limit } = input;
       if (input.around !== undefined) {
@@ -124,6 +105,7 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
           messages: [...older.slice(0, olderLimit).reverse(), ...newer.slice(0, newerLimit)],
           hasOlder: older.length > olderLimit,
           hasNewer: newer.length > newerLimit,
+          ...position,
         };
       }
       if (input.after !== undefined) {
@@ -131,7 +113,7 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
           findMessages(db, { where: and(inRoom, gt(messages.seq, input.after)), order: "asc", limit: limit + 1 }),
           anyMessage(and(inRoom, lte(messages.seq, input.after))),
         ]);
-        return { messages: page.slice(0, limit), hasOlder, hasNewer: page.length > limit };
+        return { messages: page.slice(0, limit), hasOlder, hasNewer: page.length > limit, ...position };
       }
       const before = input.before;
       const [page, hasNewer] = await Promise.all([
@@ -142,28 +124,7 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
         }),
         before === undefined ? false : anyMessage(and(inRoom, gte(messages.seq, before))),
       ]);
-      return { messages: page.slice(0, limit).reverse(), hasOlder: page.length > limit, hasNewer };
-    },
-
-    async range(roomId, afterSeq, throughSeq, limit) {
-      const cached = await cachedRange(roomId, afterSeq, Math.min(throughSeq, afterSeq + limit));
-      if (cached) return cached;
-      return findMessages(db, {
-        where: and(eq(messages.roomId, roomId), gt(messages.seq, afterSeq), lte(messages.seq, throughSeq)),
-        order: "asc",
-        limit,
-      });
-    },
-
-    async lastSeqs(roomIds) {
-      if (roomIds.length === 0) return new Map();
-      const rows = await db.select({ id: rooms.id, lastSeq: rooms.lastSeq }).from(rooms).where(inArray(rooms.id, [...roomIds]));
-      return new Map(rows.map((row) => [row.id, row.lastSeq]));
-    },
-
-    async lastSeq(roomId) {
-      const [room] = await db.select({ lastSeq: rooms.lastSeq }).from(rooms).where(eq(rooms.id, roomId));
-      return room?.lastSeq ?? 0;
+      return { messages: page.slice(0, limit).reverse(), hasOlder: page.length > limit, hasNewer, ...position };
     },
   };
 }

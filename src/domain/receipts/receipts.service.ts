@@ -2,6 +2,7 @@ import { and, asc, eq, gt, lte, ne, sql } from "drizzle-orm";
 import type { Database } from "../../infra/db/database.ts";
 import { messages, receiptMarks, roomMembers, rooms, users } from "../../infra/db/schema.ts";
 import type { Clock } from "../../lib/clock.ts";
+import { unreadCount } from "../rooms/unread.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher, ReceiptUpdated } from "../events.ts";
@@ -37,13 +38,13 @@ type Kind = "read" | "delivered";
 export function createReceiptService(deps: ReceiptServiceDeps): ReceiptService {
   const { db } = deps.database;
 
-  /** Unread = the room's last seq − the read watermark − the reader's own messages after it. */
-  async function unreadOf(userId: string, roomId: string, readSeq: number, lastSeq: number): Promise<number> {
-    const [own] = await db
-      .select({ count: sql<number>`count(*)`.mapWith(Number) })
-      .from(messages)
-      .where(and(eq(messages.roomId, roomId), eq(messages.senderId, userId), gt(messages.seq, readSeq)));
-    return Math.max(0, lastSeq - readSeq - (own?.count ?? 0));
+  /** Unread after `readSeq` (see rooms/unread.ts for what counts and how it is computed without a scan). */
+  async function unreadOf(userId: string, roomId: string, readSeq: number): Promise<number> {
+    const [row] = await db
+      .select({ unread: unreadCount(userId, readSeq) })
+      .from(rooms)
+      .where(eq(rooms.id, roomId));
+    return row?.unread ?? 0;
   }
 
   async function move(userId: string, input: MarkInput, kind: Kind): Promise<ReadState> {
@@ -91,7 +92,7 @@ export function createReceiptService(deps: ReceiptServiceDeps): ReceiptService {
       roomId: input.roomId,
       readSeq: outcome.readSeq,
       deliveredSeq: outcome.deliveredSeq,
-      unread: await unreadOf(userId, input.roomId, outcome.readSeq, outcome.lastSeq),
+      unread: await unreadOf(userId, input.roomId, outcome.readSeq),
     };
     if (outcome.moved.read || outcome.moved.delivered) await announce(userId, state, outcome.moved, outcome.privateReceipts);
     return state;

@@ -20,6 +20,7 @@ export const roomColumns = {
   description: rooms.description,
   createdAt: rooms.createdAt,
   lastSeq: rooms.lastSeq,
+  epoch: rooms.epoch,
 };
 
 type RoomRow = { [K in keyof Room]: K extends "createdAt" ? Date : Room[K] };
@@ -32,6 +33,7 @@ export function toRoom(row: RoomRow): Room {
     description: row.description,
     createdAt: row.createdAt.toISOString(),
     lastSeq: row.lastSeq,
+    epoch: row.epoch,
   };
 }
 

@@ -6,6 +6,7 @@ import { messages, roomMembers, rooms, users } from "../../infra/db/schema.ts";
 import { messageColumns, senderColumns, toMessage } from "../messages/message-rows.ts";
 import { likePattern } from "../users/like-pattern.ts";
 import { encodeCursor } from "./page-cursor.ts";
+import { unreadCount } from "./unread.ts";
 import { findMemberRoom, findRoomForUser, notAMember, roomColumns, toRoom } from "./room-access.ts";
 import type { DiscoverRoomsInput, MemberRole, MembersInput, MyRoom, Page, Room, RoomMember } from "./rooms.schema.ts";
 
@@ -63,7 +64,8 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
   };
   return {
     async list(userId) {
-      // One query: each room with the caller's role, the message at its last_seq and, for direct rooms, the peer.
+      // One query: each room with the caller's role, its newest main-timeline message, unread, and for direct
+      // rooms the peer.
       const rows = await db
         .select({
           room: roomColumns,
@@ -73,13 +75,11 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
           peer: { id: peerUsers.id, username: peerUsers.username, displayName: peerUsers.displayName },
           readSeq: roomMembers.lastReadSeq,
           deliveredSeq: roomMembers.lastDeliveredSeq,
-          // Unread = last seq − read watermark − my own messages after it (an index range on room, sender, seq).
-          ownAfterRead: sql<number>`(select count(*) from messages own where own.room_id = ${rooms.id}
-            and own.sender_id = ${userId} and own.seq > ${roomMembers.lastReadSeq})`.mapWith(Number),
+          unread: unreadCount(userId, roomMembers.lastReadSeq),
         })
         .from(roomMembers)
         .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
-        .leftJoin(messages, and(eq(messages.roomId, rooms.id), eq(messages.seq, rooms.lastSeq)))
+        .leftJoin(messages, and(eq(messages.roomId, rooms.id), eq(messages.mainOrdinal, rooms.mainCount)))
         .leftJoin(users, eq(users.id, messages.senderId))
         .leftJoin(
           peerMembers,
@@ -95,7 +95,7 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
         peer: row.peer,
         readSeq: row.readSeq,
         deliveredSeq: row.deliveredSeq,
-        unread: Math.max(0, row.room.lastSeq - row.readSeq - row.ownAfterRead),
+        unread: row.unread,
       }));
     },
 

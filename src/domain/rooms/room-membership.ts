@@ -1,11 +1,12 @@
-import { and, eq, ne, type SQL, sql } from "drizzle-orm";
+import { and, eq, ne, sql } from "drizzle-orm";
 import type { BucketRule } from "../../config.ts";
 import type { Database } from "../../infra/db/database.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import { roomMembers, rooms } from "../../infra/db/schema.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
-import type { EventPublisher, RoomEvent, UserEvent } from "../events.ts";
+import type { EventPublisher, LoggedRoomEvent, UserEvent } from "../events.ts";
+import type { RoomLog } from "../room-log/room-log.ts";
 import type { UserPublic } from "../users/users.schema.ts";
 import { requireCapacity, type RoomCapacity } from "./room-capacity.ts";
 import {
@@ -31,11 +32,12 @@ export interface RoomMembershipChanges {
   update(userId: string, input: UpdateRoomInput): Promise<Room>;
 }
 
-type Announcement = { toRoom: RoomEvent } | { toUser: string; event: UserEvent };
+type Announcement = { toRoom: LoggedRoomEvent } | { toUser: string; event: UserEvent };
 
 export function createRoomMembershipChanges(deps: {
   database: Database;
   events: EventPublisher;
+  log: Pick<RoomLog, "append" | "announce">;
   logger: Logger;
   rateLimiter: RateLimiter;
   rates: { create: BucketRule; invite: BucketRule; openDirect: BucketRule };
@@ -56,32 +58,35 @@ export function createRoomMembershipChanges(deps: {
    * call; it is logged as an error (sockets that missed it reconcile on their next resume).
    */
   async function announce(announcements: Announcement[]): Promise<void> {
-    const results = await Promise.allSettled(
-      announcements.map(async (announcement) =>
-        "toRoom" in announcement
-          ? deps.events.toRoom(announcement.toRoom.roomId, announcement.toRoom)
-          : deps.events.toUser(announcement.toUser, announcement.event),
-      ),
-    );
+    const logged: LoggedRoomEvent[] = [];
+    const toUsers: { toUser: string; event: UserEvent }[] = [];
+    for (const announcement of announcements) {
+      if ("toRoom" in announcement) logged.push(announcement.toRoom);
+      else toUsers.push(announcement);
+    }
+    // Room events go through the log (published in seq order and cached; failures logged there).
+    const results = await Promise.allSettled([deps.log.announce(logged), ...toUsers.map((user) => deps.events.toUser(user.toUser, user.event))]);
     results.forEach((result, index) => {
-      if (result.status === "fulfilled") return;
-      const announcement = announcements[index];
-      const event = announcement && ("toRoom" in announcement ? announcement.toRoom : announcement.event);
-      deps.logger.error("room event not published", { type: event?.type, roomId: event?.roomId, error: result.reason });
+      if (result.status === "fulfilled" || index === 0) return;
+      const announcement = toUsers[index - 1];
+      deps.logger.error("user event not published", { type: announcement?.event.type, userId: announcement?.toUser, error: result.reason });
     });
   }
 
-  function joined(room: Room, user: UserPublic, role: MemberRole): Announcement[] {
+  /** `room` as it is once the event at `seq` was appended: its members' sockets attach there. */
+  function joined(room: Room, user: UserPublic, role: MemberRole, seq: number): Announcement[] {
+    const now = { ...room, lastSeq: seq };
     return [
-      { toRoom: { type: "member.joined", roomId: room.id, member: { user, role } } },
-      { toUser: user.id, event: { type: "room.membership", roomId: room.id, membership: "joined", room } },
+      { toRoom: { type: "member.joined", roomId: room.id, seq, member: { user, role } } },
+      { toUser: user.id, event: { type: "room.membership", roomId: room.id, membership: "joined", room: now } },
     ];
   }
 
-  function departed(room: Room, userId: string, reason: "left" | "removed"): Announcement[] {
+  function departed(room: Room, userId: string, reason: "left" | "removed", seq: number): Announcement[] {
+    const now = { ...room, lastSeq: seq };
     return [
-      { toRoom: { type: "member.left", roomId: room.id, userId, reason } },
-      { toUser: userId, event: { type: "room.membership", roomId: room.id, membership: reason, room } },
+      { toRoom: { type: "member.left", roomId: room.id, seq, userId, reason } },
+      { toUser: userId, event: { type: "room.membership", roomId: room.id, membership: reason, room: now } },
     ];
   }
 
@@ -90,26 +95,23 @@ export function createRoomMembershipChanges(deps: {
     return row ? toRoom(row) : null;
   }
 
-  /** History from before joining is neither delivered to nor unread by a new member: their watermarks start at the end. */
-  function watermarksAtJoin(roomId: string): { lastReadSeq: SQL<number>; lastDeliveredSeq: SQL<number> } {
-    const lastSeq = sql<number>`(select ${rooms.lastSeq} from ${rooms} where ${rooms.id} = ${roomId})`;
-    return { lastReadSeq: lastSeq, lastDeliveredSeq: lastSeq };
-  }
-
   /**
-   * Adds the user as a plain member, under the room's lock and within both caps; null when they already were one
-   * (so nothing is announced twice). FORBIDDEN (not a member) if the room vanished meanwhile.
+   * Adds the user as a plain member, under the room's lock and within both caps: the room as it is after their
+   * member.joined, and what to announce — or null when they already were one (nothing is announced twice).
+   * FORBIDDEN (not a member) if the room vanished meanwhile. History from before joining is neither delivered to
+   * nor unread by the new member: their watermarks start at their own join.
    */
-  async function addMember(roomId: string, user: UserPublic): Promise<Announcement[] | null> {
-    const room = await db.transaction(async (tx) => {
+  async function addMember(roomId: string, user: UserPublic, actorId: string): Promise<{ room: Room; announcements: Announcement[] } | null> {
+    const added = await db.transaction(async (tx) => {
       const found = await findRoomForUser(tx, user.id, roomId, { lock: "room" });
       if (!found) throw notAMember();
       if (found.role !== null) return null;
       await requireCapacity(tx, deps.limits, { roomId, userIds: [user.id] });
-      await tx.insert(roomMembers).values({ roomId, userId: user.id, role: "member", ...watermarksAtJoin(roomId) });
-      return found.room;
+      const [seq] = await deps.log.append(tx, roomId, [{ type: "member.joined", data: { userId: user.id, role: "member" }, actorId }]);
+      await tx.insert(roomMembers).values({ roomId, userId: user.id, role: "member", lastReadSeq: seq, lastDeliveredSeq: seq });
+      return { room: { ...found.room, lastSeq: seq as number }, seq: seq as number };
     });
-    return room ? joined(room, user, "member") : null;
+    return added ? { room: added.room, announcements: joined(added.room, user, "member", added.seq) } : null;
   }
 
   return {
@@ -172,9 +174,10 @@ export function createRoomMembershipChanges(deps: {
       if (!found) throw notAMember();
       if (found.role !== null) return found.room;
       if (found.room.kind !== "public") throw notAMember();
-      const announcements = await addMember(roomId, await findUser(db, userId));
-      if (announcements) await announce(announcements);
-      return found.room;
+      const added = await addMember(roomId, await findUser(db, userId), userId);
+      if (!added) return (await findRoomForUser(db, userId, roomId))?.room ?? found.room; // joined meanwhile
+      await announce(added.announcements);
+      return added.room;
     },
 
     async invite(userId, input) {
@@ -182,12 +185,12 @@ export function createRoomMembershipChanges(deps: {
       refuseDirect(room, "have members invited");
       requireManager(role, "invite");
       await enforceRate("invite", userId);
-      const announcements = await addMember(room.id, await findUser(db, input.userId));
-      if (announcements) await announce(announcements);
+      const added = await addMember(room.id, await findUser(db, input.userId), userId);
+      if (added) await announce(added.announcements);
     },
 
     async leave(userId, roomId) {
-      const room = await db.transaction(async (tx) => {
+      const left = await db.transaction(async (tx) => {
         const { room, role } = await findMemberRoom(tx, userId, roomId, { lock: "room" });
         refuseDirect(room, "be left");
         if (role === "owner") {
@@ -203,13 +206,14 @@ export function createRoomMembershipChanges(deps: {
           }
         }
         await tx.delete(roomMembers).where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)));
-        return room;
+        const [seq] = await deps.log.append(tx, roomId, [{ type: "member.left", data: { userId, reason: "left" }, actorId: userId }]);
+        return { room, seq: seq as number };
       });
-      await announce(departed(room, userId, "left"));
+      await announce(departed(left.room, userId, "left", left.seq));
     },
 
     async kick(userId, input) {
-      const room = await db.transaction(async (tx) => {
+      const removed = await db.transaction(async (tx) => {
         const { room, role } = await findMemberRoom(tx, userId, input.roomId, { lock: "room" });
         refuseDirect(room, "have members removed");
         requireManager(role, "remove members");
@@ -223,28 +227,33 @@ export function createRoomMembershipChanges(deps: {
         await tx
           .delete(roomMembers)
           .where(and(eq(roomMembers.roomId, input.roomId), eq(roomMembers.userId, input.userId)));
-        return room;
+        const [seq] = await deps.log.append(tx, input.roomId, [
+          { type: "member.left", data: { userId: input.userId, reason: "removed" }, actorId: userId },
+        ]);
+        return { room, seq: seq as number };
       });
-      await announce(departed(room, input.userId, "removed"));
+      await announce(departed(removed.room, input.userId, "removed", removed.seq));
     },
 
     async update(userId, input) {
-      const { room, role } = await findMemberRoom(db, userId, input.roomId);
-      refuseDirect(room, "be renamed");
-      requireManager(role, "update the room");
-      if (input.name === undefined && input.description === undefined) return room;
-      const [row] = await db
-        .update(rooms)
-        .set({
-          ...(input.name !== undefined && { name: input.name }),
-          ...(input.description !== undefined && { description: input.description }),
-        })
-        .where(eq(rooms.id, input.roomId))
-        .returning(roomColumns);
-      if (!row) throw notAMember(); // deleted in between
-      const updated = toRoom(row);
-      await announce([{ toRoom: { type: "room.updated", roomId: updated.id, room: updated } }]);
-      return updated;
+      const updated = await db.transaction(async (tx) => {
+        const { room, role } = await findMemberRoom(tx, userId, input.roomId, { lock: "room" });
+        refuseDirect(room, "be renamed");
+        requireManager(role, "update the room");
+        await tx
+          .update(rooms)
+          .set({
+            ...(input.name !== undefined && { name: input.name }),
+            ...(input.description !== undefined && { description: input.description }),
+          })
+          .where(eq(rooms.id, input.roomId));
+        const [seq] = await deps.log.append(tx, input.roomId, [{ type: "room.updated", data: null, actorId: userId }]);
+        const [row] = await tx.select(roomColumns).from(rooms).where(eq(rooms.id, input.roomId));
+        if (!row) throw notAMember(); // deleted in between
+        return { room: toRoom(row), seq: seq as number };
+      });
+      await announce([{ toRoom: { type: "room.updated", roomId: updated.room.id, seq: updated.seq, room: updated.room } }]);
+      return updated.room;
     },
   };
 }

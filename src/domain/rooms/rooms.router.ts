@@ -1,4 +1,5 @@
 import { authedProcedure, router } from "../../transport/trpc/trpc.ts";
+import { RoomEventsInput } from "../room-log/room-log.schema.ts";
 import {
   CreateRoomInput,
   DiscoverRoomsInput,
@@ -40,4 +41,8 @@ export const roomsRouter = router({
   members: authedProcedure
     .input(MembersInput)
     .query(({ ctx, input }) => ctx.services.rooms.members(ctx.session.userId, input)),
+  /** The room's logged events after a seq, for a client catching up past the resume budget. */
+  events: authedProcedure
+    .input(RoomEventsInput)
+    .query(({ ctx, input }) => ctx.services.roomLog.page(ctx.session.userId, input)),
 });

@@ -14,8 +14,10 @@ export interface Room {
   name: string;
   description: string;
   createdAt: string;
-  /** Seq of the newest message (0 when empty). */
+  /** Seq of the room's newest logged event (0 when none). */
   lastSeq: number;
+  /** Names the room's stream: resume positions are seqs of this epoch (a different one means start over). */
+  epoch: number;
 }
 
 /** A room as its member sees it in `rooms.list`. */

@@ -1,5 +1,6 @@
 import type { BucketRule } from "../../config.ts";
 import type { Database } from "../../infra/db/database.ts";
+import type { RoomLog } from "../room-log/room-log.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/logger.ts";
@@ -76,6 +77,8 @@ export interface RoomService {
 export interface RoomServiceDeps {
   database: Database;
   events: EventPublisher;
+  /** Memberships and room changes are logged room events (seq'd, replayed on resume). */
+  log: Pick<RoomLog, "append" | "announce">;
   clock: Clock;
   logger: Logger;
   rateLimiter: RateLimiter;

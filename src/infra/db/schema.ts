@@ -5,6 +5,7 @@ import {
   check,
   index,
   integer,
+  jsonb,
   pgEnum,
   pgTable,
   primaryKey,
@@ -49,8 +50,15 @@ export const rooms = pgTable(
     name: text("name").notNull(),
     description: text("description").notNull().default(""),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
-    /** The seq of the newest message; bumped in the same transaction that inserts it (gapless per room). */
+    /** The seq of the room's newest event (room_events); bumped in the transaction that appends it (gapless). */
     lastSeq: bigint("last_seq", { mode: "number" }).notNull().default(0),
+    /**
+     * Names this room's stream: a client resuming from a seq of another epoch (a restored backup, a rewritten
+     * history) is told `recovered: false`, never handed a position that means something else now.
+     */
+    epoch: integer("epoch").notNull().default(sql`(floor(random() * 2147483647))::integer`),
+    /** Messages ever posted to the main timeline (not thread-only replies): unread counts are differences of it. */
+    mainCount: bigint("main_count", { mode: "number" }).notNull().default(0),
     /**
      * How many rows room_members holds for this room. Kept by a trigger on room_members (migration 0004), so no
      * path that adds or removes a member — a cascade included — can forget it; read under the room's lock for
@@ -108,13 +116,47 @@ export const messages = pgTable(
     clientMsgId: text("client_msg_id").notNull(),
     body: text("body").notNull(),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * The room's main_count once this message was posted (1, 2, 3, … over the main timeline); null for a message
+     * outside it. "Main-timeline messages after seq n" is rooms.main_count − the ordinal at n: no scan.
+     */
+    mainOrdinal: bigint("main_ordinal", { mode: "number" }),
   },
   (t) => [
     uniqueIndex("messages_room_seq_idx").on(t.roomId, t.seq),
+    // The ordinal at a read watermark: the newest main-timeline message at or before it.
+    index("messages_room_main_seq_idx").on(t.roomId, t.seq).where(sql`${t.mainOrdinal} is not null`),
+    // A room's newest main-timeline message is the one whose ordinal is rooms.main_count (rooms.list).
+    uniqueIndex("messages_room_main_ordinal_idx").on(t.roomId, t.mainOrdinal).where(sql`${t.mainOrdinal} is not null`),
     uniqueIndex("messages_sender_client_msg_idx").on(t.senderId, t.clientMsgId),
     // Unread counts leave out the reader's own messages after their read watermark.
     index("messages_room_sender_seq_idx").on(t.roomId, t.senderId, t.seq),
   ],
+);
+
+/**
+ * Each room's log: every change to what its members see takes the room's next seq, here, in the transaction that
+ * makes it (messages and their projection, memberships, the room itself). What a client is sent for an event is
+ * built from this row and the current projections (a message as it is now), so a replay converges on today's room.
+ */
+export const roomEvents = pgTable(
+  "room_events",
+  {
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+    /** A RoomEventType (src/domain/events.ts). */
+    type: text("type").notNull(),
+    /** Who caused it; null once that account is gone. */
+    actorId: uuid("actor_id").references(() => users.id, { onDelete: "set null" }),
+    /** The message it is about, for message events. */
+    messageId: uuid("message_id").references(() => messages.id, { onDelete: "cascade" }),
+    /** What the event needs beyond the projections (a member's id and role, a reason), as the event type defines. */
+    data: jsonb("data"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.seq] }), index("room_events_message_idx").on(t.messageId)],
 );
 
 export const receiptKind = pgEnum("receipt_kind", ["delivered", "read"]);

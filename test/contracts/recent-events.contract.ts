@@ -1,11 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { Message } from "../../src/domain/messages/messages.schema.ts";
-import type { RecentMessages } from "../../src/infra/recent-messages/recent-messages.ts";
+import type { EventFrame, RecentEvents } from "../../src/infra/recent-events/recent-events.ts";
 import type { Clock } from "../../src/lib/clock.ts";
 
-export interface RecentMessagesHarness {
+export interface RecentEventsHarness {
   /** A cache for one test; the suite closes it. Implementations that take a clock get this one. */
-  createCache(options: { perRoom: number; idleSeconds: number }, clock: Clock): Promise<RecentMessages>;
+  createCache(options: { perRoom: number; idleSeconds: number }, clock: Clock): Promise<RecentEvents>;
   /** "injected": the cache reads `clock`; "real": it keeps its own time (Redis expires keys), so the suite waits. */
   time: "injected" | "real";
   /** Implementation-specific specifications, run inside the same describe block. */
@@ -14,25 +13,22 @@ export interface RecentMessagesHarness {
 
 const sender = { id: crypto.randomUUID(), username: "ada", displayName: "Ada 🦊" };
 
-/** Messages seq `from`…`through` of a room, shaped exactly like the ones messages.send commits. */
-export function roomMessages(roomId: string, from: number, through: number): Message[] {
-  return Array.from({ length: through - from + 1 }, (_, i) => ({
-    id: crypto.randomUUID(),
-    roomId,
-    seq: from + i,
-    sender,
-    body: `message ${from + i}: héllo\n"quoted"`,
-    createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, from + i)).toISOString(),
-  }));
+/** Events seq `from`…`through` of a room, as frames shaped exactly like the ones a commit publishes. */
+export function roomMessages(roomId: string, from: number, through: number): EventFrame[] {
+  return Array.from({ length: through - from + 1 }, (_, i) => {
+    const seq = from + i;
+    const message = { id: crypto.randomUUID(), roomId, seq, sender, body: `message ${seq}: héllo\n"quoted"`, createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString() };
+    return { roomId, seq, frame: JSON.stringify({ type: "message.created", roomId, seq, message }) };
+  });
 }
 
-/** The RecentMessages port's specification, run against one implementation. */
-export function testRecentMessages(name: string, harness: RecentMessagesHarness): void {
-  describe(`RecentMessages contract: ${name}`, () => {
+/** The RecentEvents port's specification, run against one implementation. */
+export function testRecentEvents(name: string, harness: RecentEventsHarness): void {
+  describe(`RecentEvents contract: ${name}`, () => {
     let now = Date.now();
     const clock: Clock = { now: () => new Date(now) };
-    const open: RecentMessages[] = [];
-    const createCache = async (options: { perRoom?: number; idleSeconds?: number } = {}): Promise<RecentMessages> => {
+    const open: RecentEvents[] = [];
+    const createCache = async (options: { perRoom?: number; idleSeconds?: number } = {}): Promise<RecentEvents> => {
       const cache = await harness.createCache({ perRoom: options.perRoom ?? 100, idleSeconds: options.idleSeconds ?? 60 }, clock);
       open.push(cache);
       return cache;
@@ -45,7 +41,7 @@ export function testRecentMessages(name: string, harness: RecentMessagesHarness)
       await Promise.all(open.splice(0).map((cache) => cache.close()));
     });
 
-    it("answers a covered range with exactly the messages appended, ascending and equal field for field", async () => {
+    it("answers a covered range with exactly the frames appended, ascending and byte for byte", async () => {
       const cache = await createCache();
       const roomId = crypto.randomUUID();
       const messages = roomMessages(roomId, 1, 10);
@@ -124,6 +120,19 @@ export function testRecentMessages(name: string, harness: RecentMessagesHarness)
       await passTime(600);
       expect(await cache.range(idle, 0, 2)).toBeNull();
       expect(await cache.range(active, 0, 2)).toEqual(activeMessages);
+    });
+
+    it("forgets a room's events on request (a deleted message's frames must not be served), and refills from new ones", async () => {
+      const cache = await createCache();
+      const [room, other] = [crypto.randomUUID(), crypto.randomUUID()];
+      const events = roomMessages(room, 1, 6);
+      await cache.append(events.slice(0, 4));
+      await cache.append(roomMessages(other, 1, 2));
+      await cache.forget(room);
+      expect(await cache.range(room, 0, 4)).toBeNull();
+      expect(await cache.range(other, 0, 2)).toHaveLength(2);
+      await cache.append(events.slice(4));
+      expect(await cache.range(room, 4, 6)).toEqual(events.slice(4));
     });
 
     harness.additionalTests?.();

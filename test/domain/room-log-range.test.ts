@@ -2,11 +2,12 @@ import { and, eq, gt } from "drizzle-orm";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createMessageService } from "../../src/domain/messages/messages.service.ts";
-import { findMessages } from "../../src/domain/messages/message-rows.ts";
-import { messages as messageRows } from "../../src/infra/db/schema.ts";
-import { createMemoryRecentMessages } from "../../src/infra/recent-messages/memory.ts";
-import type { RecentMessages } from "../../src/infra/recent-messages/recent-messages.ts";
-import { createRedisRecentMessages } from "../../src/infra/recent-messages/redis.ts";
+import { readLoggedEvents } from "../../src/domain/room-log/event-rows.ts";
+import { createRoomLog, frameOf } from "../../src/domain/room-log/room-log.ts";
+import { roomEvents } from "../../src/infra/db/schema.ts";
+import { createMemoryRecentEvents } from "../../src/infra/recent-events/memory.ts";
+import type { RecentEvents } from "../../src/infra/recent-events/recent-events.ts";
+import { createRedisRecentEvents } from "../../src/infra/recent-events/redis.ts";
 import { closeRedis, connectRedis } from "../../src/infra/redis/connect.ts";
 import { systemClock } from "../../src/lib/clock.ts";
 import { createLogger } from "../../src/lib/logger.ts";
@@ -25,19 +26,19 @@ const cases: { database: DatabaseKind; cache: "memory" | "redis" }[] = databaseK
   ...(redisUrl ? [{ database, cache: "redis" as const }] : []),
 ]);
 
-describe.each(cases)("messages.range on $database with the $cache recent-messages cache", ({ database, cache }) => {
+describe.each(cases)("the room log's range on $database with the $cache recent-events cache", ({ database, cache }) => {
   let deps: TestDeps;
   let redis: Redis | null = null;
   const prefix = uniqueRedisPrefix();
   beforeAll(async () => {
-    let recentMessages: RecentMessages;
+    let recentEvents: RecentEvents;
     if (cache === "redis" && redisUrl) {
       redis = await connectRedis({ url: redisUrl, logger: silent, name: "test-recent-range" });
-      recentMessages = createRedisRecentMessages({ client: redis, prefix, perRoom: PER_ROOM });
+      recentEvents = createRedisRecentEvents({ client: redis, prefix, perRoom: PER_ROOM });
     } else {
-      recentMessages = createMemoryRecentMessages({ clock: systemClock, perRoom: PER_ROOM });
+      recentEvents = createMemoryRecentEvents({ clock: systemClock, perRoom: PER_ROOM });
     }
-    deps = await createTestDeps(database, { recentMessages });
+    deps = await createTestDeps(database, { recentEvents });
   });
   afterAll(async () => {
     await deps?.close();
@@ -48,45 +49,44 @@ describe.each(cases)("messages.range on $database with the $cache recent-message
     }
   });
 
+  /** A room of one member (so no join takes a seq) with `count` messages: seqs 1…count. */
   async function sendMany(count: number): Promise<string> {
-    const { room, members } = await roomWith(deps, 2);
+    const { room, members } = await roomWith(deps, 1);
     for (let i = 1; i <= count; i++) {
-      await deps.services.messages.send(members[i % 2]!.id, { roomId: room.id, clientMsgId: clientMsgId("rc"), body: `#${i}` });
+      await deps.services.messages.send(members[0]!.id, { roomId: room.id, clientMsgId: clientMsgId("rc"), body: `#${i}` });
     }
     return room.id;
   }
 
+  const seqsOf = (frames: { seq: number }[]): number[] => frames.map((frame) => frame.seq);
+
   it("serves a range the cache holds from the cache, and one reaching further back from Postgres", async () => {
     const roomId = await sendMany(15); // the cache holds the newest 10: 6…15
-    // A probe only a test may use: rows 11…15 vanish from Postgres, so an answer that has them came from the cache.
-    await deps.database.db.delete(messageRows).where(and(eq(messageRows.roomId, roomId), gt(messageRows.seq, 10)));
-    const cached = await deps.services.messages.range(roomId, 10, 15, 100);
-    expect(cached.map((message) => message.seq)).toEqual([11, 12, 13, 14, 15]);
-    expect(cached.map((message) => message.body)).toEqual(["#11", "#12", "#13", "#14", "#15"]);
-    expect((await deps.services.messages.range(roomId, 12, 15, 2)).map((message) => message.seq)).toEqual([13, 14]);
+    // A probe only a test may use: events 11…15 vanish from Postgres, so an answer that has them came from the cache.
+    await deps.database.db.delete(roomEvents).where(and(eq(roomEvents.roomId, roomId), gt(roomEvents.seq, 10)));
+    const log = deps.services.roomLog;
+    const cached = await log.range(roomId, 10, 15, 100);
+    expect(seqsOf(cached)).toEqual([11, 12, 13, 14, 15]);
+    expect(cached.map((frame) => (JSON.parse(frame.frame) as { message: { body: string } }).message.body)).toEqual(["#11", "#12", "#13", "#14", "#15"]);
+    expect(seqsOf(await log.range(roomId, 12, 15, 2))).toEqual([13, 14]);
     // 5…15 is not all in the cache: Postgres answers, with what it has.
-    expect((await deps.services.messages.range(roomId, 4, 15, 100)).map((message) => message.seq)).toEqual([5, 6, 7, 8, 9, 10]);
+    expect(seqsOf(await log.range(roomId, 4, 15, 100))).toEqual([5, 6, 7, 8, 9, 10]);
   });
 
-  it("answers every window exactly as Postgres does, whether the cache holds it or not", async () => {
+  it("answers every window byte for byte as Postgres does, whether the cache holds it or not", async () => {
     const roomId = await sendMany(25);
     const windows = [0, 5, 14, 15, 16, 20, 24, 25].flatMap((after) =>
       [after, after + 1, 20, 25, 27].filter((through) => through >= after).flatMap((through) => [1, 7, 500].map((limit) => ({ after, through, limit }))),
     );
     for (const { after, through, limit } of windows) {
-      const fromPostgres = await findMessages(deps.database.db, {
-        where: and(eq(messageRows.roomId, roomId), gt(messageRows.seq, after)),
-        order: "asc",
-        limit,
-      });
-      const expected = fromPostgres.filter((message) => message.seq <= through);
-      const answered = await deps.services.messages.range(roomId, after, through, limit);
-      expect(JSON.stringify(answered), `range(${after}, ${through}, ${limit})`).toBe(JSON.stringify(expected));
+      const expected = (await readLoggedEvents(deps.database.db, roomId, after, through, limit)).map(frameOf);
+      const answered = await deps.services.roomLog.range(roomId, after, through, limit);
+      expect(answered, `range(${after}, ${through}, ${limit})`).toEqual(expected);
     }
   });
 });
 
-describe.skipIf(!redisUrl)("messages when the recent-messages cache is unreachable", () => {
+describe.skipIf(!redisUrl)("messages when the recent-events cache is unreachable", () => {
   let deps: TestDeps;
   beforeAll(async () => {
     deps = await createTestDeps(databaseKinds.includes("postgres") ? "postgres" : "pglite");
@@ -100,14 +100,20 @@ describe.skipIf(!redisUrl)("messages when the recent-messages cache is unreachab
     const client = await connectRedis({ url: server.url, logger: silent, name: "test-recent-down" });
     const lines: { msg: string }[] = [];
     try {
-      const recent = createRedisRecentMessages({ client, prefix: uniqueRedisPrefix() });
+      const recent = createRedisRecentEvents({ client, prefix: uniqueRedisPrefix() });
+      const logger = createLogger({ level: "warn", write: (line) => lines.push(JSON.parse(line)) });
+      const log = createRoomLog({
+        database: deps.database,
+        events: { toRoom: async () => {}, toUser: async () => {}, toInstances: async () => {} },
+        recentEvents: recent,
+        logger,
+      });
       const messages = createMessageService({
         database: deps.database,
         rooms: deps.services.rooms,
-        events: { toRoom: async () => {}, toUser: async () => {}, toInstances: async () => {} },
+        log,
         rateLimiter: deps.rateLimiter,
-        recentMessages: recent,
-        logger: createLogger({ level: "warn", write: (line) => lines.push(JSON.parse(line)) }),
+        logger,
         sendRate: { capacity: 100, periodSeconds: 1 },
         metrics: deps.metrics,
       });
@@ -118,9 +124,10 @@ describe.skipIf(!redisUrl)("messages when the recent-messages cache is unreachab
       await server.stop();
       const second = await messages.send(members[0]!.id, { roomId: room.id, clientMsgId: clientMsgId("down"), body: "not cached" });
       expect(second).toMatchObject({ created: true, message: { seq: 2 } });
-      await vi.waitFor(() => expect(lines.map((line) => line.msg)).toEqual(["recent messages not cached"]));
-      expect(await messages.range(room.id, 0, 2, 10)).toEqual([first.message, second.message]);
-      expect(lines.map((line) => line.msg)).toEqual(["recent messages not cached", "recent messages unreadable; reading Postgres"]);
+      await vi.waitFor(() => expect(lines.map((line) => line.msg)).toEqual(["recent events not cached"]));
+      const history = (await log.range(room.id, 0, 2, 10)).map((frame) => (JSON.parse(frame.frame) as { message: unknown }).message);
+      expect(history).toEqual([first.message, second.message]);
+      expect(lines.map((line) => line.msg)).toEqual(["recent events not cached", "recent events unreadable; reading Postgres"]);
     } finally {
       client.disconnect();
       await server.stop();

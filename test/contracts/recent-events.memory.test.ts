@@ -1,13 +1,13 @@
 import { expect, it } from "vitest";
-import { createMemoryRecentMessages } from "../../src/infra/recent-messages/memory.ts";
-import { roomMessages, testRecentMessages } from "./recent-messages.contract.ts";
+import { createMemoryRecentEvents } from "../../src/infra/recent-events/memory.ts";
+import { roomMessages, testRecentEvents } from "./recent-events.contract.ts";
 
-testRecentMessages("memory", {
-  createCache: async (options, clock) => createMemoryRecentMessages({ clock, ...options }),
+testRecentEvents("memory", {
+  createCache: async (options, clock) => createMemoryRecentEvents({ clock, ...options }),
   time: "injected",
   additionalTests() {
     it("stays within its total budget by dropping the rooms written to longest ago", async () => {
-      const cache = createMemoryRecentMessages({ clock: { now: () => new Date() }, perRoom: 10, maxMessages: 25 });
+      const cache = createMemoryRecentEvents({ clock: { now: () => new Date() }, perRoom: 10, maxEvents: 25 });
       const rooms = Array.from({ length: 4 }, () => crypto.randomUUID());
       const written = rooms.map((roomId) => roomMessages(roomId, 1, 10));
       for (const messages of written) await cache.append(messages);

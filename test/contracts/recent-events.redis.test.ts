@@ -1,11 +1,11 @@
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRedisRecentMessages } from "../../src/infra/recent-messages/redis.ts";
+import { createRedisRecentEvents } from "../../src/infra/recent-events/redis.ts";
 import { connectRedis } from "../../src/infra/redis/connect.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { testRedisUrl, uniqueRedisPrefix } from "../support/redis.ts";
 import { startThrowawayRedis } from "../support/throwaway-redis.ts";
-import { roomMessages, testRecentMessages } from "./recent-messages.contract.ts";
+import { roomMessages, testRecentEvents } from "./recent-events.contract.ts";
 
 const url = testRedisUrl();
 const silent = createLogger({ level: "silent" });
@@ -23,15 +23,15 @@ describe.skipIf(!url)("Redis recent messages", () => {
     await client.quit();
   });
 
-  testRecentMessages("redis", {
-    createCache: async (options) => createRedisRecentMessages({ client, prefix, ...options }),
+  testRecentEvents("redis", {
+    createCache: async (options) => createRedisRecentEvents({ client, prefix, ...options }),
     time: "real",
     additionalTests() {
       it("keeps a room in one sorted set under its prefix, trimmed and expiring, and leaves the client open", async () => {
-        const cache = createRedisRecentMessages({ client, prefix, perRoom: 5, idleSeconds: 30 });
+        const cache = createRedisRecentEvents({ client, prefix, perRoom: 5, idleSeconds: 30 });
         const roomId = crypto.randomUUID();
         await cache.append(roomMessages(roomId, 1, 8));
-        const key = `${prefix}rm:${roomId}`;
+        const key = `${prefix}re:${roomId}`;
         expect(await client.zcard(key)).toBe(5);
         expect(await client.zrangebyscore(key, "-inf", "+inf").then((members) => members.map((m) => JSON.parse(m).seq))).toEqual([
           4, 5, 6, 7, 8,
@@ -43,10 +43,10 @@ describe.skipIf(!url)("Redis recent messages", () => {
         expect(await client.ping()).toBe("PONG");
       });
 
-      it("shares a room's messages between instances, whichever appended them", async () => {
+      it("shares a room's events between instances, whichever appended them", async () => {
         const other = await connectRedis({ url, logger: silent, name: "test-recent-messages-2" });
         try {
-          const [a, b] = [createRedisRecentMessages({ client, prefix }), createRedisRecentMessages({ client: other, prefix })];
+          const [a, b] = [createRedisRecentEvents({ client, prefix }), createRedisRecentEvents({ client: other, prefix })];
           const roomId = crypto.randomUUID();
           const messages = roomMessages(roomId, 1, 4);
           await a.append([messages[0]!, messages[2]!]);
@@ -58,11 +58,11 @@ describe.skipIf(!url)("Redis recent messages", () => {
         }
       });
 
-      it("reads a member it cannot decode as a miss, never as a message", async () => {
-        const cache = createRedisRecentMessages({ client, prefix });
+      it("reads a member that is not a frame of ours as a miss, never as an event", async () => {
+        const cache = createRedisRecentEvents({ client, prefix });
         const roomId = crypto.randomUUID();
         await cache.append(roomMessages(roomId, 1, 2));
-        await client.zadd(`${prefix}rm:${roomId}`, 3, "not json");
+        await client.zadd(`${prefix}re:${roomId}`, 3, "not json");
         expect(await cache.range(roomId, 0, 2)).toHaveLength(2);
         expect(await cache.range(roomId, 0, 3)).toBeNull();
       });
@@ -71,7 +71,7 @@ describe.skipIf(!url)("Redis recent messages", () => {
         const server = await startThrowawayRedis();
         const lonely = await connectRedis({ url: server.url, logger: silent, name: "test-recent-messages-down" });
         try {
-          const cache = createRedisRecentMessages({ client: lonely, prefix });
+          const cache = createRedisRecentEvents({ client: lonely, prefix });
           const roomId = crypto.randomUUID();
           await cache.append(roomMessages(roomId, 1, 1));
           await server.stop();
