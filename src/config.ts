@@ -67,6 +67,12 @@ const EnvSchema = z
     RATE_LIMIT_MEMORY_MAX_BUCKETS: z.coerce.number().int().min(1000).max(10_000_000).default(100_000),
     RATE_LIMIT_SEND_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 10 }),
     RATE_LIMIT_TYPING_PER_USER: bucketRule.default({ capacity: 10, periodSeconds: 10 }),
+    /** Edits, deletes, reactions and pins: each is a room event every member receives. */
+    RATE_LIMIT_CHANGE_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 10 }),
+    /** messages.search: the most expensive read. */
+    RATE_LIMIT_SEARCH_PER_USER: bucketRule.default({ capacity: 20, periodSeconds: 10 }),
+    /** How long after sending a message its sender may edit it; 0: always. */
+    MESSAGE_EDIT_WINDOW_SECONDS: z.coerce.number().int().min(0).max(10 * 365 * 24 * 3600).default(0),
     /** Every tRPC call (each call of a batch counts) of a signed-in user / of a client address not signed in. */
     RATE_LIMIT_CALLS_PER_USER: bucketRule.default({ capacity: 600, periodSeconds: 60 }),
     RATE_LIMIT_CALLS_PER_IP: bucketRule.default({ capacity: 300, periodSeconds: 60 }),
@@ -199,6 +205,8 @@ export interface Config {
   logLevel: Env["LOG_LEVEL"];
   drainMs: number;
   wsIdleTimeoutSeconds: number;
+  /** 0: a sender may edit their message at any time. */
+  messageEditWindowSeconds: number;
   presence: { leaseSeconds: number; offlineGraceMs: number; typingTimeoutMs: number; eventsMaxMembers: number };
 }
 
@@ -210,6 +218,8 @@ export interface RateLimits {
   authPerAccount: BucketRule;
   sendPerUser: BucketRule;
   typingPerUser: BucketRule;
+  changePerUser: BucketRule;
+  searchPerUser: BucketRule;
   callsPerUser: BucketRule;
   callsPerIp: BucketRule;
   roomCreatePerUser: BucketRule;
@@ -266,6 +276,8 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       authPerAccount: env.RATE_LIMIT_AUTH_PER_ACCOUNT,
       sendPerUser: env.RATE_LIMIT_SEND_PER_USER,
       typingPerUser: env.RATE_LIMIT_TYPING_PER_USER,
+      changePerUser: env.RATE_LIMIT_CHANGE_PER_USER,
+      searchPerUser: env.RATE_LIMIT_SEARCH_PER_USER,
       callsPerUser: env.RATE_LIMIT_CALLS_PER_USER,
       callsPerIp: env.RATE_LIMIT_CALLS_PER_IP,
       roomCreatePerUser: env.RATE_LIMIT_ROOM_CREATE_PER_USER,
@@ -278,6 +290,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     limits: { roomMaxMembers: env.ROOM_MAX_MEMBERS, userMaxRooms: env.USER_MAX_ROOMS },
     metrics: { token: env.METRICS_TOKEN ?? null, port: env.METRICS_PORT ?? null },
     resumeMaxMessages: env.RESUME_MAX_MESSAGES,
+    messageEditWindowSeconds: env.MESSAGE_EDIT_WINDOW_SECONDS,
     roomTailCheckMs: env.ROOM_TAIL_CHECK_MS,
     receiptEventsMaxMembers: env.RECEIPT_EVENTS_MAX_MEMBERS,
     wsFrameBudget: env.WS_FRAME_RATE,

@@ -1,4 +1,5 @@
 import { type InfiniteData, QueryClient, type QueryKey } from "@tanstack/query-core";
+import { messageFixture } from "../../test/support/message-fixture.ts";
 import { createTRPCClient } from "@trpc/client";
 import { createTRPCOptionsProxy } from "@trpc/tanstack-react-query";
 import { afterEach, describe, expect, it } from "vitest";
@@ -44,14 +45,8 @@ function harness(options: { keyPrefix?: string } = {}) {
   return { queryClient, trpc, emit, fetches, invalidated: (key: QueryKey) => queryClient.getQueryState(key)?.isInvalidated === true };
 }
 
-const message = (roomId: string, seq: number, sender: UserPublic = ANN): Message => ({
-  id: `${roomId}-${seq}`,
-  roomId,
-  seq,
-  sender,
-  body: `#${seq}`,
-  createdAt: new Date(seq * 1000).toISOString(),
-});
+const message = (roomId: string, seq: number, sender: UserPublic = ANN): Message =>
+  messageFixture({ id: `${roomId}-${seq}`, roomId, seq, sender, body: `#${seq}`, createdAt: new Date(seq * 1000).toISOString() });
 const created = (roomId: string, seq: number, sender: UserPublic = ANN): ServerEvent => ({
   type: "message.created",
   roomId,
@@ -79,6 +74,7 @@ const myRoom = (id: string, seq: { lastSeq: number; readSeq: number; unread: num
   readSeq: seq.readSeq,
   deliveredSeq: seq.readSeq,
   unread: seq.unread,
+  unreadMentions: 0,
   epoch: 1,
 });
 
@@ -234,16 +230,16 @@ describe("bridgeQueryCache: rooms", () => {
     const key = trpc.rooms.list.queryKey();
     queryClient.setQueryData(key, [myRoom(roomId, { lastSeq: 6, readSeq: 2, unread: 4 })]);
 
-    emit({ type: "unread.updated", roomId, readSeq: 6, unread: 0 });
+    emit({ type: "unread.updated", roomId, readSeq: 6, unread: 0, unreadMentions: 0 });
     expect(queryClient.getQueryData(key)?.[0]).toMatchObject({ readSeq: 6, unread: 0 });
     expect(invalidated(key)).toBe(false);
 
-    emit({ type: "unread.updated", roomId, readSeq: 3, unread: 3 }); // older than what the list has: nothing to do
+    emit({ type: "unread.updated", roomId, readSeq: 3, unread: 3, unreadMentions: 0 }); // older than what the list has: nothing to do
     expect(queryClient.getQueryData(key)?.[0]).toMatchObject({ readSeq: 6, unread: 0 });
     expect(invalidated(key)).toBe(false);
 
     // Read up to 7 with 2 unread: messages this list has not seen yet, which the count may or may not include.
-    emit({ type: "unread.updated", roomId, readSeq: 7, unread: 2 });
+    emit({ type: "unread.updated", roomId, readSeq: 7, unread: 2, unreadMentions: 0 });
     expect(invalidated(key)).toBe(true);
   });
 

@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import { messageFixture } from "../../test/support/message-fixture.ts";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
@@ -27,7 +28,7 @@ const until = (check: () => void): Promise<void> => vi.waitFor(check, { timeout:
 /** Long enough to see something that should not happen (a retry, a second socket): ten times the longest backoff. */
 const quietPeriod = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100));
 const ROOM: string = crypto.randomUUID();
-const message = (seq: number, roomId = ROOM): Message => ({ id: `m-${seq}`, roomId, seq, sender: { id: "u-1", username: "alice", displayName: "Alice" }, body: `#${seq}`, createdAt: new Date(seq * 1000).toISOString() });
+const message = (seq: number, roomId = ROOM): Message => messageFixture({ id: `m-${seq}`, roomId, seq, sender: { id: "u-1", username: "alice", displayName: "Alice" }, body: `#${seq}`, createdAt: new Date(seq * 1000).toISOString() });
 /** The epoch of every room's stream here, unless a spec says otherwise. */
 const EPOCH = 42;
 const created = (seq: number, roomId = ROOM): Extract<LoggedRoomEvent, { type: "message.created" }> => ({ type: "message.created", roomId, seq, message: message(seq, roomId) });

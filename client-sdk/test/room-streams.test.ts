@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { messageFixture } from "../../test/support/message-fixture.ts";
 import type { LoggedRoomEvent, Message, ResumePosition } from "../../src/contract.ts";
 import { createRoomStreams, type RoomStreams } from "../src/realtime/room-streams.ts";
 
@@ -12,7 +13,7 @@ const EPOCH = 7;
 type MessageCreated = Extract<LoggedRoomEvent, { type: "message.created" }>;
 
 function message(seq: number, roomId = ROOM): Message {
-  return { id: `m-${roomId}-${seq}`, roomId, seq, sender: { id: "u-1", username: "alice", displayName: "Alice" }, body: `#${seq}`, createdAt: new Date(seq * 1000).toISOString() };
+  return messageFixture({ id: `m-${roomId}-${seq}`, roomId, seq, sender: { id: "u-1", username: "alice", displayName: "Alice" }, body: `#${seq}`, createdAt: new Date(seq * 1000).toISOString() });
 }
 const created = (seq: number, roomId = ROOM): MessageCreated => ({ type: "message.created", roomId, seq, message: message(seq, roomId) });
 const asEvent = (message: Message): MessageCreated => ({ type: "message.created", roomId: message.roomId, seq: message.seq, message });

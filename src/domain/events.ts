@@ -1,4 +1,4 @@
-import type { Message } from "./messages/messages.schema.ts";
+import type { Message, ThreadSummary } from "./messages/messages.schema.ts";
 import type { MemberRole, Room } from "./rooms/rooms.schema.ts";
 import type { UserPublic } from "./users/users.schema.ts";
 
@@ -19,14 +19,41 @@ export type ReceiptUpdated = { type: "receipt.updated"; roomId: string; userId: 
  * always ends at the room as it is — whether they arrive live or are replayed later.
  */
 export type LoggedRoomEvent =
-  | { type: "message.created"; roomId: string; seq: number; message: Message }
+  /** For a thread reply, `root` is its root's thread summary after it. */
+  | { type: "message.created"; roomId: string; seq: number; message: Message; root?: ThreadRoot }
+  /** The message after the edit (reactions with `me: false`: keep what you know). */
+  | { type: "message.edited"; roomId: string; seq: number; messageId: string; message: Message }
+  /** The tombstone; for a thread reply, `root` is its root's summary without it. */
+  | { type: "message.deleted"; roomId: string; seq: number; messageId: string; message: Message; root?: ThreadRoot }
+  /** `count`: how many reacted with this emoji after the change (0 removes the entry). */
+  | { type: "reaction.added"; roomId: string; seq: number; messageId: string; emoji: string; userId: string; count: number }
+  | { type: "reaction.removed"; roomId: string; seq: number; messageId: string; emoji: string; userId: string; count: number }
+  | { type: "message.pinned"; roomId: string; seq: number; messageId: string; pinned: { at: string; byUserId: string } }
+  | { type: "message.unpinned"; roomId: string; seq: number; messageId: string; byUserId: string }
   | { type: "member.joined"; roomId: string; seq: number; member: { user: UserPublic; role: MemberRole } }
   | { type: "member.left"; roomId: string; seq: number; userId: string; reason: "left" | "removed" }
   | { type: "room.updated"; roomId: string; seq: number; room: Room };
 export type LoggedRoomEventType = LoggedRoomEvent["type"];
 
 /** Every logged event type, for code that must tell them from ephemeral ones. */
-export const LOGGED_ROOM_EVENT_TYPES: readonly LoggedRoomEventType[] = ["message.created", "member.joined", "member.left", "room.updated"];
+export const LOGGED_ROOM_EVENT_TYPES: readonly LoggedRoomEventType[] = [
+  "message.created",
+  "message.edited",
+  "message.deleted",
+  "reaction.added",
+  "reaction.removed",
+  "message.pinned",
+  "message.unpinned",
+  "member.joined",
+  "member.left",
+  "room.updated",
+];
+
+/** A thread's root and its summary after a reply came or went. */
+export interface ThreadRoot {
+  messageId: string;
+  thread: ThreadSummary | null;
+}
 
 /**
  * Events published to a room's topic, reaching every member's sockets on every instance. Every room event carries
@@ -48,7 +75,7 @@ export type UserEvent =
   /** The user's membership changed: their sockets on every instance attach to or drop the room. */
   | { type: "room.membership"; roomId: string; membership: "joined" | "left" | "removed"; room: Room | null }
   /** The user read on one device: all of their devices update the room's unread count. */
-  | { type: "unread.updated"; roomId: string; readSeq: number; unread: number }
+  | { type: "unread.updated"; roomId: string; readSeq: number; unread: number; unreadMentions: number }
   | ReceiptUpdated;
 
 /** Instructions for the realtime layer itself; never forwarded to clients. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { messageFixture } from "../support/message-fixture.ts";
 import { checkDelivery, type RecordedClient, type StoredEvent } from "../support/delivery-verifier.ts";
 import type { AckRecord, HeldEvent, RoomRecord } from "../support/fleet.ts";
 
@@ -34,7 +35,7 @@ function ack(seq: number, id = `id${seq}`): AckRecord {
     body: `m${seq}`,
     issuedAt: 0,
     ackedAt: 0,
-    message: { id, roomId: ROOM, seq, body: `m${seq}`, createdAt: "", sender: { id: "u", username: "u", displayName: "u" } },
+    message: messageFixture({ id, roomId: ROOM, seq, body: `m${seq}`, createdAt: "", sender: { id: "u", username: "u", displayName: "u" } }),
   };
 }
 

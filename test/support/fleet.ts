@@ -23,7 +23,18 @@ export interface HeldEvent {
 }
 
 /** Every logged event type (a Record, so a new one cannot be left out): the fleet records them all. */
-const LOGGED: Record<LoggedRoomEventType, true> = { "message.created": true, "member.joined": true, "member.left": true, "room.updated": true };
+const LOGGED: Record<LoggedRoomEventType, true> = {
+  "message.created": true,
+  "message.edited": true,
+  "message.deleted": true,
+  "reaction.added": true,
+  "reaction.removed": true,
+  "message.pinned": true,
+  "message.unpinned": true,
+  "member.joined": true,
+  "member.left": true,
+  "room.updated": true,
+};
 
 function held(event: LoggedRoomEvent): HeldEvent {
   const message = "message" in event ? event.message : null;

@@ -43,6 +43,8 @@ export const TEST_RATE_LIMITS: RateLimits = {
   authPerAccount: GENEROUS,
   sendPerUser: GENEROUS,
   typingPerUser: GENEROUS,
+  changePerUser: GENEROUS,
+  searchPerUser: GENEROUS,
   callsPerUser: GENEROUS,
   callsPerIp: GENEROUS,
   roomCreatePerUser: GENEROUS,

@@ -92,7 +92,18 @@ const RETRYABLE = new Set(["TOO_MANY_REQUESTS", "UNAVAILABLE", "INTERNAL"]);
 /** Rooms per resume map (the ticket's, or one `resume` frame's): the server's limit. */
 const MAX_RESUME_ROOMS = 1000;
 /** The room events that carry a seq and go through the room's stream; a Record so a new one cannot be forgotten here. */
-const LOGGED: Record<LoggedRoomEventType, true> = { "message.created": true, "member.joined": true, "member.left": true, "room.updated": true };
+const LOGGED: Record<LoggedRoomEventType, true> = {
+  "message.created": true,
+  "message.edited": true,
+  "message.deleted": true,
+  "reaction.added": true,
+  "reaction.removed": true,
+  "message.pinned": true,
+  "message.unpinned": true,
+  "member.joined": true,
+  "member.left": true,
+  "room.updated": true,
+};
 const isLogged = (event: ServerEvent): event is LoggedRoomEvent => Object.hasOwn(LOGGED, event.type);
 
 export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {

@@ -6,7 +6,7 @@ import type { UserProfile } from "../users/users.schema.ts";
 
 const RESERVED_USERNAMES = new Set([
   "admin", "administrator", "root", "system", "support", "help", "parley", "moderator", "mod", "staff",
-  "owner", "official", "security", "api", "www", "null", "undefined", "me", "everyone", "here", "all",
+  "owner", "official", "security", "api", "www", "null", "undefined", "me", "everyone", "here", "all", "room", "channel",
 ]);
 
 /** NFKC + case-fold, then 3–32 of [a-z0-9_.-]; reserved names refused. */

@@ -11,7 +11,6 @@ import {
   type SendResult,
   type StatementIssue,
 } from "./message-commits.ts";
-import type { SendMessageInput } from "./messages.schema.ts";
 
 /** What one batch cost: how many sends it carried and how many transactions committed them. */
 export interface BatchReport {
@@ -26,7 +25,7 @@ export interface BatchReport {
 
 /** Commits sends — each acknowledged only after its transaction committed — and then announces them. */
 export interface MessageWriter {
-  write(senderId: string, input: SendMessageInput): Promise<SendOutcome>;
+  write(send: QueuedSend): Promise<SendOutcome>;
 }
 
 export interface MessageWriterDeps {
@@ -129,8 +128,8 @@ export function createMessageWriter(deps: MessageWriterDeps): MessageWriter {
     const created: LoggedRoomEvent[] = [];
     for (const result of results) {
       if (result.status !== "sent" || !result.outcome.created) continue;
-      const { message } = result.outcome;
-      created.push({ type: "message.created", roomId: message.roomId, seq: message.seq, message });
+      const { message, root } = result.outcome;
+      created.push(root ? { type: "message.created", roomId: message.roomId, seq: message.seq, message, root } : { type: "message.created", roomId: message.roomId, seq: message.seq, message });
     }
     if (created.length > 0) await deps.log.announce(created);
   }
@@ -144,12 +143,12 @@ export function createMessageWriter(deps: MessageWriterDeps): MessageWriter {
   }
 
   return {
-    write(senderId, input) {
+    write(send) {
       if (queue.length >= maxQueued) {
         return Promise.reject(new DomainError("UNAVAILABLE", "too many messages are waiting for the database; retry shortly", 1));
       }
       return new Promise<SendOutcome>((resolve, reject) => {
-        queue.push({ senderId, input, resolve, reject });
+        queue.push({ ...send, resolve, reject });
         if (draining) return;
         draining = true;
         // A microtask, not a timer: sends made in the same tick join the first batch without adding latency.

@@ -2,15 +2,69 @@ import { z } from "zod";
 import { plainText } from "../plain-text.ts";
 import type { UserPublic } from "../users/users.schema.ts";
 
+/** What a message is: plain text now; `image` and `file` arrive with attachments (the body is then a caption). */
+export type MessageKind = "text" | "image" | "file";
+
+/**
+ * A message as the room's log has made it: its current body (after edits), a tombstone once deleted, its reactions,
+ * pin and thread summary. The same shape everywhere — `messages.list`, events, search results.
+ */
 export interface Message {
   id: string;
   roomId: string;
-  /** Position in the room's history: 1, 2, 3, … with no gaps. */
+  /** The seq of its `message.created` in the room's log. */
   seq: number;
+  kind: MessageKind;
   sender: UserPublic;
+  /** Plain text (clients render it); "" once deleted. */
   body: string;
   /** ISO 8601. */
   createdAt: string;
+  /** When the body was last edited; null if never. */
+  editedAt: string | null;
+  /** A tombstone: when it was deleted (its body, edits, reactions and mentions are gone from storage). */
+  deletedAt: string | null;
+  /** Who deleted it: its sender, or a moderator of the room (an owner or admin). */
+  deletedBy: "sender" | "moderator" | null;
+  /** The message this one replies to, quoted as that message is now (its edits and its deletion show). */
+  replyTo: ReplyQuote | null;
+  /** For a reply in a thread: its root. Thread replies are not on the main timeline unless `alsoInRoom`. */
+  threadRootId: string | null;
+  /** A thread reply also shown on the main timeline (and counted as unread there). */
+  alsoInRoom: boolean;
+  /** For a thread's root: its summary; null for a message nobody replied to in a thread. */
+  thread: ThreadSummary | null;
+  /** Members mentioned by `@username`, resolved when sent (and again on edit). */
+  mentions: string[];
+  /** `@room` by an owner or admin: a mention of every member. */
+  mentionsRoom: boolean;
+  /** One entry per emoji, in the order each was first used. `me` is false in pushed events (see README). */
+  reactions: ReactionCount[];
+  pinned: { at: string; byUserId: string } | null;
+  /** The body holds an http(s) link (the search filter `has: "link"`). */
+  hasLink: boolean;
+}
+
+export interface ReplyQuote {
+  messageId: string;
+  sender: UserPublic;
+  /** The target's body as it is now, cut to 140 characters; "" once it is deleted. */
+  excerpt: string;
+  deleted: boolean;
+}
+
+export interface ThreadSummary {
+  replyCount: number;
+  lastReplyAt: string | null;
+  /** Who replied, first replier first (at most 10). */
+  participants: UserPublic[];
+}
+
+export interface ReactionCount {
+  emoji: string;
+  count: number;
+  /** Whether the reader is among them. Always false in pushed events: one frame goes to every member. */
+  me: boolean;
 }
 
 export const MAX_BODY_CHARS = 4000;
@@ -58,12 +112,85 @@ export const ClientMsgId = z
   .max(64, "clientMsgId must be 8–64 characters")
   .regex(/^[A-Za-z0-9_-]+$/, "clientMsgId may only use A–Z, a–z, 0–9, _ and -");
 
-export const SendMessageInput = z.strictObject({
-  roomId: z.uuid(),
-  clientMsgId: ClientMsgId,
-  body: MessageBody,
-});
+export const MessageId = z.uuid();
+
+/** What a send may say beyond its body: whom it answers, and in which thread. */
+export const SendOptions = {
+  /** A message of the same room to quote. */
+  replyTo: MessageId.optional(),
+  /** A main-timeline message of the same room whose thread this joins. */
+  threadRootId: MessageId.optional(),
+  /** A thread reply that is also shown on the main timeline. */
+  alsoInRoom: z.boolean().optional(),
+};
+
+export const SendMessageInput = z
+  .strictObject({ roomId: z.uuid(), clientMsgId: ClientMsgId, body: MessageBody, ...SendOptions })
+  .refine((input) => !input.alsoInRoom || input.threadRootId !== undefined, { message: "alsoInRoom needs threadRootId" });
 export type SendMessageInput = z.infer<typeof SendMessageInput>;
+
+export const EditMessageInput = z.strictObject({ messageId: MessageId, body: MessageBody });
+export type EditMessageInput = z.infer<typeof EditMessageInput>;
+
+export const MessageRef = z.strictObject({ messageId: MessageId });
+export type MessageRef = z.infer<typeof MessageRef>;
+
+/**
+ * One emoji: exactly one RGI emoji sequence (a flag, a keycap, a skin tone or ZWJ family is one), as Unicode
+ * defines them — not text, not two emoji, not a lone modifier. 32 UTF-16 units covers the longest RGI sequence.
+ */
+// Built at run time: the `v` flag (Unicode sets, for \p{RGI_Emoji}) is newer than the compiler's target.
+const ONE_EMOJI = new RegExp("^\\p{RGI_Emoji}$", "v");
+
+export const Emoji = z
+  .string()
+  .max(32, "emoji must be one emoji")
+  .refine((value) => ONE_EMOJI.test(value), { message: "emoji must be exactly one emoji" });
+
+export const ReactionInput = z.strictObject({ messageId: MessageId, emoji: Emoji });
+export type ReactionInput = z.infer<typeof ReactionInput>;
+
+/** An opaque cursor from a previous page. */
+const Cursor = z.string().min(1).max(200);
+
+export const ReactorsInput = z.strictObject({
+  messageId: MessageId,
+  emoji: Emoji,
+  cursor: Cursor.optional(),
+  limit: z.number().int().min(1).max(100).default(50),
+});
+export type ReactorsInput = z.infer<typeof ReactorsInput>;
+
+export const ThreadInput = z.strictObject({
+  rootId: MessageId,
+  /** The seq of the last reply of the previous page: replies after it. */
+  cursor: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  limit: z.number().int().min(1).max(100).default(50),
+});
+export type ThreadInput = z.infer<typeof ThreadInput>;
+
+export const PinnedInput = z.strictObject({ roomId: z.uuid() });
+export type PinnedInput = z.infer<typeof PinnedInput>;
+
+/** `messages.edits`: the versions a body had before its current one, oldest first. */
+export interface MessageEdits {
+  messageId: string;
+  versions: { version: number; body: string; replacedAt: string }[];
+}
+
+/** `messages.reactors`: who reacted with one emoji, first first. */
+export interface Reactors {
+  items: { user: UserPublic; reactedAt: string }[];
+  nextCursor: string | null;
+}
+
+/** `messages.thread`: the root and a page of its replies, ascending. */
+export interface ThreadPage {
+  root: Message;
+  replies: Message[];
+  /** Pass as `cursor` for the next page; null at the end. */
+  nextCursor: number | null;
+}
 
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 

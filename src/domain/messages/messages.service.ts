@@ -1,4 +1,4 @@
-import { and, eq, gt, gte, lt, lte, type SQL } from "drizzle-orm";
+import { and, eq, gt, gte, isNotNull, lt, lte, type SQL } from "drizzle-orm";
 import type { BucketRule } from "../../config.ts";
 import type { Database } from "../../infra/db/database.ts";
 import { messages } from "../../infra/db/schema.ts";
@@ -10,6 +10,7 @@ import type { RoomLog } from "../room-log/room-log.ts";
 import { findMemberRoom } from "../rooms/room-access.ts";
 import type { RoomService } from "../rooms/rooms.service.ts";
 import type { SendOutcome } from "./message-commits.ts";
+import { hasLinkIn, mentionsIn } from "./mentions.ts";
 import { findMessages } from "./message-rows.ts";
 import { type BatchReport, createMessageWriter } from "./message-writer.ts";
 import { type ListMessagesInput, type MessagePage, SendMessageInput } from "./messages.schema.ts";
@@ -79,7 +80,7 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
       const started = performance.now();
       const outcome = (result: string) => deps.metrics.sendAckSeconds.observe({ outcome: result }, (performance.now() - started) / 1000);
       try {
-        const sent = await writer.write(userId, input);
+        const sent = await writer.write({ senderId: userId, input, mentions: mentionsIn(input.body), hasLink: hasLinkIn(input.body) });
         outcome("ok");
         return sent;
       } catch (error) {
@@ -92,14 +93,16 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
       // The room's position is read before its messages: every message up to it is then in what follows.
       const { room } = await findMemberRoom(db, userId, input.roomId);
       const position = { lastSeq: room.lastSeq };
-      const inRoom = eq(messages.roomId, input.roomId);
+      // The main timeline: thread-only replies are read through messages.thread.
+      const inRoom = and(eq(messages.roomId, input.roomId), isNotNull(messages.mainOrdinal));
+      const viewerId = userId;
       const { limit } = input;
       if (input.around !== undefined) {
         const olderLimit = Math.floor(limit / 2);
         const newerLimit = limit - olderLimit; // includes the `around` message itself
         const [older, newer] = await Promise.all([
-          findMessages(db, { where: and(inRoom, lt(messages.seq, input.around)), order: "desc", limit: olderLimit + 1 }),
-          findMessages(db, { where: and(inRoom, gte(messages.seq, input.around)), order: "asc", limit: newerLimit + 1 }),
+          findMessages(db, { where: and(inRoom, lt(messages.seq, input.around)), order: "desc", limit: olderLimit + 1, viewerId }),
+          findMessages(db, { where: and(inRoom, gte(messages.seq, input.around)), order: "asc", limit: newerLimit + 1, viewerId }),
         ]);
         return {
           messages: [...older.slice(0, olderLimit).reverse(), ...newer.slice(0, newerLimit)],
@@ -110,7 +113,7 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
       }
       if (input.after !== undefined) {
         const [page, hasOlder] = await Promise.all([
-          findMessages(db, { where: and(inRoom, gt(messages.seq, input.after)), order: "asc", limit: limit + 1 }),
+          findMessages(db, { where: and(inRoom, gt(messages.seq, input.after)), order: "asc", limit: limit + 1, viewerId }),
           anyMessage(and(inRoom, lte(messages.seq, input.after))),
         ]);
         return { messages: page.slice(0, limit), hasOlder, hasNewer: page.length > limit, ...position };
@@ -121,6 +124,7 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
           where: and(inRoom, before === undefined ? undefined : lt(messages.seq, before)),
           order: "desc",
           limit: limit + 1,
+          viewerId,
         }),
         before === undefined ? false : anyMessage(and(inRoom, gte(messages.seq, before))),
       ]);

@@ -20,8 +20,10 @@ export interface ReadState {
   roomId: string;
   deliveredSeq: number;
   readSeq: number;
-  /** Messages after `readSeq` that others sent. */
+  /** Others' main-timeline messages after `readSeq` (rooms/unread.ts). */
   unread: number;
+  /** Of those and thread replies after `readSeq`: the ones that mention me (`@username` or `@room`). */
+  unreadMentions: number;
 }
 
 export interface MemberReceipt {

@@ -2,7 +2,7 @@ import { and, asc, eq, gt, lte, ne, sql } from "drizzle-orm";
 import type { Database } from "../../infra/db/database.ts";
 import { messages, receiptMarks, roomMembers, rooms, users } from "../../infra/db/schema.ts";
 import type { Clock } from "../../lib/clock.ts";
-import { unreadCount } from "../rooms/unread.ts";
+import { unreadCount, unreadMentionsCount } from "../rooms/unread.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher, ReceiptUpdated } from "../events.ts";
@@ -39,12 +39,12 @@ export function createReceiptService(deps: ReceiptServiceDeps): ReceiptService {
   const { db } = deps.database;
 
   /** Unread after `readSeq` (see rooms/unread.ts for what counts and how it is computed without a scan). */
-  async function unreadOf(userId: string, roomId: string, readSeq: number): Promise<number> {
+  async function unreadOf(userId: string, roomId: string, readSeq: number): Promise<{ unread: number; unreadMentions: number }> {
     const [row] = await db
-      .select({ unread: unreadCount(userId, readSeq) })
+      .select({ unread: unreadCount(userId, readSeq), unreadMentions: unreadMentionsCount(userId, readSeq) })
       .from(rooms)
       .where(eq(rooms.id, roomId));
-    return row?.unread ?? 0;
+    return row ?? { unread: 0, unreadMentions: 0 };
   }
 
   async function move(userId: string, input: MarkInput, kind: Kind): Promise<ReadState> {
@@ -92,7 +92,7 @@ export function createReceiptService(deps: ReceiptServiceDeps): ReceiptService {
       roomId: input.roomId,
       readSeq: outcome.readSeq,
       deliveredSeq: outcome.deliveredSeq,
-      unread: await unreadOf(userId, input.roomId, outcome.readSeq),
+      ...(await unreadOf(userId, input.roomId, outcome.readSeq)),
     };
     if (outcome.moved.read || outcome.moved.delivered) await announce(userId, state, outcome.moved, outcome.privateReceipts);
     return state;
@@ -110,7 +110,7 @@ export function createReceiptService(deps: ReceiptServiceDeps): ReceiptService {
     const publications = [
       toRoom ? deps.events.toRoom(state.roomId, receipt) : deps.events.toUser(userId, receipt),
       ...(moved.read
-        ? [deps.events.toUser(userId, { type: "unread.updated", roomId: state.roomId, readSeq: state.readSeq, unread: state.unread })]
+        ? [deps.events.toUser(userId, { type: "unread.updated", roomId: state.roomId, readSeq: state.readSeq, unread: state.unread, unreadMentions: state.unreadMentions })]
         : []),
     ];
     const failed = (await Promise.allSettled(publications)).filter((result) => result.status === "rejected");

@@ -1,9 +1,10 @@
 import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Db } from "../../infra/db/database.ts";
-import { messages, roomEvents, rooms, users } from "../../infra/db/schema.ts";
-import type { LoggedRoomEvent, LoggedRoomEventType } from "../events.ts";
-import { messageColumns, senderColumns, toMessage } from "../messages/message-rows.ts";
+import { roomEvents, rooms, users } from "../../infra/db/schema.ts";
+import type { LoggedRoomEvent, LoggedRoomEventType, ThreadRoot } from "../events.ts";
+import { findMessagesByIds } from "../messages/message-rows.ts";
+import type { Message } from "../messages/messages.schema.ts";
 import { roomColumns, toRoom } from "../rooms/room-access.ts";
 import type { MemberRole } from "../rooms/rooms.schema.ts";
 import type { UserPublic } from "../users/users.schema.ts";
@@ -11,6 +12,11 @@ import type { UserPublic } from "../users/users.schema.ts";
 /** What room_events.data holds, per event type (the rest comes from the projections). */
 export type EventData =
   | { type: "message.created"; data: null }
+  | { type: "message.edited"; data: null }
+  | { type: "message.deleted"; data: null }
+  | { type: "reaction.added" | "reaction.removed"; data: { emoji: string; userId: string; count: number } }
+  | { type: "message.pinned"; data: { at: string; byUserId: string } }
+  | { type: "message.unpinned"; data: { byUserId: string } }
   | { type: "member.joined"; data: { userId: string; role: MemberRole } }
   | { type: "member.left"; data: { userId: string; reason: "left" | "removed" } }
   | { type: "room.updated"; data: null };
@@ -27,7 +33,8 @@ function goneUser(id: string): UserPublic {
 
 /**
  * The room's logged events with afterSeq < seq ≤ throughSeq, ascending, at most `limit`, as clients receive them:
- * each built from its row and the current projections (the message as it is now, the member's profile, the room).
+ * each built from its row and the current projections (the message as it is now — a deleted one as its tombstone —,
+ * the member's profile, the room), so replaying them ends at the room as it is.
  */
 export async function readLoggedEvents(db: Db, roomId: string, afterSeq: number, throughSeq: number, limit: number): Promise<LoggedRoomEvent[]> {
   const rows = await db
@@ -35,43 +42,78 @@ export async function readLoggedEvents(db: Db, roomId: string, afterSeq: number,
       seq: roomEvents.seq,
       type: roomEvents.type,
       data: roomEvents.data,
-      message: messageColumns,
-      sender: senderColumns,
+      messageId: roomEvents.messageId,
       subject: { id: subject.id, username: subject.username, displayName: subject.displayName },
     })
     .from(roomEvents)
-    .leftJoin(messages, eq(messages.id, roomEvents.messageId))
-    .leftJoin(users, eq(users.id, messages.senderId))
-    .leftJoin(subject, sql`${subject.id} = (${roomEvents.data} ->> 'userId')::uuid`)
+    .leftJoin(subject, sql`${subject.id} = (${roomEvents.data} ->> 'userId')::uuid and ${roomEvents.type} like 'member.%'`)
     .where(and(eq(roomEvents.roomId, roomId), gt(roomEvents.seq, afterSeq), lte(roomEvents.seq, throughSeq)))
     .orderBy(asc(roomEvents.seq))
     .limit(limit);
   const needsRoom = rows.some((row) => row.type === "room.updated");
   const [room] = needsRoom ? await db.select(roomColumns).from(rooms).where(eq(rooms.id, roomId)) : [];
+  const messageIds = [...new Set(rows.flatMap((row) => (row.messageId && MESSAGE_BODIES.has(row.type) ? [row.messageId] : [])))];
+  const byId = new Map((await findMessagesByIds(db, messageIds, null)).map((message) => [message.id, message]));
+  // Thread replies created or deleted in the page: their roots' summaries as they are now.
+  const rootIds = [...new Set([...byId.values()].flatMap((message) => (message.threadRootId && !byId.has(message.threadRootId) ? [message.threadRootId] : [])))];
+  for (const root of await findMessagesByIds(db, rootIds, null)) byId.set(root.id, root);
+  const rootOf = (message: Message): ThreadRoot | undefined => {
+    if (!message.threadRootId) return undefined;
+    const root = byId.get(message.threadRootId);
+    return root ? { messageId: root.id, thread: root.thread } : undefined;
+  };
   const events: LoggedRoomEvent[] = [];
   for (const row of rows) {
     const type = row.type as LoggedRoomEventType;
     const data = (row.data ?? {}) as Record<string, unknown>;
+    const seq = row.seq;
+    const message = row.messageId ? byId.get(row.messageId) : undefined;
+    const messageId = String(row.messageId);
     switch (type) {
-      case "message.created":
-        if (row.message && row.sender) events.push({ type, roomId, seq: row.seq, message: toMessage({ message: row.message, sender: row.sender }) });
+      case "message.created": {
+        if (!message) break;
+        const root = rootOf(message);
+        events.push(root ? { type, roomId, seq, message, root } : { type, roomId, seq, message });
+        break;
+      }
+      case "message.edited":
+        if (message) events.push({ type, roomId, seq, messageId, message });
+        break;
+      case "message.deleted": {
+        if (!message) break;
+        const root = rootOf(message);
+        events.push(root ? { type, roomId, seq, messageId, message, root } : { type, roomId, seq, messageId, message });
+        break;
+      }
+      case "reaction.added":
+      case "reaction.removed":
+        events.push({ type, roomId, seq, messageId, emoji: String(data.emoji), userId: String(data.userId), count: Number(data.count) });
+        break;
+      case "message.pinned":
+        events.push({ type, roomId, seq, messageId, pinned: { at: String(data.at), byUserId: String(data.byUserId) } });
+        break;
+      case "message.unpinned":
+        events.push({ type, roomId, seq, messageId, byUserId: String(data.byUserId) });
         break;
       case "member.joined":
         events.push({
           type,
           roomId,
-          seq: row.seq,
+          seq,
           member: { user: row.subject ?? goneUser(String(data.userId)), role: data.role as MemberRole },
         });
         break;
       case "member.left":
-        events.push({ type, roomId, seq: row.seq, userId: String(data.userId), reason: data.reason === "removed" ? "removed" : "left" });
+        events.push({ type, roomId, seq, userId: String(data.userId), reason: data.reason === "removed" ? "removed" : "left" });
         break;
       case "room.updated":
         // The room as it is now, at the event's position (which is what the live event carried as lastSeq).
-        if (room) events.push({ type, roomId, seq: row.seq, room: { ...toRoom(room), lastSeq: row.seq } });
+        if (room) events.push({ type, roomId, seq, room: { ...toRoom(room), lastSeq: seq } });
         break;
     }
   }
   return events;
 }
+
+/** The event types that carry the message they are about, whole. */
+const MESSAGE_BODIES = new Set(["message.created", "message.edited", "message.deleted"]);

@@ -3,10 +3,10 @@ import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../../infra/db/database.ts";
 import { type BatchLoader, createBatchLoader } from "../../lib/batch-loader.ts";
 import { messages, roomMembers, rooms, users } from "../../infra/db/schema.ts";
-import { messageColumns, senderColumns, toMessage } from "../messages/message-rows.ts";
+import { findMessagesByIds } from "../messages/message-rows.ts";
 import { likePattern } from "../users/like-pattern.ts";
 import { encodeCursor } from "./page-cursor.ts";
-import { unreadCount } from "./unread.ts";
+import { unreadCount, unreadMentionsCount } from "./unread.ts";
 import { findMemberRoom, findRoomForUser, notAMember, roomColumns, toRoom } from "./room-access.ts";
 import type { DiscoverRoomsInput, MemberRole, MembersInput, MyRoom, Page, Room, RoomMember } from "./rooms.schema.ts";
 
@@ -70,17 +70,16 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
         .select({
           room: roomColumns,
           role: roomMembers.role,
-          lastMessage: messageColumns,
-          lastSender: senderColumns,
+          lastMessageId: messages.id,
           peer: { id: peerUsers.id, username: peerUsers.username, displayName: peerUsers.displayName },
           readSeq: roomMembers.lastReadSeq,
           deliveredSeq: roomMembers.lastDeliveredSeq,
           unread: unreadCount(userId, roomMembers.lastReadSeq),
+          unreadMentions: unreadMentionsCount(userId, roomMembers.lastReadSeq),
         })
         .from(roomMembers)
         .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
         .leftJoin(messages, and(eq(messages.roomId, rooms.id), eq(messages.mainOrdinal, rooms.mainCount)))
-        .leftJoin(users, eq(users.id, messages.senderId))
         .leftJoin(
           peerMembers,
           and(eq(rooms.kind, "direct"), eq(peerMembers.roomId, rooms.id), ne(peerMembers.userId, userId)),
@@ -88,14 +87,18 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
         .leftJoin(peerUsers, eq(peerUsers.id, peerMembers.userId))
         .where(eq(roomMembers.userId, userId))
         .orderBy(desc(rooms.updatedAt), desc(rooms.id));
+      // The last messages whole (quotes, reactions as I see them), in a second read by id.
+      const lastIds = rows.flatMap((row) => (row.lastMessageId ? [row.lastMessageId] : []));
+      const lastMessages = new Map((await findMessagesByIds(db, lastIds, userId)).map((message) => [message.id, message]));
       return rows.map((row) => ({
         ...toRoom(row.room),
         role: row.role,
-        lastMessage: row.lastMessage && row.lastSender ? toMessage({ message: row.lastMessage, sender: row.lastSender }) : null,
+        lastMessage: row.lastMessageId ? (lastMessages.get(row.lastMessageId) ?? null) : null,
         peer: row.peer,
         readSeq: row.readSeq,
         deliveredSeq: row.deliveredSeq,
         unread: row.unread,
+        unreadMentions: row.unreadMentions,
       }));
     },
 

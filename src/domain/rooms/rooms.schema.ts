@@ -29,8 +29,10 @@ export interface MyRoom extends Room {
   /** My watermarks: everything up to these seqs reached one of my devices / was read. */
   readSeq: number;
   deliveredSeq: number;
-  /** Messages after `readSeq` sent by others. */
+  /** Others' main-timeline messages after `readSeq`, deleted ones aside (README: Unread). */
   unread: number;
+  /** Messages after `readSeq` that mention me, by `@username` or `@room`. */
+  unreadMentions: number;
 }
 
 export interface RoomMember {

@@ -1,6 +1,8 @@
 import { sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   bigint,
+  customType,
   boolean,
   check,
   index,
@@ -14,6 +16,9 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+
+/** Postgres's tsvector, read only through SQL (search): drizzle has no built-in column for it. */
+const tsvector = customType<{ data: string }>({ dataType: () => "tsvector" });
 
 export const users = pgTable(
   "users",
@@ -121,9 +126,43 @@ export const messages = pgTable(
      * outside it. "Main-timeline messages after seq n" is rooms.main_count − the ordinal at n: no scan.
      */
     mainOrdinal: bigint("main_ordinal", { mode: "number" }),
+    /** A MessageKind: "text" now; "image" and "file" come with attachments. */
+    kind: text("kind").notNull().default("text"),
+    editedAt: timestamp("edited_at", { withTimezone: true }),
+    /** Versions the body had before the current one (message_edits holds them; gone on delete). */
+    editCount: integer("edit_count").notNull().default(0),
+    /** A tombstone: the body is "" and its edits, reactions and mentions are deleted with it. */
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
+    /** "sender" or "moderator". */
+    deletedBy: text("deleted_by"),
+    replyToId: uuid("reply_to_id").references((): AnyPgColumn => messages.id, { onDelete: "set null" }),
+    threadRootId: uuid("thread_root_id").references((): AnyPgColumn => messages.id, { onDelete: "cascade" }),
+    alsoInRoom: boolean("also_in_room").notNull().default(false),
+    /** A thread root's summary, kept by the transactions that add or delete its replies. */
+    threadReplyCount: integer("thread_reply_count").notNull().default(0),
+    threadLastReplyAt: timestamp("thread_last_reply_at", { withTimezone: true }),
+    /** First repliers first, at most 10. */
+    threadParticipants: uuid("thread_participants").array().notNull().default(sql`'{}'::uuid[]`),
+    mentions: uuid("mentions").array().notNull().default(sql`'{}'::uuid[]`),
+    mentionsRoom: boolean("mentions_room").notNull().default(false),
+    /** The reactions aggregate, [{emoji, count}] in first-use order; message_reactions holds who. */
+    reactions: jsonb("reactions").notNull().default(sql`'[]'::jsonb`),
+    pinnedAt: timestamp("pinned_at", { withTimezone: true }),
+    pinnedBy: uuid("pinned_by").references(() => users.id, { onDelete: "set null" }),
+    hasLink: boolean("has_link").notNull().default(false),
+    /** Full-text search over the body: the 'simple' configuration (lower-cased words, no stemming, no stop words — no language assumed). */
+    search: tsvector("search").generatedAlwaysAs(sql`to_tsvector('simple', body)`),
   },
   (t) => [
     uniqueIndex("messages_room_seq_idx").on(t.roomId, t.seq),
+    // A thread's replies in order (messages.thread), and the root's summary.
+    index("messages_thread_seq_idx").on(t.threadRootId, t.seq).where(sql`${t.threadRootId} is not null`),
+    // Unread leaves out deleted messages after the watermark: a range over deleted ones only.
+    index("messages_room_deleted_seq_idx").on(t.roomId, t.seq).where(sql`${t.deletedAt} is not null`),
+    // Unread mentions: @room messages after the watermark.
+    index("messages_room_mentions_room_seq_idx").on(t.roomId, t.seq).where(sql`${t.mentionsRoom}`),
+    index("messages_room_pinned_idx").on(t.roomId, t.pinnedAt).where(sql`${t.pinnedAt} is not null`),
+    index("messages_search_idx").using("gin", t.search),
     // The ordinal at a read watermark: the newest main-timeline message at or before it.
     index("messages_room_main_seq_idx").on(t.roomId, t.seq).where(sql`${t.mainOrdinal} is not null`),
     // A room's newest main-timeline message is the one whose ordinal is rooms.main_count (rooms.list).
@@ -157,6 +196,60 @@ export const roomEvents = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.roomId, t.seq] }), index("room_events_message_idx").on(t.messageId)],
+);
+
+/** Bodies a message had before an edit replaced them; deleted with the message's body. */
+export const messageEdits = pgTable(
+  "message_edits",
+  {
+    messageId: uuid("message_id")
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    /** 1 for the original body, 2 for the first edit's, … */
+    version: integer("version").notNull(),
+    body: text("body").notNull(),
+    /** When an edit replaced this body. */
+    replacedAt: timestamp("replaced_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.messageId, t.version] })],
+);
+
+/** Who reacted with what: one row per (message, user, emoji); messages.reactions is the aggregate. */
+export const messageReactions = pgTable(
+  "message_reactions",
+  {
+    messageId: uuid("message_id")
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    emoji: text("emoji").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.messageId, t.userId, t.emoji] }),
+    // messages.reactors pages one emoji's reactors in order.
+    index("message_reactions_emoji_idx").on(t.messageId, t.emoji, t.createdAt, t.userId),
+  ],
+);
+
+/** Each explicit @mention of a member: their unread-mention count is a range over (user, room, seq). */
+export const messageMentions = pgTable(
+  "message_mentions",
+  {
+    messageId: uuid("message_id")
+      .notNull()
+      .references(() => messages.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.messageId, t.userId] }), index("message_mentions_user_room_seq_idx").on(t.userId, t.roomId, t.seq)],
 );
 
 export const receiptKind = pgEnum("receipt_kind", ["delivered", "read"]);
