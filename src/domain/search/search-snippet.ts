@@ -9,10 +9,11 @@ const START = "\u0001";
 const STOP = "\u0002";
 
 /**
- * `ts_headline` options: up to two fragments of at most 20 words around matches (a chat message is usually shorter
- * than that, and is then returned whole), joined by " … ".
+ * `ts_headline` options: up to two fragments of at most 20 words around matches, joined by " … " — a chat message is
+ * usually shorter and then comes back whole. ShortWord=0: by default words of up to 3 letters are cut from the
+ * ends of a fragment, which drops "Say" from "Say hello" and every word of "a b c hello".
  */
-export const HEADLINE_OPTIONS = `StartSel=${START}, StopSel=${STOP}, MaxFragments=2, MaxWords=20, MinWords=8, FragmentDelimiter=" … "`;
+export const HEADLINE_OPTIONS = `StartSel=${START}, StopSel=${STOP}, MaxFragments=2, MaxWords=20, MinWords=8, ShortWord=0, FragmentDelimiter=" … "`;
 
 /** A marked-up headline as plain text plus [start, end) UTF-16 ranges of what was marked. */
 export function snippetOf(headline: string): SearchSnippet {
