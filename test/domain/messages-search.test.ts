@@ -10,6 +10,7 @@ import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import { messages } from "../../src/infra/db/schema.ts";
 import { createMemoryRateLimiter } from "../../src/infra/rate-limit/memory.ts";
 import { databaseKinds } from "../support/databases.ts";
+import { createUser } from "../support/factories.ts";
 import { createTestDeps, type TestDeps } from "../support/test-deps.ts";
 import { createUsers, token } from "./room-fixtures.ts";
 import { callerFor, domainError, inputIssues, NOT_A_MEMBER, trpcError } from "./trpc-calls.ts";
@@ -78,6 +79,11 @@ describe.each(databaseKinds)("messages.search on %s", (kind) => {
     // Leaving takes a room out of search at once.
     await deps.services.rooms.leave(alice.id, mine.id);
     expect(bodies(await search(alice, { query: word })).sort()).toEqual([`${word} from alice`, `bob says ${word}`].sort());
+  });
+
+  it("answers someone in no room with an empty page", async () => {
+    const loner = await createUser(deps.database);
+    expect(await search(loner, { query: "anything" })).toEqual({ hits: [], nextCursor: null });
   });
 
   it("answers FORBIDDEN for a room I am not in, have left, or that does not exist — as reading it does", async () => {

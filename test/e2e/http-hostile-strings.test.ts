@@ -92,6 +92,18 @@ describe("hostile strings in every procedure (Bun)", () => {
       strings: { roomId: HOSTILE_TEXT, clientMsgId: HOSTILE_TEXT, body: HOSTILE_TEXT },
     },
     "messages.list": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT } },
+    "messages.search": {
+      valid: () => ({ query: "seed" }),
+      strings: {
+        query: HOSTILE_TEXT,
+        roomId: HOSTILE_TEXT,
+        fromUserId: HOSTILE_TEXT,
+        has: HOSTILE_TEXT,
+        before: HOSTILE_TEXT,
+        after: HOSTILE_TEXT,
+        cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS],
+      },
+    },
     "messages.markRead": { valid: () => ({ roomId: room.id, seq: 1 }), strings: { roomId: HOSTILE_TEXT } },
     "messages.markDelivered": { valid: () => ({ roomId: room.id, seq: 1 }), strings: { roomId: HOSTILE_TEXT } },
     "messages.status": { valid: () => ({ roomId: room.id, seq: 1 }), strings: { roomId: HOSTILE_TEXT, cursor: HOSTILE_TEXT } },
