@@ -73,10 +73,10 @@ interface HitRow {
  * - most of the table: the GIN bitmap alone, with the rooms as a hashed `= any` filter.
  * Written as a join or `any(array(select …))` instead, Postgres cannot see the rooms when it plans: measured on
  * 1M messages it repeated the GIN scan once per room in a nested loop (0.5 s for 100 rooms), or bitmapped the
- * whole room index for a user in every room (+45 ms). Either way the cost follows the query's matches, never the
- * number of messages; ranking is the part that grows with common words (ts_rank reads each match's stored
- * tsvector), so a one-letter word matches exactly rather than as a prefix (search-query.ts). `ts_headline`
- * re-parses a body, so it runs in the outer query on the page's rows only.
+ * whole room index for a user in every room (+45 ms). So the cost follows the query's matches in the caller's
+ * rooms, whatever the number of rooms; ranking them is what grows with common words (ts_rank reads each match's
+ * stored tsvector), which is why a one-letter word matches exactly rather than as a prefix (search-query.ts).
+ * `ts_headline` re-parses a body, so it runs in the outer query on the page's rows only.
  *
  * Paging is keyset on (rank, created_at, id), all descending — the order itself, so a page continues exactly after
  * the previous one's last hit. An offset would repeat or skip hits when new messages match between two pages (chat
@@ -125,14 +125,12 @@ export function createSearchService(deps: SearchServiceDeps): SearchService {
     async search(userId, input) {
       const decision = await deps.rateLimiter.consume(`search:${userId}`, deps.searchRate);
       if (!decision.allowed) throw new DomainError("TOO_MANY_REQUESTS", "searching too fast", decision.retryAfterSeconds);
-      const scope = await scopeOf(db, userId, input.query);
-      if (input.roomId !== undefined) {
-        // The same answer as reading the room: whether it exists is not revealed to outsiders.
-        if (!scope.roomIds.includes(input.roomId)) throw notAMember();
-        scope.roomIds = [input.roomId];
-      }
-      if (scope.roomIds.length === 0) return { hits: [], nextCursor: null };
-      const rows = await findHits(db, scope, input);
+      const { tsquery, roomIds } = await scopeOf(db, userId, input.query);
+      // The same answer as reading the room: whether it exists is not revealed to outsiders.
+      if (input.roomId !== undefined && !roomIds.includes(input.roomId)) throw notAMember();
+      const rooms = input.roomId === undefined ? roomIds : [input.roomId];
+      if (rooms.length === 0) return { hits: [], nextCursor: null };
+      const rows = await findHits(db, { tsquery, roomIds: rooms }, input);
       const page = rows.slice(0, input.limit);
       const found = new Map((await findMessagesByIds(db, page.map((row) => row.id), userId)).map((message) => [message.id, message]));
       const hits: SearchHit[] = [];
