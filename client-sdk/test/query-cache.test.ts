@@ -293,7 +293,7 @@ describe("bridgeQueryCache: rooms", () => {
     expect(state()).toEqual([false, true, false]);
   });
 
-  it("renames the room in rooms.list and rooms.get on room.updated", () => {
+  it("renames the room in rooms.list (whose position moves to the rename) and rooms.get on room.updated", () => {
     const { queryClient, trpc, emit } = harness();
     const roomId = crypto.randomUUID();
     const listed = myRoom(roomId, { lastSeq: 9, readSeq: 9, unread: 0 });
@@ -303,7 +303,7 @@ describe("bridgeQueryCache: rooms", () => {
 
     emit({ type: "room.updated", roomId, seq: 10, room: { ...room, name: "renamed", description: "now with a topic", lastSeq: 10 } });
 
-    expect(queryClient.getQueryData(trpc.rooms.list.queryKey())?.[0]).toEqual({ ...listed, name: "renamed", description: "now with a topic" });
+    expect(queryClient.getQueryData(trpc.rooms.list.queryKey())?.[0]).toEqual({ ...listed, name: "renamed", description: "now with a topic", lastSeq: 10 });
     expect(queryClient.getQueryData(trpc.rooms.get.queryKey({ roomId }))).toEqual({ ...room, name: "renamed", description: "now with a topic" });
   });
 });

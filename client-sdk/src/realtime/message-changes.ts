@@ -46,6 +46,11 @@ export function isAboutMessages(event: LoggedRoomEvent): event is MessageEvent {
   return "messageId" in event || "message" in event;
 }
 
+/** Thread-only replies are read through `messages.thread`, never on the main timeline. */
+export function onMainTimeline(message: Message): boolean {
+  return message.threadRootId === null || message.alsoInRoom;
+}
+
 /** How much of a replied-to message a quote holds: the server's EXCERPT_CHARS (src/domain/messages/message-rows.ts). */
 const EXCERPT_CHARS = 140;
 

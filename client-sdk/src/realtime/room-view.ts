@@ -1,5 +1,5 @@
 import type { LoggedRoomEvent, Message, MessagePage } from "../../../src/contract.ts";
-import { isAboutMessages, messageChangeOf } from "./message-changes.ts";
+import { isAboutMessages, messageChangeOf, onMainTimeline } from "./message-changes.ts";
 
 /** A page of `messages.thread {rootId, cursor, limit}`: the root and replies after the cursor, ascending. */
 export interface ThreadPage {
@@ -226,11 +226,6 @@ function endOf(page: MessagePage): number {
 
 function floorOf(page: MessagePage): number {
   return page.hasOlder ? (page.messages[0]?.seq ?? page.lastSeq + 1) : 0;
-}
-
-/** Thread-only replies are read through `messages.thread`, never on the main timeline. */
-export function onMainTimeline(message: Message): boolean {
-  return message.threadRootId === null || message.alsoInRoom;
 }
 
 const bySeq = (a: Message, b: Message): number => a.seq - b.seq;
