@@ -3,7 +3,7 @@ import type { LoggedRoomEvent, MessagePage, UserPublic } from "../../src/contrac
 import { excerptOf as serverExcerptOf } from "../../src/domain/messages/message-rows.ts";
 import { excerptOf } from "../src/realtime/message-changes.ts";
 import { createRoomView, type RoomView } from "../src/realtime/room-view.ts";
-import { type ScriptedRoom, scriptedRoom } from "./support/scripted-room.ts";
+import { randomScript, type ScriptedRoom, scriptedRoom } from "./support/scripted-room.ts";
 
 /**
  * The room view, pure: fed pages and events of a scripted room (support/scripted-room.ts), which also answers
@@ -159,45 +159,8 @@ describe("room view: threads", () => {
 });
 
 describe("room view: convergence", () => {
-  /** A deterministic mix of every change, by several people, including mine. */
-  function randomScript(seed: number, steps: number) {
-    const random = mulberry32(seed);
-    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-    const room = scriptedRoom();
-    const people = [ME, ANN, BOB];
-    const ids: string[] = [];
-    const roots: string[] = [];
-    const live: LoggedRoomEvent[] = [];
-    /** messages.list for me after each step: pages[k] was read at position k. */
-    const pages: MessagePage[] = [room.list(ME)];
-    const alive = (): string[] => ids.filter((id) => room.thread(ME, id).root.deletedAt === null);
-    for (let step = 0; step < steps; step += 1) {
-      const roll = random();
-      const target = alive().length > 0 ? pick(alive()) : null;
-      let event: LoggedRoomEvent;
-      if (target === null || roll < 0.25) event = room.send(pick(people), `message ${step}`, target && random() < 0.5 ? { replyTo: target } : {});
-      else if (roll < 0.35 && roots.length > 0) event = room.send(pick(people), `reply ${step}`, { threadRootId: pick(roots), alsoInRoom: random() < 0.3 });
-      else if (roll < 0.45) event = room.edit(target, `edited ${step} ${"x".repeat(Math.floor(random() * 200))}`);
-      else if (roll < 0.5) event = room.delete(target, pick(["sender", "moderator"]));
-      else if (roll < 0.75) event = room.react(target, pick(people), pick(["👍", "❤️", "🎉"]));
-      else if (roll < 0.88) {
-        const message = room.thread(ME, target).root;
-        const reaction = message.reactions.length > 0 ? pick(message.reactions) : null;
-        event = reaction ? room.unreact(target, pick(people), reaction.emoji) : room.react(target, ME, "👀");
-      } else if (roll < 0.94) event = random() < 0.6 ? room.pin(target, ANN) : room.unpin(target, ANN);
-      else event = room.join({ id: crypto.randomUUID(), username: `guest${step}`, displayName: "Guest" });
-      if (event.type === "message.created") {
-        ids.push(event.message.id);
-        if (event.message.threadRootId === null && random() < 0.4) roots.push(event.message.id);
-      }
-      live.push(event);
-      pages.push(room.list(ME));
-    }
-    return { room, live, pages };
-  }
-
   it.each([1, 2, 3, 4, 5])("script %i: seeded at any position, given live events to any later one, then a replay from there, it equals a fresh messages.list", (seed) => {
-    const { room, live, pages } = randomScript(seed, 40);
+    const { room, live, pages } = randomScript({ seed, steps: 40, reader: ME });
     const fresh = room.list(ME).messages;
     for (let seededAt = 0; seededAt <= live.length; seededAt += 1) {
       for (let disconnectedAt = seededAt; disconnectedAt <= live.length; disconnectedAt += 1) {
@@ -212,7 +175,7 @@ describe("room view: convergence", () => {
   });
 
   it.each([6, 7])("script %i: a replay from older than the view's position, repeated, changes nothing", (seed) => {
-    const { room, live, pages } = randomScript(seed, 40);
+    const { room, live, pages } = randomScript({ seed, steps: 40, reader: ME });
     const view = createRoomView({ roomId: room.roomId, userId: ME.id, page: pages[10]! });
     applyAll(view, live.slice(10));
     applyAll(view, [...room.replay(5), ...room.replay(0), ...live]);
@@ -220,7 +183,7 @@ describe("room view: convergence", () => {
   });
 
   it("holds events that arrive before its page, and applies the ones after the page when it comes", () => {
-    const { room, live, pages } = randomScript(8, 30);
+    const { room, live, pages } = randomScript({ seed: 8, steps: 30, reader: ME });
     const view = createRoomView({ roomId: room.roomId, userId: ME.id });
     expect(view.state).toBe("empty");
     expect(applyAll(view, live.slice(12))).toEqual(Array(live.length - 12).fill("held"));
@@ -233,7 +196,7 @@ describe("room view: convergence", () => {
   });
 
   it("goes stale at a gap, keeps what it showed, and starts over from the next newest page", () => {
-    const { room, live, pages } = randomScript(9, 30);
+    const { room, live, pages } = randomScript({ seed: 9, steps: 30, reader: ME });
     const view = createRoomView({ roomId: room.roomId, userId: ME.id, page: pages[10]! });
     applyAll(view, live.slice(10, 15));
     const shown = view.messages();
@@ -249,7 +212,7 @@ describe("room view: convergence", () => {
   });
 
   it("after a reset (another epoch) forgets its position and the events it kept: the next page starts it over", () => {
-    const { room, live, pages } = randomScript(10, 20);
+    const { room, live, pages } = randomScript({ seed: 10, steps: 20, reader: ME });
     const view = createRoomView({ roomId: room.roomId, userId: ME.id, page: pages[20]! });
     view.invalidate("reset");
     expect([view.state, view.position]).toEqual(["stale", null]);
@@ -295,14 +258,3 @@ describe("room view: quotes", () => {
     for (const body of bodies) expect(excerptOf(body)).toBe(serverExcerptOf(body));
   });
 });
-
-/** A small seeded PRNG, so that a failing script can be run again. */
-function mulberry32(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

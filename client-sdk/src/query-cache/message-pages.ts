@@ -12,6 +12,8 @@ export type PageChange = (page: MessagePage, input: ListInput) => MessagePage | 
 /** The part of messages.list's input a change needs to place a message. */
 export interface ListInput {
   after?: number;
+  /** A page of what came before a seq never takes what comes after it, even while it reaches the newest message. */
+  before?: number;
 }
 
 /** A cached messages.list entry: a page (`useQuery`) or pages (`useInfiniteQuery`). */
@@ -37,11 +39,11 @@ function endOf(page: MessagePage): number {
 export function roomEventInPages(event: LoggedRoomEvent, me: string | null): PageChange {
   const change = messageChangeOf(event, me);
   const appended = event.type === "message.created" && onMainTimeline(event.message) ? event.message : null;
-  return (page) => {
+  return (page, input) => {
     const end = endOf(page);
     if (event.seq <= end) return page; // already reflected: delivered twice, or read after it
     const messages = change ? changedMessages(page.messages, change) : page.messages;
-    if (page.hasNewer) return messages === page.messages ? page : { ...page, messages };
+    if (page.hasNewer || input.before !== undefined) return messages === page.messages ? page : { ...page, messages };
     if (event.seq !== end + 1) return "stale";
     return { ...page, messages: appended ? [...messages, appended] : messages, lastSeq: event.seq };
   };
@@ -73,6 +75,10 @@ export function changeMessages(data: CachedMessages, input: ListInput, change: P
 }
 
 export function listInputOf(input: unknown): ListInput {
-  const after = typeof input === "object" && input !== null && "after" in input ? input.after : undefined;
-  return typeof after === "number" ? { after } : {};
+  const cursor = (name: "after" | "before"): number | undefined => {
+    const value = typeof input === "object" && input !== null && name in input ? (input as Record<string, unknown>)[name] : undefined;
+    return typeof value === "number" ? value : undefined;
+  };
+  const [after, before] = [cursor("after"), cursor("before")];
+  return { ...(after === undefined ? {} : { after }), ...(before === undefined ? {} : { before }) };
 }

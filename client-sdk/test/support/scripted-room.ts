@@ -149,8 +149,9 @@ export function scriptedRoom(roomId: string = crypto.randomUUID()) {
       }
       return append({ seq: stored.seq, type: "message.created", messageId: stored.id });
     },
-    edit(messageId: string, body: string): LoggedRoomEvent {
-      Object.assign(row(messageId), { body, editedAt: now() });
+    /** Mentions are resolved again from the new body: name them as they are after the edit. */
+    edit(messageId: string, body: string, options: { mentions?: string[] } = {}): LoggedRoomEvent {
+      Object.assign(row(messageId), { body, editedAt: now(), mentions: options.mentions ?? [] });
       return append({ seq: nextSeq(), type: "message.edited", messageId });
     },
     delete(messageId: string, by: "sender" | "moderator" = "sender"): LoggedRoomEvent {
@@ -204,3 +205,63 @@ export function scriptedRoom(roomId: string = crypto.randomUUID()) {
 }
 
 export type ScriptedRoom = ReturnType<typeof scriptedRoom>;
+
+/**
+ * A deterministic mix of every change — messages, replies, thread replies (some also in the room), edits of any
+ * length, deletions, reactions and their removal (mine among them), pins, joins — by the reader and two others.
+ * `pages[k]` is what messages.list answered the reader after the k-th event (`list` input for every page).
+ */
+export function randomScript(options: {
+  seed: number;
+  steps: number;
+  reader: UserPublic;
+  list?: { before?: number; limit?: number };
+  /** Called before the first event and after each: to read the room as it is then. */
+  observe?: (room: ScriptedRoom) => void;
+}) {
+  const random = mulberry32(options.seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const room = scriptedRoom();
+  const people: UserPublic[] = [options.reader, { id: crypto.randomUUID(), username: "ann", displayName: "Ann" }, { id: crypto.randomUUID(), username: "bob", displayName: "Bob" }];
+  const ids: string[] = [];
+  const roots: string[] = [];
+  const live: LoggedRoomEvent[] = [];
+  const pages: MessagePage[] = [room.list(options.reader, options.list)];
+  options.observe?.(room);
+  const alive = (): string[] => ids.filter((id) => room.thread(options.reader, id).root.deletedAt === null);
+  for (let step = 0; step < options.steps; step += 1) {
+    const roll = random();
+    const target = alive().length > 0 ? pick(alive()) : null;
+    let event: LoggedRoomEvent;
+    if (target === null || roll < 0.25) event = room.send(pick(people), `message ${step}`, target && random() < 0.5 ? { replyTo: target } : {});
+    else if (roll < 0.35 && roots.length > 0) event = room.send(pick(people), `reply ${step}`, { threadRootId: pick(roots), alsoInRoom: random() < 0.3 });
+    else if (roll < 0.45) event = room.edit(target, `edited ${step} ${"x".repeat(Math.floor(random() * 200))}`);
+    else if (roll < 0.5) event = room.delete(target, pick(["sender", "moderator"] as const));
+    else if (roll < 0.75) event = room.react(target, pick(people), pick(["👍", "❤️", "🎉"]));
+    else if (roll < 0.88) {
+      const message = room.thread(options.reader, target).root;
+      const reaction = message.reactions.length > 0 ? pick(message.reactions) : null;
+      event = reaction ? room.unreact(target, pick(people), reaction.emoji) : room.react(target, options.reader, "👀");
+    } else if (roll < 0.94) event = random() < 0.6 ? room.pin(target, people[1]!) : room.unpin(target, people[1]!);
+    else event = room.join({ id: crypto.randomUUID(), username: `guest${step}`, displayName: "Guest" });
+    if (event.type === "message.created") {
+      ids.push(event.message.id);
+      if (event.message.threadRootId === null && random() < 0.4) roots.push(event.message.id);
+    }
+    live.push(event);
+    pages.push(room.list(options.reader, options.list));
+    options.observe?.(room);
+  }
+  return { room, live, pages, roots };
+}
+
+/** A small seeded PRNG, so that a failing script can be run again. */
+function mulberry32(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
