@@ -113,6 +113,7 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     limits: config.limits,
     metrics,
     receiptEventsMaxMembers: config.receiptEventsMaxMembers,
+    messageEditWindowSeconds: config.messageEditWindowSeconds,
     presence: {
       store: presenceStore,
       instanceId: config.instanceId,

@@ -9,6 +9,7 @@ import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { type AuthService, createAuthService } from "./auth/auth.service.ts";
 import type { EventPublisher } from "./events.ts";
+import { createMessageChanges, type MessageChanges } from "./messages/message-changes.ts";
 import { createMessageService, type MessageService } from "./messages/messages.service.ts";
 import { createPresenceService, type PresenceService, type PresenceTiming } from "./presence/presence.service.ts";
 import { createReceiptService, type ReceiptService } from "./receipts/receipts.service.ts";
@@ -22,6 +23,7 @@ export interface Services {
   users: UserService;
   rooms: RoomService;
   messages: MessageService;
+  messageChanges: MessageChanges;
   presence: PresenceService;
   receipts: ReceiptService;
   /** Each room's event log: appended to by the services above, read back by the realtime layer and rooms.events. */
@@ -44,6 +46,8 @@ export interface ServiceDeps {
   /** Members per room and rooms per user. */
   limits: { roomMaxMembers: number; userMaxRooms: number };
   metrics: Metrics;
+  /** MESSAGE_EDIT_WINDOW_SECONDS; 0: no limit. */
+  messageEditWindowSeconds: number;
   /** Rooms larger than this announce receipts only to the reader's own devices. */
   receiptEventsMaxMembers: number;
   /** Presence across instances: the store, this instance's id (its lease) and the timings. */
@@ -95,6 +99,14 @@ export function createServices(deps: ServiceDeps): Services {
       logger: logger.child({ service: "messages" }),
       sendRate: deps.rateLimits.sendPerUser,
       metrics: deps.metrics,
+    }),
+    messageChanges: createMessageChanges({
+      database,
+      log: roomLog,
+      rateLimiter,
+      clock,
+      changeRate: deps.rateLimits.changePerUser,
+      editWindowSeconds: deps.messageEditWindowSeconds,
     }),
     receipts: createReceiptService({
       database,

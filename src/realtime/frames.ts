@@ -104,7 +104,7 @@ export class FrameHandler {
       case "send":
         try {
           // The service validates the body with the same schema as messages.send (a BAD_REQUEST DomainError).
-          const input = { roomId: frame.roomId, clientMsgId: frame.clientMsgId, body: frame.body };
+          const { type: _send, ...input } = frame;
           const { message } = await deps.services.messages.send(target.userId, input);
           target.send({ type: "ack", clientMsgId: frame.clientMsgId, message });
         } catch (error) {

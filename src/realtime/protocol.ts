@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { RoomEvent, UserEvent } from "../domain/events.ts";
-import { ClientMsgId, type Message } from "../domain/messages/messages.schema.ts";
+import { ClientMsgId, type Message, SendOptions } from "../domain/messages/messages.schema.ts";
 import { ResumePositionsSchema } from "../domain/room-log/room-log.schema.ts";
 
 /** Frames larger than this close the socket with 1009. */
@@ -35,6 +35,7 @@ export const ClientFrame = z.discriminatedUnion("type", [
     clientMsgId: ClientMsgId,
     // The body is validated by the same schema as messages.send inside the service call.
     body: z.string().max(64 * 1024),
+    ...SendOptions,
   }),
   z.strictObject({ type: z.literal("typing"), roomId, active: z.boolean() }),
   z.strictObject({ type: z.literal("resume"), rooms: ResumePositionsSchema }),

@@ -47,9 +47,22 @@ describe.each(databaseKinds)("messages.send on %s", (kind) => {
       id: expect.any(String),
       roomId: room.id,
       seq: 2,
+      kind: "text",
       sender: alice,
       body: "hello",
       createdAt: expect.any(String),
+      editedAt: null,
+      deletedAt: null,
+      deletedBy: null,
+      replyTo: null,
+      threadRootId: null,
+      alsoInRoom: false,
+      thread: null,
+      mentions: [],
+      mentionsRoom: false,
+      reactions: [],
+      pinned: null,
+      hasLink: false,
     });
     expect(new Date(first.createdAt).toISOString()).toBe(first.createdAt);
     expect(second).toMatchObject({ created: true, message: { seq: 3, sender: bob, body: "hi\n\tthere" } });

@@ -173,7 +173,7 @@ describe.each(databaseKinds)("rooms on %s", (kind) => {
 
       const rooms = await callerFor(deps.services, me.id).rooms.list();
       expect(rooms.map((room) => room.id)).toEqual([older.id, newer.id, direct.id]);
-      const unreadNone = { readSeq: 0, deliveredSeq: 0, unread: 0 };
+      const unreadNone = { readSeq: 0, deliveredSeq: 0, unread: 0, unreadMentions: 0 };
       // My own message is not unread; the friend's is.
       expect(rooms[0]).toEqual({ ...older, lastSeq: 1, role: "owner", lastMessage: sentToOlder.message, peer: null, ...unreadNone });
       // My join took seq 1 and is where my watermarks start; the friend's message is seq 2.

@@ -89,6 +89,8 @@ export interface TestDepsOptions {
   recentEvents?: RecentEvents;
   refreshTokenTtlSeconds?: number;
   receiptEventsMaxMembers?: number;
+  /** MESSAGE_EDIT_WINDOW_SECONDS (default 0: no window). */
+  messageEditWindowSeconds?: number;
   limits?: Partial<typeof TEST_LIMITS>;
   /** Presence timings (short by default); pass a store to share one between several "instances". */
   presence?: { store?: PresenceStore; instanceId?: string; timing?: Partial<PresenceTiming>; eventsMaxMembers?: number };
@@ -126,6 +128,7 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
     limits: { ...TEST_LIMITS, ...options.limits },
     metrics,
     receiptEventsMaxMembers: options.receiptEventsMaxMembers ?? 100,
+    messageEditWindowSeconds: options.messageEditWindowSeconds ?? 0,
     presence: {
       store: presenceStore,
       instanceId: options.presence?.instanceId ?? "test",

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { plainText } from "../plain-text.ts";
+import { pageCursor, PgTimestampText } from "../rooms/page-cursor.ts";
 import type { UserPublic } from "../users/users.schema.ts";
 
 /** What a message is: plain text now; `image` and `file` arrive with attachments (the body is then a caption). */
@@ -137,7 +138,7 @@ export type MessageRef = z.infer<typeof MessageRef>;
 
 /**
  * One emoji: exactly one RGI emoji sequence (a flag, a keycap, a skin tone or ZWJ family is one), as Unicode
- * defines them — not text, not two emoji, not a lone modifier. 32 UTF-16 units covers the longest RGI sequence.
+ * defines them — not text, not two emoji, not a shortcode. 32 UTF-16 units covers the longest RGI sequence.
  */
 // Built at run time: the `v` flag (Unicode sets, for \p{RGI_Emoji}) is newer than the compiler's target.
 const ONE_EMOJI = new RegExp("^\\p{RGI_Emoji}$", "v");
@@ -150,13 +151,11 @@ export const Emoji = z
 export const ReactionInput = z.strictObject({ messageId: MessageId, emoji: Emoji });
 export type ReactionInput = z.infer<typeof ReactionInput>;
 
-/** An opaque cursor from a previous page. */
-const Cursor = z.string().min(1).max(200);
-
 export const ReactorsInput = z.strictObject({
   messageId: MessageId,
   emoji: Emoji,
-  cursor: Cursor.optional(),
+  /** From the previous page: when its last reactor reacted (as Postgres prints it) and who. */
+  cursor: pageCursor(PgTimestampText).optional(),
   limit: z.number().int().min(1).max(100).default(50),
 });
 export type ReactorsInput = z.infer<typeof ReactorsInput>;

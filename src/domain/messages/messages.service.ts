@@ -1,7 +1,7 @@
-import { and, eq, gt, gte, isNotNull, lt, lte, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, isNotNull, lt, lte, type SQL, sql } from "drizzle-orm";
 import type { BucketRule } from "../../config.ts";
 import type { Database } from "../../infra/db/database.ts";
-import { messages } from "../../infra/db/schema.ts";
+import { messageEdits, messageReactions, messages, users } from "../../infra/db/schema.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
@@ -11,9 +11,23 @@ import { findMemberRoom } from "../rooms/room-access.ts";
 import type { RoomService } from "../rooms/rooms.service.ts";
 import type { SendOutcome } from "./message-commits.ts";
 import { hasLinkIn, mentionsIn } from "./mentions.ts";
-import { findMessages } from "./message-rows.ts";
+import { MAX_PINS } from "./message-changes.ts";
+import { findMessages, findMessagesByIds } from "./message-rows.ts";
 import { type BatchReport, createMessageWriter } from "./message-writer.ts";
-import { type ListMessagesInput, type MessagePage, SendMessageInput } from "./messages.schema.ts";
+import {
+  type ListMessagesInput,
+  type Message,
+  type MessageEdits,
+  type MessagePage,
+  type MessageRef,
+  type PinnedInput,
+  type Reactors,
+  type ReactorsInput,
+  SendMessageInput,
+  type ThreadInput,
+  type ThreadPage,
+} from "./messages.schema.ts";
+import { encodeCursor } from "../rooms/page-cursor.ts";
 
 export type { SendOutcome } from "./message-commits.ts";
 
@@ -25,8 +39,16 @@ export interface MessageService {
    * passes frames straight through). TOO_MANY_REQUESTS past the per-user send rate.
    */
   send(userId: string, input: SendMessageInput): Promise<SendOutcome>;
-  /** Keyset pages on (room_id, seq): the newest, `before`, `after` or `around` a seq; always ascending. */
+  /** Keyset pages on (room_id, seq) of the main timeline: the newest, `before`, `after` or `around` a seq; ascending. */
   list(userId: string, input: ListMessagesInput): Promise<MessagePage>;
+  /** A thread's root and its replies after `cursor`, ascending. */
+  thread(userId: string, input: ThreadInput): Promise<ThreadPage>;
+  /** The bodies a message had before its edits: its sender and the room's owners and admins only. */
+  edits(userId: string, input: MessageRef): Promise<MessageEdits>;
+  /** Who reacted with one emoji, in the order they did. */
+  reactors(userId: string, input: ReactorsInput): Promise<Reactors>;
+  /** The room's pinned messages, the most recently pinned first. */
+  pinned(userId: string, input: PinnedInput): Promise<Message[]>;
 }
 
 export interface MessageServiceDeps {
@@ -60,6 +82,13 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
     },
   });
 
+  /** The room and sender of a message, for the membership check that comes first; NOT_FOUND for no such message. */
+  async function locate(messageId: string): Promise<{ roomId: string; senderId: string }> {
+    const [row] = await db.select({ roomId: messages.roomId, senderId: messages.senderId }).from(messages).where(eq(messages.id, messageId));
+    if (!row) throw new DomainError("NOT_FOUND", "no such message");
+    return row;
+  }
+
   async function anyMessage(where: SQL | undefined): Promise<boolean> {
     const [row] = await db.select({ seq: messages.seq }).from(messages).where(where).limit(1);
     return row !== undefined;
@@ -87,6 +116,77 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
         outcome(error instanceof DomainError ? error.code : "error");
         throw error;
       }
+    },
+
+    async thread(userId, input) {
+      const located = await locate(input.rootId);
+      await findMemberRoom(db, userId, located.roomId);
+      const [root] = await findMessagesByIds(db, [input.rootId], userId);
+      if (!root) throw new DomainError("NOT_FOUND", "no such message");
+      if (root.threadRootId !== null) throw new DomainError("BAD_REQUEST", "that message is a reply in a thread, not a thread's root");
+      const replies = await findMessages(db, {
+        where: and(eq(messages.threadRootId, input.rootId), input.cursor === undefined ? undefined : gt(messages.seq, input.cursor)),
+        order: "asc",
+        limit: input.limit + 1,
+        viewerId: userId,
+      });
+      const page = replies.slice(0, input.limit);
+      return { root, replies: page, nextCursor: replies.length > input.limit ? (page.at(-1)?.seq ?? null) : null };
+    },
+
+    async edits(userId, input) {
+      const located = await locate(input.messageId);
+      const { role } = await findMemberRoom(db, userId, located.roomId);
+      if (located.senderId !== userId && role === "member") {
+        throw new DomainError("FORBIDDEN", "only its sender and the room's owners and admins can read a message's earlier versions");
+      }
+      const rows = await db
+        .select({ version: messageEdits.version, body: messageEdits.body, replacedAt: messageEdits.replacedAt })
+        .from(messageEdits)
+        .where(eq(messageEdits.messageId, input.messageId))
+        .orderBy(asc(messageEdits.version));
+      return { messageId: input.messageId, versions: rows.map((row) => ({ ...row, replacedAt: row.replacedAt.toISOString() })) };
+    },
+
+    async reactors(userId, input) {
+      const located = await locate(input.messageId);
+      await findMemberRoom(db, userId, located.roomId);
+      const after = input.cursor;
+      const rows = await db
+        .select({
+          user: { id: users.id, username: users.username, displayName: users.displayName },
+          reactedAt: messageReactions.createdAt,
+          // Kept as Postgres prints it: a JS Date would drop the microseconds and repeat rows across pages.
+          reactedAtKey: sql<string>`${messageReactions.createdAt}::text`,
+        })
+        .from(messageReactions)
+        .innerJoin(users, eq(users.id, messageReactions.userId))
+        .where(
+          and(
+            eq(messageReactions.messageId, input.messageId),
+            eq(messageReactions.emoji, input.emoji),
+            after === undefined ? undefined : sql`(${messageReactions.createdAt}, ${messageReactions.userId}) > (${after[0]}::timestamptz, ${after[1]}::uuid)`,
+          ),
+        )
+        .orderBy(asc(messageReactions.createdAt), asc(messageReactions.userId))
+        .limit(input.limit + 1);
+      const page = rows.slice(0, input.limit);
+      const last = page.at(-1);
+      return {
+        items: page.map((row) => ({ user: row.user, reactedAt: row.reactedAt.toISOString() })),
+        nextCursor: rows.length > input.limit && last ? encodeCursor([last.reactedAtKey, last.user.id]) : null,
+      };
+    },
+
+    async pinned(userId, input) {
+      await findMemberRoom(db, userId, input.roomId);
+      return findMessages(db, {
+        where: and(eq(messages.roomId, input.roomId), isNotNull(messages.pinnedAt)),
+        order: "desc",
+        orderBy: [desc(messages.pinnedAt), desc(messages.seq)],
+        limit: MAX_PINS,
+        viewerId: userId,
+      });
     },
 
     async list(userId, input) {

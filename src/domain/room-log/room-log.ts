@@ -36,6 +36,11 @@ export interface RoomLog {
   position(roomId: string): Promise<StreamPosition | null>;
   /** The positions of the given rooms, in one read (rooms that do not exist are left out). */
   positions(roomIds: readonly string[]): Promise<Map<string, StreamPosition>>;
+  /**
+   * Drops the room's cached frames: they may show what was just deleted. Replays read Postgres (where the content
+   * is gone) until new events refill the cache. Never fails the caller: a cache that cannot be reached cannot serve.
+   */
+  forget(roomId: string): Promise<void>;
   /** `rooms.events`: a member pages the log after a seq (FORBIDDEN for anyone else). */
   page(userId: string, input: RoomEventsInput): Promise<RoomEventPage>;
 }
@@ -103,6 +108,14 @@ export function createRoomLog(deps: RoomLogDeps): RoomLog {
         deps.logger.warn("recent events not cached", { events: events.length, error });
       });
       await Promise.all([...publish, cache]);
+    },
+
+    async forget(roomId) {
+      try {
+        await deps.recentEvents.forget(roomId);
+      } catch (error) {
+        deps.logger.error("recent events not forgotten: a deleted message may be replayed from the cache", { roomId, error });
+      }
     },
 
     async range(roomId, afterSeq, throughSeq, limit) {
