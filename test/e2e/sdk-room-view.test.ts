@@ -1,12 +1,14 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createParleyClient, type LiveRoomView, type ParleyClient } from "../../client-sdk/src/index.ts";
 import type { Message, Room, UserProfile } from "../../src/contract.ts";
+import { type Chatter, publicRoom, registerChatter } from "../support/chatters.ts";
 import { type ClientNetwork, createClientNetwork } from "../support/client-network.ts";
 import { uniqueUsername } from "../support/factories.ts";
+import { liveRoomHistory } from "../support/rich-room.ts";
 import { type ServerProcess, startServer } from "../support/server-process.ts";
 
-/** Small, so that a spec can send past what a resume replays. */
-const RESUME_BUDGET = 5;
+/** What a resume replays: more than a rich room's story makes (liveRoomHistory, about 25 events), small enough to send past. */
+const RESUME_BUDGET = 40;
 
 /**
  * `parley.realtime.view(roomId)` against a real server: the view a member's SDK keeps of a room equals a fresh
@@ -131,6 +133,41 @@ describe("the SDK's live room view, against Bun", () => {
     await converges(view, carol, room.id);
     expect(view.message(first.id)?.thread).toMatchObject({ replyCount: 1 });
     expect(carol.lists()).toBe(1);
+  });
+
+  it("after two people edit, react, reply, thread, delete and pin — live, then while it is cut off — equals a fresh messages.list and messages.thread", async () => {
+    const chatters: Chatter[] = [await registerChatter(server.url, "ann"), await registerChatter(server.url, "ben")];
+    cleanups.push(() => chatters.forEach((chatter) => chatter.client.realtime.disconnect()));
+    const [ann, ben] = chatters as [Chatter, Chatter];
+    const carol = await member("carol");
+    const room = await publicRoom(ann, ben);
+    await carol.client.api.rooms.join.mutate({ roomId: room.id });
+    carol.client.realtime.connect();
+    await carol.client.realtime.whenOpen();
+    const view = viewOf(carol, room.id);
+    await view.ready();
+
+    const first = await liveRoomHistory(room.id, ann, ben, `live-${room.id.slice(0, 8)}`);
+    await carol.client.api.messages.react.mutate({ messageId: first.answer.id, emoji: "👀" });
+    await converges(view, carol, room.id);
+    expect(view.message(first.answer.id)?.reactions).toContainEqual({ emoji: "👀", count: 1, me: true });
+
+    carol.network.cut();
+    await ann.client.api.messages.react.mutate({ messageId: first.answer.id, emoji: "👀" }); // pushed as me: false
+    const away = await liveRoomHistory(room.id, ann, ben, `away-${room.id.slice(0, 8)}`);
+    carol.network.restore();
+
+    const messages = await converges(view, carol, room.id);
+    expect(view.message(first.answer.id)?.reactions).toContainEqual({ emoji: "👀", count: 2, me: true });
+    expect(messages.find((message) => message.id === away.deleted.id)).toMatchObject({ body: "", deletedBy: "sender" });
+    expect(carol.lists()).toBe(1); // replayed, not read again
+    for (const root of [first.threadRoot.id, away.threadRoot.id]) {
+      const { nextCursor } = await view.loadThread(root);
+      expect(nextCursor).toBeNull();
+      const fresh = await carol.client.api.messages.thread.query({ rootId: root });
+      expect(view.thread(root)).toEqual(fresh.replies);
+      expect(view.message(root)).toEqual(fresh.root);
+    }
   });
 
   it("after a reconnect past what the server replays (resumed, not recovered), starts over from a fresh page", async () => {

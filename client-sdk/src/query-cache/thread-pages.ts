@@ -1,7 +1,7 @@
 import type { InfiniteData } from "@tanstack/query-core";
 import type { LoggedRoomEvent } from "../../../src/contract.ts";
+import type { ThreadPage } from "../../../src/domain/messages/messages.schema.ts";
 import { messageChangeOf } from "../realtime/message-changes.ts";
-import type { ThreadPage } from "../realtime/room-view.ts";
 import { changedMessages } from "./message-pages.ts";
 
 /** A cached messages.thread entry: a page (`useQuery`) or pages (`useInfiniteQuery`), each with the root. */

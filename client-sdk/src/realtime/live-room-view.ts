@@ -1,4 +1,5 @@
 import type { LoggedRoomEvent, LoggedRoomEventType, Message, MessagePage } from "../../../src/contract.ts";
+import type { ThreadPage } from "../../../src/domain/messages/messages.schema.ts";
 import { errorCodeOf } from "../rpc.ts";
 import { DEFAULT_BACKOFF, fullJitterDelay } from "./backoff.ts";
 import type { RealtimeClient } from "./realtime-client.ts";
@@ -23,6 +24,11 @@ export interface LiveRoomView {
   message(messageId: string): Message | undefined;
   /** Loads the next older page into the timeline; resolves with whether older messages remain. */
   loadOlder(): Promise<boolean>;
+  /**
+   * Loads a page of a thread (`messages.thread`) into `thread(rootId)`; pass the `nextCursor` it resolves with for
+   * the next. Replies sent after the view loaded come by themselves; after it starts over, load the thread again.
+   */
+  loadThread(rootId: string, options?: { cursor?: number }): Promise<{ nextCursor: number | null }>;
   /** Called after every change (a page, an event); fits React's `useSyncExternalStore(view.subscribe, view.messages)`. */
   subscribe(listener: () => void): () => void;
   /** Stops following the room. */
@@ -37,6 +43,7 @@ export interface LiveRoomViewOptions {
 /** What the view reads of the API (`parley.api`'s procedures, narrowed so the view can be driven by a test). */
 export interface RoomViewApi {
   listMessages(input: { roomId: string; limit: number; before?: number }): Promise<MessagePage>;
+  thread(input: { rootId: string; limit: number; cursor?: number }): Promise<ThreadPage>;
   me(): Promise<{ id: string }>;
 }
 
@@ -179,6 +186,18 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
     }
   }
 
+  async function loadThread(rootId: string, cursor: number | undefined): Promise<{ nextCursor: number | null }> {
+    for (;;) {
+      const current = await live();
+      const [asked, requestedAt] = [generation, current.position ?? 0];
+      const page = await api.thread({ rootId, limit, ...(cursor === undefined ? {} : { cursor }) });
+      if (closed) return { nextCursor: null };
+      if (asked !== generation || current.state !== "live" || current.loadThread(page, requestedAt) === "stale") continue;
+      notify();
+      return { nextCursor: page.nextCursor };
+    }
+  }
+
   const types = Object.keys(LOGGED_EVENT_TYPES) as LoggedRoomEventType[];
   const stops = [
     ...types.map((type) => realtime.on(type, receive)),
@@ -215,6 +234,7 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
       older ??= loadOlder().finally(() => (older = null));
       return older;
     },
+    loadThread: (rootId, options = {}) => loadThread(rootId, options.cursor),
     subscribe(listener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);

@@ -1,7 +1,5 @@
 import type { LoggedRoomEvent, Message } from "../../../src/contract.ts";
-
-type ReplyQuote = NonNullable<Message["replyTo"]>;
-type ThreadSummary = NonNullable<Message["thread"]>;
+import type { ReplyQuote, ThreadSummary } from "../../../src/domain/messages/messages.schema.ts";
 type MessageEvent = Extract<LoggedRoomEvent, { messageId: string } | { message: Message }>;
 
 /**

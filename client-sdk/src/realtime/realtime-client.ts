@@ -356,7 +356,11 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
         ...viewOptions,
         roomId,
         realtime: client,
-        api: { listMessages: (input) => options.api.messages.list.query(input), me: () => options.api.auth.me.query() },
+        api: {
+          listMessages: (input) => options.api.messages.list.query(input),
+          thread: (input) => options.api.messages.thread.query(input),
+          me: () => options.api.auth.me.query(),
+        },
         userId: () => userId,
         onError: reportError,
       }),

@@ -1,12 +1,7 @@
 import type { LoggedRoomEvent, Message, MessagePage } from "../../../src/contract.ts";
+// Not in src/contract.ts yet (what `messages.thread` answers); a plain interface, so the bundle takes it as it is.
+import type { ThreadPage } from "../../../src/domain/messages/messages.schema.ts";
 import { isAboutMessages, messageChangeOf, onMainTimeline } from "./message-changes.ts";
-
-/** A page of `messages.thread {rootId, cursor, limit}`: the root and replies after the cursor, ascending. */
-export interface ThreadPage {
-  root: Message;
-  replies: Message[];
-  nextCursor: number | null;
-}
 
 /**
  * "empty": no page yet (events are kept until one comes). "live": every event up to `position` is applied.

@@ -1,7 +1,7 @@
 import type { LoggedRoomEvent, Message, MessagePage, UserPublic } from "../../../src/contract.ts";
 import { messageFixture } from "../../../test/support/message-fixture.ts";
 import { excerptOf } from "../../src/realtime/message-changes.ts";
-import type { ThreadPage } from "../../src/realtime/room-view.ts";
+import type { ThreadPage } from "../../../src/domain/messages/messages.schema.ts";
 
 /**
  * One room's log as the contract describes it, played by script for the SDK's specs: each change takes the next
