@@ -207,6 +207,16 @@ describe("the SDK's live room view, against Bun", () => {
     expect(carol.lists()).toBe(2); // `ready` put the room's stream past the first page
   });
 
+  it("fails for good, and says so, for a room the reader cannot read", async () => {
+    const [alice, carol] = [await member("alice"), await member("carol")];
+    const hidden = await alice.client.api.rooms.create.mutate({ name: "private", kind: "private" });
+    const view = viewOf(carol, hidden.id);
+
+    await expect(view.ready()).rejects.toMatchObject({ data: { code: "FORBIDDEN" } });
+    expect(view.state).toBe("failed");
+    await expect(view.loadOlder()).rejects.toMatchObject({ data: { code: "FORBIDDEN" } });
+  });
+
   it("pages back to the room's first message", async () => {
     const [alice, carol] = [await member("alice"), await member("carol")];
     const room = await roomOf(alice, carol);

@@ -112,9 +112,10 @@ export function createRoomView(options: RoomViewOptions): RoomView {
 
   /** The events after `after` through the position, or null when the journal no longer reaches back that far. */
   function since(after: number): LoggedRoomEvent[] | null {
-    if (position === null || after >= position) return [];
-    const events = journal.filter((event) => event.seq > after && event.seq <= position!);
-    return events.length === position - after ? events : null;
+    const through = position;
+    if (through === null || after >= through) return [];
+    const events = journal.filter((event) => event.seq > after && event.seq <= through);
+    return events.length === through - after ? events : null;
   }
 
   /** Takes messages read from the server, with the events since they were read applied to them. */
