@@ -17,6 +17,11 @@ export interface LiveRoomView {
   readonly hasOlder: boolean;
   /** Resolves once the first page is in (and every event since applied); rejects when the room cannot be read or the view is closed first. */
   ready(): Promise<void>;
+  /**
+   * Resolves once the view is live at `seq` or past it — e.g. a fresh `messages.list`'s `lastSeq`, to compare the two
+   * — and rejects when the view fails or is closed first.
+   */
+  reached(seq: number): Promise<void>;
   /** The main timeline, ascending — what `messages.list` answers for the same range. The same array until something changes. */
   messages(): readonly Message[];
   /** The replies to a thread's root that the view has seen since it loaded, ascending. */
@@ -81,6 +86,9 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
   let older: Promise<boolean> | null = null;
   const firstLoad = deferred();
 
+  /** `reached()` calls waiting: each answers whether it is settled. */
+  const waiters = new Set<() => boolean>();
+
   function notify(): void {
     for (const listener of [...listeners]) {
       try {
@@ -89,6 +97,7 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
         deps.onError(error);
       }
     }
+    for (const waiter of [...waiters]) if (waiter()) waiters.delete(waiter);
   }
 
   function receive(event: LoggedRoomEvent): void {
@@ -226,6 +235,16 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
       return view?.hasOlder ?? false;
     },
     ready: () => firstLoad.promise,
+    reached: (seq) =>
+      new Promise<void>((resolve, reject) => {
+        const settled = (): boolean => {
+          if (closed || failure) reject(closed ? new Error("the room view is closed") : failure);
+          else if (view?.state === "live" && view.position !== null && view.position >= seq) resolve();
+          else return false;
+          return true;
+        };
+        if (!settled()) waiters.add(settled);
+      }),
     messages: () => view?.messages() ?? NONE,
     thread: (rootId) => view?.thread(rootId) ?? NONE,
     message: (messageId) => view?.message(messageId),
@@ -245,6 +264,7 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
       for (const stop of stops) stop();
       listeners.clear();
       firstLoad.reject(new Error("the room view is closed"));
+      notify(); // settles every reached() with the close
     },
   };
 }
