@@ -93,6 +93,18 @@ describe("hostile strings in every procedure (Bun)", () => {
       strings: { roomId: HOSTILE_TEXT, clientMsgId: HOSTILE_TEXT, body: HOSTILE_TEXT, replyTo: HOSTILE_TEXT, threadRootId: HOSTILE_TEXT },
     },
     "messages.list": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT } },
+    "messages.search": {
+      valid: () => ({ query: "seed" }),
+      strings: {
+        query: HOSTILE_TEXT,
+        roomId: HOSTILE_TEXT,
+        fromUserId: HOSTILE_TEXT,
+        has: HOSTILE_TEXT,
+        before: HOSTILE_TEXT,
+        after: HOSTILE_TEXT,
+        cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS],
+      },
+    },
     "messages.edit": { valid: () => ({ messageId: seed.id, body: "edited" }), strings: { messageId: HOSTILE_TEXT, body: HOSTILE_TEXT } },
     "messages.delete": { valid: () => ({ messageId: SOME_ID }), strings: { messageId: HOSTILE_TEXT } },
     "messages.react": { valid: () => ({ messageId: seed.id, emoji: "👍" }), strings: { messageId: HOSTILE_TEXT, emoji: HOSTILE_TEXT } },
