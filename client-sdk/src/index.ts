@@ -12,6 +12,9 @@ export type {
   WebSocketLike,
 } from "./realtime/realtime-client.ts";
 export { ConnectionClosedError, SendRejectedError } from "./realtime/outbox.ts";
+export { createRoomView } from "./realtime/room-view.ts";
+export type { ApplyOutcome, LoadOutcome, RoomView, RoomViewOptions, RoomViewState } from "./realtime/room-view.ts";
+export type { LiveRoomView, LiveRoomViewOptions, LiveRoomViewState } from "./realtime/live-room-view.ts";
 export type { NetworkEnvironment } from "./realtime/network-watch.ts";
 export { fullJitterDelay, type BackoffOptions } from "./realtime/backoff.ts";
 // The server's contract, shipped in this package's declarations (build.mjs): calls, socket frames and events.
@@ -53,3 +56,15 @@ export type {
   UserProfile,
   UserPublic,
 } from "../../src/contract.ts";
+// What procedures answer and messages hold, not (yet) named by src/contract.ts: the bundle must export every type
+// AppRouter names (rollup-plugin-dts refuses private shared ones). Plain interfaces, no zod.
+export type {
+  MessageEdits,
+  MessageKind,
+  ReactionCount,
+  Reactors,
+  ReplyQuote,
+  ThreadPage,
+  ThreadSummary,
+} from "../../src/domain/messages/messages.schema.ts";
+export type { ThreadRoot } from "../../src/domain/events.ts";
