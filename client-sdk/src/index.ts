@@ -6,6 +6,7 @@ export type {
   RealtimeClient,
   RealtimeEvents,
   RealtimeState,
+  SendOptions,
   SocketHandler,
   StateChange,
   WebSocketConstructor,

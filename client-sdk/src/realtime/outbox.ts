@@ -4,6 +4,10 @@ export interface PendingSend {
   clientMsgId: string;
   roomId: string;
   body: string;
+  /** What the message answers: a message to quote, a thread to join (see `SendOptions`). */
+  replyTo?: string;
+  threadRootId?: string;
+  alsoInRoom?: boolean;
 }
 
 /** Why a send was given up: the server refused it for good (bad input, not a member, …). */

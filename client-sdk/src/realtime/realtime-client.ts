@@ -5,7 +5,7 @@ import { type BackoffOptions, DEFAULT_BACKOFF, fullJitterDelay } from "./backoff
 import { createLiveRoomView, type LiveRoomView, type LiveRoomViewOptions } from "./live-room-view.ts";
 import { createLiveness } from "./liveness.ts";
 import { browserNetwork, type NetworkEnvironment } from "./network-watch.ts";
-import { createOutbox, newClientMsgId, SendRejectedError } from "./outbox.ts";
+import { createOutbox, newClientMsgId, type PendingSend, SendRejectedError } from "./outbox.ts";
 import { createRoomStreams, LOGGED_EVENT_TYPES } from "./room-streams.ts";
 
 /**
@@ -40,6 +40,18 @@ export type StateChange = { state: RealtimeState; previous: RealtimeState; reaso
 
 export type RealtimeEvents = { [K in ServerEventType]: Extract<ServerEvent, { type: K }> } & { state: StateChange };
 
+/** How a realtime send is sent: its idempotency key (to retry a send yourself) and what it answers. */
+export interface SendOptions {
+  /** Chosen for you when absent; pass the one of an earlier attempt to send it again safely. */
+  clientMsgId?: string;
+  /** A message of the same room to quote. */
+  replyTo?: string;
+  /** A main-timeline message of the same room whose thread this joins. */
+  threadRootId?: string;
+  /** A thread reply also shown on the main timeline. */
+  alsoInRoom?: boolean;
+}
+
 export interface RealtimeClient {
   readonly state: RealtimeState;
   /** Connects, and keeps reconnecting (with full-jitter backoff) and resuming until `disconnect()`. */
@@ -54,7 +66,7 @@ export interface RealtimeClient {
    * the clientMsgId, to send again with) when the connection closes for good first. A send made before connect()
    * (or after a close for good) waits for the next connect().
    */
-  send(roomId: string, body: string, options?: { clientMsgId?: string }): Promise<Message>;
+  send(roomId: string, body: string, options?: SendOptions): Promise<Message>;
   /** Ephemeral: dropped when not connected. */
   typing(roomId: string, active: boolean): void;
   /** The seq of the last room event (message, join, edit, …) delivered for the room. */
@@ -160,8 +172,8 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     return true;
   }
 
-  function transmitSend(clientMsgId: string, roomId: string, body: string): void {
-    transmit({ type: "send", roomId, clientMsgId, body });
+  function transmitSend(pending: PendingSend): void {
+    transmit({ type: "send", ...pending });
   }
 
   async function open(): Promise<void> {
@@ -243,7 +255,7 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
         attempt = 0;
         setState("open");
         resumeOverflow();
-        for (const pending of outbox.pending()) transmitSend(pending.clientMsgId, pending.roomId, pending.body);
+        for (const pending of outbox.pending()) transmitSend(pending);
         break;
       case "ack":
         outbox.acknowledge(event.clientMsgId, event.message);
@@ -268,7 +280,7 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     if (!RETRYABLE.has(event.code)) return outbox.reject(clientMsgId, new SendRejectedError(event.code, event.message));
     const pending = outbox.pending().find((send) => send.clientMsgId === clientMsgId);
     const delay = (event.retryAfterSeconds ?? 1) * 1000;
-    if (pending) setTimeout(() => transmitSend(pending.clientMsgId, pending.roomId, pending.body), delay);
+    if (pending) setTimeout(() => transmitSend(pending), delay);
   }
 
   function closed(code: number, reason: string): void {
@@ -344,8 +356,10 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
       const clientMsgId = sendOptions.clientMsgId ?? newClientMsgId();
       // Before connect(), or after a close for good: kept, like a send made while reconnecting, and sent once the
       // next connect() is open (or rejected with ConnectionClosedError if that connection closes for good first).
-      const acknowledged = outbox.add({ clientMsgId, roomId, body });
-      transmitSend(clientMsgId, roomId, body);
+      const { clientMsgId: _chosen, ...answers } = sendOptions;
+      const pending: PendingSend = { clientMsgId, roomId, body, ...answers };
+      const acknowledged = outbox.add(pending);
+      transmitSend(pending);
       return acknowledged;
     },
     typing: (roomId, active) => void transmit({ type: "typing", roomId, active }),
