@@ -1,10 +1,14 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createPgliteDatabase } from "../../src/infra/db/pglite.ts";
 import { createPostgresDatabase } from "../../src/infra/db/postgres.ts";
+import { type ExplainCall, type ExplainedCall, explainReads } from "../lib/history-explain.ts";
 import { type HistoryShape, type SeededHistory, seedHistory } from "../lib/history-seed.ts";
 import { PHRASE, RARE_WORD } from "../lib/history-vocabulary.ts";
 import type { HistoryJob, HistoryPhase, HistoryPhaseResult, HistoryResult, LatencySummary } from "../lib/jobs.ts";
 import { createCpuMeter, type PhaseUsage, runLoadgen } from "../lib/loadgen-runner.ts";
 import { emptyOutput, formatNumber, type ResultRow, type ScenarioOutput } from "../lib/results.ts";
+import { ROOT } from "../lib/processes.ts";
 import { loggedErrors } from "../lib/servers.ts";
 import { type ScenarioContext, withParley } from "./context.ts";
 
@@ -48,12 +52,45 @@ function phases(profile: ScenarioContext["options"]["profile"]["history"]): Hist
   ];
 }
 
+/**
+ * One representative request per phase, for EXPLAIN ANALYZE: the big room's newest page, a page halfway back in it,
+ * a page around a third of the way in, and each search as the readers send it.
+ */
+function explainCalls(seeded: SeededHistory, phaseList: readonly HistoryPhase[]): ExplainCall[] {
+  const big = seeded.rooms[0];
+  if (!big) return [];
+  const calls: ExplainCall[] = [];
+  for (const phase of phaseList) {
+    const call = phase.call;
+    if (call.procedure !== "messages.list") continue;
+    const page = call.page === "before" ? { before: Math.floor(big.lastSeq / 2) } : call.page === "around" ? { around: Math.floor(big.lastSeq / 3) } : {};
+    calls.push({ label: phase.label, run: (services, readerId) => services.messages.list(readerId, { roomId: big.id, limit: 50, ...page }) });
+  }
+  return calls;
+}
+
+/** Every explained statement and its plan, for reading after the run (bench/results is not committed). */
+function savePlans(system: string, explained: readonly ExplainedCall[]): string {
+  const directory = join(ROOT, "bench/results");
+  mkdirSync(directory, { recursive: true });
+  const path = join(directory, `history-explain-${system}-${new Date().toISOString().replace(/[:.]/g, "-")}.md`);
+  const text = explained.flatMap((call) => [
+    `## ${call.label}: ${call.executionMs.toFixed(2)} ms in the database`,
+    "",
+    ...call.statements.flatMap((statement) => ["```sql", statement.sql, "```", "", "```", statement.plan, "```", ""]),
+  ]);
+  writeFileSync(path, `${text.join("\n")}\n`);
+  return path;
+}
+
 interface Measured {
   system: "postgres" | "pglite";
   seeded: SeededHistory;
   result: HistoryResult;
   /** The server's CPU over each phase's concurrent part, by phase label. */
   usage: Map<string, PhaseUsage>;
+  /** One request per phase under EXPLAIN ANALYZE, by phase label. */
+  explained: Map<string, ExplainedCall>;
 }
 
 function latencyMetrics(latency: LatencySummary): Record<string, number> {
@@ -88,6 +125,8 @@ export async function historyScenario(context: ScenarioContext): Promise<Scenari
     // Filled by `prepare`, before the instance starts.
     const prepared: { seeded?: SeededHistory } = {};
     const usage = new Map<string, PhaseUsage>();
+    const explained = new Map<string, ExplainedCall>();
+    const phaseList = phases(settings);
     const result = await withParley(
       context,
       "history",
@@ -102,7 +141,7 @@ export async function historyScenario(context: ScenarioContext): Promise<Scenari
           rooms: seeded.rooms,
           readers: settings.readers,
           warmupPerReader: settings.warmupPerReader,
-          phases: phases(settings),
+          phases: phaseList,
         };
         const meter = createCpuMeter(() => [server.process]);
         const answer = await runLoadgen(job, meter.onCheckpoint, (message) => context.log(`  ${message}`));
@@ -118,16 +157,22 @@ export async function historyScenario(context: ScenarioContext): Promise<Scenari
             target.kind === "postgres"
               ? await createPostgresDatabase({ url: target.url, poolSize: 1 })
               : await createPgliteDatabase({ dataDir: `${target.dataDir}/pglite`, runtime: "node" });
+          let seeded: SeededHistory;
           try {
-            prepared.seeded = await seedHistory(database, shapeFor(events), (message) => context.log(`  ${system} ${message}`));
+            seeded = await seedHistory(database, shapeFor(events), (message) => context.log(`  ${system} ${message}`));
           } finally {
             await database.close();
           }
+          prepared.seeded = seeded;
+          const where = target.kind === "postgres" ? target : { kind: "pglite" as const, dataDir: `${target.dataDir}/pglite` };
+          const plans = await explainReads(where, seeded.reader.userId, explainCalls(seeded, phaseList));
+          for (const call of plans) explained.set(call.label, call);
+          context.log(`  ${system} query plans: ${savePlans(system, plans)}`);
         },
       },
     );
     if (!prepared.seeded) throw new Error("the history was not seeded");
-    measured.push({ system, seeded: prepared.seeded, result, usage });
+    measured.push({ system, seeded: prepared.seeded, result, usage, explained });
     for (const phase of result.phases) {
       if (phase.errors > 0) output.problems.push(`${scenario}, ${system}, ${phase.label}: ${phase.errors} failed requests (${phase.firstError ?? ""})`);
     }
@@ -164,7 +209,7 @@ export async function historyScenario(context: ScenarioContext): Promise<Scenari
     scenario,
     case: label,
     system: entry.system,
-    metrics: { "events, reader's rooms": entry.seeded.readerRoomEvents, ...extra, ...latencyMetrics(latency) },
+    metrics: { events: entry.seeded.readerRoomEvents, ...extra, ...latencyMetrics(latency) },
     ...(entry.system === "pglite" && entry.seeded.readerRoomEvents < largest
       ? { note: `smaller history than Postgres's (${formatNumber(entry.seeded.readerRoomEvents)} events)` }
       : {}),
@@ -181,6 +226,8 @@ export async function historyScenario(context: ScenarioContext): Promise<Scenari
             "items/answer": phase.itemsPerAnswer,
             "server CPU %": (cpu.serverCpuSeconds / cpu.wallSeconds) * 100,
             "server CPU ms/req": (cpu.serverCpuSeconds * 1000) / Math.max(1, phase.requests),
+            "DB ms/req (EXPLAIN)": entry.explained.get(label)?.executionMs ?? Number.NaN,
+            "load gen CPU %": (cpu.loadgenCpuSeconds / cpu.wallSeconds) * 100,
             "1 reader p50 ms": phase.serial.p50,
             "1 reader p99 ms": phase.serial.p99,
           }),
