@@ -36,6 +36,7 @@ export type { ControlEvent, LoggedRoomEvent, LoggedRoomEventType, PresenceStatus
 export type { ResumePosition, ResumePositions, RoomEventPage } from "./domain/room-log/room-log.schema.ts";
 export type { SignedIn } from "./domain/auth/auth.router.ts";
 export type { Message, MessagePage } from "./domain/messages/messages.schema.ts";
+export type { SearchHit, SearchPage, SearchSnippet } from "./domain/search/search.schema.ts";
 export type { PresenceView } from "./domain/presence/presence.schema.ts";
 export type { MemberReceipt, MessageStatus, ReadState } from "./domain/receipts/receipts.schema.ts";
 export type { MemberRole, MyRoom, Page, Room, RoomKind, RoomMember } from "./domain/rooms/rooms.schema.ts";

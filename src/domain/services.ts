@@ -15,6 +15,7 @@ import { createPresenceService, type PresenceService, type PresenceTiming } from
 import { createReceiptService, type ReceiptService } from "./receipts/receipts.service.ts";
 import { createRoomLog, type RoomLog } from "./room-log/room-log.ts";
 import { createRoomService, type RoomService } from "./rooms/rooms.service.ts";
+import { createSearchService, type SearchService } from "./search/search.service.ts";
 import { createUserService, type UserService } from "./users/users.service.ts";
 
 /** Everything the transports may call. Built once by the composition root (src/deps.ts) and by tests. */
@@ -23,6 +24,8 @@ export interface Services {
   users: UserService;
   rooms: RoomService;
   messages: MessageService;
+  /** Full-text search over the messages of the caller's rooms (messages.search). */
+  search: SearchService;
   messageChanges: MessageChanges;
   presence: PresenceService;
   receipts: ReceiptService;
@@ -100,6 +103,7 @@ export function createServices(deps: ServiceDeps): Services {
       sendRate: deps.rateLimits.sendPerUser,
       metrics: deps.metrics,
     }),
+    search: createSearchService({ database, rateLimiter, searchRate: deps.rateLimits.searchPerUser }),
     messageChanges: createMessageChanges({
       database,
       log: roomLog,

@@ -43,7 +43,7 @@ describe.each(databaseKinds)("receipts and unread counts on %s", (kind) => {
     await send(bob, room);
     expect(await myRoom(alice, room)).toMatchObject({ lastSeq: 6, readSeq: 0, unread: 3 });
     const state = await deps.services.receipts.markRead(alice.id, { roomId: room.id, seq: third });
-    expect(state).toEqual({ roomId: room.id, readSeq: third, deliveredSeq: third, unread: 1 });
+    expect(state).toEqual({ roomId: room.id, readSeq: third, deliveredSeq: third, unread: 1, unreadMentions: 0 });
     expect(await myRoom(alice, room)).toMatchObject({ readSeq: third, deliveredSeq: third, unread: 1 });
     // A watermark on a seq that is not a message (the join) counts from the newest message before it.
     expect(await deps.services.receipts.markRead(bob.id, { roomId: room.id, seq: 1 })).toMatchObject({ unread: 2 });
@@ -108,7 +108,7 @@ describe.each(databaseKinds)("receipts and unread counts on %s", (kind) => {
       { type: "receipt.updated", roomId: room.id, userId: bob.id, deliveredSeq: first, readSeq: first },
       { type: "receipt.updated", roomId: room.id, userId: bob.id, deliveredSeq: second },
     ]);
-    expect(bobEvents).toEqual([{ type: "unread.updated", roomId: room.id, readSeq: first, unread: 1 }]);
+    expect(bobEvents).toEqual([{ type: "unread.updated", roomId: room.id, readSeq: first, unread: 1, unreadMentions: 0 }]);
   });
 
   it("keeps private receipts, and receipts in rooms over the size limit, on the reader's own devices", async () => {

@@ -21,6 +21,7 @@ function roomProcedures(caller: Caller, victim: UserPublic): Record<string, (roo
     "rooms.members": (roomId) => caller.rooms.members({ roomId }),
     "messages.send": (roomId) => caller.messages.send({ roomId, clientMsgId: `out-${token()}`, body: "hello?" }),
     "messages.list": (roomId) => caller.messages.list({ roomId }),
+    "messages.search": (roomId) => caller.messages.search({ query: "secret", roomId }),
   };
 }
 
@@ -57,7 +58,7 @@ describe.each(databaseKinds)("room access for outsiders on %s", (kind) => {
 
   it("may see and join a public room, but not read or write it before joining", async () => {
     const procedures = roomProcedures(callerFor(deps.services, outsider.id), owner);
-    for (const name of ["rooms.invite", "rooms.leave", "rooms.kick", "rooms.update", "rooms.members", "messages.send", "messages.list"]) {
+    for (const name of ["rooms.invite", "rooms.leave", "rooms.kick", "rooms.update", "rooms.members", "messages.send", "messages.list", "messages.search"]) {
       expect(await trpcError(procedures[name]!(publicRoom.id)), name).toMatchObject(NOT_A_MEMBER);
     }
     expect(await procedures["rooms.get"]!(publicRoom.id)).toEqual(publicRoom);

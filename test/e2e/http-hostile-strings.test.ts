@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Room } from "../../src/contract.ts";
+import type { Message, Room } from "../../src/contract.ts";
 import { appRouter } from "../../src/transport/trpc/app-router.ts";
 import { uniqueUsername } from "../support/factories.ts";
 import { bearer, createHttpProbe, type HttpProbe, type ProbeAnswer, resultOf, type SignedUp, signUp } from "../support/http-probe.ts";
@@ -43,6 +43,7 @@ describe("hostile strings in every procedure (Bun)", () => {
   let owner: SignedUp;
   let other: SignedUp;
   let room: Room;
+  let seed: Message;
 
   beforeAll(async () => {
     server = await startServer("bun");
@@ -50,7 +51,7 @@ describe("hostile strings in every procedure (Bun)", () => {
     owner = await signUp(probe, uniqueUsername("hostile"));
     other = await signUp(probe, uniqueUsername("target"));
     room = resultOf<Room>(await probe.mutate("rooms.create", { name: "hostile", kind: "private" }, { headers: bearer(owner.accessToken) }));
-    resultOf(await probe.mutate("messages.send", { roomId: room.id, clientMsgId: `seed-${crypto.randomUUID()}`, body: "seed" }, { headers: bearer(owner.accessToken) }));
+    seed = resultOf<Message>(await probe.mutate("messages.send", { roomId: room.id, clientMsgId: `seed-${crypto.randomUUID()}`, body: "seed" }, { headers: bearer(owner.accessToken) }));
   });
 
   afterAll(async () => {
@@ -88,10 +89,32 @@ describe("hostile strings in every procedure (Bun)", () => {
     "rooms.events": { valid: () => ({ roomId: room.id, after: 0 }), strings: { roomId: HOSTILE_TEXT } },
     "rooms.members": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT, cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
     "messages.send": {
-      valid: () => ({ roomId: room.id, clientMsgId: `h-${crypto.randomUUID()}`, body: "fine" }),
-      strings: { roomId: HOSTILE_TEXT, clientMsgId: HOSTILE_TEXT, body: HOSTILE_TEXT },
+      valid: () => ({ roomId: room.id, clientMsgId: `h-${crypto.randomUUID()}`, body: "fine", replyTo: seed.id }),
+      strings: { roomId: HOSTILE_TEXT, clientMsgId: HOSTILE_TEXT, body: HOSTILE_TEXT, replyTo: HOSTILE_TEXT, threadRootId: HOSTILE_TEXT },
     },
     "messages.list": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT } },
+    "messages.search": {
+      valid: () => ({ query: "seed" }),
+      strings: {
+        query: HOSTILE_TEXT,
+        roomId: HOSTILE_TEXT,
+        fromUserId: HOSTILE_TEXT,
+        has: HOSTILE_TEXT,
+        before: HOSTILE_TEXT,
+        after: HOSTILE_TEXT,
+        cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS],
+      },
+    },
+    "messages.edit": { valid: () => ({ messageId: seed.id, body: "edited" }), strings: { messageId: HOSTILE_TEXT, body: HOSTILE_TEXT } },
+    "messages.delete": { valid: () => ({ messageId: SOME_ID }), strings: { messageId: HOSTILE_TEXT } },
+    "messages.react": { valid: () => ({ messageId: seed.id, emoji: "👍" }), strings: { messageId: HOSTILE_TEXT, emoji: HOSTILE_TEXT } },
+    "messages.unreact": { valid: () => ({ messageId: seed.id, emoji: "👍" }), strings: { messageId: HOSTILE_TEXT, emoji: HOSTILE_TEXT } },
+    "messages.reactors": { valid: () => ({ messageId: seed.id, emoji: "👍" }), strings: { messageId: HOSTILE_TEXT, emoji: HOSTILE_TEXT, cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
+    "messages.edits": { valid: () => ({ messageId: seed.id }), strings: { messageId: HOSTILE_TEXT } },
+    "messages.thread": { valid: () => ({ rootId: seed.id }), strings: { rootId: HOSTILE_TEXT } },
+    "messages.pin": { valid: () => ({ messageId: seed.id }), strings: { messageId: HOSTILE_TEXT } },
+    "messages.unpin": { valid: () => ({ messageId: seed.id }), strings: { messageId: HOSTILE_TEXT } },
+    "messages.pinned": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT } },
     "messages.markRead": { valid: () => ({ roomId: room.id, seq: 1 }), strings: { roomId: HOSTILE_TEXT } },
     "messages.markDelivered": { valid: () => ({ roomId: room.id, seq: 1 }), strings: { roomId: HOSTILE_TEXT } },
     "messages.status": { valid: () => ({ roomId: room.id, seq: 1 }), strings: { roomId: HOSTILE_TEXT, cursor: HOSTILE_TEXT } },

@@ -11,7 +11,7 @@ const ROOM = "00000000-0000-4000-8000-000000000001";
 
 /** A log of `count` messages, seq i being message `id{i}` with body `m{i}`. */
 function stored(count: number): Map<string, StoredEvent[]> {
-  const rows: StoredEvent[] = Array.from({ length: count }, (_, i) => ({ roomId: ROOM, seq: i + 1, type: "message.created", messageId: `id${i + 1}`, body: `m${i + 1}` }));
+  const rows: StoredEvent[] = Array.from({ length: count }, (_, i) => ({ roomId: ROOM, seq: i + 1, type: "message.created", messageId: `id${i + 1}`, body: `m${i + 1}`, changed: false }));
   return new Map([[ROOM, rows]]);
 }
 
@@ -65,7 +65,7 @@ describe("the delivery verifier", () => {
 
   it("names an ack with no committed row, a send committed twice, a send never acknowledged, and content that differs", () => {
     const rows = stored(3);
-    rows.get(ROOM)!.push({ roomId: ROOM, seq: 4, type: "message.created", messageId: "id4", body: "m3" });
+    rows.get(ROOM)!.push({ roomId: ROOM, seq: 4, type: "message.created", messageId: "id4", body: "m3", changed: false });
     const problems = checkDelivery(rows, [
       client(
         { live: [...held(1, 2, 3), { seq: 4, type: "message.created", messageId: "id4", body: "something else", at: 0 }] },
@@ -89,9 +89,24 @@ describe("the delivery verifier", () => {
     ]);
   });
 
+  it("holds reactions and edits to the message they are about, and checks bodies only of messages never changed since", () => {
+    const rows = stored(3);
+    rows.get(ROOM)![0] = { roomId: ROOM, seq: 1, type: "message.created", messageId: "id1", body: "m1 (edited)", changed: true };
+    rows.get(ROOM)!.push({ roomId: ROOM, seq: 4, type: "reaction.added", messageId: "id1", body: "m1 (edited)", changed: true });
+    rows.get(ROOM)!.push({ roomId: ROOM, seq: 5, type: "message.edited", messageId: "id1", body: "m1 (edited)", changed: true });
+    const reaction: HeldEvent = { seq: 4, type: "reaction.added", messageId: "id1", body: null, at: 0 };
+    const edit: HeldEvent = { seq: 5, type: "message.edited", messageId: "id1", body: "m1 (edited)", at: 0 };
+    // The original body arrived live at seq 1; the edit came later: both are right.
+    expect(checkDelivery(rows, [client({ live: [...held(1, 2, 3), reaction, edit] })]).problems).toEqual([]);
+    const wrongTarget: HeldEvent = { ...reaction, messageId: "id2" };
+    expect(checkDelivery(rows, [client({ live: [...held(1, 2, 3), wrongTarget, edit] })]).problems).toEqual([
+      expect.stringContaining("seq 4 as reaction.added of id2; Postgres has reaction.added of id1"),
+    ]);
+  });
+
   it("holds every event kind to the log: a join is owed like a message, and must be the event the log has at its seq", () => {
     const rows = stored(4);
-    rows.get(ROOM)![1] = { roomId: ROOM, seq: 2, type: "member.joined", messageId: null, body: null };
+    rows.get(ROOM)![1] = { roomId: ROOM, seq: 2, type: "member.joined", messageId: null, body: null, changed: false };
     const joined: HeldEvent = { seq: 2, type: "member.joined", messageId: null, body: null, at: 0 };
     expect(checkDelivery(rows, [client({ live: [...held(1), joined, ...held(3, 4)] })]).problems).toEqual([]);
     expect(checkDelivery(rows, [client({ live: held(1, 3, 4) })]).problems).toEqual([

@@ -39,7 +39,8 @@ describe.skipIf(!postgresUrl || !redisUrl)("kill -9 of one of two instances unde
     expect(spread.get(survivor), `sockets per backend: ${JSON.stringify([...spread])}`).toBeGreaterThanOrEqual(8);
 
     const acks = (): number => clients.reduce((sum, client) => sum + client.acks.length, 0);
-    const traffic = startTraffic(clients, { intervalMs: 300, tag: "kill" });
+    // Reactions and edits ride along: the log's other events must survive the kill exactly like messages.
+    const traffic = startTraffic(clients, { intervalMs: 300, tag: "kill", changes: 0.3 });
     await until(() => acks() >= 60, () => `only ${acks()} acks before the kill`, 30_000);
 
     const killedAt = Date.now();
@@ -71,6 +72,7 @@ describe.skipIf(!postgresUrl || !redisUrl)("kill -9 of one of two instances unde
       reconnectedSinceKillMs: { p50: percentile(sinceKill, 50), p99: percentile(sinceKill, 99) },
       acksBeforeKill,
       acked: report.acked,
+      changes: traffic.changes(),
       stored: report.stored,
       deliveredLive: report.deliveredLive,
       settledAfterMs: report.settledAfterMs,
@@ -79,6 +81,7 @@ describe.skipIf(!postgresUrl || !redisUrl)("kill -9 of one of two instances unde
     console.log(`[faults] instance kill: ${JSON.stringify(figures)}`);
 
     expect(report.problems).toEqual([]);
+    expect(traffic.changes().ok, "reactions and edits committed during the scenario").toBeGreaterThan(5);
     expect(report.acked).toBeGreaterThan(acksBeforeKill);
     expect(Object.keys(report.stored)).toEqual(expect.arrayContaining(roomIds));
     expect(reconnects.length).toBe(hit().length);

@@ -38,7 +38,8 @@ const LOGGED: Record<LoggedRoomEventType, true> = {
 
 function held(event: LoggedRoomEvent): HeldEvent {
   const message = "message" in event ? event.message : null;
-  return { seq: event.seq, type: event.type, messageId: message?.id ?? null, body: message?.body ?? null, at: Date.now() };
+  const messageId = "messageId" in event ? event.messageId : (message?.id ?? null);
+  return { seq: event.seq, type: event.type, messageId, body: message?.body ?? null, at: Date.now() };
 }
 
 /** What one SDK client saw of one room. */
@@ -297,9 +298,20 @@ export async function createFleet(count: number, options: Omit<FleetClientOption
  */
 export function startTraffic(
   clients: FleetClient[],
-  options: { intervalMs: number; maxInFlight?: number; tag: string },
-): { stop(): void; issued(): number } {
+  options: {
+    intervalMs: number;
+    maxInFlight?: number;
+    tag: string;
+    /**
+     * The chance, per tick, that a client also changes one of its acknowledged messages (react, unreact or edit),
+     * over HTTP: room events that are not messages, in the same rooms. A change whose call failed (its
+     * instance died) may or may not have committed; the verifier checks streams against the log either way.
+     */
+    changes?: number;
+  },
+): { stop(): void; issued(): number; changes(): { tried: number; ok: number } } {
   const maxInFlight = options.maxInFlight ?? 3;
+  const changes = { tried: 0, ok: 0 };
   let issued = 0;
   let running = true;
   const timers = new Map<FleetClient, ReturnType<typeof setTimeout>>();
@@ -313,6 +325,16 @@ export function startTraffic(
         issued += 1;
         void client.send(roomId, `${options.tag}:${client.name}:${counter}`);
       }
+      if (options.changes && Math.random() < options.changes) {
+        const target = client.acks[Math.floor(Math.random() * client.acks.length)]?.message;
+        if (target) {
+          changes.tried += 1;
+          void changeMessage(client, target, counter).then(
+            () => (changes.ok += 1),
+            () => {},
+          );
+        }
+      }
       timers.set(client, setTimeout(tick, options.intervalMs * (0.5 + Math.random())));
     };
     timers.set(client, setTimeout(tick, Math.random() * options.intervalMs));
@@ -323,5 +345,27 @@ export function startTraffic(
       for (const timer of timers.values()) clearTimeout(timer);
     },
     issued: () => issued,
+    changes: () => ({ ...changes }),
   };
+}
+
+const EMOJI = ["👍", "🎉", "🔥", "❤️"];
+
+/** One change to one of the client's messages: a reaction, the removal of one, or an edit. */
+async function changeMessage(client: FleetClient, message: Message, counter: number): Promise<void> {
+  const api = client.client.api.messages;
+  const emoji = EMOJI[counter % EMOJI.length] as string;
+  switch (counter % 4) {
+    case 0:
+      await api.react.mutate({ messageId: message.id, emoji });
+      return;
+    case 1:
+      await api.unreact.mutate({ messageId: message.id, emoji: EMOJI[(counter - 1) % EMOJI.length] as string });
+      return;
+    case 2:
+      await api.edit.mutate({ messageId: message.id, body: `${message.body} (edited ${counter})` });
+      return;
+    default:
+      await api.react.mutate({ messageId: message.id, emoji: "👀" });
+  }
 }

@@ -1,5 +1,6 @@
 import { authedProcedure, router } from "../../transport/trpc/trpc.ts";
 import { MarkInput, MessageStatusInput } from "../receipts/receipts.schema.ts";
+import { SearchMessagesInput } from "../search/search.schema.ts";
 import {
   EditMessageInput,
   ListMessagesInput,
@@ -19,6 +20,10 @@ export const messagesRouter = router({
   list: authedProcedure
     .input(ListMessagesInput)
     .query(({ ctx, input }) => ctx.services.messages.list(ctx.session.userId, input)),
+  /** Full-text search across every room the caller is a member of, best first (see README, Search). */
+  search: authedProcedure
+    .input(SearchMessagesInput)
+    .query(({ ctx, input }) => ctx.services.search.search(ctx.session.userId, input)),
   /** Each change below is a room event with the room's next seq; it answers the message after it. */
   edit: authedProcedure
     .input(EditMessageInput)
