@@ -204,8 +204,6 @@ export interface HistoryResult {
   phases: HistoryPhaseResult[];
   /** All measured requests of each procedure together. */
   overall: Partial<Record<HistoryCall["procedure"], LatencySummary>>;
-  /** False when the server has no `messages.search` (its search phases were skipped). */
-  searchAvailable: boolean;
 }
 
 export type Job = FanoutJob | PersistedJob | ThroughputJob | IdleJob | StormJob | HistoryJob;

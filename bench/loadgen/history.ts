@@ -6,13 +6,7 @@ import { checkpointReached, progress } from "./control.ts";
 import { api } from "./parley-api.ts";
 
 type ListInput = inferRouterInputs<AppRouter>["messages"]["list"];
-
-/** `messages.search`'s documented input (issue 9), the part this benchmark uses. */
-interface SearchInput {
-  query: string;
-  roomId?: string;
-  limit?: number;
-}
+type SearchInput = inferRouterInputs<AppRouter>["messages"]["search"];
 
 /** What one request answered: how many messages or hits, or why it failed. */
 type Answer = { ok: true; items: number } | { ok: false; status: number; error: string };
@@ -60,8 +54,6 @@ async function listPage(url: string, accessToken: string, input: ListInput): Pro
   return answerOf(status, body, (data) => (data as { messages: unknown[] }).messages.length);
 }
 
-// ——— messages.search: kept apart, written against the documented input while the procedure lands (branch i9-search).
-
 function searchInput(job: HistoryJob, call: Extract<HistoryCall, { procedure: "messages.search" }>): SearchInput {
   return call.room === "big" ? { query: call.query, roomId: job.rooms[0]?.id, limit: 20 } : { query: call.query, limit: 20 };
 }
@@ -70,13 +62,6 @@ async function search(url: string, accessToken: string, input: SearchInput): Pro
   const { status, body } = await query(url, accessToken, "messages.search", input);
   return answerOf(status, body, (data) => (data as { hits: unknown[] }).hits.length);
 }
-
-/** tRPC's answer for a procedure the router does not have: this build has no search yet. */
-function isMissingProcedure(answer: Answer): boolean {
-  return !answer.ok && answer.status === 404 && answer.error.includes("No procedure found");
-}
-
-// ———
 
 /** What a run of requests gave: the answered ones' latencies, items per answer, failures. */
 interface Driven {
@@ -131,20 +116,12 @@ export async function runHistory(job: HistoryJob): Promise<HistoryResult> {
   const token = signedIn.accessToken;
   const random = randomSource(9);
   const overall = new Map<HistoryCall["procedure"], LatencyRecorder>();
-  let searchAvailable = true;
 
   const ask = (call: HistoryCall): Promise<Answer> =>
     call.procedure === "messages.list" ? listPage(url, token, listInput(job, call, random)) : search(url, token, searchInput(job, call));
 
-  async function runPhase(phase: HistoryPhase): Promise<HistoryPhaseResult | null> {
-    if (phase.call.procedure === "messages.search" && !searchAvailable) return null;
+  async function runPhase(phase: HistoryPhase): Promise<HistoryPhaseResult> {
     const next = (): Promise<Answer> => ask(phase.call);
-    const first = await next();
-    if (isMissingProcedure(first)) {
-      searchAvailable = false;
-      progress(`history: ${phase.call.procedure} is not in this build; its phases are skipped`);
-      return null;
-    }
     await drive(next, job.readers, job.readers * job.warmupPerReader, phase.maxMs / 4);
     const serial = await drive(next, 1, Math.ceil(phase.requests / 4), phase.maxMs / 2);
     await checkpointReached(checkpoint.start(phase.label));
@@ -174,11 +151,8 @@ export async function runHistory(job: HistoryJob): Promise<HistoryResult> {
   }
 
   const phases: HistoryPhaseResult[] = [];
-  for (const phase of job.phases) {
-    const result = await runPhase(phase);
-    if (result) phases.push(result);
-  }
+  for (const phase of job.phases) phases.push(await runPhase(phase));
   const pooled: Partial<Record<HistoryCall["procedure"], LatencySummary>> = {};
   for (const [procedure, recorder] of overall) pooled[procedure] = recorder.summary();
-  return { phases, overall: pooled, searchAvailable };
+  return { phases, overall: pooled };
 }
