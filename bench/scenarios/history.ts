@@ -96,6 +96,8 @@ interface Measured {
   usage: Map<string, PhaseUsage>;
   /** One request per phase under EXPLAIN ANALYZE, by phase label. */
   explained: Map<string, ExplainedCall>;
+  /** Error lines the server logged. */
+  serverErrors: string[];
 }
 
 function latencyMetrics(latency: LatencySummary): Record<string, number> {
@@ -109,6 +111,63 @@ function describe(result: HistoryResult, procedure: HistoryPhaseResult["procedur
   if (!pooled || own.length === 0) return "not measured";
   const worst = own.reduce((a, b) => (b.latency.p99 > a.latency.p99 ? b : a));
   return `p99 ${formatNumber(pooled.p99)} ms over ${formatNumber(pooled.count)} ${unit} (p50 ${formatNumber(pooled.p50)} ms; worst: ${worst.label}, p99 ${formatNumber(worst.latency.p99)} ms)`;
+}
+
+/** Seeds a fresh database of the kind, explains one request per phase, starts one instance on it and reads. */
+async function measureOn(context: ScenarioContext, system: Measured["system"], events: number): Promise<Measured> {
+  const settings = context.options.profile.history;
+  // Filled by `prepare`, before the instance starts.
+  const prepared: { seeded?: SeededHistory } = {};
+  const usage = new Map<string, PhaseUsage>();
+  const explained = new Map<string, ExplainedCall>();
+  const serverErrors: string[] = [];
+  const phaseList = phases(settings);
+  const result = await withParley(
+    context,
+    "history",
+    1,
+    async ([server]) => {
+      const seeded = prepared.seeded;
+      if (!server || !seeded) throw new Error("no server or no seeded history");
+      const job: HistoryJob = {
+        kind: "history",
+        target: { kind: "parley", urls: [server.url] },
+        reader: { email: seeded.reader.email, password: seeded.reader.password },
+        rooms: seeded.rooms,
+        readers: settings.readers,
+        warmupPerReader: settings.warmupPerReader,
+        phases: phaseList,
+      };
+      const meter = createCpuMeter(() => [server.process]);
+      const answer = await runLoadgen(job, meter.onCheckpoint, (message) => context.log(`  ${message}`));
+      if (answer.kind !== "history") throw new Error(`unexpected ${answer.kind} result`);
+      for (const phase of answer.phases) usage.set(phase.label, meter.usage(phase.label));
+      serverErrors.push(...loggedErrors(server));
+      return answer;
+    },
+    {
+      database: system === "postgres" ? "postgres" : "embedded",
+      async prepare(target) {
+        const database =
+          target.kind === "postgres"
+            ? await createPostgresDatabase({ url: target.url, poolSize: 1 })
+            : await createPgliteDatabase({ dataDir: `${target.dataDir}/pglite`, runtime: "node" });
+        let seeded: SeededHistory;
+        try {
+          seeded = await seedHistory(database, shapeFor(events), (message) => context.log(`  ${system} ${message}`));
+        } finally {
+          await database.close();
+        }
+        prepared.seeded = seeded;
+        const where = target.kind === "postgres" ? target : { kind: "pglite" as const, dataDir: `${target.dataDir}/pglite` };
+        const plans = await explainReads(where, seeded.reader.userId, explainCalls(seeded, phaseList));
+        for (const call of plans) explained.set(call.label, call);
+        context.log(`  ${system} query plans: ${savePlans(system, plans)}`);
+      },
+    },
+  );
+  if (!prepared.seeded) throw new Error("the history was not seeded");
+  return { system, seeded: prepared.seeded, result, usage, explained, serverErrors };
 }
 
 /**
@@ -127,59 +186,16 @@ export async function historyScenario(context: ScenarioContext): Promise<Scenari
     { system: "pglite" as const, events: settings.embeddedEvents },
   ]) {
     context.log(`history: ${system}, ${formatNumber(events)} events in the reader's rooms`);
-    // Filled by `prepare`, before the instance starts.
-    const prepared: { seeded?: SeededHistory } = {};
-    const usage = new Map<string, PhaseUsage>();
-    const explained = new Map<string, ExplainedCall>();
-    const phaseList = phases(settings);
-    const result = await withParley(
-      context,
-      "history",
-      1,
-      async ([server]) => {
-        const seeded = prepared.seeded;
-        if (!server || !seeded) throw new Error("no server or no seeded history");
-        const job: HistoryJob = {
-          kind: "history",
-          target: { kind: "parley", urls: [server.url] },
-          reader: { email: seeded.reader.email, password: seeded.reader.password },
-          rooms: seeded.rooms,
-          readers: settings.readers,
-          warmupPerReader: settings.warmupPerReader,
-          phases: phaseList,
-        };
-        const meter = createCpuMeter(() => [server.process]);
-        const answer = await runLoadgen(job, meter.onCheckpoint, (message) => context.log(`  ${message}`));
-        if (answer.kind !== "history") throw new Error(`unexpected ${answer.kind} result`);
-        for (const phase of answer.phases) usage.set(phase.label, meter.usage(phase.label));
-        for (const error of loggedErrors(server)) output.problems.push(`${system}: ${server.name} logged an error: ${error.slice(0, 300)}`);
-        return answer;
-      },
-      {
-        database: system === "postgres" ? "postgres" : "embedded",
-        async prepare(target) {
-          const database =
-            target.kind === "postgres"
-              ? await createPostgresDatabase({ url: target.url, poolSize: 1 })
-              : await createPgliteDatabase({ dataDir: `${target.dataDir}/pglite`, runtime: "node" });
-          let seeded: SeededHistory;
-          try {
-            seeded = await seedHistory(database, shapeFor(events), (message) => context.log(`  ${system} ${message}`));
-          } finally {
-            await database.close();
-          }
-          prepared.seeded = seeded;
-          const where = target.kind === "postgres" ? target : { kind: "pglite" as const, dataDir: `${target.dataDir}/pglite` };
-          const plans = await explainReads(where, seeded.reader.userId, explainCalls(seeded, phaseList));
-          for (const call of plans) explained.set(call.label, call);
-          context.log(`  ${system} query plans: ${savePlans(system, plans)}`);
-        },
-      },
-    );
-    if (!prepared.seeded) throw new Error("the history was not seeded");
-    measured.push({ system, seeded: prepared.seeded, result, usage, explained });
-    for (const phase of result.phases) {
-      if (phase.errors > 0) output.problems.push(`${scenario}, ${system}, ${phase.label}: ${phase.errors} failed requests (${phase.firstError ?? ""})`);
+    try {
+      const entry = await measureOn(context, system, events);
+      measured.push(entry);
+      for (const phase of entry.result.phases) {
+        if (phase.errors > 0) output.problems.push(`${scenario}, ${system}, ${phase.label}: ${phase.errors} failed requests (${phase.firstError ?? ""})`);
+      }
+      for (const error of entry.serverErrors) output.problems.push(`${scenario}, ${system}: the server logged an error: ${error.slice(0, 300)}`);
+    } catch (error) {
+      // One database failing (PGlite out of memory on a large history, say) still leaves the other's figures.
+      output.problems.push(`${scenario}, ${system}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     }
   }
 
