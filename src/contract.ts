@@ -32,10 +32,20 @@ import type { CloseCode } from "./realtime/protocol.ts";
 export type CloseCodes = typeof CloseCode;
 // Named so that bundled declarations can share it between the SDK's entry points (a type, not the value).
 export type { CloseCode };
-export type { ControlEvent, LoggedRoomEvent, LoggedRoomEventType, PresenceStatus, ReceiptUpdated, RoomEvent, UserEvent } from "./domain/events.ts";
+export type { ControlEvent, LoggedRoomEvent, LoggedRoomEventType, PresenceStatus, ReceiptUpdated, RoomEvent, ThreadRoot, UserEvent } from "./domain/events.ts";
 export type { ResumePosition, ResumePositions, RoomEventPage } from "./domain/room-log/room-log.schema.ts";
 export type { SignedIn } from "./domain/auth/auth.router.ts";
-export type { Message, MessagePage } from "./domain/messages/messages.schema.ts";
+export type {
+  Message,
+  MessageEdits,
+  MessageKind,
+  MessagePage,
+  ReactionCount,
+  Reactors,
+  ReplyQuote,
+  ThreadPage,
+  ThreadSummary,
+} from "./domain/messages/messages.schema.ts";
 export type { SearchHit, SearchPage, SearchSnippet } from "./domain/search/search.schema.ts";
 export type { PresenceView } from "./domain/presence/presence.schema.ts";
 export type { MemberReceipt, MessageStatus, ReadState } from "./domain/receipts/receipts.schema.ts";

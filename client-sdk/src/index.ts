@@ -12,6 +12,9 @@ export type {
   WebSocketLike,
 } from "./realtime/realtime-client.ts";
 export { ConnectionClosedError, SendRejectedError } from "./realtime/outbox.ts";
+export { createRoomView } from "./realtime/room-view.ts";
+export type { ApplyOutcome, LoadOutcome, RoomView, RoomViewOptions, RoomViewState } from "./realtime/room-view.ts";
+export type { LiveRoomView, LiveRoomViewOptions, LiveRoomViewState } from "./realtime/live-room-view.ts";
 export type { NetworkEnvironment } from "./realtime/network-watch.ts";
 export { fullJitterDelay, type BackoffOptions } from "./realtime/backoff.ts";
 // The server's contract, shipped in this package's declarations (build.mjs): calls, socket frames and events.
@@ -28,14 +31,19 @@ export type {
   MemberReceipt,
   MemberRole,
   Message,
+  MessageEdits,
+  MessageKind,
   MessagePage,
   MessageStatus,
   MyRoom,
   Page,
   PresenceStatus,
   PresenceView,
+  ReactionCount,
+  Reactors,
   ReadState,
   ReceiptUpdated,
+  ReplyQuote,
   ResumePosition,
   ResumePositions,
   Room,
@@ -45,9 +53,15 @@ export type {
   RoomMember,
   RouterInputs,
   RouterOutputs,
+  SearchHit,
+  SearchPage,
+  SearchSnippet,
   ServerEvent,
   ServerEventType,
   SignedIn,
+  ThreadPage,
+  ThreadRoot,
+  ThreadSummary,
   TransportEvent,
   UserEvent,
   UserProfile,

@@ -7,6 +7,7 @@ import type { AppRouter, Message, MessagePage, MyRoom, Room, ServerEvent, UserPu
 import { createEmitter } from "../src/emitter.ts";
 import type { RealtimeEvents } from "../src/realtime/realtime-client.ts";
 import { bridgeQueryCache } from "../src/tanstack-query.ts";
+import { randomScript, type ScriptedRoom, scriptedRoom } from "./support/scripted-room.ts";
 
 /**
  * The bridge against a real QueryClient, with entries under the very keys @trpc/tanstack-react-query builds
@@ -17,6 +18,7 @@ import { bridgeQueryCache } from "../src/tanstack-query.ts";
 
 const ME: UserPublic = { id: crypto.randomUUID(), username: "me", displayName: "Me" };
 const ANN: UserPublic = { id: crypto.randomUUID(), username: "ann", displayName: "Ann" };
+const BOB: UserPublic = { id: crypto.randomUUID(), username: "bob", displayName: "Bob" };
 
 const stops: (() => void)[] = [];
 afterEach(() => {
@@ -293,7 +295,7 @@ describe("bridgeQueryCache: rooms", () => {
     expect(state()).toEqual([false, true, false]);
   });
 
-  it("renames the room in rooms.list and rooms.get on room.updated", () => {
+  it("renames the room in rooms.list (whose position moves to the rename) and rooms.get on room.updated", () => {
     const { queryClient, trpc, emit } = harness();
     const roomId = crypto.randomUUID();
     const listed = myRoom(roomId, { lastSeq: 9, readSeq: 9, unread: 0 });
@@ -303,7 +305,7 @@ describe("bridgeQueryCache: rooms", () => {
 
     emit({ type: "room.updated", roomId, seq: 10, room: { ...room, name: "renamed", description: "now with a topic", lastSeq: 10 } });
 
-    expect(queryClient.getQueryData(trpc.rooms.list.queryKey())?.[0]).toEqual({ ...listed, name: "renamed", description: "now with a topic" });
+    expect(queryClient.getQueryData(trpc.rooms.list.queryKey())?.[0]).toEqual({ ...listed, name: "renamed", description: "now with a topic", lastSeq: 10 });
     expect(queryClient.getQueryData(trpc.rooms.get.queryKey({ roomId }))).toEqual({ ...room, name: "renamed", description: "now with a topic" });
   });
 });
@@ -331,5 +333,204 @@ describe("bridgeQueryCache: wiring", () => {
     emit(created(roomId, 2));
 
     expect(seqs(queryClient.getQueryData(key))).toEqual([1]);
+  });
+});
+
+describe("bridgeQueryCache: edits, deletions, reactions, pins and threads", () => {
+  /** Where @trpc/tanstack-react-query keeps messages.thread (`trpc.messages.thread.queryKey({ rootId })`). */
+  const threadKey = (rootId: string, type: "query" | "infinite" = "query"): QueryKey => [["messages", "thread"], { input: { rootId }, type }];
+  const idOf = (event: ServerEvent): string => {
+    if (event.type !== "message.created") throw new Error(`${event.type} is not a creation`);
+    return event.message.id;
+  };
+
+  it.each([1, 2, 3])("script %i: cached pages, seeded at any point and given every event after it (twice), equal a fresh messages.list", (seed) => {
+    const { queryClient, trpc, emit, fetches, invalidated } = harness();
+    const reads: { newest: MessagePage; older: MessagePage }[] = [];
+    const { room, live } = randomScript({
+      seed,
+      steps: 40,
+      reader: ME,
+      observe: (scripted) => reads.push({ newest: scripted.list(ME, { limit: 100 }), older: scripted.list(ME, { before: 6, limit: 100 }) }),
+    });
+    emit(ready());
+    for (const seededAt of [0, 7, 19, 33]) {
+      const newest = trpc.messages.list.queryKey({ roomId: room.roomId, limit: 100 });
+      const older = trpc.messages.list.queryKey({ roomId: room.roomId, before: 6, limit: 100 });
+      queryClient.setQueryData(newest, reads[seededAt]!.newest);
+      queryClient.setQueryData(older, reads[seededAt]!.older);
+
+      for (const event of live.slice(seededAt)) [event, event].forEach(emit);
+
+      expect(queryClient.getQueryData(newest), `seeded at ${seededAt}`).toEqual(room.list(ME, { limit: 100 }));
+      // A page of what came before seq 6, read once the room was past it (before, it could still grow: no cache entry does).
+      if (reads[seededAt]!.older.lastSeq >= 6) {
+        expect(queryClient.getQueryData(older)?.messages, `seeded at ${seededAt}`).toEqual(room.list(ME, { before: 6, limit: 100 }).messages);
+      }
+      expect(invalidated(newest)).toBe(false);
+    }
+    expect(fetches).toEqual([]);
+  });
+
+  it("keeps a thread-only reply off messages.list, gives its root the new summary there, and still continues the page", () => {
+    const { queryClient, trpc, emit, invalidated } = harness();
+    const room = scriptedRoom();
+    const root = idOf(room.send(ANN, "a question"));
+    const key = trpc.messages.list.queryKey({ roomId: room.roomId });
+    queryClient.setQueryData(key, room.list(ME));
+    emit(ready());
+
+    emit(room.send(ME, "an answer", { threadRootId: root }));
+    emit(room.send(ANN, "a message"));
+
+    expect(queryClient.getQueryData(key)?.messages.map((message) => message.body)).toEqual(["a question", "a message"]);
+    expect(queryClient.getQueryData(key)?.messages[0]?.thread).toEqual({ replyCount: 1, lastReplyAt: expect.any(String), participants: [ME] });
+    expect(queryClient.getQueryData(key)).toEqual(room.list(ME));
+    expect(invalidated(key)).toBe(false);
+  });
+
+  it("never patches across a gap in the room's events: a reaction two past the page's end invalidates it", () => {
+    const { queryClient, trpc, emit, invalidated } = harness();
+    const room = scriptedRoom();
+    const message = idOf(room.send(ANN, "hi"));
+    const key = trpc.messages.list.queryKey({ roomId: room.roomId });
+    const cached = room.list(ME);
+    queryClient.setQueryData(key, cached);
+    emit(ready());
+
+    room.react(message, ANN, "👍"); // never delivered
+    emit(room.react(message, BOB, "👍"));
+
+    expect(queryClient.getQueryData(key)).toBe(cached);
+    expect(invalidated(key)).toBe(true);
+  });
+
+  it("appends replies to a cached messages.thread that reaches the thread's end, and changes its root and replies as messages change", () => {
+    const { queryClient, emit, invalidated } = harness();
+    const room = scriptedRoom();
+    const root = idOf(room.send(ANN, "root"));
+    const other = idOf(room.send(ANN, "another root"));
+    const first = idOf(room.send(BOB, "first reply", { threadRootId: root }));
+    room.send(BOB, "elsewhere", { threadRootId: other });
+    const cached = room.thread(ME, root);
+    const [head, ...rest] = cached.replies;
+    const infinite: InfiniteData<typeof cached> = {
+      pages: [{ ...cached, replies: [head!], nextCursor: head!.seq }, { ...cached, replies: rest }],
+      pageParams: [null, head!.seq],
+    };
+    queryClient.setQueryData(threadKey(root), cached);
+    queryClient.setQueryData(threadKey(root, "infinite"), infinite);
+    const untouched = room.thread(ME, other);
+    queryClient.setQueryData(threadKey(other), untouched);
+    emit(ready());
+
+    const events = [
+      room.send(ME, "my reply", { threadRootId: root }),
+      room.edit(first, "first reply, edited"),
+      room.react(first, ME, "👍"),
+      room.react(first, ANN, "👍"),
+      room.send(ANN, "also in the room", { threadRootId: root, alsoInRoom: true }),
+      room.delete(first),
+      room.pin(root, ANN),
+    ];
+    for (const event of events) [event, event].forEach(emit);
+
+    const fresh = room.thread(ME, root);
+    expect(queryClient.getQueryData(threadKey(root))).toEqual(fresh);
+    const pages = queryClient.getQueryData<InfiniteData<typeof cached>>(threadKey(root, "infinite"))?.pages;
+    expect(pages?.flatMap((page) => page.replies)).toEqual(fresh.replies);
+    expect(pages?.map((page) => page.root)).toEqual([fresh.root, fresh.root]);
+    expect(queryClient.getQueryData(threadKey(other))).toBe(untouched);
+    expect([invalidated(threadKey(root)), invalidated(threadKey(root, "infinite"))]).toEqual([false, false]);
+  });
+
+  it("refetches a cached thread when a reply's root count says one was missed, and every thread when a resume did not recover", () => {
+    const { queryClient, emit, invalidated } = harness();
+    const room = scriptedRoom();
+    const root = idOf(room.send(ANN, "root"));
+    queryClient.setQueryData(threadKey(root), room.thread(ME, root));
+    emit(ready());
+
+    room.send(BOB, "missed", { threadRootId: root });
+    emit(room.send(BOB, "delivered", { threadRootId: root }));
+    expect(invalidated(threadKey(root))).toBe(true);
+
+    queryClient.setQueryData(threadKey(root), room.thread(ME, root));
+    emit({ type: "resumed", roomId: room.roomId, recovered: false, missed: { fromSeq: 4, toSeq: 2000 }, epoch: 1, reset: false });
+    expect(invalidated(threadKey(root))).toBe(true);
+  });
+});
+
+describe("bridgeQueryCache: rooms.list and the room's other events", () => {
+  const listed = (room: ScriptedRoom, counts: { readSeq: number; unread: number; unreadMentions?: number }): MyRoom => ({
+    ...myRoom(room.roomId, { lastSeq: room.lastSeq, ...counts }),
+    lastMessage: room.list(ME).messages.at(-1) ?? null,
+    unreadMentions: counts.unreadMentions ?? 0,
+  });
+
+  it("counts a new message that mentions me (by name, or @room from someone else, in a thread too) as an unread mention", () => {
+    const { queryClient, trpc, emit, invalidated } = harness();
+    const room = scriptedRoom();
+    const root = room.send(ANN, "root");
+    const key = trpc.rooms.list.queryKey();
+    queryClient.setQueryData(key, [listed(room, { readSeq: 1, unread: 0 })]);
+    emit(ready());
+
+    emit(room.send(ANN, "@me look", { mentions: [ME.id] }));
+    emit(room.send(ME, "@me talking to myself", { mentions: [ME.id] }));
+    emit(room.send(BOB, "not about me", { mentions: [ANN.id] }));
+    const inThread = room.send(BOB, "@me in a thread", { threadRootId: root.type === "message.created" ? root.message.id : "", mentions: [ME.id] });
+    emit(inThread);
+
+    expect(queryClient.getQueryData(key)?.[0]).toMatchObject({ lastSeq: 5, unread: 2, unreadMentions: 2, lastMessage: { body: "not about me" } });
+    expect(invalidated(key)).toBe(false);
+  });
+
+  it("follows edits, reactions and pins of the last message, and deletions of unread ones, without refetching", () => {
+    const { queryClient, trpc, emit, invalidated, fetches } = harness();
+    const room = scriptedRoom();
+    const early = room.send(ANN, "early");
+    const last = room.send(ANN, "@me last", { mentions: [ME.id] });
+    const [earlyId, lastId] = [early, last].map((event) => (event.type === "message.created" ? event.message.id : ""));
+    const key = trpc.rooms.list.queryKey();
+    queryClient.setQueryData(key, [listed(room, { readSeq: 0, unread: 2, unreadMentions: 1 })]);
+    emit(ready());
+
+    emit(room.edit(lastId!, "last, no mention any more"));
+    emit(room.react(lastId!, ME, "👍"));
+    emit(room.pin(lastId!, ANN));
+    expect(queryClient.getQueryData(key)?.[0]).toMatchObject({ unread: 2, unreadMentions: 0, lastMessage: room.list(ME).messages.at(-1) });
+
+    emit(room.delete(earlyId!)); // not the last message; no unread mention left, so none could go
+    emit(room.send(BOB, "after all that"));
+    expect(queryClient.getQueryData(key)?.[0]).toMatchObject({ lastSeq: room.lastSeq, unread: 2, unreadMentions: 0, lastMessage: { body: "after all that" } });
+    expect(invalidated(key)).toBe(false);
+    expect(fetches).toEqual([]);
+  });
+
+  it("refetches rooms.list for an edit or deletion that may change the mention count when it cannot tell how", () => {
+    const { queryClient, trpc, emit, invalidated } = harness();
+    const room = scriptedRoom();
+    const mention = room.send(ANN, "@me early", { mentions: [ME.id] });
+    room.send(ANN, "last");
+    const key = trpc.rooms.list.queryKey();
+    queryClient.setQueryData(key, [listed(room, { readSeq: 0, unread: 2, unreadMentions: 1 })]);
+    emit(ready());
+
+    emit(room.delete(mention.type === "message.created" ? mention.message.id : ""));
+
+    expect(invalidated(key)).toBe(true);
+  });
+
+  it("takes unreadMentions from unread.updated", () => {
+    const { queryClient, trpc, emit } = harness();
+    const room = scriptedRoom();
+    room.send(ANN, "@me", { mentions: [ME.id] });
+    const key = trpc.rooms.list.queryKey();
+    queryClient.setQueryData(key, [listed(room, { readSeq: 0, unread: 1, unreadMentions: 1 })]);
+
+    emit({ type: "unread.updated", roomId: room.roomId, readSeq: 1, unread: 0, unreadMentions: 0 });
+
+    expect(queryClient.getQueryData(key)?.[0]).toMatchObject({ readSeq: 1, unread: 0, unreadMentions: 0 });
   });
 });

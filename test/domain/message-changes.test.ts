@@ -216,6 +216,18 @@ describe.each(databaseKinds)("message changes on %s", (kind) => {
       expect(await logReader(deps.services.roomLog).lastSeq(roomId)).toBe(before);
     });
 
+    it("keeps each emoji in its place until its count is 0, so clients can follow the order from the events", async () => {
+      const message = await send(ann, "order");
+      await api(ann).messages.react({ messageId: message.id, emoji: "👍" });
+      await api(owner).messages.react({ messageId: message.id, emoji: "❤️" });
+      await api(bob).messages.react({ messageId: message.id, emoji: "👍" });
+      // 👍's first reactor takes theirs back: 👍 stays first (it still has Bob's).
+      expect((await api(ann).messages.unreact({ messageId: message.id, emoji: "👍" })).reactions.map((r) => r.emoji)).toEqual(["👍", "❤️"]);
+      await api(bob).messages.unreact({ messageId: message.id, emoji: "👍" });
+      // Gone, then back: a new emoji goes last.
+      expect((await api(bob).messages.react({ messageId: message.id, emoji: "👍" })).reactions.map((r) => r.emoji)).toEqual(["❤️", "👍"]);
+    });
+
     it("pages who reacted with an emoji, first first", async () => {
       const message = await send(ann, "popular");
       const people = await createUsers(deps, 5);

@@ -1,8 +1,11 @@
 import type { Query, QueryClient } from "@tanstack/query-core";
-import type { MyRoom, Room } from "../../../src/contract.ts";
+import type { LoggedRoomEvent, LoggedRoomEventType, MyRoom, Room } from "../../../src/contract.ts";
+import { isAboutMessages } from "../realtime/message-changes.ts";
 import type { RealtimeClient } from "../realtime/realtime-client.ts";
-import { type CachedMessages, changeMessages, listInputOf, messageCreated, type PageChange, positionMoved } from "./message-pages.ts";
-import { messageCreatedInList, type RoomListChange, roomUpdated, roomUpdatedInList, unreadUpdatedInList } from "./room-list.ts";
+import { LOGGED_EVENT_TYPES } from "../realtime/room-streams.ts";
+import { type CachedMessages, changeMessages, listInputOf, type PageChange, roomEventInPages } from "./message-pages.ts";
+import { messageCreatedInList, type RoomListChange, roomEventInList, roomUpdated, roomUpdatedInList, unreadUpdatedInList } from "./room-list.ts";
+import { type CachedThread, roomEventInThread, type ThreadChange } from "./thread-pages.ts";
 import { type CachedProcedure, procedureKeys } from "./trpc-keys.ts";
 
 export interface QueryCacheBridgeOptions {
@@ -28,21 +31,26 @@ const messagesOf = (roomId: string, change: PageChange): CacheChange => ({
   input: { roomId },
   apply: (data, input) => changeMessages(data as CachedMessages, listInputOf(input), change),
 });
+/** Every cached thread: the change itself looks at which root each holds. */
+const threads = (change: ThreadChange): CacheChange => ({ procedure: "messages.thread", apply: (data) => change(data as CachedThread) });
 const roomList = (change: RoomListChange): CacheChange => ({ procedure: "rooms.list", apply: (data) => change(data as MyRoom[]) });
 const roomOf = (room: Room): CacheChange => ({ procedure: "rooms.get", input: { roomId: room.id }, apply: (data) => roomUpdated(room)(data as Room) });
 
 /**
  * Keeps the QueryClient's cached Parley results in step with the realtime events, so that live data needs no
- * refetch: a `message.created` joins the newest cached page of its room's `messages.list` (in seq order, once) and
- * updates the room's last message and unread count in `rooms.list`; `unread.updated` (a read on any of my devices)
- * updates the count; `room.updated` renames; membership changes, and anything the cache cannot take exactly (a
- * seq gap, `resumed` without recovery, a reconnect), invalidate what they touch instead.
+ * refetch: every logged room event (a message, an edit, a deletion, a reaction, a pin, a join, a rename) changes
+ * the cached `messages.list` pages that hold what it is about and moves the newest page's position; a new
+ * main-timeline message joins that page (in seq order, once); thread replies join cached `messages.thread` pages
+ * and update their root's summary; `rooms.list` takes each room's last message, unread and mention counts and
+ * order; `unread.updated` (a read on any of my devices) updates the counts; `room.updated` renames. Membership
+ * changes, and anything the cache cannot take exactly (a seq gap, `resumed` without recovery, a reconnect),
+ * invalidate what they touch instead.
  *
  * Works with the keys @trpc/tanstack-react-query gives each procedure (see trpc-keys.ts), and needs no React.
  * Call it once, before `realtime.connect()` (it learns who "me" is from `ready`); the returned function stops it.
  *
- * Each event type is one line below and one change function beside it: a new event (an edit, a reaction) is an
- * added pair, not a rewrite. Changes must be idempotent: one made while a fetch of that entry was in flight is made
+ * Each cached procedure has one change function per event (message-pages.ts, thread-pages.ts, room-list.ts), made
+ * from the event alone. Changes must be idempotent: one made while a fetch of that entry was in flight is made
  * again to what the fetch brings back, which may or may not include it.
  */
 export function bridgeQueryCache(options: QueryCacheBridgeOptions): () => void {
@@ -82,38 +90,35 @@ export function bridgeQueryCache(options: QueryCacheBridgeOptions): () => void {
     for (const cacheChange of changes) write(event.query, cacheChange);
   });
 
+  /** Every logged event, in the room's seq order: messages.list, threads, rooms.list, and what else it touches. */
+  function logged(event: LoggedRoomEvent): void {
+    change(messagesOf(event.roomId, roomEventInPages(event, me)));
+    if (isAboutMessages(event)) change(threads(roomEventInThread(event, me)));
+    change(roomList(event.type === "message.created" ? messageCreatedInList(event.message, me) : roomEventInList(event, me)));
+    if (event.type === "room.updated") {
+      change(roomList(roomUpdatedInList(event.room)));
+      change(roomOf(event.room));
+    }
+    if (event.type === "member.joined" || event.type === "member.left") invalidate("rooms.members", { roomId: event.roomId });
+  }
+
   const stopListening = [
     realtime.on("ready", ({ userId }) => {
       // A reconnect: reads on my other devices while this one was away are not replayed (room messages are).
       if (me !== null) invalidate("rooms.list");
       me = userId;
     }),
-    realtime.on("message.created", ({ roomId, message }) => {
-      change(messagesOf(roomId, messageCreated(message)));
-      change(roomList(messageCreatedInList(message, me)));
-    }),
+    ...(Object.keys(LOGGED_EVENT_TYPES) as LoggedRoomEventType[]).map((type) => realtime.on(type, logged)),
     realtime.on("unread.updated", (event) => change(roomList(unreadUpdatedInList(event)))),
-    realtime.on("room.updated", ({ room, seq }) => {
-      change(messagesOf(room.id, positionMoved(seq)));
-      change(roomList(roomUpdatedInList(room)));
-      change(roomOf(room));
-    }),
     realtime.on("resumed", ({ roomId, recovered }) => {
       // More was missed than the server replays: the cached pages and counts of the room have a hole.
       if (recovered) return;
       invalidate("messages.list", { roomId });
+      invalidate("messages.thread"); // its input names the root, not the room
       invalidate("rooms.list");
     }),
     realtime.on("room.membership", ({ roomId }) => {
       invalidate("rooms.list");
-      invalidate("rooms.members", { roomId });
-    }),
-    realtime.on("member.joined", ({ roomId, seq }) => {
-      change(messagesOf(roomId, positionMoved(seq)));
-      invalidate("rooms.members", { roomId });
-    }),
-    realtime.on("member.left", ({ roomId, seq }) => {
-      change(messagesOf(roomId, positionMoved(seq)));
       invalidate("rooms.members", { roomId });
     }),
   ];

@@ -1,5 +1,6 @@
 import type { InfiniteData } from "@tanstack/query-core";
-import type { Message, MessagePage } from "../../../src/contract.ts";
+import type { LoggedRoomEvent, Message, MessagePage } from "../../../src/contract.ts";
+import { messageChangeOf, onMainTimeline } from "../realtime/message-changes.ts";
 
 /**
  * Changes to cached `messages.list` results. Each is idempotent — applying it to a page that already reflects it
@@ -11,6 +12,8 @@ export type PageChange = (page: MessagePage, input: ListInput) => MessagePage | 
 /** The part of messages.list's input a change needs to place a message. */
 export interface ListInput {
   after?: number;
+  /** A page of what came before a seq never takes what comes after it, even while it reaches the newest message. */
+  before?: number;
 }
 
 /** A cached messages.list entry: a page (`useQuery`) or pages (`useInfiniteQuery`). */
@@ -25,32 +28,36 @@ function endOf(page: MessagePage): number {
 }
 
 /**
- * A new message joins the page that ends at the newest message (`hasNewer: false`), in seq order and once, when it
- * is the very next event after where the page ends. Pages further back are left alone. A page that ends before
- * `seq − 1` is stale: something happened in between that the page does not reflect.
+ * What a logged event does to a cached page. A page reflects every event up to where it ends; one after it changes
+ * the messages the page holds — the edited or deleted message, a reaction's count (`me` kept, or set when the
+ * reaction was mine), a pin, quotes of an edited or deleted message, a thread root's summary — and, on the page
+ * that ends at the newest message (`hasNewer: false`), takes its place in the room's position: a new main-timeline
+ * message is appended (in seq order, once), any other event only moves the page's `lastSeq`, so that the next
+ * event still continues it exactly. That page is stale when the event is not the very next one after it: something
+ * happened in between that it does not reflect. Thread-only replies are not on the main timeline (messages.thread).
  */
-export function messageCreated(message: Message): PageChange {
-  return (page) => {
-    if (page.hasNewer) return page;
+export function roomEventInPages(event: LoggedRoomEvent, me: string | null): PageChange {
+  const change = messageChangeOf(event, me);
+  const appended = event.type === "message.created" && onMainTimeline(event.message) ? event.message : null;
+  return (page, input) => {
     const end = endOf(page);
-    if (message.seq <= end) return page; // already there, or older than this page reaches
-    if (message.seq !== end + 1) return "stale";
-    return { ...page, messages: [...page.messages, message], lastSeq: message.seq };
+    if (event.seq <= end) return page; // already reflected: delivered twice, or read after it
+    const messages = change ? changedMessages(page.messages, change) : page.messages;
+    if (page.hasNewer || input.before !== undefined) return messages === page.messages ? page : { ...page, messages };
+    if (event.seq !== end + 1) return "stale";
+    return { ...page, messages: appended ? [...messages, appended] : messages, lastSeq: event.seq };
   };
 }
 
-/**
- * Another logged event of the room (a join, a rename, …) took the next seq: the newest page now reaches it too, so a
- * message after it still continues the page exactly.
- */
-export function positionMoved(seq: number): PageChange {
-  return (page) => {
-    if (page.hasNewer) return page;
-    const end = endOf(page);
-    if (seq <= end) return page;
-    if (seq !== end + 1) return "stale";
-    return { ...page, lastSeq: seq };
-  };
+/** The messages with a change made to each; the same array when it changed none. */
+export function changedMessages(messages: Message[], change: (message: Message) => Message): Message[] {
+  let changed = false;
+  const next = messages.map((message) => {
+    const after = change(message);
+    changed ||= after !== message;
+    return after;
+  });
+  return changed ? next : messages;
 }
 
 /** Applies a change to a cached entry of either shape; the same object back when nothing changed. */
@@ -68,6 +75,10 @@ export function changeMessages(data: CachedMessages, input: ListInput, change: P
 }
 
 export function listInputOf(input: unknown): ListInput {
-  const after = typeof input === "object" && input !== null && "after" in input ? input.after : undefined;
-  return typeof after === "number" ? { after } : {};
+  const cursor = (name: "after" | "before"): number | undefined => {
+    const value = typeof input === "object" && input !== null && name in input ? (input as Record<string, unknown>)[name] : undefined;
+    return typeof value === "number" ? value : undefined;
+  };
+  const [after, before] = [cursor("after"), cursor("before")];
+  return { ...(after === undefined ? {} : { after }), ...(before === undefined ? {} : { before }) };
 }

@@ -1,11 +1,12 @@
-import type { CloseCodes, LoggedRoomEvent, LoggedRoomEventType, Message, ResumePosition, ServerEvent, ServerEventType } from "../../../src/contract.ts";
+import type { CloseCodes, LoggedRoomEvent, Message, ResumePosition, ServerEvent, ServerEventType } from "../../../src/contract.ts";
 import { createEmitter } from "../emitter.ts";
 import { isUnauthorized, type ParleyApi, retryAfterSecondsOf } from "../rpc.ts";
 import { type BackoffOptions, DEFAULT_BACKOFF, fullJitterDelay } from "./backoff.ts";
+import { createLiveRoomView, type LiveRoomView, type LiveRoomViewOptions } from "./live-room-view.ts";
 import { createLiveness } from "./liveness.ts";
 import { browserNetwork, type NetworkEnvironment } from "./network-watch.ts";
 import { createOutbox, newClientMsgId, SendRejectedError } from "./outbox.ts";
-import { createRoomStreams } from "./room-streams.ts";
+import { createRoomStreams, LOGGED_EVENT_TYPES } from "./room-streams.ts";
 
 /**
  * What the SDK needs of a WebSocket: the browser's, Bun's, Deno's, or the `ws` package's on Node — each passes as
@@ -60,6 +61,12 @@ export interface RealtimeClient {
   position(roomId: string): number | undefined;
   /** Tells the stream the app already has history through `seq` (e.g. after paging `messages.list`). */
   advance(roomId: string, seq: number): void;
+  /**
+   * A live view of one room: its newest page through `messages.list`, then every event the room's stream delivers
+   * (edits, deletions, reactions, pins, thread replies), started over from a fresh page when events were skipped.
+   * It does not connect; events flow while the connection is open. `close()` it when done.
+   */
+  view(roomId: string, options?: LiveRoomViewOptions): LiveRoomView;
 }
 
 export interface RealtimeOptions {
@@ -91,20 +98,7 @@ const CLOSE_UNRESPONSIVE = 4000;
 const RETRYABLE = new Set(["TOO_MANY_REQUESTS", "UNAVAILABLE", "INTERNAL"]);
 /** Rooms per resume map (the ticket's, or one `resume` frame's): the server's limit. */
 const MAX_RESUME_ROOMS = 1000;
-/** The room events that carry a seq and go through the room's stream; a Record so a new one cannot be forgotten here. */
-const LOGGED: Record<LoggedRoomEventType, true> = {
-  "message.created": true,
-  "message.edited": true,
-  "message.deleted": true,
-  "reaction.added": true,
-  "reaction.removed": true,
-  "message.pinned": true,
-  "message.unpinned": true,
-  "member.joined": true,
-  "member.left": true,
-  "room.updated": true,
-};
-const isLogged = (event: ServerEvent): event is LoggedRoomEvent => Object.hasOwn(LOGGED, event.type);
+const isLogged = (event: ServerEvent): event is LoggedRoomEvent => Object.hasOwn(LOGGED_EVENT_TYPES, event.type);
 
 export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -324,7 +318,7 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     setState("closed", reason);
   }
 
-  return {
+  const client: RealtimeClient = {
     get state() {
       return state;
     },
@@ -357,5 +351,19 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     typing: (roomId, active) => void transmit({ type: "typing", roomId, active }),
     position: (roomId) => streams.position(roomId),
     advance: (roomId, seq) => streams.advance(roomId, seq),
+    view: (roomId, viewOptions = {}) =>
+      createLiveRoomView({
+        ...viewOptions,
+        roomId,
+        realtime: client,
+        api: {
+          listMessages: (input) => options.api.messages.list.query(input),
+          thread: (input) => options.api.messages.thread.query(input),
+          me: () => options.api.auth.me.query(),
+        },
+        userId: () => userId,
+        onError: reportError,
+      }),
   };
+  return client;
 }

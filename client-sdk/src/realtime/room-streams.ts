@@ -1,4 +1,18 @@
-import type { LoggedRoomEvent, ResumePosition, ResumePositions } from "../../../src/contract.ts";
+import type { LoggedRoomEvent, LoggedRoomEventType, ResumePosition, ResumePositions } from "../../../src/contract.ts";
+
+/** The room events that carry a seq and go through the room's stream; a Record so a new one cannot be forgotten here. */
+export const LOGGED_EVENT_TYPES: Readonly<Record<LoggedRoomEventType, true>> = {
+  "message.created": true,
+  "message.edited": true,
+  "message.deleted": true,
+  "reaction.added": true,
+  "reaction.removed": true,
+  "message.pinned": true,
+  "message.unpinned": true,
+  "member.joined": true,
+  "member.left": true,
+  "room.updated": true,
+};
 
 /** One page of a room's log after a seq (`rooms.events`), with the epoch its seqs belong to. */
 export interface LogPage {

@@ -162,12 +162,19 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
     return rows.map((row) => row.id);
   }
 
-  /** Recounts the reactions aggregate from who reacted: [{emoji, count}] in first-use order. */
+  /**
+   * Recounts the reactions aggregate from who reacted: [{emoji, count}]. Each emoji keeps its place until its count
+   * reaches 0, and a new one goes last — an order every client can follow from the events alone (by first reaction
+   * among those still reacting, an emoji would move when its first reactor took theirs back, which no event says).
+   */
   async function recountReactions(tx: Db, messageId: string, emoji: string): Promise<number> {
     await tx.execute(sql`update messages set reactions = coalesce((
-        select jsonb_agg(jsonb_build_object('emoji', emoji, 'count', reacted) order by first_at, emoji)
-        from (select emoji, count(*) as reacted, min(created_at) as first_at from message_reactions
-              where message_id = ${messageId} group by emoji) counted), '[]'::jsonb)
+        select jsonb_agg(jsonb_build_object('emoji', counted.emoji, 'count', counted.reacted)
+          order by coalesce(placed.position, 2147483647), counted.emoji)
+        from (select r.emoji, count(*) as reacted from message_reactions r
+              where r.message_id = ${messageId} group by r.emoji) counted
+        left join jsonb_array_elements(messages.reactions) with ordinality as placed(entry, position)
+          on placed.entry ->> 'emoji' = counted.emoji), '[]'::jsonb)
       where id = ${messageId}`);
     const [row] = await tx
       .select({ count: sql<number>`count(*)`.mapWith(Number) })
@@ -276,7 +283,7 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
         if (!used.includes(input.emoji) && used.length >= MAX_DISTINCT_EMOJI) {
           throw new DomainError("BAD_REQUEST", `at most ${MAX_DISTINCT_EMOJI} different emoji on one message`, { reason: "REACTION_LIMIT" });
         }
-        // The database's clock, per statement: reactions are ordered by it (first use, who reacted first).
+        // The database's clock, per statement: reactors are listed in the order they reacted (messages.reactors).
         await tx.insert(messageReactions).values({ messageId: target.id, userId, emoji: input.emoji, createdAt: sql`clock_timestamp()` });
         const count = await recountReactions(tx, target.id, input.emoji);
         return { drafts: [{ type: "reaction.added", data: { emoji: input.emoji, userId, count }, actorId: userId, messageId: target.id }] };

@@ -39,7 +39,7 @@ export interface Message {
   mentions: string[];
   /** `@room` by an owner or admin: a mention of every member. */
   mentionsRoom: boolean;
-  /** One entry per emoji, in the order each was first used. `me` is false in pushed events (see README). */
+  /** One entry per emoji, each in its place from when it first appeared until its count is 0 (new ones last). `me` is false in pushed events (see README). */
   reactions: ReactionCount[];
   pinned: { at: string; byUserId: string } | null;
   /** The body holds an http(s) link (the search filter `has: "link"`). */

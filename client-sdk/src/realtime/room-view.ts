@@ -1,0 +1,227 @@
+import type { LoggedRoomEvent, Message, MessagePage } from "../../../src/contract.ts";
+// Not in src/contract.ts yet (what `messages.thread` answers); a plain interface, so the bundle takes it as it is.
+import type { ThreadPage } from "../../../src/domain/messages/messages.schema.ts";
+import { isAboutMessages, messageChangeOf, onMainTimeline } from "./message-changes.ts";
+
+/**
+ * "empty": no page yet (events are kept until one comes). "live": every event up to `position` is applied.
+ * "stale": an event was missed (a gap, a resume that could not recover, another epoch): what it shows is the last
+ * consistent state, and a fresh newest page must start it over.
+ */
+export type RoomViewState = "empty" | "live" | "stale";
+
+/** What `apply` did: "held" — kept until a page seeds the view; "gap" — events are missing before it, the view is stale. */
+export type ApplyOutcome = "applied" | "duplicate" | "held" | "gap";
+
+/** What `load` did: "stale" — the page cannot be used (too old for the events the view kept, or a gap after it): fetch again. */
+export type LoadOutcome = "loaded" | "stale";
+
+export interface RoomView {
+  readonly roomId: string;
+  readonly state: RoomViewState;
+  /** The seq of the last event the view reflects: every event of the room up to it, none after. Null before a page. */
+  readonly position: number | null;
+  /** Whether the room has messages older than the oldest on the timeline. */
+  readonly hasOlder: boolean;
+  /** `before` for the next older page (`messages.list {roomId, before}`); null when there is none. */
+  readonly pageBefore: number | null;
+  /** Applies one logged event of the room; events must come in seq order (the realtime client's room streams do). */
+  apply(event: LoggedRoomEvent): ApplyOutcome;
+  /**
+   * A page of `messages.list`. An empty or stale view starts over from it (it must be the newest page, `hasNewer`
+   * false) and applies the events it kept that came after the page. A live view merges it: an older page (`before:
+   * pageBefore`) extends the timeline back; the events since the page was read are applied to its messages again.
+   */
+  load(page: MessagePage): LoadOutcome;
+  /** A page of `messages.thread`, asked for when the view stood at `requestedAt` (its `position` then). */
+  loadThread(page: ThreadPage, requestedAt: number): LoadOutcome;
+  /** Stops applying events until a page starts the view over: "missed" (events were skipped) or "reset" (another epoch). */
+  invalidate(cause: "missed" | "reset"): void;
+  /** The main timeline, ascending by seq — what `messages.list` answers for the same range. The same array until a change. */
+  messages(): readonly Message[];
+  /** The replies to `rootId` the view has seen (from events since its page, and thread pages loaded), ascending. */
+  thread(rootId: string): readonly Message[];
+  message(messageId: string): Message | undefined;
+}
+
+export interface RoomViewOptions {
+  roomId: string;
+  /** The signed-in user: their own reaction events set `me` on the reactions they touch. */
+  userId: string;
+  /** The newest page of `messages.list` to start from. */
+  page?: MessagePage;
+}
+
+/** Events kept for applying again to pages that were read before them (and while the view waits for a page). */
+const JOURNAL_LIMIT = 2000;
+
+/**
+ * A room as its log has made it, on the client: the messages with their edits, tombstones, reactions (with `me`
+ * right for the signed-in user), pins, thread summaries and quotes that follow their targets. Pure: it is fed
+ * pages and events and calls nothing (createLiveRoomView feeds one from the realtime client and the API).
+ *
+ * Converges: a view seeded from a page and then given the room's events after it — live, replayed after a
+ * reconnect, repeated — shows what a fresh `messages.list` of the same range shows. Events set values rather than
+ * add to them (see message-changes.ts), and anything at or before `position` is a duplicate.
+ */
+export function createRoomView(options: RoomViewOptions): RoomView {
+  const { roomId, userId } = options;
+  let state: RoomViewState = "empty";
+  let position: number | null = null;
+  /** The lowest seq the timeline reaches (0: the room's beginning); null before a page. */
+  let floor: number | null = null;
+  let hasOlder = false;
+  /** Every message the view holds: the timeline's, thread replies, thread roots older than the timeline. */
+  const held = new Map<string, Message>();
+  /** The latest events, ascending and unique by seq. */
+  let journal: LoggedRoomEvent[] = [];
+  let timeline: Message[] | null = null;
+  const threads = new Map<string, Message[]>();
+
+  function changed(): void {
+    timeline = null;
+    threads.clear();
+  }
+
+  function record(event: LoggedRoomEvent): boolean {
+    const last = journal.at(-1);
+    if (last && event.seq <= last.seq) return false;
+    journal.push(event);
+    if (journal.length > JOURNAL_LIMIT * 1.25) journal = journal.slice(-JOURNAL_LIMIT);
+    return true;
+  }
+
+  /** Applies an event to what the view holds; a message it has not seen is taken only from its creation. */
+  function change(event: LoggedRoomEvent): void {
+    if (!isAboutMessages(event)) return;
+    const apply = messageChangeOf(event, userId);
+    if (!apply) return;
+    const touches =
+      event.type === "message.edited" || event.type === "message.deleted"
+        ? [...held.keys()] // replies quoting it, wherever they are
+        : [event.type === "message.created" ? event.message.id : event.messageId, ...("root" in event && event.root ? [event.root.messageId] : [])];
+    for (const id of touches) {
+      const current = held.get(id);
+      if (!current) continue;
+      const next = apply(current);
+      if (next !== current) held.set(id, next);
+    }
+    if (event.type === "message.created" && !held.has(event.message.id)) held.set(event.message.id, event.message);
+    changed();
+  }
+
+  /** The events after `after` through the position, or null when the journal no longer reaches back that far. */
+  function since(after: number): LoggedRoomEvent[] | null {
+    const through = position;
+    if (through === null || after >= through) return [];
+    const events = journal.filter((event) => event.seq > after && event.seq <= through);
+    return events.length === through - after ? events : null;
+  }
+
+  /** Takes messages read from the server, with the events since they were read applied to them. */
+  function take(messages: readonly Message[], after: number): LoadOutcome {
+    const missed = since(after);
+    if (missed === null) return "stale";
+    const changes = missed.flatMap((event) => messageChangeOf(event, userId) ?? []);
+    for (const message of messages) held.set(message.id, changes.reduce((current, apply) => apply(current), message));
+    changed();
+    return "loaded";
+  }
+
+  function seed(page: MessagePage): LoadOutcome {
+    if (page.hasNewer) throw new Error("a room view starts from the newest page of messages.list (hasNewer: false)");
+    held.clear();
+    for (const message of page.messages) held.set(message.id, message);
+    changed();
+    position = endOf(page);
+    floor = floorOf(page);
+    hasOlder = page.hasOlder;
+    state = "live";
+    for (const event of journal) {
+      if (event.seq <= position) continue;
+      if (event.seq !== position + 1) {
+        state = "stale";
+        return "stale";
+      }
+      change(event);
+      position = event.seq;
+    }
+    return "loaded";
+  }
+
+  function merge(page: MessagePage): LoadOutcome {
+    const outcome = take(page.messages, endOf(page));
+    if (outcome === "loaded" && floor !== null && floorOf(page) < floor) {
+      floor = floorOf(page);
+      hasOlder = page.hasOlder;
+    }
+    return outcome;
+  }
+
+  const view: RoomView = {
+    roomId,
+    get state() {
+      return state;
+    },
+    get position() {
+      return position;
+    },
+    get hasOlder() {
+      return hasOlder;
+    },
+    get pageBefore() {
+      return hasOlder && floor !== null ? floor : null;
+    },
+    apply(event) {
+      if (event.roomId !== roomId) throw new Error(`an event of room ${event.roomId} given to the view of ${roomId}`);
+      if (position !== null && event.seq <= position) return "duplicate";
+      if (!record(event)) return "duplicate";
+      if (state !== "live" || position === null) return "held";
+      if (event.seq !== position + 1) {
+        state = "stale";
+        return "gap";
+      }
+      change(event);
+      position = event.seq;
+      return "applied";
+    },
+    load: (page) => (state === "live" ? merge(page) : seed(page)),
+    loadThread(page, requestedAt) {
+      if (state !== "live") return "stale";
+      return take([page.root, ...page.replies], requestedAt);
+    },
+    invalidate(cause) {
+      if (state === "live") state = "stale";
+      if (cause === "reset") {
+        // Seqs of another epoch: neither the position nor the kept events mean anything in the new one.
+        position = null;
+        journal = [];
+      }
+    },
+    messages() {
+      const reach = floor;
+      if (reach === null) return (timeline ??= []);
+      timeline ??= [...held.values()].filter((message) => message.seq >= reach && onMainTimeline(message)).sort(bySeq);
+      return timeline;
+    },
+    thread(rootId) {
+      let replies = threads.get(rootId);
+      if (!replies) threads.set(rootId, (replies = [...held.values()].filter((message) => message.threadRootId === rootId).sort(bySeq)));
+      return replies;
+    },
+    message: (messageId) => held.get(messageId),
+  };
+  if (options.page) view.load(options.page);
+  return view;
+}
+
+/** Where a page ends in the room's log: its position, or its newest message if a later commit slipped in. */
+function endOf(page: MessagePage): number {
+  return Math.max(page.lastSeq, page.messages.at(-1)?.seq ?? 0);
+}
+
+function floorOf(page: MessagePage): number {
+  return page.hasOlder ? (page.messages[0]?.seq ?? page.lastSeq + 1) : 0;
+}
+
+const bySeq = (a: Message, b: Message): number => a.seq - b.seq;

@@ -1,0 +1,3 @@
+import { roomViewSuite } from "./sdk-room-view.contract.ts";
+
+roomViewSuite("deno");
