@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --write] [-- --only=fanout,persisted,throughput,idle,storm]`: every scenario, one
+// `npm run bench [-- --quick] [-- --write] [-- --only=fanout,persisted,throughput,idle,storm,history]`: every scenario, one
 // after the other, each starting its own servers (pinned to core 0) and load generator (pinned to core 1), with
 // its baselines measured in the same run. Prints the tables, saves bench/results/<timestamp>.json and, with
 // --write, rewrites the results section of BENCHMARKS.md. Exits 1 if a scenario errored (lost messages, refused
@@ -10,6 +10,7 @@ import { printReport, type Report, saveReport, writeBenchmarksMd } from "./lib/r
 import { emptyOutput, merge, type ScenarioOutput } from "./lib/results.ts";
 import type { ScenarioContext } from "./scenarios/context.ts";
 import { fanoutScenario } from "./scenarios/fanout.ts";
+import { historyScenario } from "./scenarios/history.ts";
 import { idleScenario } from "./scenarios/idle.ts";
 import { persistedScenario } from "./scenarios/persisted.ts";
 import { stormScenario } from "./scenarios/storm.ts";
@@ -21,6 +22,7 @@ const SCENARIOS: Record<ScenarioName, (context: ScenarioContext) => Promise<Scen
   throughput: throughputScenario,
   idle: idleScenario,
   storm: stormScenario,
+  history: historyScenario,
 };
 
 const argv = process.argv.slice(2);

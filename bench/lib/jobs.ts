@@ -17,6 +17,7 @@ export interface LatencySummary {
   min: number;
   p50: number;
   p90: number;
+  p95: number;
   p99: number;
   max: number;
 }
@@ -154,14 +155,66 @@ export interface StormResult {
   presenceFrames: number;
 }
 
-export type Job = FanoutJob | PersistedJob | ThroughputJob | IdleJob | StormJob;
+/**
+ * Reads of a long room history by one reader, `readers` requests at a time over HTTP (tRPC, one call per request):
+ * each phase asks one kind of page or search `requests` times (or until `maxMs`), after a warm-up of
+ * `warmupPerReader` requests per reader and a quarter as many requests from one reader alone.
+ */
+export interface HistoryJob {
+  kind: "history";
+  target: ParleyTarget;
+  reader: { email: string; password: string };
+  /** The reader's rooms, the big one first. */
+  rooms: { id: string; lastSeq: number }[];
+  readers: number;
+  warmupPerReader: number;
+  phases: HistoryPhase[];
+}
+
+/** Which page of `messages.list`, or which `messages.search`, a phase asks for. */
+export type HistoryCall =
+  /** newest: the room's newest page; before: a page before a random seq; around: around one. `any`: a random room. */
+  | { procedure: "messages.list"; page: "newest" | "before" | "around"; room: "big" | "any" }
+  /** `big`: with roomId (the big room); `all`: every room the reader is in. */
+  | { procedure: "messages.search"; query: string; room: "big" | "all" };
+
+export interface HistoryPhase {
+  label: string;
+  call: HistoryCall;
+  requests: number;
+  maxMs: number;
+}
+
+export interface HistoryPhaseResult {
+  label: string;
+  procedure: HistoryCall["procedure"];
+  requests: number;
+  windowMs: number;
+  /** With `readers` concurrent readers. */
+  latency: LatencySummary;
+  /** The same call from one reader alone, before: what a request costs when nothing queues. */
+  serial: LatencySummary;
+  /** Messages (list) or hits (search) per answer, on average. */
+  itemsPerAnswer: number;
+  errors: number;
+  firstError?: string;
+}
+
+export interface HistoryResult {
+  phases: HistoryPhaseResult[];
+  /** All measured requests of each procedure together. */
+  overall: Partial<Record<HistoryCall["procedure"], LatencySummary>>;
+}
+
+export type Job = FanoutJob | PersistedJob | ThroughputJob | IdleJob | StormJob | HistoryJob;
 
 export type JobResult =
   | { kind: "fanout"; phases: FanoutPhase[] }
   | ({ kind: "persisted" } & PersistedResult)
   | ({ kind: "throughput" } & ThroughputResult)
   | ({ kind: "idle" } & IdleResult)
-  | ({ kind: "storm" } & StormResult);
+  | ({ kind: "storm" } & StormResult)
+  | ({ kind: "history" } & HistoryResult);
 
 /**
  * Lines the load generator prints. At a checkpoint it stops until the orchestrator answers with one line on its

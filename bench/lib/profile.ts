@@ -8,6 +8,17 @@ export interface Profile {
   throughput: { senders: number; windows: number[] };
   idle: { sockets: number; users: number; settleMs: number };
   storm: { clients: number; users: number; rooms: number; messagesPerSecond: number; timeoutMs: number };
+  history: {
+    /** Events in the reader's rooms on Postgres, and on the embedded PGlite (see BENCHMARKS.md for why it may differ). */
+    events: number;
+    embeddedEvents: number;
+    readers: number;
+    warmupPerReader: number;
+    /** Per phase: at most this many requests, for at most maxMs. */
+    listRequests: number;
+    searchRequests: number;
+    maxMs: number;
+  };
 }
 
 export const FULL: Profile = {
@@ -19,6 +30,7 @@ export const FULL: Profile = {
   throughput: { senders: 50, windows: [1, 4] },
   idle: { sockets: 10_000, users: 1000, settleMs: 5_000 },
   storm: { clients: 5_000, users: 1000, rooms: 100, messagesPerSecond: 50, timeoutMs: 120_000 },
+  history: { events: 1_000_000, embeddedEvents: 1_000_000, readers: 8, warmupPerReader: 5, listRequests: 2000, searchRequests: 400, maxMs: 20_000 },
 };
 
 export const QUICK: Profile = {
@@ -30,9 +42,10 @@ export const QUICK: Profile = {
   throughput: { senders: 50, windows: [1] },
   idle: { sockets: 2_000, users: 200, settleMs: 2_000 },
   storm: { clients: 1_000, users: 200, rooms: 20, messagesPerSecond: 20, timeoutMs: 60_000 },
+  history: { events: 50_000, embeddedEvents: 50_000, readers: 8, warmupPerReader: 2, listRequests: 400, searchRequests: 80, maxMs: 5_000 },
 };
 
-export const SCENARIOS = ["fanout", "persisted", "throughput", "idle", "storm"] as const;
+export const SCENARIOS = ["fanout", "persisted", "throughput", "idle", "storm", "history"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Options {
@@ -51,8 +64,10 @@ export interface Options {
 export function parseOptions(argv: string[]): Options {
   const value = (flag: string): string | undefined => argv.find((arg) => arg.startsWith(`--${flag}=`))?.slice(flag.length + 3);
   for (const arg of argv) {
-    if (!/^--(quick|write|only=.+|pg-pool=\d+|cpu-prof|postgres=.+|redis=.+)$/.test(arg)) {
-      throw new Error(`unknown argument ${arg}; usage: npm run bench -- [--quick] [--write] [--only=${SCENARIOS.join(",")}] [--pg-pool=N] [--cpu-prof] [--postgres=URL] [--redis=URL]`);
+    if (!/^--(quick|write|only=.+|pg-pool=\d+|cpu-prof|postgres=.+|redis=.+|history-events=\d+|history-embedded-events=\d+|history-readers=\d+)$/.test(arg)) {
+      throw new Error(
+        `unknown argument ${arg}; usage: npm run bench -- [--quick] [--write] [--only=${SCENARIOS.join(",")}] [--pg-pool=N] [--cpu-prof] [--postgres=URL] [--redis=URL] [--history-events=N] [--history-embedded-events=N] [--history-readers=N]`,
+      );
     }
   }
   const only = (value("only")?.split(",") ?? [...SCENARIOS]).map((name) => {
@@ -61,8 +76,19 @@ export function parseOptions(argv: string[]): Options {
     return known;
   });
   const pool = value("pg-pool");
+  const base = argv.includes("--quick") ? QUICK : FULL;
+  const events = value("history-events");
+  const embeddedEvents = value("history-embedded-events");
+  const readers = value("history-readers");
+  // --history-events alone sizes both databases' histories (a quick look at one size); each flag wins for its own.
+  const history = {
+    ...base.history,
+    ...(events ? { events: Number(events), embeddedEvents: Number(events) } : {}),
+    ...(embeddedEvents ? { embeddedEvents: Number(embeddedEvents) } : {}),
+    ...(readers ? { readers: Math.max(1, Number(readers)) } : {}),
+  };
   return {
-    profile: argv.includes("--quick") ? QUICK : FULL,
+    profile: { ...base, history },
     write: argv.includes("--write"),
     only,
     poolSize: pool === undefined ? undefined : Number(pool),

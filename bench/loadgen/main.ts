@@ -3,6 +3,7 @@
 import type { Job, JobResult } from "../lib/jobs.ts";
 import { finish } from "./control.ts";
 import { runFanout } from "./fanout.ts";
+import { runHistory } from "./history.ts";
 import { runIdle } from "./idle.ts";
 import { runPersisted } from "./persisted.ts";
 import { runStorm } from "./storm.ts";
@@ -20,6 +21,8 @@ async function run(job: Job): Promise<JobResult> {
       return { kind: "idle", ...(await runIdle(job)) };
     case "storm":
       return { kind: "storm", ...(await runStorm(job)) };
+    case "history":
+      return { kind: "history", ...(await runHistory(job)) };
   }
 }
 

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { createFreshDatabase } from "../lib/databases.ts";
 import type { Options } from "../lib/profile.ts";
@@ -14,6 +17,11 @@ export interface DeploymentOptions {
   /** Redis for one instance too (two or more always have it). */
   redis?: boolean;
   env?: Record<string, string>;
+  /**
+   * Fills the database before any instance starts (the instances then run their migrations over it: nothing to do).
+   * For the embedded database this is the DATA_DIR the instance is given; PGlite's files go to `<dataDir>/pglite`.
+   */
+  prepare?: (database: { kind: "postgres"; url: string } | { kind: "embedded"; dataDir: string }) => Promise<void>;
 }
 
 /** The deployment a scenario runs against: its instances, and a way to start another one on it (a restart). */
@@ -37,6 +45,8 @@ export async function withParley<T>(
   const { options } = context;
   const embedded = deploymentOptions.database === "embedded";
   const database = embedded ? null : await createFreshDatabase(options.adminUrl, label);
+  // An embedded database that is prepared beforehand needs a DATA_DIR of its own that outlives the preparation.
+  const dataDir = embedded && deploymentOptions.prepare ? mkdtempSync(join(tmpdir(), `parley-bench-${label}-`)) : null;
   const prefix = `parley-bench-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}:`;
   const redis = instances > 1 || deploymentOptions.redis ? { url: options.redisUrl, prefix } : undefined;
   const started: RunningServer[] = [];
@@ -49,12 +59,15 @@ export async function withParley<T>(
   const deployment: Deployment = {
     servers: [],
     async start(extra) {
-      const server = await startParley({ ...base, ...extra, env: { ...deploymentOptions.env, ...extra.env } });
+      const env = { ...deploymentOptions.env, ...(dataDir ? { DATA_DIR: dataDir } : {}), ...extra.env };
+      const server = await startParley({ ...base, ...extra, env });
       started.push(server);
       return server;
     },
   };
   try {
+    const target = dataDir ? ({ kind: "embedded", dataDir } as const) : database ? ({ kind: "postgres", url: database.url } as const) : null;
+    if (deploymentOptions.prepare && target) await deploymentOptions.prepare(target);
     // One after the other: both run the migrations at boot, under an advisory lock.
     for (let instance = 0; instance < instances; instance++) {
       deployment.servers.push(await deployment.start(redis && instances > 1 ? { instanceId: `bench-${instance}` } : {}));
@@ -63,6 +76,7 @@ export async function withParley<T>(
   } finally {
     await Promise.all(started.map((server) => server.stop()));
     await database?.drop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     if (redis) await deletePrefix(redis.url, prefix);
   }
 }
