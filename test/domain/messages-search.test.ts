@@ -336,6 +336,19 @@ describe.each(databaseKinds)("messages.search on %s", (kind) => {
     });
   });
 
+  it("ranks the newest matches only (MAX_RANKED_MATCHES); older ones are reached by narrowing with before", async () => {
+    const search = createSearchService({ database: deps.database, rateLimiter: deps.rateLimiter, searchRate: { capacity: 1000, periodSeconds: 1 }, maxRankedMatches: 3 });
+    const room = await roomOf(alice);
+    const said: Message[] = [];
+    for (let n = 1; n <= 5; n++) said.push(await say(alice, room, n === 1 ? "quokka quokka quokka, the oldest and best match" : `quokka ${n}`));
+    const input = { query: { terms: [{ kind: "word" as const, text: "quokka", exclude: false }] }, roomId: room.id, limit: 20 };
+    const newest = await search.search(alice.id, input);
+    expect(newest.hits.map((hit) => hit.message.id).sort()).toEqual(said.slice(2).map((message) => message.id).sort());
+    expect(newest.nextCursor).toBeNull();
+    const older = await search.search(alice.id, { ...input, before: new Date(said[2]!.createdAt) });
+    expect(older.hits.map((hit) => hit.message.id)).toEqual([said[0]!.id, said[1]!.id]); // the oldest ranks first
+  });
+
   it("answers TOO_MANY_REQUESTS with retryAfterSeconds past the per-user search rate", async () => {
     const search = createSearchService({
       database: deps.database,

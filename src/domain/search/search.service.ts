@@ -23,6 +23,8 @@ export interface SearchServiceDeps {
   database: Database;
   rateLimiter: RateLimiter;
   searchRate: BucketRule;
+  /** MAX_RANKED_MATCHES unless a spec makes it small. */
+  maxRankedMatches?: number;
 }
 
 /** What the search needs to know first: the query as Postgres reads it, and the rooms it may look in. */
@@ -62,7 +64,17 @@ interface HitRow {
 }
 
 /**
- * One page of hits in `roomIds`, ranked.
+ * How many matches are ranked: the newest ones. A query as common as "the" matches a good share of every room, and
+ * ranking all of them (ts_rank reads each match's stored tsvector) is what made such a search slow — 0.3 s for
+ * 460k matches of 1M messages. The newest 2,000 are found from the newest end of messages_created_at_idx for a
+ * common query (a few thousand index entries checked), or from the GIN bitmap for a rare one (all its matches, which
+ * are few), and only they are ranked; older matches of a common query are reached by narrowing it (`before`,
+ * `roomId`, `fromUserId`, more words).
+ */
+export const MAX_RANKED_MATCHES = 2000;
+
+/**
+ * One page of hits in `roomIds`: of the newest MAX_RANKED_MATCHES matches, the best ranked.
  *
  * Shape, for a user in many rooms of a large table: `search @@ query` is the only selective condition for arbitrary
  * words, so Postgres starts from the GIN index (messages_search_idx: a bitmap of the messages holding the query's
@@ -74,18 +86,18 @@ interface HitRow {
  * Written as a join or `any(array(select …))` instead, Postgres cannot see the rooms when it plans: measured on
  * 1M messages it repeated the GIN scan once per room in a nested loop (0.5 s for 100 rooms), or bitmapped the
  * whole room index for a user in every room (+45 ms). So the cost follows the query's matches in the caller's
- * rooms, whatever the number of rooms; ranking them is what grows with common words (ts_rank reads each match's
- * stored tsvector), which is why a one-letter word matches exactly rather than as a prefix (search-query.ts).
+ * rooms, whatever the number of rooms, up to the MAX_RANKED_MATCHES newest (for a common query the planner walks
+ * messages_created_at_idx from the newest end instead); a one-letter word matches exactly, not as a prefix
+ * (search-query.ts).
  * `ts_headline` re-parses a body, so it runs in the outer query on the page's rows only.
  *
- * Paging is keyset on (rank, created_at, id), all descending — the order itself, so a page continues exactly after
+ * Paging is keyset on (rank, created_at, id), all descending, over those candidates — the order itself, so a page continues exactly after
  * the previous one's last hit. An offset would repeat or skip hits when new messages match between two pages (chat
  * rooms keep receiving them); a key does not. A hit whose rank changes between pages (its body was edited) moves,
  * like any row of a keyset page. rank is a float4 carried as Postgres printed it, so `::real` restores it exactly.
  */
-async function findHits(db: Db, scope: SearchScope, input: SearchMessagesInput): Promise<HitRow[]> {
+async function findHits(db: Db, scope: SearchScope, input: SearchMessagesInput, maxRanked: number): Promise<HitRow[]> {
   const query = sql`${scope.tsquery}::tsquery`;
-  const rank = sql<number>`ts_rank(${messages.search}, ${query})`;
   const cursor = input.cursor;
   const conditions: (SQL | undefined)[] = [
     sql`${messages.search} @@ ${query}`,
@@ -97,26 +109,40 @@ async function findHits(db: Db, scope: SearchScope, input: SearchMessagesInput):
     input.has === "attachment" ? inArray(messages.kind, ["image", "file"]) : undefined,
     input.before === undefined ? undefined : lt(messages.createdAt, input.before),
     input.after === undefined ? undefined : gt(messages.createdAt, input.after),
-    cursor === undefined
-      ? undefined
-      : sql`(${rank}, ${messages.createdAt}, ${messages.id}) < (${cursor[0]}::real, ${cursor[1]}::timestamptz, ${cursor[2]}::uuid)`,
   ];
-  const hits = db
-    .select({ id: messages.id, body: messages.body, createdAt: messages.createdAt, rank: rank.as("rank") })
+  // The newest matches, at most MAX_RANKED_MATCHES of them: what is ranked.
+  const candidates = db
+    .select({ id: messages.id, body: messages.body, createdAt: messages.createdAt, search: messages.search })
     .from(messages)
     .where(and(...conditions))
-    .orderBy(desc(rank), desc(messages.createdAt), desc(messages.id))
+    .orderBy(desc(messages.createdAt), desc(messages.id))
+    .limit(maxRanked)
+    .as("candidates");
+  const rank = sql<number>`ts_rank(${candidates.search}, ${query})`;
+  const hits = db
+    .select({ id: candidates.id, body: candidates.body, createdAt: candidates.createdAt, rank: rank.as("rank") })
+    .from(candidates)
+    .where(
+      cursor === undefined
+        ? undefined
+        : sql`(${rank}, ${candidates.createdAt}, ${candidates.id}) < (${cursor[0]}::real, ${cursor[1]}::timestamptz, ${cursor[2]}::uuid)`,
+    )
+    .orderBy(desc(rank), desc(candidates.createdAt), desc(candidates.id))
     .limit(input.limit + 1)
     .as("hits");
-  return db
-    .select({
-      id: hits.id,
-      rank: sql<string>`${hits.rank}::text`,
-      createdAt: sql<string>`${hits.createdAt}::text`,
-      headline: sql<string>`ts_headline('simple', ${hits.body}, ${query}, ${HEADLINE_OPTIONS})`,
-    })
-    .from(hits)
-    .orderBy(desc(hits.rank), desc(hits.createdAt), desc(hits.id));
+  return (
+    db
+      .select({
+        id: hits.id,
+        rank: sql<string>`${hits.rank}::text`,
+        createdAt: sql<string>`${hits.createdAt}::text`,
+        headline: sql<string>`ts_headline('simple', ${hits.body}, ${query}, ${HEADLINE_OPTIONS})`,
+      })
+      .from(hits)
+      // Qualified by hand: a bare "rank" here would name the output column above — the rank as text, which
+      // sorts 1e-05 above 0.5.
+      .orderBy(sql`"hits"."rank" desc`, desc(hits.createdAt), desc(hits.id))
+  );
 }
 
 export function createSearchService(deps: SearchServiceDeps): SearchService {
@@ -130,7 +156,7 @@ export function createSearchService(deps: SearchServiceDeps): SearchService {
       if (input.roomId !== undefined && !roomIds.includes(input.roomId)) throw notAMember();
       const rooms = input.roomId === undefined ? roomIds : [input.roomId];
       if (rooms.length === 0) return { hits: [], nextCursor: null };
-      const rows = await findHits(db, { tsquery, roomIds: rooms }, input);
+      const rows = await findHits(db, { tsquery, roomIds: rooms }, input, deps.maxRankedMatches ?? MAX_RANKED_MATCHES);
       const page = rows.slice(0, input.limit);
       const found = new Map((await findMessagesByIds(db, page.map((row) => row.id), userId)).map((message) => [message.id, message]));
       const hits: SearchHit[] = [];

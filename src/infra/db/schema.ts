@@ -163,6 +163,8 @@ export const messages = pgTable(
     index("messages_room_mentions_room_seq_idx").on(t.roomId, t.seq).where(sql`${t.mentionsRoom}`),
     index("messages_room_pinned_idx").on(t.roomId, t.pinnedAt).where(sql`${t.pinnedAt} is not null`),
     index("messages_search_idx").using("gin", t.search),
+    // Search ranks only the newest matches: for a common query, found walking this from the newest end.
+    index("messages_created_at_idx").on(t.createdAt),
     // The ordinal at a read watermark: the newest main-timeline message at or before it.
     index("messages_room_main_seq_idx").on(t.roomId, t.seq).where(sql`${t.mainOrdinal} is not null`),
     // A room's newest main-timeline message is the one whose ordinal is rooms.main_count (rooms.list).
