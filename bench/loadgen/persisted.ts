@@ -64,6 +64,8 @@ export async function runPersisted(job: PersistedJob): Promise<PersistedResult> 
     })),
   );
   sockets.forEach((socket, index) => (expected[index] = readyPosition(socket.ready, roomId) + 1));
+  // The room's position before the first send (its members' joins took seqs); every send after it is a message.
+  const start = Math.max(...expected) - 1;
   progress(`${job.clients} sockets in the room on ${urls.length} instance(s)`);
 
   // Senders are the first sockets: distinct users, alternating instances.
@@ -86,8 +88,8 @@ export async function runPersisted(job: PersistedJob): Promise<PersistedResult> 
   clearInterval(pacer);
 
   const sent = sendTimes.length;
-  // Every send goes to this fresh room and seq is gapless: the room's last seq is the number of sends acked.
-  const finalSeq = (): number => acked;
+  // Every send goes to this room and seq is gapless: the room's last seq is its start plus the sends acked.
+  const finalSeq = (): number => start + acked;
   await waitUntil(() => acked + errors >= sent && expected.every((next) => next - 1 >= finalSeq()), DRAIN_TIMEOUT_MS);
   for (const next of expected) lost += Math.max(0, finalSeq() - (next - 1));
   sockets.forEach((socket) => socket.close());

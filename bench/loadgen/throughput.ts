@@ -1,7 +1,7 @@
 import { checkpoint, type ThroughputJob, type ThroughputPhase, type ThroughputResult } from "../lib/jobs.ts";
 import { LatencyRecorder } from "../lib/stats.ts";
 import { checkpointReached, progress, sleep, waitUntil } from "./control.ts";
-import { ACK, ERROR, MESSAGE_CREATED, ackIndexOf, benchBody, clientMsgId, roomIdOf, seqOf } from "./message-frames.ts";
+import { ACK, ERROR, MESSAGE_CREATED, ackIndexOf, benchBody, clientMsgId, readyPosition, roomIdOf, seqOf } from "./message-frames.ts";
 import { type BenchUser, createRooms, fetchTickets, registerUsers, socketUrl } from "./parley-api.ts";
 import { type BenchSocket, isParleyReady, openSockets } from "./sockets.ts";
 
@@ -25,8 +25,10 @@ export async function runThroughput(job: ThroughputJob): Promise<ThroughputResul
   const sendTimes: number[] = [];
   const inFlight = new Int32Array(job.senders);
   const ackedPerRoom = new Map<string, number>(roomIds.map((roomId) => [roomId, 0]));
-  /** Per socket, per room: the next seq it should receive. */
+  /** Per socket, per room: the next seq it should receive (from the room's position at `ready`: joins took seqs). */
   const expected = roomsOf.map((rooms) => new Map(rooms.map((roomId) => [roomId, 1])));
+  /** Per room, its position before the first send: the senders' joins. */
+  const startOf = new Map<string, number>();
   let ack = new LatencyRecorder();
   let windowStart = Number.POSITIVE_INFINITY;
   let windowEnd = Number.POSITIVE_INFINITY;
@@ -83,6 +85,13 @@ export async function runThroughput(job: ThroughputJob): Promise<ThroughputResul
       onClose: () => (closes += 1),
     })),
   );
+  sockets.forEach((socket, sender) => {
+    for (const roomId of roomsOf[sender] as string[]) {
+      const position = readyPosition(socket.ready, roomId);
+      (expected[sender] as Map<string, number>).set(roomId, position + 1);
+      startOf.set(roomId, Math.max(startOf.get(roomId) ?? 0, position));
+    }
+  });
   progress(`${job.senders} senders over ${job.rooms} room(s)`);
 
   const phases: ThroughputPhase[] = [];
@@ -108,9 +117,11 @@ export async function runThroughput(job: ThroughputJob): Promise<ThroughputResul
     progress(`window ${phaseWindow}: ${Math.round((acked * 1000) / (windowEnd - windowStart))} sends/s`);
   }
 
-  // Every member socket must have every committed message of each of its rooms (seq is gapless: final = acked).
+  // Every member socket must have every committed message of each of its rooms (seq is gapless after the joins:
+  // final = the position at ready + acked).
+  const finalOf = (roomId: string): number => (startOf.get(roomId) ?? 0) + (ackedPerRoom.get(roomId) ?? 0);
   const missing = (): number =>
-    expected.reduce((sum, rooms) => sum + [...rooms].reduce((deficit, [roomId, next]) => deficit + Math.max(0, (ackedPerRoom.get(roomId) ?? 0) - (next - 1)), 0), 0);
+    expected.reduce((sum, rooms) => sum + [...rooms].reduce((deficit, [roomId, next]) => deficit + Math.max(0, finalOf(roomId) - (next - 1)), 0), 0);
   await waitUntil(() => missing() === 0, DRAIN_TIMEOUT_MS);
   lost += missing();
   sockets.forEach((socket) => socket.close());
