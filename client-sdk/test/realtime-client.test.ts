@@ -230,12 +230,14 @@ describe("realtime client: outbox", () => {
     const h = await setup();
     const first = await opened(h);
     const answers = { replyTo: "11111111-1111-4111-8111-111111111111", threadRootId: "22222222-2222-4222-8222-222222222222", alsoInRoom: true };
-    void h.client.send(ROOM, "in the thread", answers);
+    const acknowledged = h.client.send(ROOM, "in the thread", answers);
     const frame = await sent(first);
     expect(frame).toEqual({ type: "send", roomId: ROOM, clientMsgId: expect.any(String), body: "in the thread", ...answers, at: expect.any(Number) });
     first.socket.terminate();
     const second = await opened(h, 1);
     expect(await sent(second)).toMatchObject({ clientMsgId: frame.clientMsgId, ...answers });
+    second.emit({ type: "ack", clientMsgId: frame.clientMsgId, message: message(1) });
+    await expect(acknowledged).resolves.toEqual(message(1));
   });
 
   it("rejects a send refused for good with SendRejectedError, and never re-sends it", async () => {
