@@ -32,6 +32,8 @@ export type LoggedRoomEvent =
   | { type: "message.unpinned"; roomId: string; seq: number; messageId: string; byUserId: string }
   | { type: "member.joined"; roomId: string; seq: number; member: { user: UserPublic; role: MemberRole } }
   | { type: "member.left"; roomId: string; seq: number; userId: string; reason: "left" | "removed" }
+  /** A member's role is now `role`, given by `byUserId` (rooms.setRole, rooms.transferOwnership). */
+  | { type: "member.role"; roomId: string; seq: number; userId: string; role: MemberRole; byUserId: string }
   | { type: "room.updated"; roomId: string; seq: number; room: Room };
 export type LoggedRoomEventType = LoggedRoomEvent["type"];
 
@@ -46,6 +48,7 @@ export const LOGGED_ROOM_EVENT_TYPES: readonly LoggedRoomEventType[] = [
   "message.unpinned",
   "member.joined",
   "member.left",
+  "member.role",
   "room.updated",
 ];
 

@@ -12,9 +12,10 @@ export type DomainErrorCode =
  * Finer causes a client can act on, beyond the code; sent as `data.reason` (tRPC) or `reason` (socket error frame).
  * ROOM_FULL: the room has ROOM_MAX_MEMBERS members. ROOM_LIMIT: the user is in USER_MAX_ROOMS rooms.
  * EDIT_WINDOW: MESSAGE_EDIT_WINDOW_SECONDS have passed. REACTION_LIMIT: too many emoji on the message (or mine on it).
- * PIN_LIMIT: the room has the most pinned messages it may have.
+ * PIN_LIMIT: the room has the most pinned messages it may have. LAST_OWNER: the change would leave a room with
+ * members but no owner (transfer ownership first).
  */
-export type DomainErrorReason = "ROOM_FULL" | "ROOM_LIMIT" | "EDIT_WINDOW" | "REACTION_LIMIT" | "PIN_LIMIT";
+export type DomainErrorReason = "ROOM_FULL" | "ROOM_LIMIT" | "EDIT_WINDOW" | "REACTION_LIMIT" | "PIN_LIMIT" | "LAST_OWNER";
 
 export interface DomainErrorDetails {
   /** Seconds until a refused call may succeed (TOO_MANY_REQUESTS, UNAVAILABLE). */

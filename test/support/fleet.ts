@@ -33,6 +33,7 @@ const LOGGED: Record<LoggedRoomEventType, true> = {
   "message.unpinned": true,
   "member.joined": true,
   "member.left": true,
+  "member.role": true,
   "room.updated": true,
 };
 

@@ -99,7 +99,9 @@ export function bridgeQueryCache(options: QueryCacheBridgeOptions): () => void {
       change(roomList(roomUpdatedInList(event.room)));
       change(roomOf(event.room));
     }
-    if (event.type === "member.joined" || event.type === "member.left") invalidate("rooms.members", { roomId: event.roomId });
+    if (event.type === "member.joined" || event.type === "member.left" || event.type === "member.role") {
+      invalidate("rooms.members", { roomId: event.roomId });
+    }
   }
 
   const stopListening = [

@@ -42,10 +42,10 @@ export function messageCreatedInList(message: Message, me: string | null): RoomL
 
 /**
  * Any other logged event of a listed room moves its `lastSeq` (so the next message still continues the counts
- * exactly), changes its last message as it changes messages, and for an edit or deletion of an unread message,
- * the counts: a deleted message is no longer unread, and an edit may add or remove a mention of me. Where the
- * mention count depends on what the message said before and the list cannot tell (it is not the last message and
- * the room has unread mentions), the list is stale.
+ * exactly), changes its last message as it changes messages, my `role` when the event is about mine, and for an
+ * edit or deletion of an unread message, the counts: a deleted message is no longer unread, and an edit may add or
+ * remove a mention of me. Where the mention count depends on what the message said before and the list cannot tell
+ * (it is not the last message and the room has unread mentions), the list is stale.
  */
 export function roomEventInList(event: Exclude<LoggedRoomEvent, { type: "message.created" }>, me: string | null): RoomListChange {
   const change = messageChangeOf(event, me);
@@ -56,7 +56,8 @@ export function roomEventInList(event: Exclude<LoggedRoomEvent, { type: "message
     const counts = event.type === "message.edited" || event.type === "message.deleted" ? countsAfter(room, event.message, me) : {};
     if (counts === "stale") return "stale";
     const lastMessage = room.lastMessage && change ? change(room.lastMessage) : room.lastMessage;
-    const updated: MyRoom = { ...room, ...counts, lastSeq: event.seq, lastMessage };
+    const role = event.type === "member.role" && event.userId === me ? { role: event.role } : {};
+    const updated: MyRoom = { ...room, ...counts, ...role, lastSeq: event.seq, lastMessage };
     return rooms.map((candidate) => (candidate === room ? updated : candidate));
   };
 }

@@ -11,6 +11,7 @@ export const LOGGED_EVENT_TYPES: Readonly<Record<LoggedRoomEventType, true>> = {
   "message.unpinned": true,
   "member.joined": true,
   "member.left": true,
+  "member.role": true,
   "room.updated": true,
 };
 

@@ -8,7 +8,8 @@ import { DomainError } from "../../lib/domain-error.ts";
 import type { LoggedRoomEvent, ThreadRoot } from "../events.ts";
 import type { EventDraft } from "../room-log/event-rows.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
-import { findMemberRoom } from "../rooms/room-access.ts";
+import { may, requireOutranks, requirePermission } from "../rooms/permissions.ts";
+import { findMemberRoom, roleIn } from "../rooms/room-access.ts";
 import type { MemberRole } from "../rooms/rooms.schema.ts";
 import { hasLinkIn, mentionsIn } from "./mentions.ts";
 import { findMessagesByIds, MAX_THREAD_PARTICIPANTS } from "./message-rows.ts";
@@ -34,11 +35,14 @@ export const MAX_PINS = 50;
 export interface MessageChanges {
   /** The sender only, within MESSAGE_EDIT_WINDOW_SECONDS; the replaced body is kept (messages.edits). */
   edit(userId: string, input: EditMessageInput): Promise<Message>;
-  /** The sender, or an owner/admin of the room: body, versions, reactions and mentions are removed; a tombstone stays. */
+  /**
+   * The sender, or a moderator and up acting on a lower rank (ROOM_PERMISSIONS): body, versions, reactions and
+   * mentions are removed; a tombstone stays.
+   */
   delete(userId: string, input: MessageRef): Promise<Message>;
   react(userId: string, input: ReactionInput): Promise<Message>;
   unreact(userId: string, input: ReactionInput): Promise<Message>;
-  /** Owners and admins. */
+  /** Moderators and up (ROOM_PERMISSIONS `pin`, for unpinning too). */
   pin(userId: string, input: MessageRef): Promise<Message>;
   unpin(userId: string, input: MessageRef): Promise<Message>;
 }
@@ -220,7 +224,7 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
             editCount: target.editCount + 1,
             hasLink: hasLinkIn(input.body),
             mentions,
-            mentionsRoom: asked.room && role !== "member",
+            mentionsRoom: asked.room && may(role, "mentionRoom"),
           })
           .where(eq(messages.id, target.id));
         // Mentions follow the body: someone no longer named stops counting it as an unread mention.
@@ -237,7 +241,11 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
       const input = parse(MessageRef, raw);
       return change(userId, input.messageId, async (tx, target, role) => {
         const bySender = target.senderId === userId;
-        if (!bySender && role === "member") throw new DomainError("FORBIDDEN", "only its sender or an owner or admin can delete a message");
+        if (!bySender) {
+          requirePermission(role, "deleteOthersMessages");
+          // The sender's rank now (a sender who left has none): moderators do not delete their peers' or superiors' words.
+          requireOutranks(role, await roleIn(tx, target.roomId, target.senderId), "delete messages of");
+        }
         if (target.deletedAt !== null) return { drafts: [] };
         // Really removed (privacy): the body, every earlier version, who reacted and whom it named.
         await tx.delete(messageEdits).where(eq(messageEdits.messageId, target.id));
@@ -306,7 +314,7 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
     async pin(userId, raw) {
       const input = parse(MessageRef, raw);
       return change(userId, input.messageId, async (tx, target, role) => {
-        if (role === "member") throw new DomainError("FORBIDDEN", "only owners and admins can pin messages");
+        requirePermission(role, "pin");
         refuseDeleted(target, "pinned");
         if (target.pinnedAt !== null) return { drafts: [] };
         const [pinned] = await tx
@@ -325,7 +333,7 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
     async unpin(userId, raw) {
       const input = parse(MessageRef, raw);
       return change(userId, input.messageId, async (tx, target, role) => {
-        if (role === "member") throw new DomainError("FORBIDDEN", "only owners and admins can unpin messages");
+        requirePermission(role, "pin");
         if (target.pinnedAt === null) return { drafts: [] };
         await tx.update(messages).set({ pinnedAt: null, pinnedBy: null }).where(eq(messages.id, target.id));
         return { drafts: [{ type: "message.unpinned", data: { byUserId: userId }, actorId: userId, messageId: target.id }] };

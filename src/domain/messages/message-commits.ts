@@ -3,6 +3,7 @@ import { type Db, isUniqueViolation } from "../../infra/db/database.ts";
 import { messageMentions, messages, roomEvents, roomMembers, rooms, users } from "../../infra/db/schema.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { ThreadRoot } from "../events.ts";
+import { may } from "../rooms/permissions.ts";
 import { notAMember } from "../rooms/room-access.ts";
 import type { MemberRole } from "../rooms/rooms.schema.ts";
 import type { UserPublic } from "../users/users.schema.ts";
@@ -136,8 +137,8 @@ export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: Stateme
           id: crypto.randomUUID(),
           sender: sender.user,
           mentions: [...new Set(names)],
-          // @room is a mention of everyone only from those who manage the room; from anyone else it is text.
-          mentionsRoom: send.mentions.room && sender.role !== "member",
+          // @room is a mention of everyone only from those the table allows it; from anyone else it is text.
+          mentionsRoom: send.mentions.room && may(sender.role, "mentionRoom"),
         });
       }
     }

@@ -25,7 +25,7 @@ export interface Message {
   editedAt: string | null;
   /** A tombstone: when it was deleted (its body, edits, reactions and mentions are gone from storage). */
   deletedAt: string | null;
-  /** Who deleted it: its sender, or a moderator of the room (an owner or admin). */
+  /** Who deleted it: its sender, or someone who moderates the room (a moderator, admin or owner). */
   deletedBy: "sender" | "moderator" | null;
   /** The message this one replies to, quoted as that message is now (its edits and its deletion show). */
   replyTo: ReplyQuote | null;
@@ -37,7 +37,7 @@ export interface Message {
   thread: ThreadSummary | null;
   /** Members mentioned by `@username`, resolved when sent (and again on edit). */
   mentions: string[];
-  /** `@room` by an owner or admin: a mention of every member. */
+  /** `@room` by a moderator and up (ROOM_PERMISSIONS mentionRoom): a mention of every member. */
   mentionsRoom: boolean;
   /** One entry per emoji, each in its place from when it first appeared until its count is 0 (new ones last). `me` is false in pushed events (see README). */
   reactions: ReactionCount[];

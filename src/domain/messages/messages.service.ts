@@ -7,6 +7,7 @@ import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { Metrics } from "../../lib/metrics.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
+import { requirePermission } from "../rooms/permissions.ts";
 import { findMemberRoom } from "../rooms/room-access.ts";
 import type { RoomService } from "../rooms/rooms.service.ts";
 import type { SendOutcome } from "./message-commits.ts";
@@ -43,7 +44,7 @@ export interface MessageService {
   list(userId: string, input: ListMessagesInput): Promise<MessagePage>;
   /** A thread's root and its replies after `cursor`, ascending. */
   thread(userId: string, input: ThreadInput): Promise<ThreadPage>;
-  /** The bodies a message had before its edits: its sender and the room's owners and admins only. */
+  /** The bodies a message had before its edits: its sender, and moderators and up (ROOM_PERMISSIONS readEditHistory). */
   edits(userId: string, input: MessageRef): Promise<MessageEdits>;
   /** Who reacted with one emoji, in the order they did. */
   reactors(userId: string, input: ReactorsInput): Promise<Reactors>;
@@ -137,9 +138,7 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
     async edits(userId, input) {
       const located = await locate(input.messageId);
       const { role } = await findMemberRoom(db, userId, located.roomId);
-      if (located.senderId !== userId && role === "member") {
-        throw new DomainError("FORBIDDEN", "only its sender and the room's owners and admins can read a message's earlier versions");
-      }
+      if (located.senderId !== userId) requirePermission(role, "readEditHistory");
       const rows = await db
         .select({ version: messageEdits.version, body: messageEdits.body, replacedAt: messageEdits.replacedAt })
         .from(messageEdits)

@@ -19,6 +19,7 @@ export type EventData =
   | { type: "message.unpinned"; data: { byUserId: string } }
   | { type: "member.joined"; data: { userId: string; role: MemberRole } }
   | { type: "member.left"; data: { userId: string; reason: "left" | "removed" } }
+  | { type: "member.role"; data: { userId: string; role: MemberRole; byUserId: string } }
   | { type: "room.updated"; data: null };
 
 /** One event to append: its type, its data, who caused it and the message it is about. */
@@ -105,6 +106,10 @@ export async function readLoggedEvents(db: Db, roomId: string, afterSeq: number,
         break;
       case "member.left":
         events.push({ type, roomId, seq, userId: String(data.userId), reason: data.reason === "removed" ? "removed" : "left" });
+        break;
+      case "member.role":
+        // The role given then: later changes are later events.
+        events.push({ type, roomId, seq, userId: String(data.userId), role: data.role as MemberRole, byUserId: String(data.byUserId) });
         break;
       case "room.updated":
         // The room as it is now, at the event's position (which is what the live event carried as lastSeq).

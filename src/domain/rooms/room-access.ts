@@ -75,9 +75,20 @@ export async function findMemberRoom(
   return { room: found.room, role: found.role };
 }
 
-/** Owners and admins manage a room; FORBIDDEN for plain members. */
-export function requireManager(role: MemberRole, action: string): void {
-  if (role === "member") throw new DomainError("FORBIDDEN", `only owners and admins can ${action}`);
+/** Another member's role in the room, or null when they are not one. Read it under the room's lock to act on it. */
+export async function roleIn(db: Db, roomId: string, userId: string): Promise<MemberRole | null> {
+  const [row] = await db
+    .select({ role: roomMembers.role })
+    .from(roomMembers)
+    .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)));
+  return row?.role ?? null;
+}
+
+/** The role of the member an action is aimed at; NOT_FOUND when they are not in the room. */
+export async function requireTargetRole(db: Db, roomId: string, userId: string): Promise<MemberRole> {
+  const role = await roleIn(db, roomId, userId);
+  if (role === null) throw new DomainError("NOT_FOUND", "that user is not a member of this room");
+  return role;
 }
 
 /** Direct rooms always have exactly their two people and no name: BAD_REQUEST for anything that would change that. */

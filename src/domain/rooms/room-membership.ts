@@ -9,16 +9,8 @@ import type { EventPublisher, LoggedRoomEvent, UserEvent } from "../events.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
 import type { UserPublic } from "../users/users.schema.ts";
 import { requireCapacity, type RoomCapacity } from "./room-capacity.ts";
-import {
-  findMemberRoom,
-  findRoomForUser,
-  findUser,
-  notAMember,
-  refuseDirect,
-  requireManager,
-  roomColumns,
-  toRoom,
-} from "./room-access.ts";
+import { requireOutranks, requirePermission } from "./permissions.ts";
+import { findMemberRoom, findRoomForUser, findUser, notAMember, refuseDirect, requireTargetRole, roomColumns, toRoom } from "./room-access.ts";
 import type { CreateRoomInput, MemberRole, Room, UpdateRoomInput } from "./rooms.schema.ts";
 
 /** Everything that changes who is in a room, or what the room is. Each publishes its events after its commit. */
@@ -37,7 +29,7 @@ type Announcement = { toRoom: LoggedRoomEvent } | { toUser: string; event: UserE
 export function createRoomMembershipChanges(deps: {
   database: Database;
   events: EventPublisher;
-  log: Pick<RoomLog, "append" | "announce">;
+  log: Pick<RoomLog, "append" | "announce" | "forget">;
   logger: Logger;
   rateLimiter: RateLimiter;
   rates: { create: BucketRule; invite: BucketRule; openDirect: BucketRule };
@@ -183,7 +175,7 @@ export function createRoomMembershipChanges(deps: {
     async invite(userId, input) {
       const { room, role } = await findMemberRoom(db, userId, input.roomId);
       refuseDirect(room, "have members invited");
-      requireManager(role, "invite");
+      requirePermission(role, "invite");
       await enforceRate("invite", userId);
       const added = await addMember(room.id, await findUser(db, input.userId), userId);
       if (added) await announce(added.announcements);
@@ -193,37 +185,42 @@ export function createRoomMembershipChanges(deps: {
       const left = await db.transaction(async (tx) => {
         const { room, role } = await findMemberRoom(tx, userId, roomId, { lock: "room" });
         refuseDirect(room, "be left");
-        if (role === "owner") {
-          const [others] = await tx
-            .select({
-              members: sql<number>`count(*)`.mapWith(Number),
-              owners: sql<number>`count(*) filter (where ${roomMembers.role} = 'owner')`.mapWith(Number),
-            })
-            .from(roomMembers)
-            .where(and(eq(roomMembers.roomId, roomId), ne(roomMembers.userId, userId)));
-          if (others && others.owners === 0 && others.members > 0) {
-            throw new DomainError("CONFLICT", "you are the last owner: make another member owner before leaving");
-          }
+        const [others] = await tx
+          .select({
+            members: sql<number>`count(*)`.mapWith(Number),
+            owners: sql<number>`count(*) filter (where ${roomMembers.role} = 'owner')`.mapWith(Number),
+          })
+          .from(roomMembers)
+          .where(and(eq(roomMembers.roomId, roomId), ne(roomMembers.userId, userId)));
+        if (!others || others.members === 0) {
+          // The last one out: the room goes, and its members, messages and log with it (cascades). Joins and
+          // invites wait on the room's lock and then find no room.
+          await tx.delete(rooms).where(eq(rooms.id, roomId));
+          return { room, seq: null };
+        }
+        if (role === "owner" && others.owners === 0) {
+          throw new DomainError("CONFLICT", "you are the last owner: transfer ownership (rooms.transferOwnership) before leaving", { reason: "LAST_OWNER" });
         }
         await tx.delete(roomMembers).where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)));
         const [seq] = await deps.log.append(tx, roomId, [{ type: "member.left", data: { userId, reason: "left" }, actorId: userId }]);
         return { room, seq: seq as number };
       });
-      await announce(departed(left.room, userId, "left", left.seq));
+      if (left.seq !== null) {
+        await announce(departed(left.room, userId, "left", left.seq));
+        return;
+      }
+      // Nobody is left to hear a member.left; the leaver's sockets drop the room, told it is gone (room: null).
+      await deps.log.forget(roomId);
+      await announce([{ toUser: userId, event: { type: "room.membership", roomId, membership: "left", room: null } }]);
     },
 
     async kick(userId, input) {
       const removed = await db.transaction(async (tx) => {
         const { room, role } = await findMemberRoom(tx, userId, input.roomId, { lock: "room" });
         refuseDirect(room, "have members removed");
-        requireManager(role, "remove members");
+        requirePermission(role, "kick");
         if (input.userId === userId) throw new DomainError("BAD_REQUEST", "use rooms.leave to leave a room");
-        const [target] = await tx
-          .select({ role: roomMembers.role })
-          .from(roomMembers)
-          .where(and(eq(roomMembers.roomId, input.roomId), eq(roomMembers.userId, input.userId)));
-        if (!target) throw new DomainError("NOT_FOUND", "that user is not a member of this room");
-        if (target.role === "owner" && role !== "owner") throw new DomainError("FORBIDDEN", "admins cannot remove owners");
+        requireOutranks(role, await requireTargetRole(tx, input.roomId, input.userId), "remove");
         await tx
           .delete(roomMembers)
           .where(and(eq(roomMembers.roomId, input.roomId), eq(roomMembers.userId, input.userId)));
@@ -239,7 +236,7 @@ export function createRoomMembershipChanges(deps: {
       const updated = await db.transaction(async (tx) => {
         const { room, role } = await findMemberRoom(tx, userId, input.roomId, { lock: "room" });
         refuseDirect(room, "be renamed");
-        requireManager(role, "update the room");
+        requirePermission(role, "changeSettings");
         await tx
           .update(rooms)
           .set({

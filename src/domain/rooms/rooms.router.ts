@@ -8,6 +8,8 @@ import {
   MembersInput,
   OpenDirectInput,
   RoomRef,
+  SetRoleInput,
+  TransferOwnershipInput,
   UpdateRoomInput,
 } from "./rooms.schema.ts";
 
@@ -35,6 +37,12 @@ export const roomsRouter = router({
   kick: authedProcedure
     .input(KickInput)
     .mutation(({ ctx, input }) => ctx.services.rooms.kick(ctx.session.userId, input)),
+  setRole: authedProcedure
+    .input(SetRoleInput)
+    .mutation(({ ctx, input }) => ctx.services.rooms.setRole(ctx.session.userId, input)),
+  transferOwnership: authedProcedure
+    .input(TransferOwnershipInput)
+    .mutation(({ ctx, input }) => ctx.services.rooms.transferOwnership(ctx.session.userId, input)),
   update: authedProcedure
     .input(UpdateRoomInput)
     .mutation(({ ctx, input }) => ctx.services.rooms.update(ctx.session.userId, input)),

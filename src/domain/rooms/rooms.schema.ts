@@ -6,7 +6,8 @@ import type { UserPublic } from "../users/users.schema.ts";
 import { pageCursor, PgTimestampText } from "./page-cursor.ts";
 
 export type RoomKind = "public" | "private" | "direct" | "group";
-export type MemberRole = "owner" | "admin" | "member";
+/** Ranked owner > admin > moderator > member; what each may do is permissions.ts (ROOM_PERMISSIONS). */
+export type MemberRole = "owner" | "admin" | "moderator" | "member";
 
 export interface Room {
   id: string;
@@ -92,6 +93,13 @@ export const DiscoverRoomsInput = z.strictObject({
 export type DiscoverRoomsInput = z.infer<typeof DiscoverRoomsInput>;
 export const InviteInput = z.strictObject({ roomId: RoomId, userId: z.uuid() });
 export const KickInput = z.strictObject({ roomId: RoomId, userId: z.uuid() });
+export const SetRoleInput = z.strictObject({
+  roomId: RoomId,
+  userId: z.uuid(),
+  role: z.enum(["owner", "admin", "moderator", "member"]) satisfies z.ZodType<MemberRole>,
+});
+export type SetRoleInput = z.infer<typeof SetRoleInput>;
+export const TransferOwnershipInput = z.strictObject({ roomId: RoomId, userId: z.uuid() });
 export const UpdateRoomInput = z
   .strictObject({ roomId: RoomId, name: RoomName.optional(), description: description.optional() })
   .refine((input) => input.name !== undefined || input.description !== undefined, {

@@ -7,6 +7,7 @@ import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher } from "../events.ts";
 import { createRoomListing } from "./room-listing.ts";
 import { createRoomMembershipChanges } from "./room-membership.ts";
+import { createRoomRoleChanges } from "./room-roles.ts";
 import type {
   CreateRoomInput,
   DiscoverRoomsInput,
@@ -16,6 +17,7 @@ import type {
   Page,
   Room,
   RoomMember,
+  SetRoleInput,
   UpdateRoomInput,
 } from "./rooms.schema.ts";
 
@@ -47,22 +49,34 @@ export interface RoomService {
    */
   join(userId: string, roomId: string): Promise<Room>;
   /**
-   * Any non-direct room, by its owners and admins; NOT_FOUND for no such user; idempotent for members.
+   * Any non-direct room, by moderators and up (ROOM_PERMISSIONS); NOT_FOUND for no such user; idempotent for members.
    * Rate-limited per inviter; FORBIDDEN reason ROOM_FULL / ROOM_LIMIT as for `join`.
    */
   invite(userId: string, input: { roomId: string; userId: string }): Promise<void>;
   /**
-   * Leaving a direct room is refused (BAD_REQUEST); the last owner of a room with other members must hand over
-   * first (CONFLICT).
+   * Leaving a direct room is refused (BAD_REQUEST); the last owner of a room with other members must transfer
+   * ownership first (CONFLICT reason LAST_OWNER); the last member out deletes the room (their sockets are told
+   * `room.membership` left with `room: null`).
    */
   leave(userId: string, roomId: string): Promise<void>;
   /**
-   * Owners and admins remove another member (`member.left` reason "removed"); admins cannot remove owners.
-   * BAD_REQUEST for direct rooms and for yourself, NOT_FOUND when the user is not a member.
+   * Moderators and up remove a member of lower rank (owners also owners): `member.left` reason "removed".
+   * BAD_REQUEST for direct rooms and for yourself, NOT_FOUND when the user is not a member, FORBIDDEN by rank.
    */
   kick(userId: string, input: { roomId: string; userId: string }): Promise<void>;
-  /** Owners and admins rename or redescribe a non-direct room; publishes `room.updated`. */
+  /** Admins and owners rename or redescribe a non-direct room; publishes `room.updated`. */
   update(userId: string, input: UpdateRoomInput): Promise<Room>;
+  /**
+   * Admins and owners give a member of lower rank (owners: any member) a role below their own (owners: any role);
+   * anyone allowed may lower their own. A `member.role` event; the same role again changes nothing. CONFLICT
+   * reason LAST_OWNER when it would leave no owner; BAD_REQUEST for direct rooms; NOT_FOUND for a non-member.
+   */
+  setRole(userId: string, input: SetRoleInput): Promise<void>;
+  /**
+   * An owner makes another member owner and becomes admin: two `member.role` events, the new owner's first.
+   * BAD_REQUEST for yourself and direct rooms; NOT_FOUND for a non-member.
+   */
+  transferOwnership(userId: string, input: { roomId: string; userId: string }): Promise<void>;
   /** Keyset-paginated by (joined_at, user id), oldest member first. */
   members(userId: string, input: MembersInput): Promise<Page<RoomMember>>;
   /** The caller's role, or FORBIDDEN "not a member of this room" (also for rooms that do not exist). */
@@ -78,7 +92,7 @@ export interface RoomServiceDeps {
   database: Database;
   events: EventPublisher;
   /** Memberships and room changes are logged room events (seq'd, replayed on resume). */
-  log: Pick<RoomLog, "append" | "announce">;
+  log: Pick<RoomLog, "append" | "announce" | "forget">;
   clock: Clock;
   logger: Logger;
   rateLimiter: RateLimiter;
@@ -92,5 +106,6 @@ export function createRoomService(deps: RoomServiceDeps): RoomService {
   return {
     ...createRoomListing({ database: deps.database }),
     ...createRoomMembershipChanges(deps),
+    ...createRoomRoleChanges(deps),
   };
 }

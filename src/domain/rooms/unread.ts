@@ -35,7 +35,7 @@ export function unreadCount(userId: string, readSeq: AnyPgColumn | number): SQL<
 
 /**
  * Unread mentions of me: messages after my read watermark that name me (`@username`, kept in message_mentions
- * when sent or edited) or the whole room (`@room` by an owner or admin), not mine, not deleted — each counted once.
+ * when sent or edited) or the whole room (`@room` by a moderator and up), not mine, not deleted — each counted once.
  * Thread replies count too: a mention reaches me wherever it is. Two index ranges over only what is unread.
  */
 export function unreadMentionsCount(userId: string, readSeq: AnyPgColumn | number): SQL<number> {

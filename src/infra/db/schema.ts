@@ -45,7 +45,7 @@ export const users = pgTable(
 );
 
 export const roomKind = pgEnum("room_kind", ["public", "private", "direct", "group"]);
-export const memberRole = pgEnum("member_role", ["owner", "admin", "member"]);
+export const memberRole = pgEnum("member_role", ["owner", "admin", "moderator", "member"]);
 
 export const rooms = pgTable(
   "rooms",
