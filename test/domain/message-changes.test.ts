@@ -53,15 +53,21 @@ describe.each(databaseKinds)("message changes on %s", (kind) => {
       expect(logged(events)).toEqual([{ type: "message.edited", roomId, seq: position, messageId: message.id, message: edited }]);
     });
 
-    it("keeps the replaced bodies for the sender and the room's owners and admins, and no one else", async () => {
+    it("keeps the replaced bodies for the sender and the room's moderators and up, and no one else", async () => {
       const message = await send(ann, "v1");
       await api(ann).messages.edit({ messageId: message.id, body: "v2" });
       await api(ann).messages.edit({ messageId: message.id, body: "v3" });
-      for (const reader of [ann, owner]) {
+      const [moderator] = await createUsers(deps, 1);
+      await deps.services.rooms.join(moderator.id, roomId);
+      await setRole(deps, roomId, moderator.id, "moderator");
+      for (const reader of [ann, owner, moderator]) {
         const { versions } = await api(reader).messages.edits({ messageId: message.id });
         expect(versions.map((version) => [version.version, version.body])).toEqual([[1, "v1"], [2, "v2"]]);
       }
-      expect(await trpcError(api(bob).messages.edits({ messageId: message.id }))).toMatchObject({ code: "FORBIDDEN" });
+      expect(await trpcError(api(bob).messages.edits({ messageId: message.id }))).toMatchObject({
+        code: "FORBIDDEN",
+        message: "only owners, admins and moderators can read others' earlier versions of a message",
+      });
       expect(await trpcError(api(outsider).messages.edits({ messageId: message.id }))).toMatchObject(NOT_A_MEMBER);
     });
 
@@ -150,17 +156,28 @@ describe.each(databaseKinds)("message changes on %s", (kind) => {
       expect(replayed[0]).toMatchObject({ type: "message.created", message: { id: message.id, body: "", deletedBy: "sender" } });
     });
 
-    it("lets owners and admins delete anyone's message as moderators, and no other member", async () => {
-      const [first, second] = [await send(ann, "spam 1"), await send(ann, "spam 2")];
-      expect(await trpcError(api(bob).messages.delete({ messageId: first.id }))).toMatchObject({ code: "FORBIDDEN" });
-      expect(await api(owner).messages.delete({ messageId: first.id })).toMatchObject({ deletedBy: "moderator" });
-      await setRole(deps, roomId, bob.id, "admin");
-      try {
-        expect(await api(bob).messages.delete({ messageId: second.id })).toMatchObject({ deletedBy: "moderator" });
-      } finally {
-        await setRole(deps, roomId, bob.id, "member");
+    it("lets moderators and up delete the messages of lower ranks (and of people who left), and no plain member", async () => {
+      const [owner, admin, moderator, otherModerator, member, leaver] = await createUsers(deps, 6);
+      const room = await deps.services.rooms.create(owner.id, { name: token(), kind: "public" });
+      for (const [user, role] of [[admin, "admin"], [moderator, "moderator"], [otherModerator, "moderator"], [member, "member"], [leaver, "member"]] as const) {
+        await deps.services.rooms.join(user.id, room.id);
+        if (role !== "member") await setRole(deps, room.id, user.id, role);
       }
-      expect(await trpcError(api(outsider).messages.delete({ messageId: first.id }))).toMatchObject(NOT_A_MEMBER);
+      const says = async (user: UserPublic) => send(user, `${user.username} says`, room.id);
+      const remove = (by: UserPublic, message: Message) => api(by).messages.delete({ messageId: message.id });
+      const [byMember, byLeaver, byModerator, byAdmin, byOwner] = [await says(member), await says(leaver), await says(otherModerator), await says(admin), await says(owner)];
+      await deps.services.rooms.leave(leaver.id, room.id);
+
+      expect(await trpcError(remove(member, byModerator))).toMatchObject({ code: "FORBIDDEN", message: "only owners, admins and moderators can delete others' messages" });
+      expect(await trpcError(remove(moderator, byModerator))).toMatchObject({ code: "FORBIDDEN", message: "moderators cannot delete messages of moderators" });
+      expect(await trpcError(remove(moderator, byAdmin))).toMatchObject({ code: "FORBIDDEN", message: "moderators cannot delete messages of admins" });
+      expect(await trpcError(remove(admin, byOwner))).toMatchObject({ code: "FORBIDDEN", message: "admins cannot delete messages of owners" });
+      expect(await remove(moderator, byMember)).toMatchObject({ deletedBy: "moderator", body: "" });
+      expect(await remove(moderator, byLeaver)).toMatchObject({ deletedBy: "moderator" });
+      expect(await remove(admin, byModerator)).toMatchObject({ deletedBy: "moderator" });
+      expect(await remove(owner, byAdmin)).toMatchObject({ deletedBy: "moderator" });
+      expect(await remove(owner, byOwner)).toMatchObject({ deletedBy: "sender" });
+      expect(await trpcError(api(outsider).messages.delete({ messageId: byMember.id }))).toMatchObject(NOT_A_MEMBER);
     });
 
     it("is idempotent: deleting again answers the tombstone and takes no seq", async () => {
@@ -286,15 +303,22 @@ describe.each(databaseKinds)("message changes on %s", (kind) => {
   });
 
   describe("pins", () => {
-    it("lets owners and admins pin and unpin, lists the pinned newest first, and refuses members", async () => {
+    it("lets owners, admins and moderators pin and unpin, lists the pinned newest first, and refuses members", async () => {
+      const [moderator] = await createUsers(deps, 1);
+      await deps.services.rooms.join(moderator.id, roomId);
+      await setRole(deps, roomId, moderator.id, "moderator");
       const [a, b] = [await send(ann, "pin a"), await send(bob, "pin b")];
       const events = await deps.recordEvents({ roomId });
-      expect(await trpcError(api(ann).messages.pin({ messageId: a.id }))).toMatchObject({ code: "FORBIDDEN" });
+      expect(await trpcError(api(ann).messages.pin({ messageId: a.id }))).toMatchObject({
+        code: "FORBIDDEN",
+        message: "only owners, admins and moderators can pin messages",
+      });
       const pinnedA = await api(owner).messages.pin({ messageId: a.id });
       expect(pinnedA.pinned).toEqual({ at: expect.any(String), byUserId: owner.id });
-      await api(owner).messages.pin({ messageId: b.id });
+      expect((await api(moderator).messages.pin({ messageId: b.id })).pinned).toEqual({ at: expect.any(String), byUserId: moderator.id });
       expect((await api(ann).messages.pinned({ roomId })).map((message) => message.id).slice(0, 2)).toEqual([b.id, a.id]);
-      expect((await api(owner).messages.unpin({ messageId: a.id })).pinned).toBeNull();
+      expect(await trpcError(api(bob).messages.unpin({ messageId: a.id }))).toMatchObject({ code: "FORBIDDEN" });
+      expect((await api(moderator).messages.unpin({ messageId: a.id })).pinned).toBeNull();
       expect((await api(ann).messages.pinned({ roomId })).map((message) => message.id)).not.toContain(a.id);
       expect(logged(events).map((event) => event.type)).toEqual(["message.pinned", "message.pinned", "message.unpinned"]);
       expect(await trpcError(api(outsider).messages.pinned({ roomId }))).toMatchObject(NOT_A_MEMBER);

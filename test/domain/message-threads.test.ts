@@ -5,7 +5,7 @@ import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import { databaseKinds } from "../support/databases.ts";
 import { logReader } from "../support/room-log.ts";
 import { createTestDeps, type TestDeps } from "../support/test-deps.ts";
-import { createUsers, token } from "./room-fixtures.ts";
+import { createUsers, setRole, token } from "./room-fixtures.ts";
 import { callerFor, inputIssues, trpcError } from "./trpc-calls.ts";
 
 /**
@@ -151,9 +151,17 @@ describe.each(databaseKinds)("replies, threads and mentions on %s", (kind) => {
       expect(message.mentionsRoom).toBe(false);
     });
 
-    it("take @room from owners and admins only", async () => {
+    it("take @room from moderators and up only, in sends and in edits", async () => {
+      const [moderator] = await createUsers(deps, 1);
+      await deps.services.rooms.join(moderator.id, roomId);
+      await setRole(deps, roomId, moderator.id, "moderator");
       expect((await send(ann, "@room listen up")).mentionsRoom).toBe(false);
       expect((await send(owner, "@room listen up")).mentionsRoom).toBe(true);
+      const plain = await send(moderator, "listen up");
+      expect(plain.mentionsRoom).toBe(false);
+      expect((await api(moderator).messages.edit({ messageId: plain.id, body: "@room listen up" })).mentionsRoom).toBe(true);
+      const annEdited = await send(ann, "listen");
+      expect((await api(ann).messages.edit({ messageId: annEdited.id, body: "@room listen" })).mentionsRoom).toBe(false);
     });
 
     it("count as unread mentions of me until I read past them, also in threads, never my own, never deleted ones", async () => {

@@ -5,7 +5,10 @@ import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import { createUser } from "../support/factories.ts";
 import type { TestDeps } from "../support/test-deps.ts";
 
-/** Changes a member's role directly in the database (the API has no role changes yet). */
+/**
+ * Sets a member's role directly in the database: setup for specs about what a role may do, free of the rules of
+ * rooms.setRole (specified in room-roles.test.ts) and taking no seq.
+ */
 export async function setRole(deps: TestDeps, roomId: string, userId: string, role: MemberRole): Promise<void> {
   await deps.database.db
     .update(roomMembers)

@@ -106,7 +106,7 @@ describe.each(databaseKinds)("room limits on %s", (kind) => {
       expect(await domainError(deps.services.rooms.invite(owner.id, { roomId: closed.id, userId: busy.id }))).toMatchObject(ROOM_LIMIT);
       expect(await domainError(deps.services.rooms.openDirect(stranger.id, busy.id))).toMatchObject(ROOM_LIMIT);
       expect(await deps.services.rooms.roomIdsOf(busy.id)).toHaveLength(3);
-      // Leaving frees a seat (the rooms are their own and empty, so their last owner may leave).
+      // Leaving frees a seat (the room is their own and has no one else: it is deleted as they leave).
       const [first] = await deps.services.rooms.roomIdsOf(busy.id);
       if (!first) throw new Error("no room");
       await deps.services.rooms.leave(busy.id, first);

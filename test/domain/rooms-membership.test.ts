@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Room } from "../../src/domain/rooms/rooms.schema.ts";
 import type { UserPublic } from "../../src/domain/users/users.schema.ts";
-import { roomMembers, rooms } from "../../src/infra/db/schema.ts";
+import { messages, roomEvents, roomMembers, rooms } from "../../src/infra/db/schema.ts";
 import { databaseKinds } from "../support/databases.ts";
 import { createTestDeps, settle, type TestDeps } from "../support/test-deps.ts";
 import { createUsers, setRole, token } from "./room-fixtures.ts";
@@ -21,16 +21,16 @@ describe.each(databaseKinds)("room membership on %s", (kind) => {
     deps.services.rooms.create(owner.id, { name: token(), kind: "private" });
 
   describe("invite", () => {
-    it("lets owners and admins add people, announcing it once to the room and to the invitee", async () => {
-      const [owner, admin, first, second] = await createUsers(deps, 4);
+    it("lets moderators and up add people, announcing it once to the room and to the invitee", async () => {
+      const [owner, moderator, first, second] = await createUsers(deps, 4);
       const room = await privateRoomOf(owner);
-      await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: admin.id });
-      await setRole(deps, room.id, admin.id, "admin");
+      await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: moderator.id });
+      await setRole(deps, room.id, moderator.id, "moderator");
       const roomEvents = await deps.recordEvents({ roomId: room.id });
       const firstEvents = await deps.recordEvents({ userId: first.id });
       await callerFor(deps.services, owner.id).rooms.invite({ roomId: room.id, userId: first.id });
       await callerFor(deps.services, owner.id).rooms.invite({ roomId: room.id, userId: first.id });
-      await callerFor(deps.services, admin.id).rooms.invite({ roomId: room.id, userId: second.id });
+      await callerFor(deps.services, moderator.id).rooms.invite({ roomId: room.id, userId: second.id });
       await settle();
       expect(roomEvents).toEqual([
         { type: "member.joined", roomId: room.id, seq: 2, member: { user: first, role: "member" } },
@@ -48,7 +48,7 @@ describe.each(databaseKinds)("room membership on %s", (kind) => {
       const input = { roomId: room.id, userId: target.id };
       expect(await trpcError(callerFor(deps.services, member.id).rooms.invite(input))).toMatchObject({
         code: "FORBIDDEN",
-        message: "only owners and admins can invite",
+        message: "only owners, admins and moderators can invite",
       });
       expect(await trpcError(callerFor(deps.services, outsider.id).rooms.invite(input))).toMatchObject(NOT_A_MEMBER);
       expect(await trpcError(callerFor(deps.services, owner.id).rooms.invite({ roomId: room.id, userId: crypto.randomUUID() }))).toMatchObject({
@@ -78,17 +78,49 @@ describe.each(databaseKinds)("room membership on %s", (kind) => {
       expect(await domainError(deps.services.rooms.leave(member.id, room.id))).toMatchObject(NOT_A_MEMBER);
     });
 
-    it("keeps the last owner of a room with other members until another owner exists", async () => {
+    it("keeps the last owner of a room with other members until they transfer ownership", async () => {
       const [owner, member] = await createUsers(deps, 2);
       const room = await privateRoomOf(owner);
       await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: member.id });
-      expect(await trpcError(callerFor(deps.services, owner.id).rooms.leave({ roomId: room.id }))).toMatchObject({ code: "CONFLICT" });
+      const refused = await trpcError(callerFor(deps.services, owner.id).rooms.leave({ roomId: room.id }));
+      expect(refused).toMatchObject({
+        code: "CONFLICT",
+        message: "you are the last owner: transfer ownership (rooms.transferOwnership) before leaving",
+      });
+      expect(refused.cause).toMatchObject({ reason: "LAST_OWNER" });
       expect(await deps.services.rooms.requireMember(owner.id, room.id)).toBe("owner");
-      await setRole(deps, room.id, member.id, "owner");
+      await deps.services.rooms.transferOwnership(owner.id, { roomId: room.id, userId: member.id });
       await deps.services.rooms.leave(owner.id, room.id);
-      // Now the only member: an owner alone may leave.
+      expect(await deps.services.rooms.requireMember(member.id, room.id)).toBe("owner");
+    });
+
+    it("lets one of several owners leave", async () => {
+      const [owner, coOwner, member] = await createUsers(deps, 3);
+      const room = await privateRoomOf(owner);
+      for (const user of [coOwner, member]) await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: user.id });
+      await setRole(deps, room.id, coOwner.id, "owner");
+      await deps.services.rooms.leave(owner.id, room.id);
+      const page = await deps.services.rooms.members(member.id, { roomId: room.id, limit: 10 });
+      expect(page.items.map((item) => [item.user.id, item.role])).toEqual([[coOwner.id, "owner"], [member.id, "member"]]);
+    });
+
+    it("deletes the room, its messages and its log when the last member leaves, telling their sockets it is gone", async () => {
+      const [owner, member, passerby] = await createUsers(deps, 3);
+      const room = await deps.services.rooms.create(owner.id, { name: token(), kind: "public" });
+      await deps.services.rooms.join(member.id, room.id);
+      await deps.services.messages.send(member.id, { roomId: room.id, clientMsgId: `g-${token()}`, body: "soon gone" });
       await deps.services.rooms.leave(member.id, room.id);
-      expect(await domainError(deps.services.rooms.requireMember(member.id, room.id))).toMatchObject(NOT_A_MEMBER);
+      const ownerEvents = await deps.recordEvents({ userId: owner.id });
+      await callerFor(deps.services, owner.id).rooms.leave({ roomId: room.id });
+      await settle();
+      expect(ownerEvents).toEqual([{ type: "room.membership", roomId: room.id, membership: "left", room: null }]);
+      expect(await deps.database.db.select({ id: rooms.id }).from(rooms).where(eq(rooms.id, room.id))).toEqual([]);
+      expect(await deps.database.db.select({ id: messages.id }).from(messages).where(eq(messages.roomId, room.id))).toEqual([]);
+      expect(await deps.database.db.select({ seq: roomEvents.seq }).from(roomEvents).where(eq(roomEvents.roomId, room.id))).toEqual([]);
+      // A public room no longer: nobody finds or joins it.
+      expect(await domainError(deps.services.rooms.join(passerby.id, room.id))).toMatchObject(NOT_A_MEMBER);
+      expect((await deps.services.rooms.discover(passerby.id, { query: room.name, limit: 10 })).items).toEqual([]);
+      expect(await deps.services.rooms.roomIdsOf(owner.id)).not.toContain(room.id);
     });
 
     it("refuses to leave a direct room", async () => {
@@ -117,29 +149,45 @@ describe.each(databaseKinds)("room membership on %s", (kind) => {
       expect(await domainError(send)).toMatchObject(NOT_A_MEMBER);
     });
 
-    it("lets admins remove members and admins but never owners; plain members remove nobody", async () => {
-      const [owner, admin, otherAdmin, member, bystander] = await createUsers(deps, 5);
+    it("lets moderators remove members only, admins members and moderators, owners anyone; plain members nobody", async () => {
+      const [owner, coOwner, admin, otherAdmin, moderator, otherModerator, member, bystander] = await createUsers(deps, 8);
       const room = await privateRoomOf(owner);
-      for (const user of [admin, otherAdmin, member, bystander]) {
+      const ranks = [[coOwner, "owner"], [admin, "admin"], [otherAdmin, "admin"], [moderator, "moderator"], [otherModerator, "moderator"], [member, "member"], [bystander, "member"]] as const;
+      for (const [user, role] of ranks) {
         await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: user.id });
+        if (role !== "member") await setRole(deps, room.id, user.id, role);
       }
-      await setRole(deps, room.id, admin.id, "admin");
-      await setRole(deps, room.id, otherAdmin.id, "admin");
-      const asAdmin = callerFor(deps.services, admin.id);
-      expect(await trpcError(asAdmin.rooms.kick({ roomId: room.id, userId: owner.id }))).toMatchObject({
+      const kick = (by: UserPublic, target: UserPublic) => callerFor(deps.services, by.id).rooms.kick({ roomId: room.id, userId: target.id });
+      expect(await trpcError(kick(member, bystander))).toMatchObject({
         code: "FORBIDDEN",
-        message: "admins cannot remove owners",
+        message: "only owners, admins and moderators can remove members",
       });
-      expect(await trpcError(callerFor(deps.services, member.id).rooms.kick({ roomId: room.id, userId: bystander.id }))).toMatchObject({
-        code: "FORBIDDEN",
-        message: "only owners and admins can remove members",
-      });
-      await asAdmin.rooms.kick({ roomId: room.id, userId: otherAdmin.id });
-      await asAdmin.rooms.kick({ roomId: room.id, userId: member.id });
-      expect(await trpcError(asAdmin.rooms.kick({ roomId: room.id, userId: member.id }))).toMatchObject({ code: "NOT_FOUND" });
-      expect(await trpcError(asAdmin.rooms.kick({ roomId: room.id, userId: admin.id }))).toMatchObject({ code: "BAD_REQUEST" });
+      for (const [target, message] of [
+        [otherModerator, "moderators cannot remove moderators"],
+        [admin, "moderators cannot remove admins"],
+        [owner, "moderators cannot remove owners"],
+      ] as const) {
+        expect(await trpcError(kick(moderator, target))).toMatchObject({ code: "FORBIDDEN", message });
+      }
+      expect(await trpcError(kick(admin, otherAdmin))).toMatchObject({ code: "FORBIDDEN", message: "admins cannot remove admins" });
+      expect(await trpcError(kick(admin, owner))).toMatchObject({ code: "FORBIDDEN", message: "admins cannot remove owners" });
+      await kick(moderator, member);
+      expect(await trpcError(kick(moderator, member))).toMatchObject({ code: "NOT_FOUND" });
+      expect(await trpcError(kick(moderator, moderator))).toMatchObject({ code: "BAD_REQUEST" });
+      await kick(admin, otherModerator);
+      await kick(owner, otherAdmin);
+      await kick(owner, coOwner);
       const page = await deps.services.rooms.members(owner.id, { roomId: room.id, limit: 100 });
-      expect(page.items.map((item) => item.user.id).sort()).toEqual([owner.id, admin.id, bystander.id].sort());
+      expect(page.items.map((item) => item.user.id).sort()).toEqual([owner.id, admin.id, moderator.id, bystander.id].sort());
+    });
+
+    it("refuses direct rooms", async () => {
+      const [me, friend] = await createUsers(deps, 2);
+      const direct = await deps.services.rooms.openDirect(me.id, friend.id);
+      expect(await trpcError(callerFor(deps.services, me.id).rooms.kick({ roomId: direct.id, userId: friend.id }))).toMatchObject({
+        code: "BAD_REQUEST",
+        message: "direct rooms cannot have members removed",
+      });
     });
   });
 
