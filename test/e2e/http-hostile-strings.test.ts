@@ -85,6 +85,9 @@ describe("hostile strings in every procedure (Bun)", () => {
     "rooms.invite": { valid: () => ({ roomId: room.id, userId: other.user.id }), strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT } },
     "rooms.leave": { valid: () => ({ roomId: SOME_ID }), strings: { roomId: HOSTILE_TEXT } },
     "rooms.kick": { valid: () => ({ roomId: room.id, userId: SOME_ID }), strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT } },
+    // Aimed at someone who is not in the room: NOT_FOUND, so the owner keeps the room for the other cases.
+    "rooms.setRole": { valid: () => ({ roomId: room.id, userId: SOME_ID, role: "moderator" }), strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT, role: HOSTILE_TEXT } },
+    "rooms.transferOwnership": { valid: () => ({ roomId: room.id, userId: SOME_ID }), strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT } },
     "rooms.update": { valid: () => ({ roomId: room.id, name: "renamed", description: "d" }), strings: { roomId: HOSTILE_TEXT, name: HOSTILE_TEXT, description: HOSTILE_TEXT } },
     "rooms.events": { valid: () => ({ roomId: room.id, after: 0 }), strings: { roomId: HOSTILE_TEXT } },
     "rooms.members": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT, cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
