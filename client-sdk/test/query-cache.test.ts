@@ -293,6 +293,28 @@ describe("bridgeQueryCache: rooms", () => {
     seed();
     emit({ type: "member.left", roomId, seq: 3, userId: ANN.id, reason: "left" });
     expect(state()).toEqual([false, true, false]);
+
+    seed();
+    emit({ type: "member.role", roomId: otherRoom, seq: 2, userId: ANN.id, role: "moderator", byUserId: ME.id });
+    expect(state()).toEqual([false, false, true]);
+  });
+
+  it("gives me my new role in rooms.list on a member.role about me; someone else's only moves the room's position", () => {
+    const { queryClient, trpc, emit, fetches } = harness();
+    const roomId = crypto.randomUUID();
+    const key = trpc.rooms.list.queryKey();
+    const listed = myRoom(roomId, { lastSeq: 4, readSeq: 4, unread: 0 });
+    queryClient.setQueryData(key, [listed]);
+    emit(ready());
+
+    emit({ type: "member.role", roomId, seq: 5, userId: ANN.id, role: "admin", byUserId: BOB.id });
+    expect(queryClient.getQueryData(key)?.[0]).toEqual({ ...listed, lastSeq: 5 });
+    emit({ type: "member.role", roomId, seq: 6, userId: ME.id, role: "moderator", byUserId: ANN.id });
+    emit({ type: "member.role", roomId, seq: 6, userId: ME.id, role: "moderator", byUserId: ANN.id }); // delivered twice
+    expect(queryClient.getQueryData(key)?.[0]).toEqual({ ...listed, lastSeq: 6, role: "moderator" });
+    emit(created(roomId, 7));
+    expect(queryClient.getQueryData(key)?.[0]).toMatchObject({ lastSeq: 7, role: "moderator", unread: 1 });
+    expect(fetches).toEqual([]);
   });
 
   it("renames the room in rooms.list (whose position moves to the rename) and rooms.get on room.updated", () => {

@@ -88,15 +88,16 @@ describe("room streams", () => {
     expect(streams.positions()).toEqual({ [ROOM]: { seq: 6, epoch: EPOCH } });
   });
 
-  it("orders every logged event kind by seq alike: a join, a rename and a departure wait for the message before them", async () => {
+  it("orders every logged event kind by seq alike: a join, a role change and a departure wait for the message before them", async () => {
     const user = { id: "u-2", username: "bob", displayName: "Bob" };
     const joined: LoggedRoomEvent = { type: "member.joined", roomId: ROOM, seq: 2, member: { user, role: "member" } };
-    const left: LoggedRoomEvent = { type: "member.left", roomId: ROOM, seq: 4, userId: user.id, reason: "left" };
+    const promoted: LoggedRoomEvent = { type: "member.role", roomId: ROOM, seq: 4, userId: user.id, role: "moderator", byUserId: "u-1" };
+    const left: LoggedRoomEvent = { type: "member.left", roomId: ROOM, seq: 5, userId: user.id, reason: "left" };
     const h = harness([]);
     h.streams.advance(ROOM, 0, EPOCH);
-    for (const event of [left, created(3), joined, created(1), joined]) h.streams.accept(event);
+    for (const event of [left, promoted, created(3), joined, created(1), joined, promoted]) h.streams.accept(event);
     await settle();
-    expect(h.delivered).toEqual([1, 2, 3, 4]);
+    expect(h.delivered).toEqual([1, 2, 3, 4, 5]);
   });
 
   it("starts over when told of another epoch: the old seq means nothing there, and what was buffered is dropped", async () => {
