@@ -89,7 +89,8 @@ export function outranks(actor: MemberRole, target: MemberRole | null): boolean 
 /** FORBIDDEN "moderators cannot remove admins" when the rank rule says no; `verb` reads before the target's role. */
 export function requireOutranks(actor: MemberRole, target: MemberRole | null, verb: string): void {
   if (outranks(actor, target)) return;
-  throw new DomainError("FORBIDDEN", `${PLURALS[actor]} cannot ${verb} ${target === null ? "them" : PLURALS[target]}`);
+  // Never null here: every member outranks a non-member.
+  throw new DomainError("FORBIDDEN", `${PLURALS[actor]} cannot ${verb} ${PLURALS[target ?? "member"]}`);
 }
 
 /** Roles are given below one's own rank; owners give any, owner included (rooms.transferOwnership steps down too). */

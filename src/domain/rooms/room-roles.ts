@@ -36,6 +36,7 @@ export function createRoomRoleChanges(deps: { database: Database; log: Pick<Room
       const drafts = changes.map((change): EventDraft => ({ type: "member.role", data: { ...change, byUserId: actorId }, actorId }));
       return { changes, seqs: await deps.log.append(tx, roomId, drafts) };
     });
+    if (committed.changes.length === 0) return;
     await deps.log.announce(
       committed.changes.map((change, index): LoggedRoomEvent => ({
         type: "member.role",
