@@ -10,6 +10,7 @@ import type { EventDraft } from "../room-log/event-rows.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
 import { may, requireOutranks, requirePermission } from "../rooms/permissions.ts";
 import { findMemberRoom, roleIn } from "../rooms/room-access.ts";
+import { recordAudit, type RoomAuditDraft } from "../rooms/room-audit.ts";
 import type { MemberRole } from "../rooms/rooms.schema.ts";
 import { hasLinkIn, mentionsIn } from "./mentions.ts";
 import { findMessagesByIds, MAX_THREAD_PARTICIPANTS } from "./message-rows.ts";
@@ -76,6 +77,13 @@ interface Applied {
   drafts: EventDraft[];
   /** The room's cached frames must go: they show content that was just deleted. */
   forget?: boolean;
+  /** A moderator's act (pin, unpin, deleting another's message): recorded with its event's seq. */
+  audit?: RoomAuditDraft;
+}
+
+/** The audit entry of a moderator's act on a message: aimed at the message and its sender, never its body. */
+function auditOf(action: "message.pinned" | "message.unpinned" | "message.deleted", actorId: string, target: Target): RoomAuditDraft {
+  return { action, data: null, actorId, targetUserId: target.senderId, targetMessageId: target.id };
 }
 
 export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
@@ -115,6 +123,7 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
       if (!target) throw new DomainError("NOT_FOUND", "no such message");
       const applied = await apply(tx, target, role);
       const seqs = await deps.log.append(tx, target.roomId, applied.drafts);
+      if (applied.audit) await recordAudit(tx, { ...applied.audit, roomId: target.roomId, seq: seqs[0] ?? null });
       return { target, applied, seqs };
     });
     const { target, applied, seqs } = committed;
@@ -267,7 +276,11 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
           })
           .where(eq(messages.id, target.id));
         if (target.threadRootId) await recountThread(tx, target.threadRootId);
-        return { drafts: [{ type: "message.deleted", data: null, actorId: userId, messageId: target.id }], forget: true };
+        return {
+          drafts: [{ type: "message.deleted", data: null, actorId: userId, messageId: target.id }],
+          forget: true,
+          ...(!bySender && { audit: auditOf("message.deleted", userId, target) }),
+        };
       });
     },
 
@@ -326,7 +339,10 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
         }
         const at = deps.clock.now();
         await tx.update(messages).set({ pinnedAt: at, pinnedBy: userId }).where(eq(messages.id, target.id));
-        return { drafts: [{ type: "message.pinned", data: { at: at.toISOString(), byUserId: userId }, actorId: userId, messageId: target.id }] };
+        return {
+          drafts: [{ type: "message.pinned", data: { at: at.toISOString(), byUserId: userId }, actorId: userId, messageId: target.id }],
+          audit: auditOf("message.pinned", userId, target),
+        };
       });
     },
 
@@ -336,7 +352,10 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
         requirePermission(role, "pin");
         if (target.pinnedAt === null) return { drafts: [] };
         await tx.update(messages).set({ pinnedAt: null, pinnedBy: null }).where(eq(messages.id, target.id));
-        return { drafts: [{ type: "message.unpinned", data: { byUserId: userId }, actorId: userId, messageId: target.id }] };
+        return {
+          drafts: [{ type: "message.unpinned", data: { byUserId: userId }, actorId: userId, messageId: target.id }],
+          audit: auditOf("message.unpinned", userId, target),
+        };
       });
     },
   };

@@ -8,6 +8,7 @@ import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher, LoggedRoomEvent, UserEvent } from "../events.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
 import type { UserPublic } from "../users/users.schema.ts";
+import { recordAudit, settingsChanges } from "./room-audit.ts";
 import { requireCapacity, type RoomCapacity } from "./room-capacity.ts";
 import { requireOutranks, requirePermission } from "./permissions.ts";
 import { findMemberRoom, findRoomForUser, findUser, notAMember, refuseDirect, requireTargetRole, roomColumns, toRoom } from "./room-access.ts";
@@ -220,13 +221,22 @@ export function createRoomMembershipChanges(deps: {
         refuseDirect(room, "have members removed");
         requirePermission(role, "kick");
         if (input.userId === userId) throw new DomainError("BAD_REQUEST", "use rooms.leave to leave a room");
-        requireOutranks(role, await requireTargetRole(tx, input.roomId, input.userId), "remove");
+        const targetRole = await requireTargetRole(tx, input.roomId, input.userId);
+        requireOutranks(role, targetRole, "remove");
         await tx
           .delete(roomMembers)
           .where(and(eq(roomMembers.roomId, input.roomId), eq(roomMembers.userId, input.userId)));
         const [seq] = await deps.log.append(tx, input.roomId, [
           { type: "member.left", data: { userId: input.userId, reason: "removed" }, actorId: userId },
         ]);
+        await recordAudit(tx, {
+          roomId: room.id,
+          seq: seq as number,
+          action: "member.kicked",
+          actorId: userId,
+          targetUserId: input.userId,
+          data: { role: targetRole },
+        });
         return { room, seq: seq as number };
       });
       await announce(departed(removed.room, input.userId, "removed", removed.seq));
@@ -245,6 +255,14 @@ export function createRoomMembershipChanges(deps: {
           })
           .where(eq(rooms.id, input.roomId));
         const [seq] = await deps.log.append(tx, input.roomId, [{ type: "room.updated", data: null, actorId: userId }]);
+        const changes = settingsChanges(
+          { name: room.name, description: room.description },
+          { name: input.name, description: input.description },
+        );
+        // Saving the settings as they are is announced (clients converge either way) but changed nothing to audit.
+        if (Object.keys(changes).length > 0) {
+          await recordAudit(tx, { roomId: room.id, seq: seq as number, action: "room.updated", actorId: userId, data: changes });
+        }
         const [row] = await tx.select(roomColumns).from(rooms).where(eq(rooms.id, input.roomId));
         if (!row) throw notAMember(); // deleted in between
         return { room: toRoom(row), seq: seq as number };

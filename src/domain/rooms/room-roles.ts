@@ -5,6 +5,7 @@ import { DomainError } from "../../lib/domain-error.ts";
 import type { LoggedRoomEvent } from "../events.ts";
 import type { EventDraft } from "../room-log/event-rows.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
+import { recordAudit, type RoomAuditDraft } from "./room-audit.ts";
 import { requireGrantable, requireOutranks, requirePermission } from "./permissions.ts";
 import { findMemberRoom, refuseDirect, requireTargetRole } from "./room-access.ts";
 import type { MemberRole, SetRoleInput } from "./rooms.schema.ts";
@@ -24,9 +25,12 @@ export function createRoomRoleChanges(deps: { database: Database; log: Pick<Room
   const { db } = deps.database;
 
   /** Gives the roles, in order, with one event each; then announces them after the commit. */
-  async function commit(roomId: string, actorId: string, decide: (tx: Db) => Promise<RoleChange[]>): Promise<void> {
+  /** What a decision does: the roles to give, and the one audit entry for them all (none when nothing changes). */
+  type Decision = { changes: RoleChange[]; audit: RoomAuditDraft } | { changes: []; audit: null };
+
+  async function commit(roomId: string, actorId: string, decide: (tx: Db) => Promise<Decision>): Promise<void> {
     const committed = await db.transaction(async (tx) => {
-      const changes = await decide(tx);
+      const { changes, audit } = await decide(tx);
       for (const change of changes) {
         await tx
           .update(roomMembers)
@@ -34,7 +38,10 @@ export function createRoomRoleChanges(deps: { database: Database; log: Pick<Room
           .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, change.userId)));
       }
       const drafts = changes.map((change): EventDraft => ({ type: "member.role", data: { ...change, byUserId: actorId }, actorId }));
-      return { changes, seqs: await deps.log.append(tx, roomId, drafts) };
+      const seqs = await deps.log.append(tx, roomId, drafts);
+      // The entry accompanies the decision's first event: the new owner's, for a transfer.
+      if (audit) await recordAudit(tx, { ...audit, roomId, seq: seqs[0] ?? null });
+      return { changes, seqs };
     });
     if (committed.changes.length === 0) return;
     await deps.log.announce(
@@ -65,12 +72,15 @@ export function createRoomRoleChanges(deps: { database: Database; log: Pick<Room
         const current = await requireTargetRole(tx, room.id, input.userId);
         // Stepping down needs no one above you: anyone allowed to set roles may lower their own.
         if (input.userId !== userId) requireOutranks(role, current, "change the roles of");
-        if (input.role === current) return [];
+        if (input.role === current) return { changes: [], audit: null };
         requireGrantable(role, input.role);
         if (current === "owner" && (await otherOwners(tx, room.id, input.userId)) === 0) {
           throw new DomainError("CONFLICT", "a room keeps at least one owner: make another member owner first", { reason: "LAST_OWNER" });
         }
-        return [{ userId: input.userId, role: input.role }];
+        return {
+          changes: [{ userId: input.userId, role: input.role }],
+          audit: { action: "role.changed", actorId: userId, targetUserId: input.userId, data: { from: current, to: input.role } },
+        };
       });
     },
 
@@ -83,7 +93,10 @@ export function createRoomRoleChanges(deps: { database: Database; log: Pick<Room
         const current = await requireTargetRole(tx, room.id, input.userId);
         // The new owner first: at no seq is the room without one.
         const handedOver: RoleChange[] = current === "owner" ? [] : [{ userId: input.userId, role: "owner" }];
-        return [...handedOver, { userId, role: "admin" }];
+        return {
+          changes: [...handedOver, { userId, role: "admin" }],
+          audit: { action: "ownership.transferred", actorId: userId, targetUserId: input.userId, data: { from: current } },
+        };
       });
     },
   };

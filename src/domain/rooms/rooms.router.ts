@@ -1,5 +1,6 @@
 import { authedProcedure, router } from "../../transport/trpc/trpc.ts";
 import { RoomEventsInput } from "../room-log/room-log.schema.ts";
+import { AuditLogInput } from "./room-audit.ts";
 import {
   CreateRoomInput,
   DiscoverRoomsInput,
@@ -49,6 +50,9 @@ export const roomsRouter = router({
   members: authedProcedure
     .input(MembersInput)
     .query(({ ctx, input }) => ctx.services.rooms.members(ctx.session.userId, input)),
+  auditLog: authedProcedure
+    .input(AuditLogInput)
+    .query(({ ctx, input }) => ctx.services.rooms.auditLog(ctx.session.userId, input)),
   /** The room's logged events after a seq, for a client catching up past the resume budget. */
   events: authedProcedure
     .input(RoomEventsInput)

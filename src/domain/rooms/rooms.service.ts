@@ -5,6 +5,7 @@ import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher } from "../events.ts";
+import { type AuditLogInput, createRoomAuditLog, type RoomAuditEntry } from "./room-audit.ts";
 import { createRoomListing } from "./room-listing.ts";
 import { createRoomMembershipChanges } from "./room-membership.ts";
 import { createRoomRoleChanges } from "./room-roles.ts";
@@ -64,7 +65,7 @@ export interface RoomService {
    * BAD_REQUEST for direct rooms and for yourself, NOT_FOUND when the user is not a member, FORBIDDEN by rank.
    */
   kick(userId: string, input: { roomId: string; userId: string }): Promise<void>;
-  /** Admins and owners rename or redescribe a non-direct room; publishes `room.updated`. */
+  /** Admins and owners rename or redescribe a non-direct room; publishes `room.updated` and audits what changed. */
   update(userId: string, input: UpdateRoomInput): Promise<Room>;
   /**
    * Admins and owners give a member of lower rank (owners: any member) a role below their own (owners: any role);
@@ -77,6 +78,12 @@ export interface RoomService {
    * BAD_REQUEST for yourself and direct rooms; NOT_FOUND for a non-member.
    */
   transferOwnership(userId: string, input: { roomId: string; userId: string }): Promise<void>;
+  /**
+   * The room's audit log, newest first, keyset-paginated by (created_at, id): role changes, ownership transfers,
+   * kicks, setting changes, pins, unpins and moderators' deletes (room-audit.ts). Moderators and up; FORBIDDEN by
+   * rank for members, "not a member of this room" for everyone else.
+   */
+  auditLog(userId: string, input: AuditLogInput): Promise<Page<RoomAuditEntry>>;
   /** Keyset-paginated by (joined_at, user id), oldest member first. */
   members(userId: string, input: MembersInput): Promise<Page<RoomMember>>;
   /** The caller's role, or FORBIDDEN "not a member of this room" (also for rooms that do not exist). */
@@ -107,5 +114,6 @@ export function createRoomService(deps: RoomServiceDeps): RoomService {
     ...createRoomListing({ database: deps.database }),
     ...createRoomMembershipChanges(deps),
     ...createRoomRoleChanges(deps),
+    ...createRoomAuditLog({ database: deps.database }),
   };
 }

@@ -200,6 +200,34 @@ export const roomEvents = pgTable(
   (t) => [primaryKey({ columns: [t.roomId, t.seq] }), index("room_events_message_idx").on(t.messageId)],
 );
 
+/**
+ * Each room's audit log: who did what to whom, for the moderators who answer for the room. One row per moderation or
+ * administration act (room-audit.ts lists them), written in the transaction that makes the change, so a change and
+ * its record commit or roll back together. `seq` is the room event it accompanies; a message's body is never copied
+ * here. People and messages it names may go (set null); the record stays.
+ */
+export const roomAudit = pgTable(
+  "room_audit",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    seq: bigint("seq", { mode: "number" }),
+    /** A RoomAuditAction (src/domain/rooms/room-audit.ts). */
+    action: text("action").notNull(),
+    actorId: uuid("actor_id").references(() => users.id, { onDelete: "set null" }),
+    targetUserId: uuid("target_user_id").references(() => users.id, { onDelete: "set null" }),
+    targetMessageId: uuid("target_message_id").references(() => messages.id, { onDelete: "set null" }),
+    reason: text("reason"),
+    /** What the action changed (old and new role, the settings fields from → to), as its action defines. */
+    data: jsonb("data"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  // rooms.auditLog pages a room's entries newest first, by (created_at, id).
+  (t) => [index("room_audit_room_created_idx").on(t.roomId, t.createdAt.desc(), t.id.desc())],
+);
+
 /** Bodies a message had before an edit replaced them; deleted with the message's body. */
 export const messageEdits = pgTable(
   "message_edits",
