@@ -21,6 +21,7 @@ function roomProcedures(caller: Caller, victim: UserPublic): Record<string, (roo
     "rooms.transferOwnership": (roomId) => caller.rooms.transferOwnership({ roomId, userId: victim.id }),
     "rooms.update": (roomId) => caller.rooms.update({ roomId, name: "mine now" }),
     "rooms.members": (roomId) => caller.rooms.members({ roomId }),
+    "rooms.auditLog": (roomId) => caller.rooms.auditLog({ roomId }),
     "messages.send": (roomId) => caller.messages.send({ roomId, clientMsgId: `out-${token()}`, body: "hello?" }),
     "messages.list": (roomId) => caller.messages.list({ roomId }),
     "messages.search": (roomId) => caller.messages.search({ query: "secret", roomId }),

@@ -91,6 +91,7 @@ describe("hostile strings in every procedure (Bun)", () => {
     "rooms.update": { valid: () => ({ roomId: room.id, name: "renamed", description: "d" }), strings: { roomId: HOSTILE_TEXT, name: HOSTILE_TEXT, description: HOSTILE_TEXT } },
     "rooms.events": { valid: () => ({ roomId: room.id, after: 0 }), strings: { roomId: HOSTILE_TEXT } },
     "rooms.members": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT, cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
+    "rooms.auditLog": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT, cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
     "messages.send": {
       valid: () => ({ roomId: room.id, clientMsgId: `h-${crypto.randomUUID()}`, body: "fine", replyTo: seed.id }),
       strings: { roomId: HOSTILE_TEXT, clientMsgId: HOSTILE_TEXT, body: HOSTILE_TEXT, replyTo: HOSTILE_TEXT, threadRootId: HOSTILE_TEXT },
