@@ -15,7 +15,8 @@ import { DomainError } from "../../src/lib/domain-error.ts";
 /** README's "Roles and permissions" table: each action and the roles it ticks, in the table's column order. */
 function readmeTable(): { columns: string[]; rows: Map<string, MemberRole[]> } {
   const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-  const section = readme.split("#### Roles and permissions")[1];
+  // Up to the next heading: the sections after it have tables of their own.
+  const section = readme.split("#### Roles and permissions")[1]?.split("\n#### ")[0];
   if (!section) throw new Error("README has no Roles and permissions section");
   const lines = section.split("\n").filter((line) => line.startsWith("|"));
   const cells = (line: string): string[] => line.split("|").slice(1, -1).map((cell) => cell.trim());

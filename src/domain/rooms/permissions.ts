@@ -24,7 +24,7 @@ export type RoomAction =
  *
  * Moderators keep the conversation clean (Matrix's kick/ban/redact at power 50, Discord's Manage Messages, Slack's
  * channel managers); admins run the room (its settings and who moderates it); owners also hand the room over.
- * `mute`, `ban` and `readAuditLog` are decided here for the procedures that will ask.
+ * `mute` and `ban` are decided here for the procedures that will ask.
  */
 export const ROOM_PERMISSIONS: Readonly<Record<RoomAction, MemberRole>> = {
   mentionRoom: "moderator",
