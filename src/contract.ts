@@ -35,6 +35,7 @@ export type { CloseCode };
 export type { ControlEvent, LoggedRoomEvent, LoggedRoomEventType, PresenceStatus, ReceiptUpdated, RoomEvent, ThreadRoot, UserEvent } from "./domain/events.ts";
 export type { ResumePosition, ResumePositions, RoomEventPage } from "./domain/room-log/room-log.schema.ts";
 export type { SignedIn } from "./domain/auth/auth.router.ts";
+export type { SessionSummary } from "./domain/auth/auth.schema.ts";
 export type {
   Message,
   MessageEdits,

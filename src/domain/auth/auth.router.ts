@@ -4,12 +4,14 @@ import type { TrpcContext } from "../../transport/trpc/context.ts";
 import { authedProcedure, publicProcedure, router } from "../../transport/trpc/trpc.ts";
 import type { UserProfile } from "../users/users.schema.ts";
 import {
+  ChangePasswordInput,
   type IssuedTokens,
   LoginInput,
   LogoutInput,
   RefreshInput,
   RefreshToken,
   RegisterInput,
+  RevokeSessionInput,
   WsTicketInput,
 } from "./auth.schema.ts";
 
@@ -88,6 +90,19 @@ export const authRouter = router({
   }),
 
   me: authedProcedure.query(({ ctx }) => ctx.services.auth.me(ctx.session)),
+
+  sessions: authedProcedure.query(({ ctx }) => ctx.services.auth.listSessions(ctx.session)),
+
+  /** Its sockets close on every instance and its tokens stop working; revoking the current session is a logout. */
+  revokeSession: authedProcedure
+    .input(RevokeSessionInput)
+    .mutation(({ ctx, input }) => ctx.services.auth.revokeSession(ctx.session, input.sessionId)),
+
+  revokeOtherSessions: authedProcedure.mutation(({ ctx }) => ctx.services.auth.revokeOtherSessions(ctx.session)),
+
+  changePassword: authedProcedure
+    .input(ChangePasswordInput)
+    .mutation(({ ctx, input }) => ctx.services.auth.changePassword(ctx.session, input, ctx.meta)),
 
   /**
    * A one-time ticket for `/ws?ticket=…`; a mutation, so it is minted only by POST. A lone instance without Redis

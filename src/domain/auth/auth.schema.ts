@@ -88,6 +88,32 @@ export const WsTicketInput = z
   .default({});
 export type WsTicketInput = z.infer<typeof WsTicketInput>;
 
+/** Either a session of mine or none: a uuid, nothing else reaches the query. */
+export const RevokeSessionInput = z.strictObject({ sessionId: z.uuid() });
+
+/**
+ * The current password is checked like a login password (any string: see LoginInput); the new one follows the
+ * registration rules.
+ */
+export const ChangePasswordInput = z.strictObject({
+  currentPassword: z.string().min(1).max(1024),
+  newPassword: Password,
+});
+export type ChangePasswordInput = z.infer<typeof ChangePasswordInput>;
+
+/** One of my live sessions, as "your devices" shows it. */
+export interface SessionSummary {
+  id: string;
+  /** From the user agent it last used: "Chrome on Linux", "Node", "Unknown device". */
+  device: string;
+  /** The client address it was last used from, when the server could tell. */
+  ip: string | null;
+  createdAt: string;
+  lastActiveAt: string;
+  /** The session of the access token that asked. */
+  current: boolean;
+}
+
 /** The authenticated caller, as carried by an access token. */
 export interface AuthSession {
   userId: string;

@@ -19,6 +19,7 @@ import type {
   RequestMeta,
   WsTicketClaims,
 } from "./auth.schema.ts";
+import { type AccountSessions, createAccountSessions } from "./account-sessions.ts";
 import { createAccessTokens } from "./access-tokens.ts";
 import { hashPassword, verifyPassword } from "./password.ts";
 import { addressKey } from "./address-key.ts";
@@ -26,7 +27,7 @@ import { createSessionStore, type SessionGrant } from "./sessions.ts";
 import { createSessionCache } from "./session-cache.ts";
 import { createWsTickets } from "./ws-tickets.ts";
 
-export interface AuthService {
+export interface AuthService extends AccountSessions {
   /** CONFLICT for a taken email or username; TOO_MANY_REQUESTS per IP. */
   register(input: RegisterInput, meta: RequestMeta): Promise<IssuedTokens>;
   /**
@@ -179,8 +180,8 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     return session;
   };
 
-  const revokeSession = async (family: { sessionId: string; userId: string }, reason: string): Promise<void> => {
-    await sessions.revoke(family.sessionId);
+  /** The store has revoked the family; now every cache and socket must hear of it. */
+  const announceRevoked = async (family: { sessionId: string; userId: string }, reason: string): Promise<void> => {
     sessionCache.forget(family.sessionId);
     logger.info("session revoked", { userId: family.userId, sessionId: family.sessionId, reason });
     // Every instance forgets it (their session caches); a failure fails the call, which the caller may retry.
@@ -189,8 +190,29 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     // caller, who may retry: revoking again is harmless and publishes again.
     await events.toUser(family.userId, { type: "session.revoked", sessionId: family.sessionId });
   };
+  const revokeSession = async (family: { sessionId: string; userId: string }, reason: string): Promise<void> => {
+    await sessions.revoke(family.sessionId);
+    await announceRevoked(family, reason);
+  };
+
+  const accountSessions = createAccountSessions({
+    database,
+    sessions,
+    logger,
+    announceRevoked,
+    async limitPasswordCheck(userId, meta, check) {
+      // The same buckets as failed logins: a stolen access token is no way around the login limits.
+      const failure = failedLoginCharges(`user:${userId}`, meta);
+      await charge(failure);
+      const passed = await check();
+      if (passed) await refund(failure);
+      return passed;
+    },
+  });
 
   return {
+    ...accountSessions,
+
     async register(input, meta) {
       await charge(perIp(meta));
       // The schema already normalised it; doing it here too keeps the stored hash NFKC whoever calls.

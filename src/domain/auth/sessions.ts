@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, isNull, lte, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, lte, ne, sql } from "drizzle-orm";
 import type { Database, Db } from "../../infra/db/database.ts";
 import { refreshTokens, sessions } from "../../infra/db/schema.ts";
 import type { Clock } from "../../lib/clock.ts";
@@ -28,6 +28,15 @@ export interface SessionGrant {
   refreshToken: string;
 }
 
+/** A live session as its owner sees it in "your sessions". */
+export interface LiveSession {
+  sessionId: string;
+  userAgent: string | null;
+  ip: string | null;
+  createdAt: Date;
+  lastUsedAt: Date;
+}
+
 export type RotateOutcome =
   | ({ outcome: "rotated" } & SessionGrant)
   /** Refused, nothing else to do: unknown, expired, already revoked, or the loser of a race between tabs. */
@@ -45,6 +54,15 @@ export interface SessionStore {
   familyOf(refreshToken: string): Promise<{ sessionId: string; userId: string } | null>;
   /** Ends the family: its refresh tokens and access tokens stop working at once. Idempotent. */
   revoke(sessionId: string): Promise<void>;
+  /** The user's live sessions (not revoked, not expired), most recently used first. */
+  listLive(userId: string): Promise<LiveSession[]>;
+  /**
+   * Revokes the session only if it is live and `userId`'s; resolves with whether it did. Someone else's session and
+   * an unknown one look the same to the caller.
+   */
+  revokeOwned(userId: string, sessionId: string): Promise<boolean>;
+  /** Revokes every live session of the user but `keepSessionId`, in one statement; resolves with the revoked ids. */
+  revokeAllBut(userId: string, keepSessionId: string): Promise<string[]>;
   /** Deletes sessions past their expiry, with their refresh tokens; resolves with how many. Runs every 5 minutes. */
   purgeExpired(): Promise<number>;
 }
@@ -195,6 +213,51 @@ export function createSessionStore(deps: {
         .update(sessions)
         .set({ revokedAt: clock.now() })
         .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+    },
+
+    async listLive(userId) {
+      return db
+        .select({
+          sessionId: sessions.id,
+          userAgent: sessions.userAgent,
+          ip: sessions.ip,
+          createdAt: sessions.createdAt,
+          lastUsedAt: sessions.lastUsedAt,
+        })
+        .from(sessions)
+        .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, clock.now())))
+        .orderBy(desc(sessions.lastUsedAt), desc(sessions.createdAt), desc(sessions.id));
+    },
+
+    async revokeOwned(userId, sessionId) {
+      if (!UUID.test(sessionId)) return false;
+      const now = clock.now();
+      const revoked = await db
+        .update(sessions)
+        .set({ revokedAt: now })
+        .where(
+          and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)),
+        )
+        .returning({ id: sessions.id });
+      return revoked.length > 0;
+    },
+
+    async revokeAllBut(userId, keepSessionId) {
+      const now = clock.now();
+      const revoked = await db
+        .update(sessions)
+        .set({ revokedAt: now })
+        .where(
+          and(
+            eq(sessions.userId, userId),
+            // The caller's session id came from a verified token, but a malformed one must not reach the uuid column.
+            ...(UUID.test(keepSessionId) ? [ne(sessions.id, keepSessionId)] : []),
+            isNull(sessions.revokedAt),
+            gt(sessions.expiresAt, now),
+          ),
+        )
+        .returning({ id: sessions.id });
+      return revoked.map(({ id }) => id);
     },
 
     purgeExpired,
