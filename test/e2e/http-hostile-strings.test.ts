@@ -73,6 +73,15 @@ describe("hostile strings in every procedure (Bun)", () => {
       strings: {},
       extra: HOSTILE_TEXT.map((key) => ({ resume: { [key]: { seq: 1, epoch: 1 } } })),
     },
+    "auth.sessions": { valid: () => ({}), strings: {} },
+    // Someone else's or no one's session: NOT_FOUND, so the owner's own session survives for the other cases.
+    "auth.revokeSession": { valid: () => ({ sessionId: SOME_ID }), strings: { sessionId: HOSTILE_TEXT } },
+    "auth.revokeOtherSessions": { valid: () => ({}), strings: {} },
+    // A wrong current password: UNAUTHORIZED, so the owner's password and session stay as they are.
+    "auth.changePassword": {
+      valid: () => ({ currentPassword: "wrong but fine", newPassword: "correct horse battery" }),
+      strings: { currentPassword: HOSTILE_TEXT, newPassword: HOSTILE_TEXT },
+    },
     "users.get": { valid: () => ({ userId: other.user.id }), strings: { userId: HOSTILE_TEXT } },
     "users.search": { valid: () => ({ query: "hos" }), strings: { query: HOSTILE_TEXT } },
     "users.updateMe": { valid: () => ({ displayName: "Fine Name" }), strings: { displayName: HOSTILE_TEXT } },
