@@ -106,6 +106,10 @@ describe("parseConfig", () => {
     ["PRESENCE_TYPING_TIMEOUT_MS", "9000"], // typing must expire within 8 s
     ["PRESENCE_OFFLINE_GRACE_MS", "-1"],
     ["RATE_LIMIT_TYPING_PER_USER", "5"],
+    ["RATE_LIMIT_CHANGE_PER_USER", "0/10"],
+    ["RATE_LIMIT_SEARCH_PER_USER", "fast"],
+    ["MESSAGE_EDIT_WINDOW_SECONDS", "-1"],
+    ["MESSAGE_EDIT_WINDOW_SECONDS", "one hour"],
     ["RESUME_MAX_MESSAGES", "100001"],
     ["RECEIPT_EVENTS_MAX_MEMBERS", "many"],
     ["WS_MAX_BUFFERED_BYTES", "1024"], // below 64 KiB a burst of ordinary events would count as slow

@@ -37,21 +37,6 @@ export type LoggedRoomEvent =
   | { type: "room.updated"; roomId: string; seq: number; room: Room };
 export type LoggedRoomEventType = LoggedRoomEvent["type"];
 
-/** Every logged event type, for code that must tell them from ephemeral ones. */
-export const LOGGED_ROOM_EVENT_TYPES: readonly LoggedRoomEventType[] = [
-  "message.created",
-  "message.edited",
-  "message.deleted",
-  "reaction.added",
-  "reaction.removed",
-  "message.pinned",
-  "message.unpinned",
-  "member.joined",
-  "member.left",
-  "member.role",
-  "room.updated",
-];
-
 /** A thread's root and its summary after a reply came or went. */
 export interface ThreadRoot {
   messageId: string;

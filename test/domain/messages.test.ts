@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { messageFixture } from "../support/message-fixture.ts";
 import type { EventPublisher } from "../../src/domain/events.ts";
 import { createMessageService } from "../../src/domain/messages/messages.service.ts";
 import { createRoomLog } from "../../src/domain/room-log/room-log.ts";
@@ -43,27 +44,8 @@ describe.each(databaseKinds)("messages.send on %s", (kind) => {
     const events = await deps.recordEvents({ roomId: room.id });
     const first = await callerFor(deps.services, alice.id).messages.send({ roomId: room.id, clientMsgId: `c-${token()}`, body: " hello " });
     const second = await deps.services.messages.send(bob.id, { roomId: room.id, clientMsgId: `c-${token()}`, body: "hi\n\tthere" });
-    expect(first).toEqual({
-      id: expect.any(String),
-      roomId: room.id,
-      seq: 2,
-      kind: "text",
-      sender: alice,
-      body: "hello",
-      createdAt: expect.any(String),
-      editedAt: null,
-      deletedAt: null,
-      deletedBy: null,
-      replyTo: null,
-      threadRootId: null,
-      alsoInRoom: false,
-      thread: null,
-      mentions: [],
-      mentionsRoom: false,
-      reactions: [],
-      pinned: null,
-      hasLink: false,
-    });
+    // A plain text message: nothing edited, quoted, threaded, mentioned, reacted to or pinned.
+    expect(first).toEqual(messageFixture({ id: expect.any(String), roomId: room.id, seq: 2, sender: alice, body: "hello", createdAt: expect.any(String) }));
     expect(new Date(first.createdAt).toISOString()).toBe(first.createdAt);
     expect(second).toMatchObject({ created: true, message: { seq: 3, sender: bob, body: "hi\n\tthere" } });
     await settle();

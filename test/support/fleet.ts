@@ -7,6 +7,7 @@ import {
   type RealtimeState,
   type UserProfile,
 } from "../../client-sdk/src/index.ts";
+import { LOGGED_EVENT_TYPES } from "../../client-sdk/src/realtime/room-streams.ts";
 import { type ClientNetwork, createClientNetwork } from "./client-network.ts";
 import { uniqueUsername } from "./factories.ts";
 
@@ -21,21 +22,6 @@ export interface HeldEvent {
   body: string | null;
   at: number;
 }
-
-/** Every logged event type (a Record, so a new one cannot be left out): the fleet records them all. */
-const LOGGED: Record<LoggedRoomEventType, true> = {
-  "message.created": true,
-  "message.edited": true,
-  "message.deleted": true,
-  "reaction.added": true,
-  "reaction.removed": true,
-  "message.pinned": true,
-  "message.unpinned": true,
-  "member.joined": true,
-  "member.left": true,
-  "member.role": true,
-  "room.updated": true,
-};
 
 function held(event: LoggedRoomEvent): HeldEvent {
   const message = "message" in event ? event.message : null;
@@ -165,7 +151,8 @@ export async function createFleetClient(options: FleetClientOptions): Promise<Fl
   realtime.on("room.membership", (event) => {
     if (event.membership === "joined" && event.room) record(event.roomId).baseline ??= event.room.lastSeq;
   });
-  for (const type of Object.keys(LOGGED) as LoggedRoomEventType[]) {
+  // Every logged event type (the SDK's exhaustive record): the fleet records them all.
+  for (const type of Object.keys(LOGGED_EVENT_TYPES) as LoggedRoomEventType[]) {
     realtime.on(type, (event) => void record(event.roomId).live.push(held(event)));
   }
   realtime.on("resumed", (event) => {

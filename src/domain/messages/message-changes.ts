@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { BucketRule } from "../../config.ts";
 import type { Database, Db } from "../../infra/db/database.ts";
 import { messageEdits, messageMentions, messageReactions, messages, roomMembers, users } from "../../infra/db/schema.ts";
@@ -128,20 +128,20 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
     });
     const { target, applied, seqs } = committed;
     if (applied.forget) await deps.log.forget(target.roomId);
-    if (seqs.length > 0) await deps.log.announce(await eventsOf(target, applied.drafts, seqs));
-    const [message] = await findMessagesByIds(db, [target.id], userId);
+    // One read, as the caller sees it; the frame every member receives is the same minus the caller's `me`.
+    const ids = target.threadRootId ? [target.id, target.threadRootId] : [target.id];
+    const byId = new Map((await findMessagesByIds(db, ids, userId)).map((message) => [message.id, message]));
+    const message = byId.get(target.id);
     if (!message) throw new Error(`message ${target.id} vanished after its change`);
+    if (seqs.length > 0) {
+      const root = target.threadRootId ? byId.get(target.threadRootId) : undefined;
+      await deps.log.announce(eventsOf(target, applied.drafts, seqs, asFrame(message), root && { messageId: root.id, thread: root.thread }));
+    }
     return message;
   }
 
   /** The committed drafts as clients receive them: built from the message (and its thread's root) as it is now. */
-  async function eventsOf(target: Target, drafts: readonly EventDraft[], seqs: readonly number[]): Promise<LoggedRoomEvent[]> {
-    const ids = target.threadRootId ? [target.id, target.threadRootId] : [target.id];
-    const byId = new Map((await findMessagesByIds(db, ids, null)).map((message) => [message.id, message]));
-    const message = byId.get(target.id);
-    if (!message) throw new Error(`message ${target.id} vanished after its change`);
-    const rootMessage = target.threadRootId ? byId.get(target.threadRootId) : undefined;
-    const root: ThreadRoot | undefined = rootMessage ? { messageId: rootMessage.id, thread: rootMessage.thread } : undefined;
+  function eventsOf(target: Target, drafts: readonly EventDraft[], seqs: readonly number[], message: Message, root: ThreadRoot | undefined): LoggedRoomEvent[] {
     const { roomId } = target;
     const messageId = target.id;
     return drafts.map((draft, index): LoggedRoomEvent => {
@@ -171,7 +171,7 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
       .select({ id: users.id })
       .from(roomMembers)
       .innerJoin(users, eq(users.id, roomMembers.userId))
-      .where(and(eq(roomMembers.roomId, roomId), sql`${users.username} = any(${`{${usernames.map((name) => `"${name}"`).join(",")}}`}::text[])`));
+      .where(and(eq(roomMembers.roomId, roomId), inArray(users.username, [...usernames])));
     return rows.map((row) => row.id);
   }
 
@@ -366,4 +366,9 @@ function parse<T>(schema: { safeParse(value: unknown): { success: true; data: T 
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new DomainError("BAD_REQUEST", parsed.error.issues.map((issue) => issue.message).join("; "));
   return parsed.data;
+}
+
+/** A message as one frame for every member carries it: nobody's own reactions (`me`) in it. */
+function asFrame(message: Message): Message {
+  return { ...message, reactions: message.reactions.map((reaction) => ({ ...reaction, me: false })) };
 }
