@@ -13,9 +13,25 @@ export type DomainErrorCode =
  * ROOM_FULL: the room has ROOM_MAX_MEMBERS members. ROOM_LIMIT: the user is in USER_MAX_ROOMS rooms.
  * EDIT_WINDOW: MESSAGE_EDIT_WINDOW_SECONDS have passed. REACTION_LIMIT: too many emoji on the message (or mine on it).
  * PIN_LIMIT: the room has the most pinned messages it may have. LAST_OWNER: the change would leave a room with
- * members but no owner (transfer ownership first).
+ * members but no owner (transfer ownership first). BANNED: banned from the room. MUTED: muted in the room.
+ * BLOCKED: one of the two people blocked the other. DM_POLICY: the person accepts direct rooms from friends or nobody.
+ * INVITE_LINK: the invite link is unknown, revoked, expired or used up. SLOW_MODE: the room's slow mode (with
+ * retryAfterSeconds). POST_POLICY: only moderators and up post in this (announcement) room.
  */
-export type DomainErrorReason = "ROOM_FULL" | "ROOM_LIMIT" | "EDIT_WINDOW" | "REACTION_LIMIT" | "PIN_LIMIT" | "LAST_OWNER";
+export type DomainErrorReason =
+  | "ROOM_FULL"
+  | "ROOM_LIMIT"
+  | "EDIT_WINDOW"
+  | "REACTION_LIMIT"
+  | "PIN_LIMIT"
+  | "LAST_OWNER"
+  | "BANNED"
+  | "MUTED"
+  | "BLOCKED"
+  | "DM_POLICY"
+  | "INVITE_LINK"
+  | "SLOW_MODE"
+  | "POST_POLICY";
 
 export interface DomainErrorDetails {
   /** Seconds until a refused call may succeed (TOO_MANY_REQUESTS, UNAVAILABLE). */

@@ -35,12 +35,28 @@ export const users = pgTable(
     lastSeenAt: timestamp("last_seen_at", { withTimezone: true }),
     /** Read receipts go only to the user's own devices, not to the room. */
     privateReceipts: boolean("private_receipts").notNull().default(false),
+    /** Profile: plain text, at most 280 characters. */
+    bio: text("bio").notNull().default(""),
+    /** A status line and its emoji; both cleared once `status_expires_at` passes (readers treat them as gone). */
+    statusText: text("status_text").notNull().default(""),
+    statusEmoji: text("status_emoji").notNull().default(""),
+    statusExpiresAt: timestamp("status_expires_at", { withTimezone: true }),
+    /** An IANA zone name, or null when the user has not said. */
+    timezone: text("timezone"),
+    /** Who may open a direct room with this user: "everyone" | "friends" | "nobody". */
+    dmPolicy: text("dm_policy").notNull().default("everyone"),
+    /**
+     * Set when the account was deleted: the row stays (messages keep a sender, shown as a deleted user) with its
+     * email, username, name and credentials replaced, so nothing identifying is left and the names are free again.
+     */
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
     // users.search is `lower(column) LIKE 'prefix%'`: text_pattern_ops serves it whatever the database collation.
     index("users_username_prefix_idx").on(sql`lower(${t.username}) text_pattern_ops`),
     index("users_display_name_prefix_idx").on(sql`lower(${t.displayName}) text_pattern_ops`),
+    check("users_dm_policy", sql`${t.dmPolicy} in ('everyone', 'friends', 'nobody')`),
   ],
 );
 
@@ -72,10 +88,24 @@ export const rooms = pgTable(
     memberCount: integer("member_count").notNull().default(0),
     /** For direct rooms only: the two member ids, sorted and joined by ":" — one direct room per pair. */
     directKey: text("direct_key").unique(),
+    /** Settings (rooms.update). At most this many members; null means the server's ROOM_MAX_MEMBERS. */
+    maxMembers: integer("max_members"),
+    /** "all": new members read the room's whole history; "sinceJoin": only what came after they joined. */
+    historyVisibility: text("history_visibility").notNull().default("all"),
+    /** "everyone", or "moderators" for an announcement room (moderators and up post, everyone reads). */
+    postPolicy: text("post_policy").notNull().default("everyone"),
+    attachmentsAllowed: boolean("attachments_allowed").notNull().default(true),
+    /** At most one message per this many seconds per member (moderators and up exempt); 0 turns it off. */
+    slowModeSeconds: integer("slow_mode_seconds").notNull().default(0),
+    /** Plain members may invite too (groups: on when created); otherwise inviting is for moderators and up. */
+    membersCanInvite: boolean("members_can_invite").notNull().default(false),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
+    check("rooms_history_visibility", sql`${t.historyVisibility} in ('all', 'sinceJoin')`),
+    check("rooms_post_policy", sql`${t.postPolicy} in ('everyone', 'moderators')`),
+    check("rooms_slow_mode_seconds", sql`${t.slowModeSeconds} >= 0`),
     // rooms.discover pages public rooms by (name, id).
     index("rooms_public_name_id_idx").on(t.name, t.id).where(sql`${t.kind} = 'public'`),
     check("rooms_direct_key_only_for_direct", sql`(${t.kind} = 'direct') = (${t.directKey} is not null)`),
@@ -98,6 +128,10 @@ export const roomMembers = pgTable(
     deliveredAt: timestamp("delivered_at", { withTimezone: true }),
     lastReadSeq: bigint("last_read_seq", { mode: "number" }).notNull().default(0),
     readAt: timestamp("read_at", { withTimezone: true }),
+    /** The seq of this member's member.joined (0 for members from before it was kept): "sinceJoin" history starts after it. */
+    joinedSeq: bigint("joined_seq", { mode: "number" }).notNull().default(0),
+    /** A direct room hidden by this member: left out of their rooms.list until a message with a greater seq arrives. */
+    hiddenSeq: bigint("hidden_seq", { mode: "number" }),
   },
   (t) => [
     primaryKey({ columns: [t.roomId, t.userId] }),
@@ -346,4 +380,154 @@ export const refreshTokens = pgTable(
     usedAt: timestamp("used_at", { withTimezone: true }),
   },
   (t) => [index("refresh_tokens_session_idx").on(t.sessionId)],
+);
+
+/**
+ * Who is kept out of a room: a ban removes the member and refuses their join, invitation and invite link until
+ * `expires_at` (null: until rooms.unban). Kept apart from room_members so it outlives the membership it ended.
+ */
+export const roomBans = pgTable(
+  "room_bans",
+  {
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    bannedBy: uuid("banned_by").references(() => users.id, { onDelete: "set null" }),
+    reason: text("reason"),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.userId] })],
+);
+
+/** Who may read a room but not send, react or type in it, until `expires_at` (null: until unmuted). Outlives leaving. */
+export const roomMutes = pgTable(
+  "room_mutes",
+  {
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    mutedBy: uuid("muted_by").references(() => users.id, { onDelete: "set null" }),
+    reason: text("reason"),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.roomId, t.userId] })],
+);
+
+/** A pending invitation: nobody joins a private room or a group without accepting. Accepting or declining deletes it. */
+export const roomInvitations = pgTable(
+  "room_invitations",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    inviteeId: uuid("invitee_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    inviterId: uuid("inviter_id").references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("room_invitations_room_invitee_idx").on(t.roomId, t.inviteeId), index("room_invitations_invitee_idx").on(t.inviteeId, t.createdAt)],
+);
+
+/** Invite links to a private room: the token is stored only as its SHA-256; revoked, expired or used up, it admits nobody. */
+export const roomInviteLinks = pgTable(
+  "room_invite_links",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    roomId: uuid("room_id")
+      .notNull()
+      .references(() => rooms.id, { onDelete: "cascade" }),
+    tokenHash: text("token_hash").notNull().unique(),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    maxUses: integer("max_uses"),
+    uses: integer("uses").notNull().default(0),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [index("room_invite_links_room_idx").on(t.roomId, t.createdAt)],
+);
+
+/**
+ * A report about a message or a person, for the moderators of the room it names (a report without a room is for
+ * the operator). `target_key` ("message:<id>" or "user:<id>") keeps one open report per reporter and target.
+ */
+export const reports = pgTable(
+  "reports",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    reporterId: uuid("reporter_id").references(() => users.id, { onDelete: "set null" }),
+    roomId: uuid("room_id").references(() => rooms.id, { onDelete: "cascade" }),
+    messageId: uuid("message_id").references(() => messages.id, { onDelete: "set null" }),
+    targetUserId: uuid("target_user_id").references(() => users.id, { onDelete: "set null" }),
+    targetKey: text("target_key").notNull(),
+    reason: text("reason").notNull(),
+    note: text("note"),
+    /** "open" | "resolved". */
+    status: text("status").notNull().default("open"),
+    resolvedBy: uuid("resolved_by").references(() => users.id, { onDelete: "set null" }),
+    /** The moderator's action: "dismiss" | "delete" | "mute" | "ban" | "kick". */
+    resolution: text("resolution"),
+    resolvedAt: timestamp("resolved_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("reports_open_reporter_target_idx").on(t.reporterId, t.targetKey).where(sql`${t.status} = 'open'`),
+    // moderation.reports pages a room's reports newest first.
+    index("reports_room_status_created_idx").on(t.roomId, t.status, t.createdAt.desc(), t.id.desc()),
+  ],
+);
+
+/** A friend request waiting for its answer; accepting turns it into two friendships rows, declining deletes it. */
+export const friendRequests = pgTable(
+  "friend_requests",
+  {
+    fromUserId: uuid("from_user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    toUserId: uuid("to_user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.fromUserId, t.toUserId] }), index("friend_requests_to_idx").on(t.toUserId, t.createdAt)],
+);
+
+/** Friends, one row each way, so "my friends" is one index range. */
+export const friendships = pgTable(
+  "friendships",
+  {
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    friendId: uuid("friend_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.friendId] })],
+);
+
+/** `blocker_id` blocked `blocked_id` (users.block). Effects both ways are listed in README "Blocking". */
+export const userBlocks = pgTable(
+  "user_blocks",
+  {
+    blockerId: uuid("blocker_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    blockedId: uuid("blocked_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.blockerId, t.blockedId] }), index("user_blocks_blocked_idx").on(t.blockedId)],
 );
