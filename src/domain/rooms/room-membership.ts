@@ -101,7 +101,7 @@ export function createRoomMembershipChanges(deps: {
       if (found.role !== null) return null;
       await requireCapacity(tx, deps.limits, { roomId, userIds: [user.id] });
       const [seq] = await deps.log.append(tx, roomId, [{ type: "member.joined", data: { userId: user.id, role: "member" }, actorId }]);
-      await tx.insert(roomMembers).values({ roomId, userId: user.id, role: "member", lastReadSeq: seq, lastDeliveredSeq: seq });
+      await tx.insert(roomMembers).values({ roomId, userId: user.id, role: "member", lastReadSeq: seq, lastDeliveredSeq: seq, joinedSeq: seq });
       return { room: { ...found.room, lastSeq: seq as number }, seq: seq as number };
     });
     return added ? { room: added.room, announcements: joined(added.room, user, "member", added.seq) } : null;
