@@ -85,6 +85,10 @@ describe("hostile strings in every procedure (Bun)", () => {
     "users.get": { valid: () => ({ userId: other.user.id }), strings: { userId: HOSTILE_TEXT } },
     "users.search": { valid: () => ({ query: "hos" }), strings: { query: HOSTILE_TEXT } },
     "users.updateMe": { valid: () => ({ displayName: "Fine Name" }), strings: { displayName: HOSTILE_TEXT } },
+    // No such user / not blocked: NOT_FOUND, so no case blocks anyone the other cases need.
+    "users.block": { valid: () => ({ userId: SOME_ID }), strings: { userId: HOSTILE_TEXT } },
+    "users.unblock": { valid: () => ({ userId: SOME_ID }), strings: { userId: HOSTILE_TEXT } },
+    "users.blocked": { valid: () => ({}), strings: { cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
     "rooms.create": { valid: () => ({ name: "fine", kind: "private", description: "fine" }), strings: { name: HOSTILE_TEXT, kind: HOSTILE_TEXT, description: HOSTILE_TEXT } },
     "rooms.openDirect": { valid: () => ({ userId: other.user.id }), strings: { userId: HOSTILE_TEXT } },
     "rooms.list": { valid: () => ({}), strings: {} },

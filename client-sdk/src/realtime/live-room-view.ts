@@ -4,6 +4,7 @@ import { errorCodeOf } from "../rpc.ts";
 import { DEFAULT_BACKOFF, fullJitterDelay } from "./backoff.ts";
 import type { RealtimeClient } from "./realtime-client.ts";
 import { LOGGED_EVENT_TYPES } from "./room-streams.ts";
+import type { BlockedUsers } from "./blocked-users.ts";
 import { createRoomView, type RoomActivity, type RoomView } from "./room-view.ts";
 
 /** "loading" until the first page; "reloading" while it starts over from a fresh page; "failed" when it cannot read the room. */
@@ -64,6 +65,8 @@ export interface LiveRoomViewDeps extends LiveRoomViewOptions {
   api: RoomViewApi;
   /** The signed-in user, when the realtime client knows it (from `ready`); asked of the API otherwise. */
   userId(): string | null;
+  /** Whom I blocked: their messages are shown `senderBlocked` (the view re-flags when the set changes). */
+  blocked?: BlockedUsers;
   onError(error: unknown): void;
 }
 
@@ -163,7 +166,7 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
 
   async function start(): Promise<RoomView> {
     const userId = deps.userId() ?? (await api.me()).id;
-    const created = createRoomView({ roomId, userId });
+    const created = createRoomView({ roomId, userId, ...(deps.blocked ? { blocked: deps.blocked } : {}) });
     for (const event of early.splice(0)) created.apply(event);
     return created;
   }
@@ -223,6 +226,15 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
     // `ready` and a join adopt the server's position for rooms the client could not resume.
     realtime.on("ready", () => behind() && startOver("missed")),
     realtime.on("room.membership", (event) => event.roomId === roomId && behind() && startOver("missed")),
+    ...(deps.blocked
+      ? [
+          deps.blocked.subscribe(() => {
+            if (!view) return;
+            view.blockedChanged();
+            notify();
+          }),
+        ]
+      : []),
   ];
   reload();
 

@@ -61,6 +61,14 @@ export interface RoomView {
   roles(): ReadonlyMap<string, MemberRole | null>;
   /** The room as the latest `room.updated` since the view's page left it (name, description, settings); null when none came. */
   room(): Room | null;
+  /** The blocked set changed (block.updated, a fresh users.blocked): messages are flagged again from it. */
+  blockedChanged(): void;
+}
+
+/** Whom the reader blocked, when known (see blocked-users.ts); until then the server's `senderBlocked` stands. */
+export interface BlockedSenders {
+  known(): boolean;
+  has(userId: string): boolean;
 }
 
 export interface RoomViewOptions {
@@ -69,6 +77,11 @@ export interface RoomViewOptions {
   userId: string;
   /** The newest page of `messages.list` to start from. */
   page?: MessagePage;
+  /**
+   * Whom the signed-in user blocked: their messages are shown with `senderBlocked: true` (pushed events, which every
+   * member shares, never carry it). Without it, only what pages said is flagged.
+   */
+  blocked?: BlockedSenders;
 }
 
 /** Events kept for applying again to pages that were read before them (and while the view waits for a page). */
@@ -87,7 +100,7 @@ export const ACTIVITY_LIMIT = 500;
  * add to them (see message-changes.ts), and anything at or before `position` is a duplicate.
  */
 export function createRoomView(options: RoomViewOptions): RoomView {
-  const { roomId, userId } = options;
+  const { roomId, userId, blocked } = options;
   let state: RoomViewState = "empty";
   let position: number | null = null;
   /** The lowest seq the timeline reaches (0: the room's beginning); null before a page. */
@@ -102,10 +115,27 @@ export function createRoomView(options: RoomViewOptions): RoomView {
   let activity: readonly RoomActivity[] = [];
   let roles = new Map<string, MemberRole | null>();
   let room: Room | null = null;
+  /** The flagged copy of each held message that needed a change, made once until the next change. */
+  const flagged = new Map<Message, Message>();
 
   function changed(): void {
     timeline = null;
     threads.clear();
+    flagged.clear();
+  }
+
+  /** The message as the reader sees it: `senderBlocked` from the blocked set once that is known. */
+  function shown(message: Message): Message {
+    if (!blocked?.known()) return message;
+    const isBlocked = blocked.has(message.sender.id);
+    if (isBlocked === (message.senderBlocked === true)) return message;
+    let copy = flagged.get(message);
+    if (!copy) {
+      const { senderBlocked: _was, ...rest } = message;
+      copy = isBlocked ? { ...rest, senderBlocked: true } : rest;
+      flagged.set(message, copy);
+    }
+    return copy;
   }
 
   function record(event: LoggedRoomEvent): boolean {
@@ -247,18 +277,22 @@ export function createRoomView(options: RoomViewOptions): RoomView {
     messages() {
       const reach = floor;
       if (reach === null) return (timeline ??= []);
-      timeline ??= [...held.values()].filter((message) => message.seq >= reach && onMainTimeline(message)).sort(bySeq);
+      timeline ??= [...held.values()].filter((message) => message.seq >= reach && onMainTimeline(message)).sort(bySeq).map(shown);
       return timeline;
     },
     thread(rootId) {
       let replies = threads.get(rootId);
-      if (!replies) threads.set(rootId, (replies = [...held.values()].filter((message) => message.threadRootId === rootId).sort(bySeq)));
+      if (!replies) threads.set(rootId, (replies = [...held.values()].filter((message) => message.threadRootId === rootId).sort(bySeq).map(shown)));
       return replies;
     },
-    message: (messageId) => held.get(messageId),
+    message(messageId) {
+      const message = held.get(messageId);
+      return message && shown(message);
+    },
     activity: () => activity,
     roles: () => roles,
     room: () => room,
+    blockedChanged: changed,
   };
   if (options.page) view.load(options.page);
   return view;
