@@ -266,6 +266,7 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     if (isLogged(event)) return streams.accept(event); // emitted by the stream, in seq order
     switch (event.type) {
       case "ready":
+        if (userId !== null && userId !== event.userId) blocked.reset(); // another account signed in on this client
         userId = event.userId;
         blocked.ready();
         for (const room of event.rooms) if (!resumeLater.has(room.roomId)) streams.advance(room.roomId, room.lastSeq, room.epoch);
