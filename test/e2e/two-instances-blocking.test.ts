@@ -136,6 +136,37 @@ describe.skipIf(!postgresUrl || !redisUrl)("blocking on two Bun instances", () =
     }
   });
 
+  it("flags a blocked sender's live messages in the blocker's SDK room view, and unflags them on unblock", async () => {
+    const alice = await registerChatter(a.url, "alice");
+    const bob = await registerChatter(b.url, "bob");
+    const room = await publicRoom(alice, bob);
+    const view = alice.client.realtime.view(room.id);
+    alice.client.realtime.connect();
+    try {
+      await view.ready();
+      await alice.client.api.users.block.mutate({ userId: bob.user.id });
+      await eventually(() => alice.client.realtime.blocked.has(bob.user.id), () => "the SDK never learned of the block", 5000);
+      await bob.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "live-from-bob", body: "live from bob" }); // through B
+      await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "live-from-alice", body: "live from alice" });
+      await eventually(() => view.messages().length === 2, () => JSON.stringify(view.messages().map((message) => message.body)), 5000);
+      expect(view.messages().map((message) => [message.body, message.senderBlocked === true])).toEqual([
+        ["live from bob", true],
+        ["live from alice", false],
+      ]);
+      // What the view shows is what a fresh read answers.
+      const fresh = await alice.client.api.messages.list.query({ roomId: room.id });
+      expect(fresh.messages.map((message) => [message.body, message.senderBlocked === true])).toEqual([
+        ["live from bob", true],
+        ["live from alice", false],
+      ]);
+      await alice.client.api.users.unblock.mutate({ userId: bob.user.id });
+      await eventually(() => view.messages()[0]?.senderBlocked === undefined, () => "still flagged after unblock", 5000);
+    } finally {
+      view.close();
+      alice.client.realtime.disconnect();
+    }
+  });
+
   // Enabled after slice 2 (the send gate refusing sends into a direct room with a block) merges.
   it.skip("stops a DM's delivery both ways: neither can send into it once either blocked the other", async () => {
     const alice = await registerChatter(a.url, "alice");
