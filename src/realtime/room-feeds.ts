@@ -138,7 +138,8 @@ export function createRoomFeeds(deps: RoomFeedsDeps): RoomFeeds {
     try {
       publish(feed, raw);
     } finally {
-      for (const socket of withheld) deps.fanout.subscribe(socket, feed.topic);
+      // A socket that began closing meanwhile stays out: its connection may already have let go of the topic.
+      for (const socket of withheld) if (!socket.closing) deps.fanout.subscribe(socket, feed.topic);
     }
   }
 
