@@ -71,6 +71,8 @@ export function createServices(deps: ServiceDeps): Services {
       create: deps.rateLimits.roomCreatePerUser,
       invite: deps.rateLimits.invitePerUser,
       openDirect: deps.rateLimits.openDirectPerUser,
+      roleChanges: deps.rateLimits.roleChangesPerUser,
+      moderation: deps.rateLimits.moderationPerUser,
     },
     limits: deps.limits,
   });
@@ -128,6 +130,7 @@ export function createServices(deps: ServiceDeps): Services {
       store: deps.presence.store,
       logger: logger.child({ service: "presence" }),
       typingRate: deps.rateLimits.typingPerUser,
+      clock,
       instanceId: deps.presence.instanceId,
       timing: deps.presence.timing,
       eventsMaxMembers: deps.presence.eventsMaxMembers,

@@ -50,6 +50,9 @@ export const TEST_RATE_LIMITS: RateLimits = {
   roomCreatePerUser: GENEROUS,
   invitePerUser: GENEROUS,
   openDirectPerUser: GENEROUS,
+  roleChangesPerUser: GENEROUS,
+  moderationPerUser: GENEROUS,
+  reportPerUser: GENEROUS,
   wsTicketPerUser: GENEROUS,
 };
 
