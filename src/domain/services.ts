@@ -10,6 +10,7 @@ import type { Metrics } from "../lib/metrics.ts";
 import { type AuthService, createAuthService } from "./auth/auth.service.ts";
 import type { EventPublisher } from "./events.ts";
 import { createMessageChanges, type MessageChanges } from "./messages/message-changes.ts";
+import { createModerationService, type ModerationService } from "./moderation/moderation.service.ts";
 import { createMessageService, type MessageService } from "./messages/messages.service.ts";
 import { createPresenceService, type PresenceService, type PresenceTiming } from "./presence/presence.service.ts";
 import { createReceiptService, type ReceiptService } from "./receipts/receipts.service.ts";
@@ -29,6 +30,8 @@ export interface Services {
   messageChanges: MessageChanges;
   presence: PresenceService;
   receipts: ReceiptService;
+  /** Reports about messages and people, and their resolution by room moderators. */
+  moderation: ModerationService;
   /** Each room's event log: appended to by the services above, read back by the realtime layer and rooms.events. */
   roomLog: RoomLog;
 }
@@ -76,6 +79,14 @@ export function createServices(deps: ServiceDeps): Services {
     },
     limits: deps.limits,
   });
+  const messageChanges = createMessageChanges({
+    database,
+    log: roomLog,
+    rateLimiter,
+    clock,
+    changeRate: deps.rateLimits.changePerUser,
+    editWindowSeconds: deps.messageEditWindowSeconds,
+  });
   return {
     roomLog,
     auth: createAuthService({
@@ -106,14 +117,8 @@ export function createServices(deps: ServiceDeps): Services {
       metrics: deps.metrics,
     }),
     search: createSearchService({ database, rateLimiter, searchRate: deps.rateLimits.searchPerUser }),
-    messageChanges: createMessageChanges({
-      database,
-      log: roomLog,
-      rateLimiter,
-      clock,
-      changeRate: deps.rateLimits.changePerUser,
-      editWindowSeconds: deps.messageEditWindowSeconds,
-    }),
+    messageChanges,
+    moderation: createModerationService({ database, rooms, messageChanges, rateLimiter, clock, reportRate: deps.rateLimits.reportPerUser }),
     receipts: createReceiptService({
       database,
       rooms,
