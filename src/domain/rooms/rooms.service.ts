@@ -65,6 +65,8 @@ export interface RoomService {
   /**
    * Moderators and up remove a member of lower rank (owners also owners): `member.left` reason "removed".
    * BAD_REQUEST for direct rooms and for yourself, NOT_FOUND when the user is not a member, FORBIDDEN by rank.
+   * A kicked user may rejoin a public room at once (a ban keeps them out). TOO_MANY_REQUESTS past the moderation
+   * rate (one bucket with ban, unban, mute and unmute).
    */
   kick(userId: string, input: { roomId: string; userId: string }): Promise<void>;
   /** Admins and owners rename or redescribe a non-direct room; publishes `room.updated` and audits what changed. */
@@ -73,6 +75,7 @@ export interface RoomService {
    * Admins and owners give a member of lower rank (owners: any member) a role below their own (owners: any role);
    * anyone allowed may lower their own. A `member.role` event; the same role again changes nothing. CONFLICT
    * reason LAST_OWNER when it would leave no owner; BAD_REQUEST for direct rooms; NOT_FOUND for a non-member.
+   * TOO_MANY_REQUESTS past the role-change rate (shared with transferOwnership).
    */
   setRole(userId: string, input: SetRoleInput): Promise<void>;
   /**
