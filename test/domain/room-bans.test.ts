@@ -94,6 +94,23 @@ describe.each(databaseKinds)("room bans on %s", (kind) => {
       expect((await domainError(deps.services.rooms.join(stranger.id, room.id))).reason).toBe("BANNED");
     });
 
+    it("never lets a join racing a ban win: whichever takes the room's lock first, the user ends up out", async () => {
+      const [owner, ...racers] = await createUsers(deps, 6);
+      const room = await roomWith(owner);
+      await Promise.allSettled(
+        racers.flatMap((racer) => [deps.services.rooms.join(racer.id, room.id), deps.services.rooms.ban(owner.id, { roomId: room.id, userId: racer.id })]),
+      );
+      expect(await memberIds(room, owner)).toEqual([owner.id]);
+      // Every join that won was followed by its member.left reason banned; none came after a ban.
+      const { events } = await api(owner).rooms.events({ roomId: room.id, after: room.lastSeq });
+      for (const racer of racers) {
+        const mine = events.filter((event) => "userId" in event ? event.userId === racer.id : event.type === "member.joined" && event.member.user.id === racer.id);
+        expect(mine.map((event) => event.type === "member.left" ? `left:${event.reason}` : event.type)).toEqual(
+          mine.length === 0 ? [] : ["member.joined", "left:banned"],
+        );
+      }
+    });
+
     it("deletes the banned user's pending invitations to the room", async () => {
       const [owner, ann] = await createUsers(deps, 2);
       const room = await roomWith(owner);
