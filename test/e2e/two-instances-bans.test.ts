@@ -90,10 +90,11 @@ describe.skipIf(!postgresUrl || !redisUrl)("bans across two Bun instances on one
         const clientMsgId = `race-${String(i).padStart(4, "0")}`;
         sent.push(clientMsgId);
         bobOnB.send({ type: "send", roomId: room.id, clientMsgId, body: `#${i}` });
-        await new Promise((resolve) => setTimeout(resolve, 3));
+        await new Promise((resolve) => setTimeout(resolve, 5));
       }
     })();
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // The race needs a before: ban once the first send committed, while the next ones are on their way.
+    await bobOnB.waitFor((event) => event.type === "ack", 8000);
     await alice.client.api.rooms.ban.mutate({ roomId: room.id, userId: bob.user.id });
     for (let i = 0; i < 5; i++) {
       const clientMsgId = `late-000${i}`;
