@@ -281,6 +281,22 @@ describe("room view: activity", () => {
     expect(view.messages().map((message) => message.body)).toEqual(["hello"]); // activity is not on the timeline
   });
 
+  it("keeps bans and mutes as activity, and what mutes say of each member: until when, or lifted", () => {
+    const room = scriptedRoom();
+    const view = viewOf(room);
+    view.apply(next(view, { type: "member.muted", userId: BOB.id, until: "2030-01-01T00:00:00.000Z", byUserId: ANN.id }));
+    view.apply(next(view, { type: "member.muted", userId: ME.id, until: null, byUserId: ANN.id }));
+    view.apply(next(view, { type: "member.unmuted", userId: BOB.id, byUserId: ANN.id }));
+    view.apply(next(view, { type: "member.left", userId: BOB.id, reason: "banned" }));
+    expect(view.activity().map((event) => event.type)).toEqual(["member.muted", "member.muted", "member.unmuted", "member.left"]);
+    expect(view.mutes()).toEqual(new Map([[BOB.id, null], [ME.id, { until: null }]]));
+    expect(view.roles()).toEqual(new Map([[BOB.id, null]]));
+    // Starting over forgets them, as it does roles.
+    view.invalidate("reset");
+    expect(view.load(room.list(ME))).toBe("loaded");
+    expect(view.mutes().size).toBe(0);
+  });
+
   it("keeps the same arrays until an activity event comes, and at most the latest ACTIVITY_LIMIT events", () => {
     const room = scriptedRoom();
     const view = viewOf(room);

@@ -10,6 +10,7 @@ import type { Metrics } from "../lib/metrics.ts";
 import { type AuthService, createAuthService } from "./auth/auth.service.ts";
 import type { EventPublisher } from "./events.ts";
 import { createMessageChanges, type MessageChanges } from "./messages/message-changes.ts";
+import { createModerationService, type ModerationService } from "./moderation/moderation.service.ts";
 import { createMessageService, type MessageService } from "./messages/messages.service.ts";
 import { createPresenceService, type PresenceService, type PresenceTiming } from "./presence/presence.service.ts";
 import { createReceiptService, type ReceiptService } from "./receipts/receipts.service.ts";
@@ -32,6 +33,8 @@ export interface Services {
   messageChanges: MessageChanges;
   presence: PresenceService;
   receipts: ReceiptService;
+  /** Reports about messages and people, and their resolution by room moderators. */
+  moderation: ModerationService;
   /** Each room's event log: appended to by the services above, read back by the realtime layer and rooms.events. */
   roomLog: RoomLog;
 }
@@ -74,8 +77,18 @@ export function createServices(deps: ServiceDeps): Services {
       create: deps.rateLimits.roomCreatePerUser,
       invite: deps.rateLimits.invitePerUser,
       openDirect: deps.rateLimits.openDirectPerUser,
+      roleChanges: deps.rateLimits.roleChangesPerUser,
+      moderation: deps.rateLimits.moderationPerUser,
     },
     limits: deps.limits,
+  });
+  const messageChanges = createMessageChanges({
+    database,
+    log: roomLog,
+    rateLimiter,
+    clock,
+    changeRate: deps.rateLimits.changePerUser,
+    editWindowSeconds: deps.messageEditWindowSeconds,
   });
   return {
     roomLog,
@@ -108,14 +121,8 @@ export function createServices(deps: ServiceDeps): Services {
       metrics: deps.metrics,
     }),
     search: createSearchService({ database, rateLimiter, searchRate: deps.rateLimits.searchPerUser }),
-    messageChanges: createMessageChanges({
-      database,
-      log: roomLog,
-      rateLimiter,
-      clock,
-      changeRate: deps.rateLimits.changePerUser,
-      editWindowSeconds: deps.messageEditWindowSeconds,
-    }),
+    messageChanges,
+    moderation: createModerationService({ database, rooms, messageChanges, rateLimiter, clock, reportRate: deps.rateLimits.reportPerUser }),
     receipts: createReceiptService({
       database,
       rooms,
@@ -132,6 +139,7 @@ export function createServices(deps: ServiceDeps): Services {
       store: deps.presence.store,
       logger: logger.child({ service: "presence" }),
       typingRate: deps.rateLimits.typingPerUser,
+      clock,
       instanceId: deps.presence.instanceId,
       timing: deps.presence.timing,
       eventsMaxMembers: deps.presence.eventsMaxMembers,

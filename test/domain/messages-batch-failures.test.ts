@@ -24,7 +24,13 @@ import { createTestDeps, TEST_LIMITS, TEST_RATE_LIMITS, type TestDeps } from "..
 import { batchingMessages, clientMsgId, lastSeqOf, oneTo, postgresUrlOf, roomWith, seqsAfter } from "./message-batches.ts";
 import { token } from "./room-fixtures.ts";
 
-const roomRates = { create: TEST_RATE_LIMITS.roomCreatePerUser, invite: TEST_RATE_LIMITS.invitePerUser, openDirect: TEST_RATE_LIMITS.openDirectPerUser };
+const roomRates = {
+  create: TEST_RATE_LIMITS.roomCreatePerUser,
+  invite: TEST_RATE_LIMITS.invitePerUser,
+  openDirect: TEST_RATE_LIMITS.openDirectPerUser,
+  roleChanges: TEST_RATE_LIMITS.roleChangesPerUser,
+  moderation: TEST_RATE_LIMITS.moderationPerUser,
+};
 
 const CONFLICT = { code: "CONFLICT", message: "clientMsgId was already used for a different message" };
 

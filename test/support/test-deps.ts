@@ -51,6 +51,9 @@ export const TEST_RATE_LIMITS: RateLimits = {
   invitePerUser: GENEROUS,
   openDirectPerUser: GENEROUS,
   blockPerUser: GENEROUS,
+  roleChangesPerUser: GENEROUS,
+  moderationPerUser: GENEROUS,
+  reportPerUser: GENEROUS,
   wsTicketPerUser: GENEROUS,
 };
 

@@ -115,6 +115,11 @@ export function bridgeQueryCache(options: QueryCacheBridgeOptions): () => void {
     if (event.type === "member.joined" || event.type === "member.left" || event.type === "member.role") {
       invalidate("rooms.members", { roomId: event.roomId });
     }
+    // Members show who is muted: both lists are fetched again.
+    if (event.type === "member.muted" || event.type === "member.unmuted") {
+      invalidate("rooms.members", { roomId: event.roomId });
+      invalidate("rooms.mutes", { roomId: event.roomId });
+    }
   }
 
   const stopListening = [

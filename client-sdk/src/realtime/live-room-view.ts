@@ -5,7 +5,7 @@ import { DEFAULT_BACKOFF, fullJitterDelay } from "./backoff.ts";
 import type { RealtimeClient } from "./realtime-client.ts";
 import { LOGGED_EVENT_TYPES } from "./room-streams.ts";
 import type { BlockedUsers } from "./blocked-users.ts";
-import { createRoomView, type RoomActivity, type RoomView } from "./room-view.ts";
+import { createRoomView, type MemberMute, type RoomActivity, type RoomView } from "./room-view.ts";
 
 /** "loading" until the first page; "reloading" while it starts over from a fresh page; "failed" when it cannot read the room. */
 export type LiveRoomViewState = "loading" | "live" | "reloading" | "failed" | "closed";
@@ -32,6 +32,8 @@ export interface LiveRoomView {
   activity(): readonly RoomActivity[];
   /** Roles as the events since the view's page left them (RoomView.roles). */
   roles(): ReadonlyMap<string, MemberRole | null>;
+  /** Mutes as the events since the view's page left them (RoomView.mutes). */
+  mutes(): ReadonlyMap<string, MemberMute | null>;
   /** The room as the latest room.updated since the view's page left it; null when none came. */
   room(): Room | null;
   /** Loads the next older page into the timeline; resolves with whether older messages remain. */
@@ -268,6 +270,7 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
     message: (messageId) => view?.message(messageId),
     activity: () => view?.activity() ?? NO_ACTIVITY,
     roles: () => view?.roles() ?? NO_ROLES,
+    mutes: () => view?.mutes() ?? NO_MUTES,
     room: () => view?.room() ?? null,
     loadOlder() {
       // One at a time: a second call while one is under way gets the same answer.
@@ -293,6 +296,7 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
 const NONE: readonly Message[] = [];
 const NO_ACTIVITY: readonly RoomActivity[] = [];
 const NO_ROLES: ReadonlyMap<string, MemberRole | null> = new Map();
+const NO_MUTES: ReadonlyMap<string, MemberMute | null> = new Map();
 
 function deferred(): { promise: Promise<void>; resolve(): void; reject(error: unknown): void } {
   let resolve!: () => void;

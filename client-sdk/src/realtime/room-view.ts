@@ -59,6 +59,12 @@ export interface RoomView {
    * were removed or banned. Members no event mentioned are absent (`rooms.members` has them). Starts over with the view.
    */
   roles(): ReadonlyMap<string, MemberRole | null>;
+  /**
+   * What the events since the view's page say of mutes: `{until}` for a member muted (until null: until unmuted),
+   * null once unmuted. A mute that expires by itself is no event: compare `until` with the clock. Members no event
+   * mentioned are absent (`rooms.mutes` has them). Starts over with the view.
+   */
+  mutes(): ReadonlyMap<string, MemberMute | null>;
   /** The room as the latest `room.updated` since the view's page left it (name, description, settings); null when none came. */
   room(): Room | null;
   /** The blocked set changed (block.updated, a fresh users.blocked): messages are flagged again from it. */
@@ -69,6 +75,11 @@ export interface RoomView {
 export interface BlockedSenders {
   known(): boolean;
   has(userId: string): boolean;
+}
+
+/** A member's mute as a `member.muted` event said it. */
+export interface MemberMute {
+  until: string | null;
 }
 
 export interface RoomViewOptions {
@@ -114,6 +125,7 @@ export function createRoomView(options: RoomViewOptions): RoomView {
   const threads = new Map<string, Message[]>();
   let activity: readonly RoomActivity[] = [];
   let roles = new Map<string, MemberRole | null>();
+  let mutes = new Map<string, MemberMute | null>();
   let room: Room | null = null;
   /** The flagged copy of each held message that needed a change, made once until the next change. */
   const flagged = new Map<Message, Message>();
@@ -177,6 +189,12 @@ export function createRoomView(options: RoomViewOptions): RoomView {
       case "member.left":
         roles = new Map(roles).set(event.userId, null);
         break;
+      case "member.muted":
+        mutes = new Map(mutes).set(event.userId, { until: event.until });
+        break;
+      case "member.unmuted":
+        mutes = new Map(mutes).set(event.userId, null);
+        break;
       case "room.updated":
         room = event.room;
         break;
@@ -206,6 +224,7 @@ export function createRoomView(options: RoomViewOptions): RoomView {
     held.clear();
     // What the events said of roles and the room may have been overtaken by the ones missed: ask again (null/absent).
     roles = new Map();
+    mutes = new Map();
     room = null;
     for (const message of page.messages) held.set(message.id, message);
     changed();
@@ -291,6 +310,7 @@ export function createRoomView(options: RoomViewOptions): RoomView {
     },
     activity: () => activity,
     roles: () => roles,
+    mutes: () => mutes,
     room: () => room,
     blockedChanged: changed,
   };

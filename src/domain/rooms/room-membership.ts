@@ -8,7 +8,10 @@ import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher, LoggedRoomEvent, UserEvent } from "../events.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
 import type { UserPublic } from "../users/users.schema.ts";
+import type { Clock } from "../../lib/clock.ts";
 import { recordAudit, settingsChanges } from "./room-audit.ts";
+import { requireNotBanned } from "./room-bans.ts";
+import { enforceModerationRate } from "./room-moderation.ts";
 import { requireCapacity, type RoomCapacity } from "./room-capacity.ts";
 import { requireOutranks, requirePermission } from "./permissions.ts";
 import { findMemberRoom, findRoomForUser, findUser, notAMember, refuseDirect, requireTargetRole, roomColumns, toRoom } from "./room-access.ts";
@@ -33,8 +36,9 @@ export function createRoomMembershipChanges(deps: {
   log: Pick<RoomLog, "append" | "announce" | "forget">;
   logger: Logger;
   rateLimiter: RateLimiter;
-  rates: { create: BucketRule; invite: BucketRule; openDirect: BucketRule };
+  rates: { create: BucketRule; invite: BucketRule; openDirect: BucketRule; moderation: BucketRule };
   limits: RoomCapacity;
+  clock: Clock;
 }): RoomMembershipChanges {
   const { db } = deps.database;
 
@@ -99,6 +103,8 @@ export function createRoomMembershipChanges(deps: {
       const found = await findRoomForUser(tx, user.id, roomId, { lock: "room" });
       if (!found) throw notAMember();
       if (found.role !== null) return null;
+      // Every way in (join, invitation, invite link) comes here: a ban in force keeps them all shut.
+      await requireNotBanned(tx, roomId, user.id, deps.clock.now());
       await requireCapacity(tx, deps.limits, { roomId, userIds: [user.id] });
       const [seq] = await deps.log.append(tx, roomId, [{ type: "member.joined", data: { userId: user.id, role: "member" }, actorId }]);
       await tx.insert(roomMembers).values({ roomId, userId: user.id, role: "member", lastReadSeq: seq, lastDeliveredSeq: seq, joinedSeq: seq });
@@ -216,6 +222,7 @@ export function createRoomMembershipChanges(deps: {
     },
 
     async kick(userId, input) {
+      await enforceModerationRate(deps, userId);
       const removed = await db.transaction(async (tx) => {
         const { room, role } = await findMemberRoom(tx, userId, input.roomId, { lock: "room" });
         refuseDirect(room, "have members removed");
