@@ -1,3 +1,4 @@
+import type { FriendState } from "./friends/friends.schema.ts";
 import type { Message, ThreadSummary } from "./messages/messages.schema.ts";
 import type { MemberRole, Room } from "./rooms/rooms.schema.ts";
 import type { UserPublic } from "./users/users.schema.ts";
@@ -64,6 +65,8 @@ export type UserEvent =
   | { type: "room.membership"; roomId: string; membership: "joined" | "left" | "removed"; room: Room | null }
   /** The user read on one device: all of their devices update the room's unread count. */
   | { type: "unread.updated"; roomId: string; readSeq: number; unread: number; unreadMentions: number }
+  /** Where the user now stands with `userId` (friends.*), from the receiving user's side. */
+  | { type: "friend.updated"; userId: string; state: FriendState }
   | ReceiptUpdated;
 
 /** Instructions for the realtime layer itself; never forwarded to clients. */

@@ -9,6 +9,7 @@ import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { type AuthService, createAuthService } from "./auth/auth.service.ts";
 import type { EventPublisher } from "./events.ts";
+import { createFriendService, type FriendService } from "./friends/friends.service.ts";
 import { createMessageChanges, type MessageChanges } from "./messages/message-changes.ts";
 import { createMessageService, type MessageService } from "./messages/messages.service.ts";
 import { createPresenceService, type PresenceService, type PresenceTiming } from "./presence/presence.service.ts";
@@ -22,6 +23,7 @@ import { createUserService, type UserService } from "./users/users.service.ts";
 export interface Services {
   auth: AuthService;
   users: UserService;
+  friends: FriendService;
   rooms: RoomService;
   messages: MessageService;
   /** Full-text search over the messages of the caller's rooms (messages.search). */
@@ -92,7 +94,15 @@ export function createServices(deps: ServiceDeps): Services {
         wsTicketPerUser: deps.rateLimits.wsTicketPerUser,
       },
     }),
-    users: createUserService({ database }),
+    users: createUserService({ database, clock }),
+    friends: createFriendService({
+      database,
+      events,
+      rateLimiter,
+      presence: deps.presence.store,
+      logger: logger.child({ service: "friends" }),
+      requestRate: deps.rateLimits.friendRequestPerUser,
+    }),
     rooms,
     messages: createMessageService({
       database,

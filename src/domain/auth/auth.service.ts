@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { BucketRule } from "../../config.ts";
 import { type Database, isUniqueViolation } from "../../infra/db/database.ts";
 import { users } from "../../infra/db/schema.ts";
@@ -155,8 +155,13 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
   ];
 
   const findProfile = async (userId: string): Promise<UserProfile | null> => {
-    const [row] = await database.db.select(profileColumns).from(users).where(eq(users.id, userId)).limit(1);
-    return row ? toProfile(row) : null;
+    // A deleted account is no profile: its refresh tokens die with it even if a revocation was missed.
+    const [row] = await database.db
+      .select(profileColumns)
+      .from(users)
+      .where(and(eq(users.id, userId), isNull(users.deletedAt)))
+      .limit(1);
+    return row ? toProfile(row, clock.now()) : null;
   };
 
   const issueTokens = async (user: UserProfile, session: SessionGrant): Promise<IssuedTokens> => {
@@ -234,7 +239,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
         throw error;
       }
       if (!row) throw new Error("user insert returned no row");
-      const user = toProfile(row);
+      const user = toProfile(row, clock.now());
       const session = await sessions.start(user.id, meta);
       logger.info("user registered", { userId: user.id, sessionId: session.sessionId });
       return issueTokens(user, session);
@@ -246,7 +251,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
       const [row] = await database.db
         .select({ ...profileColumns, passwordHash: users.passwordHash })
         .from(users)
-        .where(login.by === "email" ? eq(users.email, login.value) : eq(users.username, login.value))
+        .where(and(login.by === "email" ? eq(users.email, login.value) : eq(users.username, login.value), isNull(users.deletedAt)))
         .limit(1);
       // Failures count against the account whichever spelling found it; an unknown login by its normalised string.
       // Every attempt is charged as a failure before the password is checked (so parallel guesses cannot all slip
@@ -259,7 +264,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
         throw new DomainError("UNAUTHORIZED", WRONG_CREDENTIALS);
       }
       await refund(failure);
-      const user = toProfile(row);
+      const user = toProfile(row, clock.now());
       const session = await sessions.start(user.id, meta);
       logger.info("user logged in", { userId: user.id, sessionId: session.sessionId });
       return issueTokens(user, session);
