@@ -15,6 +15,7 @@ import { createMessageService, type MessageService } from "./messages/messages.s
 import { createPresenceService, type PresenceService, type PresenceTiming } from "./presence/presence.service.ts";
 import { createReceiptService, type ReceiptService } from "./receipts/receipts.service.ts";
 import { createRoomLog, type RoomLog } from "./room-log/room-log.ts";
+import { createAccountDeparture } from "./rooms/account-departure.ts";
 import { createRoomService, type RoomService } from "./rooms/rooms.service.ts";
 import { createSearchService, type SearchService } from "./search/search.service.ts";
 import { createUserService, type UserService } from "./users/users.service.ts";
@@ -76,9 +77,11 @@ export function createServices(deps: ServiceDeps): Services {
     },
     limits: deps.limits,
   });
+  const departure = createAccountDeparture({ database, log: roomLog, logger: logger.child({ service: "account-departure" }) });
   return {
     roomLog,
     auth: createAuthService({
+      leaveEveryRoom: (userId) => departure.leaveEveryRoom(userId),
       database,
       ticketKv: kv,
       rateLimiter,

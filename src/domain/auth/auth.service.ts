@@ -19,6 +19,7 @@ import type {
   RequestMeta,
   WsTicketClaims,
 } from "./auth.schema.ts";
+import { type AccountDeletion, createAccountDeletion } from "./account-deletion.ts";
 import { type AccountSessions, createAccountSessions } from "./account-sessions.ts";
 import { createAccessTokens } from "./access-tokens.ts";
 import { hashPassword, verifyPassword } from "./password.ts";
@@ -27,7 +28,7 @@ import { createSessionStore, type SessionGrant } from "./sessions.ts";
 import { createSessionCache } from "./session-cache.ts";
 import { createWsTickets } from "./ws-tickets.ts";
 
-export interface AuthService extends AccountSessions {
+export interface AuthService extends AccountSessions, AccountDeletion {
   /** CONFLICT for a taken email or username; TOO_MANY_REQUESTS per IP. */
   register(input: RegisterInput, meta: RequestMeta): Promise<IssuedTokens>;
   /**
@@ -73,6 +74,8 @@ export interface AuthServiceDeps {
   jwt: { secret: string; issuer: string; audience: string; accessTokenTtlSeconds: number };
   refreshTokenTtlSeconds: number;
   rateLimits: AuthRateLimits;
+  /** Takes a deleted account out of every room (rooms/account-departure.ts). */
+  leaveEveryRoom(userId: string): Promise<{ failed: number }>;
 }
 
 export interface AuthRateLimits {
@@ -200,23 +203,41 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     await announceRevoked(family, reason);
   };
 
+  const limitPasswordCheck = async (userId: string, meta: RequestMeta, check: () => Promise<boolean>): Promise<boolean> => {
+    // The same buckets as failed logins: a stolen access token is no way around the login limits.
+    const failure = failedLoginCharges(`user:${userId}`, meta);
+    await charge(failure);
+    const passed = await check();
+    if (passed) await refund(failure);
+    return passed;
+  };
+
   const accountSessions = createAccountSessions({
     database,
     sessions,
     logger,
     announceRevoked,
-    async limitPasswordCheck(userId, meta, check) {
-      // The same buckets as failed logins: a stolen access token is no way around the login limits.
-      const failure = failedLoginCharges(`user:${userId}`, meta);
-      await charge(failure);
-      const passed = await check();
-      if (passed) await refund(failure);
-      return passed;
-    },
+    limitPasswordCheck,
+  });
+  const accountDeletion = createAccountDeletion({
+    database,
+    sessions,
+    events,
+    clock,
+    logger,
+    announceRevoked,
+    limitPasswordCheck,
+    leaveEveryRoom: deps.leaveEveryRoom,
   });
 
   return {
     ...accountSessions,
+
+    async deleteAccount(session, input, meta) {
+      // Like a sign-in: charged to the caller's address whatever the outcome.
+      await charge(perIp(meta));
+      return accountDeletion.deleteAccount(session, input, meta);
+    },
 
     async register(input, meta) {
       await charge(perIp(meta));
