@@ -52,7 +52,8 @@ export type { PresenceView } from "./domain/presence/presence.schema.ts";
 export type { MemberReceipt, MessageStatus, ReadState } from "./domain/receipts/receipts.schema.ts";
 export type { RoomAuditAction, RoomAuditEntry, RoomAuditRecord, RoomSettingsChanges, SettingChange } from "./domain/rooms/room-audit.ts";
 export type { MemberRole, MyRoom, Page, Room, RoomKind, RoomMember } from "./domain/rooms/rooms.schema.ts";
-export type { UserProfile, UserPublic } from "./domain/users/users.schema.ts";
+export type { DmPolicy, UserProfile, UserPublic, UserPublicProfile, UserStatus } from "./domain/users/users.schema.ts";
+export type { Friend, FriendPage, FriendRequest, FriendRequests, FriendState } from "./domain/friends/friends.schema.ts";
 export type { DomainErrorReason } from "./lib/domain-error.ts";
 
 // Never called (see above): it exists for its inferred return type, so it is "used only as a type" by design.

@@ -42,7 +42,8 @@ const roomOf = (room: Room): CacheChange => ({ procedure: "rooms.get", input: { 
  * the cached `messages.list` pages that hold what it is about and moves the newest page's position; a new
  * main-timeline message joins that page (in seq order, once); thread replies join cached `messages.thread` pages
  * and update their root's summary; `rooms.list` takes each room's last message, unread and mention counts and
- * order; `unread.updated` (a read on any of my devices) updates the counts; `room.updated` renames. Membership
+ * order; `unread.updated` (a read on any of my devices) updates the counts; `room.updated` renames; `friend.updated`
+ * refetches `friends.list` and `friends.requests`. Membership
  * changes, and anything the cache cannot take exactly (a seq gap, `resumed` without recovery, a reconnect),
  * invalidate what they touch instead.
  *
@@ -118,6 +119,11 @@ export function bridgeQueryCache(options: QueryCacheBridgeOptions): () => void {
       invalidate("messages.list", { roomId });
       invalidate("messages.thread"); // its input names the root, not the room
       invalidate("rooms.list");
+    }),
+    // A request came, went or was answered, or a friendship began or ended (on any of my devices or theirs).
+    realtime.on("friend.updated", () => {
+      invalidate("friends.list");
+      invalidate("friends.requests");
     }),
     realtime.on("room.membership", ({ roomId }) => {
       invalidate("rooms.list");
