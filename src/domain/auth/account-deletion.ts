@@ -59,13 +59,14 @@ function tombstone(userId: string, now: Date) {
 export function createAccountDeletion(deps: AccountDeletionDeps): AccountDeletion {
   const { database, sessions, logger } = deps;
 
+  const announceAll = (userId: string, sessionIds: string[]): Promise<unknown> =>
+    Promise.all(sessionIds.map((sessionId) => deps.announceRevoked({ sessionId, userId }, "account-deleted")));
+
   /** Ends every live session of the user, the caller's too, and closes their sockets on every instance. */
-  const endEverySession = async (userId: string, current: string): Promise<number> => {
+  const endEverySession = async (userId: string, current: string): Promise<void> => {
     const others = await sessions.revokeAllBut(userId, current);
     await sessions.revoke(current);
-    const ended = [...others, current];
-    await Promise.all(ended.map((sessionId) => deps.announceRevoked({ sessionId, userId }, "account-deleted")));
-    return ended.length;
+    await announceAll(userId, [...others, current]);
   };
 
   return {
@@ -103,8 +104,8 @@ export function createAccountDeletion(deps: AccountDeletionDeps): AccountDeletio
         await tx.delete(roomInvitations).where(or(eq(roomInvitations.inviteeId, userId), eq(roomInvitations.inviterId, userId)));
         return [...friends.map((friend) => friend.otherId), ...requests.map((request) => (request.from === userId ? request.to : request.from))];
       });
-      // A sign-in that raced the revocation (it still knew the password) ended here too: its account is gone now.
-      await endEverySession(userId, session.sessionId);
+      // A sign-in that raced the revocation (it still knew the password) ends here: its account is gone now.
+      await announceAll(userId, await sessions.revokeAllBut(userId, session.sessionId));
       const told = await Promise.allSettled(
         [...new Set(notify)].map((otherId) => deps.events.toUser(otherId, { type: "friend.updated", userId, state: "none" })),
       );
