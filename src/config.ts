@@ -81,6 +81,8 @@ const EnvSchema = z
     RATE_LIMIT_OPEN_DIRECT_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 600 }),
     /** friends.request calls (accepting one by asking back counts too): each reaches another person. */
     RATE_LIMIT_FRIEND_REQUEST_PER_USER: bucketRule.default({ capacity: 20, periodSeconds: 600 }),
+    /** users.block calls of one user (unblocking is not limited). */
+    RATE_LIMIT_BLOCK_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 600 }),
     /** Socket tickets: one per (re)connect, so this also caps how fast one user can reconnect. */
     RATE_LIMIT_WS_TICKET_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 60 }),
     /** Calls one tRPC batch request may hold; a larger batch is refused whole (nothing runs). */
@@ -228,6 +230,7 @@ export interface RateLimits {
   invitePerUser: BucketRule;
   openDirectPerUser: BucketRule;
   friendRequestPerUser: BucketRule;
+  blockPerUser: BucketRule;
   wsTicketPerUser: BucketRule;
 }
 
@@ -287,6 +290,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       invitePerUser: env.RATE_LIMIT_INVITE_PER_USER,
       openDirectPerUser: env.RATE_LIMIT_OPEN_DIRECT_PER_USER,
       friendRequestPerUser: env.RATE_LIMIT_FRIEND_REQUEST_PER_USER,
+      blockPerUser: env.RATE_LIMIT_BLOCK_PER_USER,
       wsTicketPerUser: env.RATE_LIMIT_WS_TICKET_PER_USER,
     },
     rateLimitMemoryMaxBuckets: env.RATE_LIMIT_MEMORY_MAX_BUCKETS,

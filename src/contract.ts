@@ -52,7 +52,7 @@ export type { PresenceView } from "./domain/presence/presence.schema.ts";
 export type { MemberReceipt, MessageStatus, ReadState } from "./domain/receipts/receipts.schema.ts";
 export type { RoomAuditAction, RoomAuditEntry, RoomAuditRecord, RoomSettingsChanges, SettingChange } from "./domain/rooms/room-audit.ts";
 export type { MemberRole, MyRoom, Page, Room, RoomKind, RoomMember } from "./domain/rooms/rooms.schema.ts";
-export type { DmPolicy, UserProfile, UserPublic, UserPublicProfile, UserStatus } from "./domain/users/users.schema.ts";
+export type { BlockedUser, DmPolicy, UserProfile, UserPublic, UserPublicProfile, UserStatus } from "./domain/users/users.schema.ts";
 export type { Friend, FriendPage, FriendRequest, FriendRequests, FriendState } from "./domain/friends/friends.schema.ts";
 export type { DomainErrorReason } from "./lib/domain-error.ts";
 

@@ -67,12 +67,23 @@ export type UserEvent =
   | { type: "unread.updated"; roomId: string; readSeq: number; unread: number; unreadMentions: number }
   /** Where the user now stands with `userId` (friends.*), from the receiving user's side. */
   | { type: "friend.updated"; userId: string; state: FriendState }
+  /**
+   * I blocked (`blocked: true`) or unblocked `userId` (users.block, users.unblock) on one of my devices: all of them
+   * update their blocked set (the SDK flags that user's messages for me). The realtime layer also re-reads which
+   * presence and typing it hides from my sockets.
+   */
+  | { type: "block.updated"; userId: string; blocked: boolean }
   | ReceiptUpdated;
 
 /** Instructions for the realtime layer itself; never forwarded to clients. */
 export type ControlEvent =
   /** A session (refresh-token family) was revoked: its sockets are closed. */
-  { type: "session.revoked"; sessionId: string };
+  | { type: "session.revoked"; sessionId: string }
+  /**
+   * A block involving the user began or ended (sent to the blocked side, which is never told who blocked them): the
+   * realtime layer re-reads whose presence and typing it hides from the user's sockets. Not forwarded.
+   */
+  | { type: "blocks.changed" };
 
 export type DomainEvent = RoomEvent | UserEvent | ControlEvent;
 

@@ -18,6 +18,7 @@ import { createRoomLog, type RoomLog } from "./room-log/room-log.ts";
 import { createAccountDeparture } from "./rooms/account-departure.ts";
 import { createRoomService, type RoomService } from "./rooms/rooms.service.ts";
 import { createSearchService, type SearchService } from "./search/search.service.ts";
+import { type BlockService, createBlockService } from "./users/blocks.service.ts";
 import { createUserService, type UserService } from "./users/users.service.ts";
 
 /** Everything the transports may call. Built once by the composition root (src/deps.ts) and by tests. */
@@ -25,6 +26,8 @@ export interface Services {
   auth: AuthService;
   users: UserService;
   friends: FriendService;
+  /** users.block, unblock, blocked; and whose presence and typing a user's sockets must not get. */
+  blocks: BlockService;
   rooms: RoomService;
   messages: MessageService;
   /** Full-text search over the messages of the caller's rooms (messages.search). */
@@ -106,6 +109,7 @@ export function createServices(deps: ServiceDeps): Services {
       logger: logger.child({ service: "friends" }),
       requestRate: deps.rateLimits.friendRequestPerUser,
     }),
+    blocks: createBlockService({ database, events, rateLimiter, logger: logger.child({ service: "blocks" }), blockRate: deps.rateLimits.blockPerUser }),
     rooms,
     messages: createMessageService({
       database,

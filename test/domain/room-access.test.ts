@@ -81,6 +81,9 @@ describe.each(databaseKinds)("room access for outsiders on %s", (kind) => {
       anonymous.rooms.discover({}),
       anonymous.users.get({ userId: owner.id }),
       anonymous.users.search({ query: "a" }),
+      anonymous.users.block({ userId: owner.id }),
+      anonymous.users.unblock({ userId: owner.id }),
+      anonymous.users.blocked({}),
     ];
     for (const call of calls) expect(await trpcError(call)).toMatchObject({ code: "UNAUTHORIZED" });
   });

@@ -100,6 +100,10 @@ describe("hostile strings in every procedure (Bun)", () => {
     "friends.remove": { valid: () => ({ userId: SOME_ID }), strings: { userId: HOSTILE_TEXT } },
     "friends.list": { valid: () => ({}), strings: { cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
     "friends.requests": { valid: () => ({}), strings: {} },
+    // No such user / not blocked: NOT_FOUND, so no case blocks anyone the other cases need.
+    "users.block": { valid: () => ({ userId: SOME_ID }), strings: { userId: HOSTILE_TEXT } },
+    "users.unblock": { valid: () => ({ userId: SOME_ID }), strings: { userId: HOSTILE_TEXT } },
+    "users.blocked": { valid: () => ({}), strings: { cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
     "rooms.create": { valid: () => ({ name: "fine", kind: "private", description: "fine" }), strings: { name: HOSTILE_TEXT, kind: HOSTILE_TEXT, description: HOSTILE_TEXT } },
     "rooms.openDirect": { valid: () => ({ userId: other.user.id }), strings: { userId: HOSTILE_TEXT } },
     "rooms.list": { valid: () => ({}), strings: {} },

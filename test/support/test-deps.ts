@@ -51,6 +51,7 @@ export const TEST_RATE_LIMITS: RateLimits = {
   invitePerUser: GENEROUS,
   openDirectPerUser: GENEROUS,
   friendRequestPerUser: GENEROUS,
+  blockPerUser: GENEROUS,
   wsTicketPerUser: GENEROUS,
 };
 

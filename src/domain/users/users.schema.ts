@@ -2,6 +2,7 @@ import { z } from "zod";
 import { DisplayName } from "../auth/auth.schema.ts";
 import { Emoji } from "../messages/messages.schema.ts";
 import { plainText } from "../plain-text.ts";
+import { pageCursor, PgTimestampText } from "../rooms/page-cursor.ts";
 import { TimeZone } from "./time-zone.ts";
 
 /** What anyone who can see a user sees. Never carries email or credentials. */
@@ -111,3 +112,18 @@ export const UpdateMeInput = z
     message: "change at least one of displayName, privateReceipts, bio, status, timezone, dmPolicy",
   });
 export type UpdateMeInput = z.infer<typeof UpdateMeInput>;
+
+/** Someone I blocked (users.blocked), newest first. */
+export interface BlockedUser {
+  user: UserPublic;
+  blockedAt: string;
+}
+
+export const BlockUserInput = z.strictObject({ userId: UserId });
+export type BlockUserInput = z.infer<typeof BlockUserInput>;
+
+export const BlockedUsersInput = z.strictObject({
+  cursor: pageCursor(PgTimestampText).optional(),
+  limit: z.number().int().min(1).max(200).default(50),
+});
+export type BlockedUsersInput = z.infer<typeof BlockedUsersInput>;
