@@ -145,6 +145,7 @@ describe.each(databaseKinds)("account deletion on %s", (kind) => {
     const room = await deps.services.rooms.create(friend.id, { name: token(), kind: "private" });
     await deps.database.db.insert(roomInvitations).values({ roomId: room.id, inviteeId: account.user.id, inviterId: friend.id });
     const friendEvents = await deps.recordEvents({ userId: friend.id });
+    const blockerEvents = await deps.recordEvents({ userId: blocker.id });
 
     await account.api.auth.deleteAccount({ password: PASSWORD });
 
@@ -158,6 +159,7 @@ describe.each(databaseKinds)("account deletion on %s", (kind) => {
     expect(await trpcError(callerFor(deps.services, friend.id).friends.request({ userId: account.user.id }))).toMatchObject({ code: "NOT_FOUND" });
     await settle();
     expect(friendEvents).toContainEqual({ type: "friend.updated", userId: account.user.id, state: "none" });
+    expect(blockerEvents).toContainEqual({ type: "block.updated", userId: account.user.id, blocked: false });
   });
 
   it("leaves every room: the last owner hands over to the longest-standing admin, else moderator, else member; its messages stay", async () => {

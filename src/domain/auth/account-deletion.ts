@@ -90,7 +90,7 @@ export function createAccountDeletion(deps: AccountDeletionDeps): AccountDeletio
       if (failed > 0) {
         throw new DomainError("UNAVAILABLE", "your account could not leave every room and was not deleted; sign in and try again");
       }
-      const notify = await database.db.transaction(async (tx) => {
+      const { befriended, blockers } = await database.db.transaction(async (tx) => {
         // The row lock orders this after (or before) any friends.* change to the same people.
         await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for("update");
         await tx.update(users).set(tombstone(userId, deps.clock.now())).where(eq(users.id, userId));
@@ -100,17 +100,26 @@ export function createAccountDeletion(deps: AccountDeletionDeps): AccountDeletio
           .delete(friendRequests)
           .where(or(eq(friendRequests.fromUserId, userId), eq(friendRequests.toUserId, userId)))
           .returning({ from: friendRequests.fromUserId, to: friendRequests.toUserId });
-        await tx.delete(userBlocks).where(or(eq(userBlocks.blockerId, userId), eq(userBlocks.blockedId, userId)));
+        const blocks = await tx
+          .delete(userBlocks)
+          .where(or(eq(userBlocks.blockerId, userId), eq(userBlocks.blockedId, userId)))
+          .returning({ blockerId: userBlocks.blockerId });
         await tx.delete(roomInvitations).where(or(eq(roomInvitations.inviteeId, userId), eq(roomInvitations.inviterId, userId)));
-        return [...friends.map((friend) => friend.otherId), ...requests.map((request) => (request.from === userId ? request.to : request.from))];
+        return {
+          befriended: [...friends.map((friend) => friend.otherId), ...requests.map((request) => (request.from === userId ? request.to : request.from))],
+          blockers: blocks.map((block) => block.blockerId).filter((blockerId) => blockerId !== userId),
+        };
       });
       // A sign-in that raced the revocation (it still knew the password) ends here: its account is gone now.
       await announceAll(userId, await sessions.revokeAllBut(userId, session.sessionId));
-      const told = await Promise.allSettled(
-        [...new Set(notify)].map((otherId) => deps.events.toUser(otherId, { type: "friend.updated", userId, state: "none" })),
-      );
+      // Committed already: a lost event is reconciled by the next friends.* or users.blocked read, so it fails nothing.
+      const told = await Promise.allSettled([
+        ...[...new Set(befriended)].map((otherId) => deps.events.toUser(otherId, { type: "friend.updated", userId, state: "none" })),
+        // Whoever had blocked it keeps their devices' blocked sets true (the block is gone with the account).
+        ...blockers.map((blockerId) => deps.events.toUser(blockerId, { type: "block.updated", userId, blocked: false })),
+      ]);
       for (const result of told) {
-        if (result.status === "rejected") logger.error("friend event not published", { error: result.reason });
+        if (result.status === "rejected") logger.error("user event not published", { error: result.reason });
       }
       logger.info("account deleted", { userId });
       return { deleted: true };
