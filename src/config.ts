@@ -79,6 +79,8 @@ const EnvSchema = z
     RATE_LIMIT_ROOM_CREATE_PER_USER: bucketRule.default({ capacity: 10, periodSeconds: 600 }),
     RATE_LIMIT_INVITE_PER_USER: bucketRule.default({ capacity: 60, periodSeconds: 600 }),
     RATE_LIMIT_OPEN_DIRECT_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 600 }),
+    /** friends.request calls (accepting one by asking back counts too): each reaches another person. */
+    RATE_LIMIT_FRIEND_REQUEST_PER_USER: bucketRule.default({ capacity: 20, periodSeconds: 600 }),
     /** users.block calls of one user (unblocking is not limited). */
     RATE_LIMIT_BLOCK_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 600 }),
     /** rooms.setRole and rooms.transferOwnership: each is a room event every member receives. */
@@ -233,6 +235,7 @@ export interface RateLimits {
   roomCreatePerUser: BucketRule;
   invitePerUser: BucketRule;
   openDirectPerUser: BucketRule;
+  friendRequestPerUser: BucketRule;
   blockPerUser: BucketRule;
   roleChangesPerUser: BucketRule;
   moderationPerUser: BucketRule;
@@ -295,6 +298,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       roomCreatePerUser: env.RATE_LIMIT_ROOM_CREATE_PER_USER,
       invitePerUser: env.RATE_LIMIT_INVITE_PER_USER,
       openDirectPerUser: env.RATE_LIMIT_OPEN_DIRECT_PER_USER,
+      friendRequestPerUser: env.RATE_LIMIT_FRIEND_REQUEST_PER_USER,
       blockPerUser: env.RATE_LIMIT_BLOCK_PER_USER,
       roleChangesPerUser: env.RATE_LIMIT_ROLE_CHANGES_PER_USER,
       moderationPerUser: env.RATE_LIMIT_MODERATION_PER_USER,

@@ -54,7 +54,8 @@ export type { ReportResolution, RoomAuditAction, RoomAuditEntry, RoomAuditRecord
 export type { RoomRestriction } from "./domain/rooms/room-restrictions.ts";
 export type { Report, ReportedMessage, ReportReason, ReportStatus } from "./domain/moderation/moderation.schema.ts";
 export type { MemberRole, MyRoom, Page, Room, RoomKind, RoomMember } from "./domain/rooms/rooms.schema.ts";
-export type { BlockedUser, UserProfile, UserPublic } from "./domain/users/users.schema.ts";
+export type { BlockedUser, DmPolicy, UserProfile, UserPublic, UserPublicProfile, UserStatus } from "./domain/users/users.schema.ts";
+export type { Friend, FriendPage, FriendRequest, FriendRequests, FriendState } from "./domain/friends/friends.schema.ts";
 export type { DomainErrorReason } from "./lib/domain-error.ts";
 
 // Never called (see above): it exists for its inferred return type, so it is "used only as a type" by design.

@@ -1,3 +1,4 @@
+import type { FriendState } from "./friends/friends.schema.ts";
 import type { Message, ThreadSummary } from "./messages/messages.schema.ts";
 import type { MemberRole, Room } from "./rooms/rooms.schema.ts";
 import type { UserPublic } from "./users/users.schema.ts";
@@ -71,6 +72,8 @@ export type UserEvent =
   | { type: "room.membership"; roomId: string; membership: "joined" | "left" | "removed"; room: Room | null }
   /** The user read on one device: all of their devices update the room's unread count. */
   | { type: "unread.updated"; roomId: string; readSeq: number; unread: number; unreadMentions: number }
+  /** Where the user now stands with `userId` (friends.*), from the receiving user's side. */
+  | { type: "friend.updated"; userId: string; state: FriendState }
   /**
    * I blocked (`blocked: true`) or unblocked `userId` (users.block, users.unblock) on one of my devices: all of them
    * update their blocked set (the SDK flags that user's messages for me). The realtime layer also re-reads which

@@ -146,6 +146,8 @@ describe.each(databaseKinds)("upgrading the sessions kept in the KV on %s", (kin
       jwt: TEST_JWT,
       refreshTokenTtlSeconds: 30 * 86400,
       rateLimits: TEST_RATE_LIMITS,
+      // No account is deleted in this spec.
+      leaveEveryRoom: async () => ({ failed: 0 }),
     });
 
     const [carried] = await database.db.select().from(schema.sessions).where(sql`${schema.sessions.id} = ${sessionId}`);

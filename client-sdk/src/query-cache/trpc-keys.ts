@@ -8,7 +8,15 @@ import type { QueryKey } from "@tanstack/query-core";
  * `[["messages", "list"], { input: { roomId } }]` finds every cached messages.list of one room, whatever its other
  * input (limit, before, after) and its type — what `trpc.messages.list.pathFilter()` finds, narrowed to a room.
  */
-export type CachedProcedure = "messages.list" | "messages.thread" | "rooms.list" | "rooms.get" | "rooms.members" | "rooms.mutes";
+export type CachedProcedure =
+  | "messages.list"
+  | "messages.thread"
+  | "rooms.list"
+  | "rooms.get"
+  | "rooms.members"
+  | "rooms.mutes"
+  | "friends.list"
+  | "friends.requests";
 
 export interface ProcedureKeys {
   /** Every cached result of the procedure; with `input`, those whose input has these fields. */
