@@ -3,7 +3,7 @@ import type { Db } from "../../infra/db/database.ts";
 import { roomMembers, rooms, users } from "../../infra/db/schema.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { UserPublic } from "../users/users.schema.ts";
-import type { MemberRole, Room } from "./rooms.schema.ts";
+import type { MemberRole, Room, RoomSettings } from "./rooms.schema.ts";
 
 /**
  * The one answer an outsider gets for a room they may not see, whether it is private or does not exist at all:
@@ -21,9 +21,18 @@ export const roomColumns = {
   createdAt: rooms.createdAt,
   lastSeq: rooms.lastSeq,
   epoch: rooms.epoch,
+  // Flat (returning() takes no nested fields); toRoom gathers them into `settings`.
+  maxMembers: rooms.maxMembers,
+  historyVisibility: rooms.historyVisibility,
+  postPolicy: rooms.postPolicy,
+  attachmentsAllowed: rooms.attachmentsAllowed,
+  slowModeSeconds: rooms.slowModeSeconds,
+  membersCanInvite: rooms.membersCanInvite,
 };
 
-type RoomRow = { [K in keyof Room]: K extends "createdAt" ? Date : Room[K] };
+type RoomRow = { [K in Exclude<keyof Room, "settings">]: K extends "createdAt" ? Date : Room[K] } & {
+  [K in keyof RoomSettings]: K extends "historyVisibility" | "postPolicy" ? string : RoomSettings[K];
+};
 
 export function toRoom(row: RoomRow): Room {
   return {
@@ -34,6 +43,15 @@ export function toRoom(row: RoomRow): Room {
     createdAt: row.createdAt.toISOString(),
     lastSeq: row.lastSeq,
     epoch: row.epoch,
+    settings: {
+      maxMembers: row.maxMembers,
+      // The columns' check constraints hold them to these values.
+      historyVisibility: row.historyVisibility === "sinceJoin" ? "sinceJoin" : "all",
+      postPolicy: row.postPolicy === "moderators" ? "moderators" : "everyone",
+      attachmentsAllowed: row.attachmentsAllowed,
+      slowModeSeconds: row.slowModeSeconds,
+      membersCanInvite: row.membersCanInvite,
+    },
   };
 }
 
