@@ -3,6 +3,7 @@ import type { BucketRule } from "../../config.ts";
 import type { Database } from "../../infra/db/database.ts";
 import { messageEdits, messageReactions, messages, users } from "../../infra/db/schema.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
+import { type Clock, systemClock } from "../../lib/clock.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { Metrics } from "../../lib/metrics.ts";
@@ -61,6 +62,8 @@ export interface MessageServiceDeps {
   logger: Logger;
   metrics: Metrics;
   sendRate: BucketRule;
+  /** When mutes are over, for the send gate (default: the system clock). */
+  clock?: Clock;
   /** Group commit: the most sends per transaction (default 256), and a report after each batch (tests, metrics). */
   batching?: { maxBatchSize?: number; maxQueued?: number; onBatch?: (report: BatchReport) => void };
 }
@@ -73,6 +76,7 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
     statements: deps.database.kind === "postgres" ? "pipelined" : "sequential",
     log: deps.log,
     logger: deps.logger,
+    clock: deps.clock ?? systemClock,
     maxBatchSize: deps.batching?.maxBatchSize,
     maxQueued: deps.batching?.maxQueued,
     onBatch: (report) => {
