@@ -7,7 +7,7 @@ import { findMessagesByIds } from "../messages/message-rows.ts";
 import { likePattern } from "../users/like-pattern.ts";
 import { encodeCursor } from "./page-cursor.ts";
 import { unreadCount, unreadMentionsCount } from "./unread.ts";
-import { findMemberRoom, findRoomForUser, notAMember, roomColumns, toRoom } from "./room-access.ts";
+import { findMemberRoom, findRoomForUser, historyStart, notAMember, roomColumns, toRoom } from "./room-access.ts";
 import type { DiscoverRoomsInput, MemberRole, MembersInput, MyRoom, Page, Room, RoomMember } from "./rooms.schema.ts";
 
 /** Everything that reads rooms and their members; nothing here writes. */
@@ -18,6 +18,7 @@ export interface RoomListing {
   members(userId: string, input: MembersInput): Promise<Page<RoomMember>>;
   requireMember(userId: string, roomId: string): Promise<MemberRole>;
   roomIdsOf(userId: string, options?: { atMostMembers?: number }): Promise<string[]>;
+  historyStarts(userId: string, roomIds: readonly string[]): Promise<Map<string, number>>;
 }
 
 const peerMembers = alias(roomMembers, "peer_members");
@@ -63,6 +64,23 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
     return loader;
   };
   return {
+    async historyStarts(userId, roomIds) {
+      if (roomIds.length === 0) return new Map();
+      const rows = await db
+        .select({ roomId: roomMembers.roomId, joinedSeq: roomMembers.joinedSeq })
+        .from(roomMembers)
+        .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
+        .where(
+          and(
+            eq(roomMembers.userId, userId),
+            inArray(roomMembers.roomId, [...roomIds]),
+            eq(rooms.historyVisibility, "sinceJoin"),
+            sql`${roomMembers.joinedSeq} > 0`,
+          ),
+        );
+      return new Map(rows.map((row) => [row.roomId, row.joinedSeq]));
+    },
+
     async list(userId) {
       // One query: each room with the caller's role, its newest main-timeline message, unread, and for direct
       // rooms the peer.
@@ -74,6 +92,8 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
           peer: { id: peerUsers.id, username: peerUsers.username, displayName: peerUsers.displayName },
           readSeq: roomMembers.lastReadSeq,
           deliveredSeq: roomMembers.lastDeliveredSeq,
+          lastMessageSeq: messages.seq,
+          joinedSeq: roomMembers.joinedSeq,
           unread: unreadCount(userId, roomMembers.lastReadSeq),
           unreadMentions: unreadMentionsCount(userId, roomMembers.lastReadSeq),
         })
@@ -88,7 +108,10 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
         .where(eq(roomMembers.userId, userId))
         .orderBy(desc(rooms.updatedAt), desc(rooms.id));
       // The last messages whole (quotes, reactions as I see them), in a second read by id.
-      const lastIds = rows.flatMap((row) => (row.lastMessageId ? [row.lastMessageId] : []));
+      // Not one from before my join in a "sinceJoin" room: that history is not mine to read.
+      const visible = (row: (typeof rows)[number]): boolean =>
+        row.lastMessageSeq !== null && row.lastMessageSeq >= historyStart(toRoom(row.room), row.joinedSeq);
+      const lastIds = rows.flatMap((row) => (row.lastMessageId && visible(row) ? [row.lastMessageId] : []));
       const lastMessages = new Map((await findMessagesByIds(db, lastIds, userId)).map((message) => [message.id, message]));
       return rows.map((row) => ({
         ...toRoom(row.room),

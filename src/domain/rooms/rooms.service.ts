@@ -93,6 +93,11 @@ export interface RoomService {
    * `atMostMembers` members.
    */
   roomIdsOf(userId: string, options?: { atMostMembers?: number }): Promise<string[]>;
+  /**
+   * For those of `roomIds` whose history the user reads only since joining ("sinceJoin"), the first seq they may
+   * read; rooms they read whole (or are not in) are left out. One read, for a resume of many rooms.
+   */
+  historyStarts(userId: string, roomIds: readonly string[]): Promise<Map<string, number>>;
 }
 
 export interface RoomServiceDeps {
