@@ -38,7 +38,9 @@ export interface MessageService {
    * Commits the message with the room's next seq, then publishes `message.created`. Resolves only after the commit.
    * Idempotent on (sender, clientMsgId): a retry returns the original and publishes nothing
    * (CONFLICT if that id was used for a different room or body). Validates its input itself (the realtime layer
-   * passes frames straight through). TOO_MANY_REQUESTS past the per-user send rate.
+   * passes frames straight through). TOO_MANY_REQUESTS past the per-user send rate. The send gate (decided in the
+   * commit, under the room's lock): FORBIDDEN reason MUTED, POST_POLICY or BLOCKED (direct rooms), TOO_MANY_REQUESTS
+   * reason SLOW_MODE with retryAfterSeconds.
    */
   send(userId: string, input: SendMessageInput): Promise<SendOutcome>;
   /** Keyset pages on (room_id, seq) of the main timeline: the newest, `before`, `after` or `around` a seq; ascending. */
