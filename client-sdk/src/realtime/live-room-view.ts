@@ -1,10 +1,10 @@
-import type { LoggedRoomEvent, LoggedRoomEventType, Message, MessagePage } from "../../../src/contract.ts";
+import type { LoggedRoomEvent, LoggedRoomEventType, MemberRole, Message, MessagePage, Room } from "../../../src/contract.ts";
 import type { ThreadPage } from "../../../src/domain/messages/messages.schema.ts";
 import { errorCodeOf } from "../rpc.ts";
 import { DEFAULT_BACKOFF, fullJitterDelay } from "./backoff.ts";
 import type { RealtimeClient } from "./realtime-client.ts";
 import { LOGGED_EVENT_TYPES } from "./room-streams.ts";
-import { createRoomView, type RoomView } from "./room-view.ts";
+import { createRoomView, type RoomActivity, type RoomView } from "./room-view.ts";
 
 /** "loading" until the first page; "reloading" while it starts over from a fresh page; "failed" when it cannot read the room. */
 export type LiveRoomViewState = "loading" | "live" | "reloading" | "failed" | "closed";
@@ -27,6 +27,12 @@ export interface LiveRoomView {
   /** The replies to a thread's root that the view has seen since it loaded, ascending. */
   thread(rootId: string): readonly Message[];
   message(messageId: string): Message | undefined;
+  /** The room's activity events received since the view started (room-view.ts: RoomView.activity). */
+  activity(): readonly RoomActivity[];
+  /** Roles as the events since the view's page left them (RoomView.roles). */
+  roles(): ReadonlyMap<string, MemberRole | null>;
+  /** The room as the latest room.updated since the view's page left it; null when none came. */
+  room(): Room | null;
   /** Loads the next older page into the timeline; resolves with whether older messages remain. */
   loadOlder(): Promise<boolean>;
   /**
@@ -248,6 +254,9 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
     messages: () => view?.messages() ?? NONE,
     thread: (rootId) => view?.thread(rootId) ?? NONE,
     message: (messageId) => view?.message(messageId),
+    activity: () => view?.activity() ?? NO_ACTIVITY,
+    roles: () => view?.roles() ?? NO_ROLES,
+    room: () => view?.room() ?? null,
     loadOlder() {
       // One at a time: a second call while one is under way gets the same answer.
       older ??= loadOlder().finally(() => (older = null));
@@ -270,6 +279,8 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
 }
 
 const NONE: readonly Message[] = [];
+const NO_ACTIVITY: readonly RoomActivity[] = [];
+const NO_ROLES: ReadonlyMap<string, MemberRole | null> = new Map();
 
 function deferred(): { promise: Promise<void>; resolve(): void; reject(error: unknown): void } {
   let resolve!: () => void;

@@ -1,7 +1,13 @@
-import type { LoggedRoomEvent, Message, MessagePage } from "../../../src/contract.ts";
+import type { LoggedRoomEvent, MemberRole, Message, MessagePage, Room } from "../../../src/contract.ts";
 // Not in src/contract.ts yet (what `messages.thread` answers); a plain interface, so the bundle takes it as it is.
 import type { ThreadPage } from "../../../src/domain/messages/messages.schema.ts";
-import { isAboutMessages, messageChangeOf, onMainTimeline } from "./message-changes.ts";
+import { isAboutMessages, type MessageEvent, messageChangeOf, onMainTimeline } from "./message-changes.ts";
+
+/**
+ * A logged event about the room and its people rather than a message: a join, a leave (left, removed, banned), a
+ * role change, a mute, a change of the room's name or settings — what a chat shows as a system line.
+ */
+export type RoomActivity = Exclude<LoggedRoomEvent, MessageEvent>;
 
 /**
  * "empty": no page yet (events are kept until one comes). "live": every event up to `position` is applied.
@@ -42,6 +48,19 @@ export interface RoomView {
   /** The replies to `rootId` the view has seen (from events since its page, and thread pages loaded), ascending. */
   thread(rootId: string): readonly Message[];
   message(messageId: string): Message | undefined;
+  /**
+   * The room's activity events the view received since it was created — live, or replayed after a reconnect —
+   * ascending by seq, at most the latest ACTIVITY_LIMIT. Events a reconnect could not replay (the view started over
+   * from a page) are not in it. The same array until one comes.
+   */
+  activity(): readonly RoomActivity[];
+  /**
+   * What the events since the view's page say of members' roles: a joiner's role, a new role, null once they left or
+   * were removed or banned. Members no event mentioned are absent (`rooms.members` has them). Starts over with the view.
+   */
+  roles(): ReadonlyMap<string, MemberRole | null>;
+  /** The room as the latest `room.updated` since the view's page left it (name, description, settings); null when none came. */
+  room(): Room | null;
 }
 
 export interface RoomViewOptions {
@@ -54,6 +73,9 @@ export interface RoomViewOptions {
 
 /** Events kept for applying again to pages that were read before them (and while the view waits for a page). */
 const JOURNAL_LIMIT = 2000;
+
+/** Activity events a view keeps: enough system lines for any screen, bounded for a room that is mostly joins. */
+export const ACTIVITY_LIMIT = 500;
 
 /**
  * A room as its log has made it, on the client: the messages with their edits, tombstones, reactions (with `me`
@@ -77,6 +99,9 @@ export function createRoomView(options: RoomViewOptions): RoomView {
   let journal: LoggedRoomEvent[] = [];
   let timeline: Message[] | null = null;
   const threads = new Map<string, Message[]>();
+  let activity: readonly RoomActivity[] = [];
+  let roles = new Map<string, MemberRole | null>();
+  let room: Room | null = null;
 
   function changed(): void {
     timeline = null;
@@ -93,7 +118,7 @@ export function createRoomView(options: RoomViewOptions): RoomView {
 
   /** Applies an event to what the view holds; a message it has not seen is taken only from its creation. */
   function change(event: LoggedRoomEvent): void {
-    if (!isAboutMessages(event)) return;
+    if (!isAboutMessages(event)) return noteActivity(event);
     const apply = messageChangeOf(event, userId);
     if (!apply) return;
     const touches =
@@ -108,6 +133,24 @@ export function createRoomView(options: RoomViewOptions): RoomView {
     }
     if (event.type === "message.created" && !held.has(event.message.id)) held.set(event.message.id, event.message);
     changed();
+  }
+
+  function noteActivity(event: RoomActivity): void {
+    activity = [...activity.slice(activity.length >= ACTIVITY_LIMIT ? 1 : 0), event];
+    switch (event.type) {
+      case "member.joined":
+        roles = new Map(roles).set(event.member.user.id, event.member.role);
+        break;
+      case "member.role":
+        roles = new Map(roles).set(event.userId, event.role);
+        break;
+      case "member.left":
+        roles = new Map(roles).set(event.userId, null);
+        break;
+      case "room.updated":
+        room = event.room;
+        break;
+    }
   }
 
   /** The events after `after` through the position, or null when the journal no longer reaches back that far. */
@@ -131,6 +174,9 @@ export function createRoomView(options: RoomViewOptions): RoomView {
   function seed(page: MessagePage): LoadOutcome {
     if (page.hasNewer) throw new Error("a room view starts from the newest page of messages.list (hasNewer: false)");
     held.clear();
+    // What the events said of roles and the room may have been overtaken by the ones missed: ask again (null/absent).
+    roles = new Map();
+    room = null;
     for (const message of page.messages) held.set(message.id, message);
     changed();
     position = endOf(page);
@@ -210,6 +256,9 @@ export function createRoomView(options: RoomViewOptions): RoomView {
       return replies;
     },
     message: (messageId) => held.get(messageId),
+    activity: () => activity,
+    roles: () => roles,
+    room: () => room,
   };
   if (options.page) view.load(options.page);
   return view;
