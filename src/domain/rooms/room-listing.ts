@@ -63,22 +63,31 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
     }
     return loader;
   };
+  // Sockets resuming after a deploy ask this all at once, like roomIdsOf: coalesced the same way.
+  const historyStartsLoader = createBatchLoader<string, [string, number][]>({
+    maxBatch: ROOM_IDS_BATCH,
+    missing: [],
+    loadMany: async (userIds) => {
+      const rows = await db
+        .select({ userId: roomMembers.userId, roomId: roomMembers.roomId, joinedSeq: roomMembers.joinedSeq })
+        .from(roomMembers)
+        .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
+        .where(and(inArray(roomMembers.userId, userIds), eq(rooms.historyVisibility, "sinceJoin"), sql`${roomMembers.joinedSeq} > 0`));
+      const byUser = new Map<string, [string, number][]>();
+      for (const row of rows) {
+        const starts = byUser.get(row.userId);
+        if (starts) starts.push([row.roomId, row.joinedSeq]);
+        else byUser.set(row.userId, [[row.roomId, row.joinedSeq]]);
+      }
+      return byUser;
+    },
+  });
   return {
     async historyStarts(userId, roomIds) {
       if (roomIds.length === 0) return new Map();
-      const rows = await db
-        .select({ roomId: roomMembers.roomId, joinedSeq: roomMembers.joinedSeq })
-        .from(roomMembers)
-        .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
-        .where(
-          and(
-            eq(roomMembers.userId, userId),
-            inArray(roomMembers.roomId, [...roomIds]),
-            eq(rooms.historyVisibility, "sinceJoin"),
-            sql`${roomMembers.joinedSeq} > 0`,
-          ),
-        );
-      return new Map(rows.map((row) => [row.roomId, row.joinedSeq]));
+      const wanted = new Set(roomIds);
+      const starts = await historyStartsLoader.load(userId);
+      return new Map(starts.filter(([roomId]) => wanted.has(roomId)));
     },
 
     async list(userId) {
