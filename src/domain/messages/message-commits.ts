@@ -4,13 +4,13 @@ import { messageMentions, messages, roomEvents, roomMembers, roomMutes, rooms, u
 import type { Clock } from "../../lib/clock.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { ThreadRoot } from "../events.ts";
-import { may, permissionRefusal } from "../rooms/permissions.ts";
+import { may } from "../rooms/permissions.ts";
 import { notAMember } from "../rooms/room-access.ts";
-import type { MemberRole, RoomKind } from "../rooms/rooms.schema.ts";
 import type { UserPublic } from "../users/users.schema.ts";
 import { findMessages, findMessagesByIds, MAX_THREAD_PARTICIPANTS, toMessage } from "./message-rows.ts";
 import type { Message, SendMessageInput } from "./messages.schema.ts";
 import type { MentionRequest } from "./mentions.ts";
+import { gateRefusal, type Sender } from "./send-gate.ts";
 
 /** A new message; for a thread reply, its root's summary after it (the event carries it). */
 export type SendOutcome = { message: Message; created: true; root?: ThreadRoot } | { message: Message; created: false };
@@ -263,50 +263,6 @@ export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: Stateme
     for (const { index, of } of repeats) results[index] = replay(created[of] as Message, sends[index]!.input);
     return results;
   });
-}
-
-/** A member about to post, with what the send gate needs to know about them in that room. */
-interface Sender {
-  user: UserPublic;
-  role: MemberRole;
-  /** A mute in force (room_mutes) at the batch's `now`. */
-  muted: boolean;
-  /** In a direct room: either of its two people blocked the other. */
-  blocked: boolean;
-  /** Slow-mode rooms only: seconds since the member's previous message in the room (null: none, or no slow mode). */
-  sinceLastSeconds: number | null;
-}
-
-/** The room's rules for who may post, as read under its lock. */
-interface PostingRules {
-  kind: RoomKind;
-  postPolicy: string;
-  slowModeSeconds: number;
-}
-
-/**
- * The send gate: why this member may not post in this room now, or null. Decided under the room's lock, from what
- * `sendersIn` read after taking it, so it holds on every instance: a mute, block or setting committed before the
- * batch took the lock is seen, one committed after waits for the batch. Lasting refusals first, slow mode last.
- */
-function gateRefusal(room: PostingRules, sender: Sender, postedInBatch: boolean): DomainError | null {
-  if (sender.muted) return new DomainError("FORBIDDEN", "muted in this room", { reason: "MUTED" });
-  if (room.postPolicy === "moderators") {
-    const refused = permissionRefusal(sender.role, "announce", "POST_POLICY");
-    if (refused) return refused;
-  }
-  if (room.kind === "direct" && sender.blocked) return new DomainError("FORBIDDEN", "you cannot message this user", { reason: "BLOCKED" });
-  if (room.slowModeSeconds > 0 && !may(sender.role, "skipSlowMode")) {
-    // A message of theirs earlier in this batch was sent just now.
-    const since = postedInBatch ? 0 : sender.sinceLastSeconds;
-    if (since !== null && since < room.slowModeSeconds) {
-      return new DomainError("TOO_MANY_REQUESTS", `slow mode: one message every ${room.slowModeSeconds} seconds`, {
-        reason: "SLOW_MODE",
-        retryAfterSeconds: Math.max(1, Math.ceil(room.slowModeSeconds - since)),
-      });
-    }
-  }
-  return null;
 }
 
 /**
