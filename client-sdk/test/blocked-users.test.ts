@@ -10,6 +10,7 @@ import type { RealtimeEvents } from "../src/realtime/realtime-client.ts";
 import { createRoomView } from "../src/realtime/room-view.ts";
 import { bridgeQueryCache } from "../src/tanstack-query.ts";
 import { scriptedRoom } from "./support/scripted-room.ts";
+import { DEFAULT_ROOM_SETTINGS } from "../../src/domain/rooms/rooms.schema.ts";
 
 /**
  * Pushed events are shared by every member, so the server cannot flag a blocked sender's messages in them for one
@@ -90,6 +91,7 @@ describe("bridgeQueryCache: messages of people I blocked", () => {
     const listed: MyRoom = {
       id: roomId, kind: "public", name: "r", description: "", createdAt: new Date(0).toISOString(), lastSeq: 0, role: "member",
       lastMessage: null, peer: null, readSeq: 0, deliveredSeq: 0, unread: 0, unreadMentions: 0, epoch: 1,
+      settings: DEFAULT_ROOM_SETTINGS,
     };
     queryClient.setQueryData(trpc.rooms.list.queryKey(), [listed]);
     const emit = (event: ServerEvent): void => realtime.emit(event.type, event as never);

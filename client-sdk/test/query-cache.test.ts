@@ -3,7 +3,7 @@ import { messageFixture } from "../../test/support/message-fixture.ts";
 import { createTRPCClient } from "@trpc/client";
 import { createTRPCOptionsProxy } from "@trpc/tanstack-react-query";
 import { afterEach, describe, expect, it } from "vitest";
-import type { AppRouter, Message, MessagePage, MyRoom, Room, ServerEvent, UserPublic } from "../../src/contract.ts";
+import type { AppRouter, Message, MessagePage, MyRoom, Room, RoomSettings, ServerEvent, UserPublic } from "../../src/contract.ts";
 import { createEmitter } from "../src/emitter.ts";
 import type { RealtimeEvents } from "../src/realtime/realtime-client.ts";
 import { bridgeQueryCache } from "../src/tanstack-query.ts";
@@ -63,6 +63,14 @@ const page = (roomId: string, seqs: number[], more: { hasOlder?: boolean; hasNew
 });
 const seqs = (data: MessagePage | undefined): number[] | undefined => data?.messages.map((m) => m.seq);
 const ready = (): ServerEvent => ({ type: "ready", connectionId: crypto.randomUUID(), userId: ME.id, rooms: [] });
+const SETTINGS: RoomSettings = {
+  maxMembers: null,
+  historyVisibility: "all",
+  postPolicy: "everyone",
+  attachmentsAllowed: true,
+  slowModeSeconds: 0,
+  membersCanInvite: false,
+};
 const myRoom = (id: string, seq: { lastSeq: number; readSeq: number; unread: number }): MyRoom => ({
   id,
   kind: "public",
@@ -78,6 +86,7 @@ const myRoom = (id: string, seq: { lastSeq: number; readSeq: number; unread: num
   unread: seq.unread,
   unreadMentions: 0,
   epoch: 1,
+  settings: SETTINGS,
 });
 
 function deferred<T>() {
@@ -161,7 +170,7 @@ describe("bridgeQueryCache: messages.list", () => {
     queryClient.setQueryData(key, page(roomId, [1, 2]));
 
     emit({ type: "member.joined", roomId, seq: 3, member: { user: ANN, role: "member" } });
-    emit({ type: "room.updated", roomId, seq: 4, room: { id: roomId, kind: "public", name: "renamed", description: "", createdAt: new Date(0).toISOString(), lastSeq: 4, epoch: 1 } });
+    emit({ type: "room.updated", roomId, seq: 4, room: { id: roomId, kind: "public", name: "renamed", description: "", createdAt: new Date(0).toISOString(), lastSeq: 4, epoch: 1, settings: SETTINGS } });
     emit(created(roomId, 5));
     emit({ type: "member.left", roomId, seq: 6, userId: ANN.id, reason: "left" });
 
@@ -355,7 +364,7 @@ describe("bridgeQueryCache: rooms", () => {
     const { queryClient, trpc, emit } = harness();
     const roomId = crypto.randomUUID();
     const listed = myRoom(roomId, { lastSeq: 9, readSeq: 9, unread: 0 });
-    const room: Room = { id: roomId, kind: "public", name: "old", description: "", createdAt: listed.createdAt, lastSeq: 9, epoch: 1 };
+    const room: Room = { id: roomId, kind: "public", name: "old", description: "", createdAt: listed.createdAt, lastSeq: 9, epoch: 1, settings: SETTINGS };
     queryClient.setQueryData(trpc.rooms.list.queryKey(), [listed]);
     queryClient.setQueryData(trpc.rooms.get.queryKey({ roomId }), room);
 

@@ -269,6 +269,35 @@ describe("realtime client: outbox", () => {
     connection.emit({ type: "ack", clientMsgId: first.clientMsgId, message: message(1) });
     await expect(acknowledged).resolves.toEqual(message(1));
   });
+
+  it("fails a send refused by the room's slow mode (the user's to retry), with the reason and the seconds to wait", async () => {
+    const h = await setup();
+    const connection = await opened(h);
+    const acknowledged = h.client.send(ROOM, "again!");
+    const { clientMsgId } = await sent(connection);
+    connection.emit({
+      type: "error",
+      code: "TOO_MANY_REQUESTS",
+      message: "slow mode: one message every 30 seconds",
+      clientMsgId,
+      retryAfterSeconds: 0.05,
+      reason: "SLOW_MODE",
+    });
+    const error = await acknowledged.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SendRejectedError);
+    expect(error).toMatchObject({ code: "TOO_MANY_REQUESTS", reason: "SLOW_MODE", retryAfterSeconds: 0.05 });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(connection.sends).toHaveLength(1); // not sent again behind the user's back
+  });
+
+  it("fails a send refused because the sender is muted, with the reason", async () => {
+    const h = await setup();
+    const connection = await opened(h);
+    const acknowledged = h.client.send(ROOM, "hello?");
+    const { clientMsgId } = await sent(connection);
+    connection.emit({ type: "error", code: "FORBIDDEN", message: "muted in this room", clientMsgId, reason: "MUTED" });
+    await expect(acknowledged).rejects.toMatchObject({ code: "FORBIDDEN", reason: "MUTED" });
+  });
 });
 
 describe("realtime client: room streams and handlers", () => {

@@ -100,6 +100,16 @@ describe("room streams", () => {
     expect(h.delivered).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it("skips to where the log starts for this reader when a gap fill finds nothing before it (sinceJoin history)", async () => {
+    // The server's log for this reader begins at 8 (their member.joined): asking after 2 answers from 8 on.
+    const h = harness([8, 9, 10]);
+    h.streams.advance(ROOM, 2, EPOCH);
+    h.streams.accept(created(10));
+    await vi.waitFor(() => expect(h.delivered).toEqual([8, 9, 10]));
+    expect(h.fetches).toEqual([{ afterSeq: 2, limit: expect.any(Number) }]); // once: no loop asking for 3 again
+    expect(h.streams.position(ROOM)).toBe(10);
+  });
+
   it("starts over when told of another epoch: the old seq means nothing there, and what was buffered is dropped", async () => {
     const gate = deferred<Message[]>();
     const h = harness([], () => gate.promise);

@@ -132,6 +132,7 @@ export function createServices(deps: ServiceDeps): Services {
       logger: logger.child({ service: "messages" }),
       sendRate: deps.rateLimits.sendPerUser,
       metrics: deps.metrics,
+      clock,
     }),
     search: createSearchService({ database, rateLimiter, searchRate: deps.rateLimits.searchPerUser }),
     messageChanges,

@@ -10,7 +10,7 @@ export type DomainErrorCode =
 
 /**
  * Finer causes a client can act on, beyond the code; sent as `data.reason` (tRPC) or `reason` (socket error frame).
- * ROOM_FULL: the room has ROOM_MAX_MEMBERS members. ROOM_LIMIT: the user is in USER_MAX_ROOMS rooms.
+ * ROOM_FULL: the room has its maxMembers (else ROOM_MAX_MEMBERS) members. ROOM_LIMIT: the user is in USER_MAX_ROOMS rooms.
  * EDIT_WINDOW: MESSAGE_EDIT_WINDOW_SECONDS have passed. REACTION_LIMIT: too many emoji on the message (or mine on it).
  * PIN_LIMIT: the room has the most pinned messages it may have. LAST_OWNER: the change would leave a room with
  * members but no owner (transfer ownership first). BANNED: banned from the room. MUTED: muted in the room.

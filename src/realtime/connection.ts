@@ -136,8 +136,9 @@ class SocketConnection implements Connection, ReplayTarget, ScreenedSocket {
       const [roomIds, hidden] = await Promise.all([this.deps.services.rooms.roomIdsOf(this.userId), this.deps.services.blocks.hiddenFrom(this.userId)]);
       if (this.isClosed) return this.releaseUser();
       this.deps.screen.set(this, hidden);
+      const starts = await this.historyStarts(resume);
       const positions = await mapConcurrently(roomIds, ROOM_ATTACH_CONCURRENCY, async (roomId) => {
-        const from = resume?.[roomId];
+        const from = visibleFrom(resume?.[roomId], starts.get(roomId));
         const outcome = await this.attach(roomId, from ?? null);
         if (outcome && from !== undefined) this.sendResumed(roomId, outcome);
         return { roomId, lastSeq: outcome?.position ?? 0, epoch: this.retained.get(roomId)?.epoch() ?? 0 };
@@ -223,14 +224,21 @@ class SocketConnection implements Connection, ReplayTarget, ScreenedSocket {
     this.send(resumedEvent(roomId, outcome, this.retained.get(roomId)?.epoch() ?? 0));
   }
 
+  /** Where history starts for this user in the rooms being resumed ("sinceJoin" rooms only): one read. */
+  private historyStarts(resume: ResumePositions | null): Promise<Map<string, number>> {
+    const roomIds = Object.keys(resume ?? {});
+    return roomIds.length === 0 ? Promise.resolve(new Map()) : this.deps.services.rooms.historyStarts(this.userId, roomIds);
+  }
+
   private resumeRooms(rooms: ResumePositions): void {
     void this.enqueue(async () => {
+      const starts = await this.historyStarts(rooms);
       await mapConcurrently(Object.entries(rooms), ROOM_ATTACH_CONCURRENCY, async ([roomId, from]) => {
         if (!this.retained.has(roomId)) {
           this.send({ type: "error", code: "FORBIDDEN", message: "not a member of this room", roomId });
           return;
         }
-        const outcome = await this.attach(roomId, from);
+        const outcome = await this.attach(roomId, visibleFrom(from, starts.get(roomId)) ?? null);
         if (outcome) this.sendResumed(roomId, outcome);
       });
     });
@@ -262,6 +270,15 @@ class SocketConnection implements Connection, ReplayTarget, ScreenedSocket {
       }
     });
   }
+}
+
+/**
+ * A resume position moved up to where the user's history starts ("sinceJoin" rooms): a client resuming from
+ * before its join is replayed only what it may read, from its own member.joined on.
+ */
+function visibleFrom(from: ResumePosition | undefined, start: number | undefined): ResumePosition | undefined {
+  if (from === undefined || start === undefined || from.seq >= start - 1) return from;
+  return { seq: start - 1, epoch: from.epoch };
 }
 
 function resumedEvent(roomId: string, outcome: ResumeOutcome, epoch: number): ServerEvent {

@@ -224,10 +224,10 @@ describe.each(databaseKinds)("rooms on %s", (kind) => {
       const direct = await deps.services.rooms.openDirect(owner.id, member.id);
       expect(await domainError(deps.services.rooms.update(owner.id, { roomId: direct.id, name: "x" }))).toMatchObject({
         code: "BAD_REQUEST",
-        message: "direct rooms cannot be renamed",
+        message: "direct rooms cannot be updated",
       });
       const caller = callerFor(deps.services, owner.id);
-      expect(await inputIssues(caller.rooms.update({ roomId: room.id }))).toEqual(["change at least one of name, description"]);
+      expect(await inputIssues(caller.rooms.update({ roomId: room.id }))).toEqual(["change at least one of name, description, settings"]);
       expect(await inputIssues(caller.rooms.update({ roomId: room.id, name: "\u2066isolate" }))).toEqual([
         "name must not contain invisible or formatting characters (U+2066)",
       ]);

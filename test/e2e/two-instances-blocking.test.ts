@@ -167,8 +167,7 @@ describe.skipIf(!postgresUrl || !redisUrl)("blocking on two Bun instances", () =
     }
   });
 
-  // Enabled after slice 2 (the send gate refusing sends into a direct room with a block) merges.
-  it.skip("stops a DM's delivery both ways: neither can send into it once either blocked the other", async () => {
+  it("stops a DM's delivery both ways: neither can send into it once either blocked the other", async () => {
     const alice = await registerChatter(a.url, "alice");
     const bob = await registerChatter(b.url, "bob");
     const dm = await alice.client.api.rooms.openDirect.mutate({ userId: bob.user.id });

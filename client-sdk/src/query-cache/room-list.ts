@@ -104,5 +104,11 @@ export function roomUpdatedInList(room: Room): RoomListChange {
 /** The same for a cached `rooms.get` (or any cached room). */
 export function roomUpdated(room: Room): <Cached extends Room>(cached: Cached) => Cached {
   return (cached) =>
-    cached.name === room.name && cached.description === room.description ? cached : { ...cached, name: room.name, description: room.description };
+    cached.name === room.name && cached.description === room.description && sameSettings(cached.settings, room.settings)
+      ? cached
+      : { ...cached, name: room.name, description: room.description, settings: room.settings };
+}
+
+function sameSettings(a: Room["settings"] | undefined, b: Room["settings"]): boolean {
+  return a !== undefined && (Object.keys(b) as (keyof Room["settings"])[]).every((key) => a[key] === b[key]);
 }

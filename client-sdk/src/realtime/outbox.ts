@@ -10,11 +10,17 @@ export interface PendingSend {
   alsoInRoom?: boolean;
 }
 
-/** Why a send was given up: the server refused it for good (bad input, not a member, …). */
+/**
+ * Why a send was given up: the server refused it for good (bad input, not a member, muted, …) or for now in a way
+ * that is the sender's to retry (`reason` SLOW_MODE, with `retryAfterSeconds`: the room's slow mode).
+ */
 export class SendRejectedError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** The server's finer cause (MUTED, POST_POLICY, BLOCKED, SLOW_MODE, …), when it gave one. */
+    readonly reason: string | null = null,
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(message);
     this.name = "SendRejectedError";

@@ -298,7 +298,10 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
 
   function retryOrReject(event: Extract<ServerEvent, { type: "error" }>): void {
     const clientMsgId = event.clientMsgId as string;
-    if (!RETRYABLE.has(event.code)) return outbox.reject(clientMsgId, new SendRejectedError(event.code, event.message));
+    // Slow mode is the room's rule, not the server's load: retrying on our own would post for the user later.
+    if (!RETRYABLE.has(event.code) || event.reason === "SLOW_MODE") {
+      return outbox.reject(clientMsgId, new SendRejectedError(event.code, event.message, event.reason ?? null, event.retryAfterSeconds ?? null));
+    }
     const pending = outbox.pending().find((send) => send.clientMsgId === clientMsgId);
     const delay = (event.retryAfterSeconds ?? 1) * 1000;
     if (pending) setTimeout(() => transmitSend(pending), delay);

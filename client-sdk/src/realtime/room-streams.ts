@@ -105,6 +105,10 @@ export function createRoomStreams(deps: RoomStreamsDeps): RoomStreams {
           break;
         }
         stream.epoch ??= page.epoch;
+        // The log starts later than asked for this reader (a "sinceJoin" room read from before the join, or events
+        // whose message is gone): what lies before its first event is not owed, and asking again would loop.
+        const first = page.events[0];
+        if (first && first.seq > stream.seq + 1) stream.seq = first.seq - 1;
         for (const event of page.events) if (event.seq === stream.seq + 1) deliver(stream, event);
         drain(roomId);
         if (page.events.length === 0) break;

@@ -9,7 +9,7 @@ import type { LoggedRoomEvent, ThreadRoot } from "../events.ts";
 import type { EventDraft } from "../room-log/event-rows.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
 import { may, requireOutranks, requirePermission } from "../rooms/permissions.ts";
-import { findMemberRoom, roleIn } from "../rooms/room-access.ts";
+import { findMemberRoom, requireVisible, roleIn } from "../rooms/room-access.ts";
 import { recordAudit, type RoomAuditDraft } from "../rooms/room-audit.ts";
 import { requireNotMuted } from "../rooms/room-bans.ts";
 import type { MemberRole } from "../rooms/rooms.schema.ts";
@@ -108,7 +108,7 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
     const committed = await db.transaction(async (tx) => {
       const [located] = await tx.select({ roomId: messages.roomId }).from(messages).where(eq(messages.id, messageId));
       if (!located) throw new DomainError("NOT_FOUND", "no such message");
-      const { role } = await findMemberRoom(tx, userId, located.roomId, { lock: "room" });
+      const { role, visibleFrom } = await findMemberRoom(tx, userId, located.roomId, { lock: "room" });
       const [target] = await tx
         .select({
           id: messages.id,
@@ -125,6 +125,7 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
         .from(messages)
         .where(eq(messages.id, messageId));
       if (!target) throw new DomainError("NOT_FOUND", "no such message");
+      requireVisible(target.seq, visibleFrom); // history before a "sinceJoin" reader's join is not theirs to change
       const applied = await apply(tx, target, role);
       const seqs = await deps.log.append(tx, target.roomId, applied.drafts);
       if (applied.audit) await recordAudit(tx, { ...applied.audit, roomId: target.roomId, seq: seqs[0] ?? null });

@@ -1,15 +1,16 @@
 import { and, asc, eq, type SQL, sql } from "drizzle-orm";
 import { type Db, isUniqueViolation } from "../../infra/db/database.ts";
-import { messageMentions, messages, roomEvents, roomMembers, rooms, users } from "../../infra/db/schema.ts";
+import { messageMentions, messages, roomEvents, roomMembers, roomMutes, rooms, userBlocks, users } from "../../infra/db/schema.ts";
+import type { Clock } from "../../lib/clock.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { ThreadRoot } from "../events.ts";
 import { may } from "../rooms/permissions.ts";
 import { notAMember } from "../rooms/room-access.ts";
-import type { MemberRole } from "../rooms/rooms.schema.ts";
 import type { UserPublic } from "../users/users.schema.ts";
 import { findMessages, findMessagesByIds, MAX_THREAD_PARTICIPANTS, toMessage } from "./message-rows.ts";
 import type { Message, SendMessageInput } from "./messages.schema.ts";
 import type { MentionRequest } from "./mentions.ts";
+import { gateRefusal, type Sender } from "./send-gate.ts";
 
 /** A new message; for a thread reply, its root's summary after it (the event carries it). */
 export type SendOutcome = { message: Message; created: true; root?: ThreadRoot } | { message: Message; created: false };
@@ -59,28 +60,38 @@ function replay(original: Message, input: SendMessageInput): SendResult {
 /**
  * Commits a batch of sends in ONE transaction; every result holds only once it has committed. Sends are taken in
  * queue order, so each room's new seqs follow the queue. Throws when the transaction as a whole fails (the caller
- * then commits the sends one by one); refusals of single sends are results, not throws.
+ * then commits the sends one by one); refusals of single sends are results, not throws. `clock` says when mutes
+ * expire (they were set by it); slow mode is measured on the database's clock, which stamped the messages.
  */
-export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: StatementIssue): Promise<SendResult[]> {
+export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: StatementIssue, clock: Clock): Promise<SendResult[]> {
   return db.transaction(async (tx) => {
     const roomIds = [...new Set(sends.map((send) => send.input.roomId))].sort();
     // Locked in id order, so two instances batching overlapping rooms queue behind each other instead of
     // deadlocking. NO KEY UPDATE is what the UPDATE below takes anyway; unlike FOR UPDATE it does not block
     // inserts that reference the room (their foreign-key checks take KEY SHARE). Leave and kick take it too.
     const locked = await tx
-      .select({ id: rooms.id, lastSeq: rooms.lastSeq, mainCount: rooms.mainCount })
+      .select({
+        id: rooms.id,
+        lastSeq: rooms.lastSeq,
+        mainCount: rooms.mainCount,
+        kind: rooms.kind,
+        postPolicy: rooms.postPolicy,
+        slowModeSeconds: rooms.slowModeSeconds,
+      })
       .from(rooms)
       .where(sql`${rooms.id} = any(${array(roomIds, "uuid")})`)
       .orderBy(asc(rooms.id))
       .for("no key update");
     const lastSeq = new Map(locked.map((room) => [room.id, room.lastSeq]));
     const mainCount = new Map(locked.map((room) => [room.id, room.mainCount]));
+    const rules = new Map(locked.map((room) => [room.id, room]));
+    const now = clock.now();
     // Read only once the locks are held (not pipelined behind the lock statement: drizzle and postgres.js issue a
     // query a few microtasks after it is built, so the order of statements started together is not guaranteed):
     // a leave or kick that held a room first has committed and is seen here.
     const [members, committed] = await both(
       issue,
-      () => sendersIn(tx, sends.filter((send) => lastSeq.has(send.input.roomId))),
+      () => sendersIn(tx, sends.filter((send) => lastSeq.has(send.input.roomId)), now),
       () => findCommitted(tx, sends),
     );
     const [targets, mentioned] = await both(
@@ -101,6 +112,7 @@ export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: Stateme
       mentionsRoom: boolean;
     }[] = [];
     const firstAccepted = new Map<string, number>(); // (sender, clientMsgId) → index in `accepted`
+    const postedNow = new Set<string>(); // (room, sender) pairs with a message accepted in this batch: slow mode
     const repeats: { index: number; of: number }[] = [];
     for (const [index, send] of sends.entries()) {
       const sendKey = key(send.senderId, send.input.clientMsgId);
@@ -115,7 +127,9 @@ export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: Stateme
       } else if (!sender) {
         results[index] = { status: "failed", error: notAMember() };
       } else {
-        const refused = refusedReference(send.input, targets);
+        const room = rules.get(send.input.roomId);
+        const pair = key(send.input.roomId, send.senderId);
+        const refused = (room && gateRefusal(room, sender, postedNow.has(pair))) ?? refusedReference(send.input, targets);
         if (refused) {
           results[index] = { status: "failed", error: refused };
           continue;
@@ -127,6 +141,7 @@ export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: Stateme
         const ordinal = onMain ? (mainCount.get(send.input.roomId) ?? 0) + 1 : null;
         if (ordinal !== null) mainCount.set(send.input.roomId, ordinal);
         firstAccepted.set(sendKey, accepted.length);
+        postedNow.add(pair);
         const names = send.mentions.usernames.map((name) => mentioned.get(key(send.input.roomId, name))).filter((id) => id !== undefined);
         // The id is made here, not by the database, so the message and its log event go in side by side.
         accepted.push({
@@ -250,19 +265,43 @@ export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: Stateme
   });
 }
 
-/** Which of the sends' (room, sender) pairs are memberships, with the sender's profile and role; exact pairs only. */
-async function sendersIn(tx: Db, sends: readonly QueuedSend[]): Promise<Map<string, { user: UserPublic; role: MemberRole }>> {
+/**
+ * Which of the sends' (room, sender) pairs are memberships, with the sender's profile and role and what the send
+ * gate asks (mute, block, previous message); exact pairs only, one statement. The previous message is looked up
+ * only in slow-mode rooms (backwards on messages_room_sender_seq_idx), blocks only in direct rooms.
+ */
+async function sendersIn(tx: Db, sends: readonly QueuedSend[], now: Date): Promise<Map<string, Sender>> {
   if (sends.length === 0) return new Map();
   const pairs = [...new Map(sends.map((send) => [key(send.input.roomId, send.senderId), send])).values()];
   const roomIds = array(pairs.map((send) => send.input.roomId), "uuid");
   const senderIds = array(pairs.map((send) => send.senderId), "uuid");
   const wanted = sql`select * from unnest(${roomIds}, ${senderIds})`;
+  const directPair = sql`string_to_array(${rooms.directKey}, ':')::uuid[]`;
   const rows = await tx
-    .select({ roomId: roomMembers.roomId, role: roomMembers.role, sender: { id: users.id, username: users.username, displayName: users.displayName } })
+    .select({
+      roomId: roomMembers.roomId,
+      role: roomMembers.role,
+      sender: { id: users.id, username: users.username, displayName: users.displayName },
+      muted: sql<boolean>`exists (select 1 from ${roomMutes} where ${roomMutes.roomId} = ${roomMembers.roomId}
+        and ${roomMutes.userId} = ${roomMembers.userId}
+        and (${roomMutes.expiresAt} is null or ${roomMutes.expiresAt} > ${now.toISOString()}::timestamptz))`,
+      blocked: sql<boolean>`(${rooms.kind} = 'direct' and exists (select 1 from ${userBlocks}
+        where ${userBlocks.blockerId} = any(${directPair}) and ${userBlocks.blockedId} = any(${directPair})))`,
+      sinceLastSeconds: sql<number | null>`case when ${rooms.slowModeSeconds} > 0 then (
+        select extract(epoch from clock_timestamp() - ${messages.createdAt})::float8 from ${messages}
+        where ${messages.roomId} = ${roomMembers.roomId} and ${messages.senderId} = ${roomMembers.userId}
+        order by ${messages.seq} desc limit 1) end`.mapWith(Number),
+    })
     .from(roomMembers)
     .innerJoin(users, eq(users.id, roomMembers.userId))
+    .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
     .where(sql`(${roomMembers.roomId}, ${roomMembers.userId}) in (${wanted})`);
-  return new Map(rows.map((row) => [key(row.roomId, row.sender.id), { user: row.sender, role: row.role }]));
+  return new Map(
+    rows.map((row) => [
+      key(row.roomId, row.sender.id),
+      { user: row.sender, role: row.role, muted: row.muted === true, blocked: row.blocked === true, sinceLastSeconds: row.sinceLastSeconds },
+    ]),
+  );
 }
 
 /** Messages already committed for the batch's (sender, clientMsgId) pairs, in one query. */
@@ -288,9 +327,9 @@ async function findCommitted(tx: Db, sends: readonly QueuedSend[]): Promise<Map<
  * same (sender, clientMsgId) committed concurrently elsewhere: ours rolled back (seq bump included) and the
  * original is returned. Database errors other than that throw.
  */
-export async function commitOne(db: Db, send: QueuedSend): Promise<SendResult> {
+export async function commitOne(db: Db, send: QueuedSend, clock: Clock): Promise<SendResult> {
   try {
-    const [result] = await commitBatch(db, [send], "sequential");
+    const [result] = await commitBatch(db, [send], "sequential", clock);
     if (!result) throw new Error("a batch of one returned no result");
     return result;
   } catch (error) {

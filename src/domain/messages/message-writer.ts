@@ -1,4 +1,5 @@
 import type { Db } from "../../infra/db/database.ts";
+import type { Clock } from "../../lib/clock.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { LoggedRoomEvent } from "../events.ts";
@@ -35,6 +36,8 @@ export interface MessageWriterDeps {
   /** Publishes and caches what committed (the room log's announce). */
   log: Pick<RoomLog, "announce">;
   logger: Logger;
+  /** When mutes are over (the send gate). */
+  clock: Clock;
   /** The most sends one transaction takes (default 256). */
   maxBatchSize?: number;
   /**
@@ -83,7 +86,7 @@ export function createMessageWriter(deps: MessageWriterDeps): MessageWriter {
   async function commit(batch: Pending[]): Promise<SendResult[]> {
     const started = performance.now();
     try {
-      const results = await commitBatch(deps.db, batch, deps.statements);
+      const results = await commitBatch(deps.db, batch, deps.statements, deps.clock);
       report(batch, results, { transactions: 1, path: "batch" }, started);
       return results;
     } catch (error) {
@@ -108,7 +111,7 @@ export function createMessageWriter(deps: MessageWriterDeps): MessageWriter {
       }
       transactions += 1;
       try {
-        results.push(await commitOne(deps.db, send));
+        results.push(await commitOne(deps.db, send, deps.clock));
       } catch (error) {
         // A send's own content can only be refused (a result) or collide on its clientMsgId (handled in commitOne);
         // anything else is the database failing, so the rest are not tried: against a database that is down,

@@ -3,12 +3,13 @@ import type { BucketRule } from "../../config.ts";
 import type { Database } from "../../infra/db/database.ts";
 import { messageEdits, messageReactions, messages, users } from "../../infra/db/schema.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
+import { type Clock, systemClock } from "../../lib/clock.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { Metrics } from "../../lib/metrics.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
 import { requirePermission } from "../rooms/permissions.ts";
-import { findMemberRoom } from "../rooms/room-access.ts";
+import { findMemberRoom, requireVisible } from "../rooms/room-access.ts";
 import type { RoomService } from "../rooms/rooms.service.ts";
 import type { SendOutcome } from "./message-commits.ts";
 import { hasLinkIn, mentionsIn } from "./mentions.ts";
@@ -37,7 +38,9 @@ export interface MessageService {
    * Commits the message with the room's next seq, then publishes `message.created`. Resolves only after the commit.
    * Idempotent on (sender, clientMsgId): a retry returns the original and publishes nothing
    * (CONFLICT if that id was used for a different room or body). Validates its input itself (the realtime layer
-   * passes frames straight through). TOO_MANY_REQUESTS past the per-user send rate.
+   * passes frames straight through). TOO_MANY_REQUESTS past the per-user send rate. The send gate (decided in the
+   * commit, under the room's lock): FORBIDDEN reason MUTED, POST_POLICY or BLOCKED (direct rooms), TOO_MANY_REQUESTS
+   * reason SLOW_MODE with retryAfterSeconds.
    */
   send(userId: string, input: SendMessageInput): Promise<SendOutcome>;
   /** Keyset pages on (room_id, seq) of the main timeline: the newest, `before`, `after` or `around` a seq; ascending. */
@@ -61,6 +64,8 @@ export interface MessageServiceDeps {
   logger: Logger;
   metrics: Metrics;
   sendRate: BucketRule;
+  /** When mutes are over, for the send gate (default: the system clock). */
+  clock?: Clock;
   /** Group commit: the most sends per transaction (default 256), and a report after each batch (tests, metrics). */
   batching?: { maxBatchSize?: number; maxQueued?: number; onBatch?: (report: BatchReport) => void };
 }
@@ -73,6 +78,7 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
     statements: deps.database.kind === "postgres" ? "pipelined" : "sequential",
     log: deps.log,
     logger: deps.logger,
+    clock: deps.clock ?? systemClock,
     maxBatchSize: deps.batching?.maxBatchSize,
     maxQueued: deps.batching?.maxQueued,
     onBatch: (report) => {
@@ -84,10 +90,18 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
   });
 
   /** The room and sender of a message, for the membership check that comes first; NOT_FOUND for no such message. */
-  async function locate(messageId: string): Promise<{ roomId: string; senderId: string }> {
-    const [row] = await db.select({ roomId: messages.roomId, senderId: messages.senderId }).from(messages).where(eq(messages.id, messageId));
+  async function locate(messageId: string): Promise<{ roomId: string; senderId: string; seq: number }> {
+    const [row] = await db
+      .select({ roomId: messages.roomId, senderId: messages.senderId, seq: messages.seq })
+      .from(messages)
+      .where(eq(messages.id, messageId));
     if (!row) throw new DomainError("NOT_FOUND", "no such message");
     return row;
+  }
+
+  /** The messages a reader whose history starts at `visibleFrom` may see (no condition for the whole history). */
+  function since(visibleFrom: number): SQL | undefined {
+    return visibleFrom > 0 ? gte(messages.seq, visibleFrom) : undefined;
   }
 
   async function anyMessage(where: SQL | undefined): Promise<boolean> {
@@ -121,7 +135,9 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
 
     async thread(userId, input) {
       const located = await locate(input.rootId);
-      await findMemberRoom(db, userId, located.roomId);
+      const { visibleFrom } = await findMemberRoom(db, userId, located.roomId);
+      // Its replies come after it: a root the reader may see has only replies they may see.
+      requireVisible(located.seq, visibleFrom);
       const [root] = await findMessagesByIds(db, [input.rootId], userId);
       if (!root) throw new DomainError("NOT_FOUND", "no such message");
       if (root.threadRootId !== null) throw new DomainError("BAD_REQUEST", "that message is a reply in a thread, not a thread's root");
@@ -137,7 +153,8 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
 
     async edits(userId, input) {
       const located = await locate(input.messageId);
-      const { role } = await findMemberRoom(db, userId, located.roomId);
+      const { role, visibleFrom } = await findMemberRoom(db, userId, located.roomId);
+      requireVisible(located.seq, visibleFrom);
       if (located.senderId !== userId) requirePermission(role, "readEditHistory");
       const rows = await db
         .select({ version: messageEdits.version, body: messageEdits.body, replacedAt: messageEdits.replacedAt })
@@ -149,7 +166,8 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
 
     async reactors(userId, input) {
       const located = await locate(input.messageId);
-      await findMemberRoom(db, userId, located.roomId);
+      const { visibleFrom } = await findMemberRoom(db, userId, located.roomId);
+      requireVisible(located.seq, visibleFrom);
       const after = input.cursor;
       const rows = await db
         .select({
@@ -178,9 +196,9 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
     },
 
     async pinned(userId, input) {
-      await findMemberRoom(db, userId, input.roomId);
+      const { visibleFrom } = await findMemberRoom(db, userId, input.roomId);
       return findMessages(db, {
-        where: and(eq(messages.roomId, input.roomId), isNotNull(messages.pinnedAt)),
+        where: and(eq(messages.roomId, input.roomId), isNotNull(messages.pinnedAt), since(visibleFrom)),
         order: "desc",
         orderBy: [desc(messages.pinnedAt), desc(messages.seq)],
         limit: MAX_PINS,
@@ -190,10 +208,11 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
 
     async list(userId, input) {
       // The room's position is read before its messages: every message up to it is then in what follows.
-      const { room } = await findMemberRoom(db, userId, input.roomId);
+      const { room, visibleFrom } = await findMemberRoom(db, userId, input.roomId);
       const position = { lastSeq: room.lastSeq };
-      // The main timeline: thread-only replies are read through messages.thread.
-      const inRoom = and(eq(messages.roomId, input.roomId), isNotNull(messages.mainOrdinal));
+      // The main timeline: thread-only replies are read through messages.thread. In a "sinceJoin" room it starts
+      // at the reader's join: nothing before it is listed, and hasOlder says false there.
+      const inRoom = and(eq(messages.roomId, input.roomId), isNotNull(messages.mainOrdinal), since(visibleFrom));
       const viewerId = userId;
       const { limit } = input;
       if (input.around !== undefined) {

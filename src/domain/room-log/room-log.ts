@@ -139,10 +139,12 @@ export function createRoomLog(deps: RoomLogDeps): RoomLog {
     },
 
     async page(userId, input) {
-      const { room } = await findMemberRoom(db, userId, input.roomId);
+      const { room, visibleFrom } = await findMemberRoom(db, userId, input.roomId);
       const through = room.lastSeq;
-      const events = await readLoggedEvents(db, input.roomId, input.after, through, input.limit);
-      const last = events.at(-1)?.seq ?? input.after;
+      // A "sinceJoin" reader's log starts at their own member.joined.
+      const after = Math.max(input.after, visibleFrom - 1);
+      const events = await readLoggedEvents(db, input.roomId, after, through, input.limit);
+      const last = events.at(-1)?.seq ?? after;
       return { events, lastSeq: through, epoch: room.epoch, hasMore: last < through };
     },
   };

@@ -1,4 +1,4 @@
-import { DomainError } from "../../lib/domain-error.ts";
+import { DomainError, type DomainErrorReason } from "../../lib/domain-error.ts";
 import type { MemberRole } from "./rooms.schema.ts";
 
 /** Roles by rank, lowest first: each may do everything the ones before it may. */
@@ -17,7 +17,9 @@ export type RoomAction =
   | "handleReports"
   | "changeSettings"
   | "setRoles"
-  | "transferOwnership";
+  | "transferOwnership"
+  | "announce"
+  | "skipSlowMode";
 
 /**
  * Who may do what in a room: each action and the lowest role allowed it. Every role check in the server is made
@@ -25,6 +27,8 @@ export type RoomAction =
  *
  * Moderators keep the conversation clean (Matrix's kick/ban/redact at power 50, Discord's Manage Messages, Slack's
  * channel managers); admins run the room (its settings and who moderates it); owners also hand the room over.
+ * `announce` is posting where the room's postPolicy is "moderators"; `skipSlowMode` is sending without waiting out the
+ * room's slowModeSeconds (the send gate, send-gate.ts).
  */
 export const ROOM_PERMISSIONS: Readonly<Record<RoomAction, MemberRole>> = {
   mentionRoom: "moderator",
@@ -40,6 +44,8 @@ export const ROOM_PERMISSIONS: Readonly<Record<RoomAction, MemberRole>> = {
   changeSettings: "admin",
   setRoles: "admin",
   transferOwnership: "owner",
+  announce: "moderator",
+  skipSlowMode: "moderator",
 };
 
 /** How each action reads in a refusal: "only owners, admins and moderators can <this>". */
@@ -57,6 +63,8 @@ const ACTION_PHRASES: Readonly<Record<RoomAction, string>> = {
   changeSettings: "update the room",
   setRoles: "change roles",
   transferOwnership: "transfer ownership",
+  announce: "post in this room",
+  skipSlowMode: "skip slow mode",
 };
 
 const PLURALS: Readonly<Record<MemberRole, string>> = { owner: "owners", admin: "admins", moderator: "moderators", member: "members" };
@@ -72,12 +80,18 @@ export function may(role: MemberRole, action: RoomAction): boolean {
 
 /** FORBIDDEN "only owners, admins and moderators can pin messages" unless the table allows `role` the action. */
 export function requirePermission(role: MemberRole, action: RoomAction): void {
-  if (may(role, action)) return;
+  const refused = permissionRefusal(role, action);
+  if (refused) throw refused;
+}
+
+/** requirePermission's refusal as a value (null when allowed), with a reason when the client should get one. */
+export function permissionRefusal(role: MemberRole, action: RoomAction, reason?: DomainErrorReason): DomainError | null {
+  if (may(role, action)) return null;
   const allowed = MEMBER_ROLES.slice(rankOf(ROOM_PERMISSIONS[action]))
     .toReversed()
     .map((allowedRole) => PLURALS[allowedRole]);
   const list = allowed.length === 1 ? allowed[0] : `${allowed.slice(0, -1).join(", ")} and ${allowed.at(-1)}`;
-  throw new DomainError("FORBIDDEN", `only ${list} can ${ACTION_PHRASES[action]}`);
+  return new DomainError("FORBIDDEN", `only ${list} can ${ACTION_PHRASES[action]}`, reason === undefined ? {} : { reason });
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Db } from "../../infra/db/database.ts";
 import { roomMembers, rooms, users } from "../../infra/db/schema.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { UserPublic } from "../users/users.schema.ts";
-import type { MemberRole, Room } from "./rooms.schema.ts";
+import type { MemberRole, Room, RoomSettings } from "./rooms.schema.ts";
 
 /**
  * The one answer an outsider gets for a room they may not see, whether it is private or does not exist at all:
@@ -21,9 +21,18 @@ export const roomColumns = {
   createdAt: rooms.createdAt,
   lastSeq: rooms.lastSeq,
   epoch: rooms.epoch,
+  // Flat (returning() takes no nested fields); toRoom gathers them into `settings`.
+  maxMembers: rooms.maxMembers,
+  historyVisibility: rooms.historyVisibility,
+  postPolicy: rooms.postPolicy,
+  attachmentsAllowed: rooms.attachmentsAllowed,
+  slowModeSeconds: rooms.slowModeSeconds,
+  membersCanInvite: rooms.membersCanInvite,
 };
 
-type RoomRow = { [K in keyof Room]: K extends "createdAt" ? Date : Room[K] };
+type RoomRow = { [K in Exclude<keyof Room, "settings">]: K extends "createdAt" ? Date : Room[K] } & {
+  [K in keyof RoomSettings]: K extends "historyVisibility" | "postPolicy" ? string : RoomSettings[K];
+};
 
 export function toRoom(row: RoomRow): Room {
   return {
@@ -34,6 +43,15 @@ export function toRoom(row: RoomRow): Room {
     createdAt: row.createdAt.toISOString(),
     lastSeq: row.lastSeq,
     epoch: row.epoch,
+    settings: {
+      maxMembers: row.maxMembers,
+      // The columns' check constraints hold them to these values.
+      historyVisibility: row.historyVisibility === "sinceJoin" ? "sinceJoin" : "all",
+      postPolicy: row.postPolicy === "moderators" ? "moderators" : "everyone",
+      attachmentsAllowed: row.attachmentsAllowed,
+      slowModeSeconds: row.slowModeSeconds,
+      membersCanInvite: row.membersCanInvite,
+    },
   };
 }
 
@@ -41,6 +59,16 @@ export interface RoomForUser {
   room: Room;
   /** The user's role, or null when they are not a member. */
   role: MemberRole | null;
+  /** The seq of the user's member.joined (0 for members from before it was kept, and for non-members). */
+  joinedSeq: number;
+}
+
+/**
+ * The first seq a member may read in the room: their own member.joined's where history is visible "sinceJoin", 0
+ * (the whole history) otherwise. Messages, events, search, pins and resume all start there.
+ */
+export function historyStart(room: Room, joinedSeq: number): number {
+  return room.settings.historyVisibility === "sinceJoin" ? joinedSeq : 0;
 }
 
 /**
@@ -55,24 +83,32 @@ export async function findRoomForUser(
   options: { lock: "none" | "room" } = { lock: "none" },
 ): Promise<RoomForUser | null> {
   const query = db
-    .select({ room: roomColumns, role: roomMembers.role })
+    .select({ room: roomColumns, role: roomMembers.role, joinedSeq: roomMembers.joinedSeq })
     .from(rooms)
     .leftJoin(roomMembers, and(eq(roomMembers.roomId, rooms.id), eq(roomMembers.userId, userId)))
     .where(eq(rooms.id, roomId));
   const [row] = options.lock === "room" ? await query.for("no key update", { of: rooms }) : await query;
-  return row ? { room: toRoom(row.room), role: row.role } : null;
+  return row ? { room: toRoom(row.room), role: row.role, joinedSeq: row.joinedSeq ?? 0 } : null;
 }
 
-/** The room for one of its members; FORBIDDEN "not a member of this room" for everyone else. */
+/**
+ * The room for one of its members, with the first seq of its history they may read (historyStart);
+ * FORBIDDEN "not a member of this room" for everyone else.
+ */
 export async function findMemberRoom(
   db: Db,
   userId: string,
   roomId: string,
   options: { lock: "none" | "room" } = { lock: "none" },
-): Promise<{ room: Room; role: MemberRole }> {
+): Promise<{ room: Room; role: MemberRole; visibleFrom: number }> {
   const found = await findRoomForUser(db, userId, roomId, options);
   if (!found || found.role === null) throw notAMember();
-  return { room: found.room, role: found.role };
+  return { room: found.room, role: found.role, visibleFrom: historyStart(found.room, found.joinedSeq) };
+}
+
+/** NOT_FOUND "no such message" for a message before the reader's history starts: as if it did not exist. */
+export function requireVisible(seq: number, visibleFrom: number): void {
+  if (seq < visibleFrom) throw new DomainError("NOT_FOUND", "no such message");
 }
 
 /** Another member's role in the room, or null when they are not one. Read it under the room's lock to act on it. */

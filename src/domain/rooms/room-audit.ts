@@ -7,7 +7,7 @@ import type { UserPublic } from "../users/users.schema.ts";
 import { encodeCursor, pageCursor, PgTimestampText } from "./page-cursor.ts";
 import { requirePermission } from "./permissions.ts";
 import { findMemberRoom } from "./room-access.ts";
-import type { MemberRole, Page } from "./rooms.schema.ts";
+import type { MemberRole, Page, RoomSettings } from "./rooms.schema.ts";
 
 /** A field of the room's settings as it was and as it became. */
 export interface SettingChange<T> {
@@ -50,6 +50,12 @@ export type ReportResolution = "dismiss" | "delete" | "mute" | "ban" | "kick";
 export interface RoomSettingsChanges {
   name?: SettingChange<string>;
   description?: SettingChange<string>;
+  maxMembers?: SettingChange<number | null>;
+  historyVisibility?: SettingChange<RoomSettings["historyVisibility"]>;
+  postPolicy?: SettingChange<RoomSettings["postPolicy"]>;
+  attachmentsAllowed?: SettingChange<boolean>;
+  slowModeSeconds?: SettingChange<number>;
+  membersCanInvite?: SettingChange<boolean>;
 }
 
 /** One act to record, in the transaction that makes it. */
@@ -99,7 +105,7 @@ export async function recordAudit(tx: Db, entry: RoomAuditDraft & { roomId: stri
 }
 
 /** The fields of `next` that differ from `previous`, old → new. */
-export function settingsChanges<T extends Record<string, string>>(previous: T, next: Partial<T>): { [K in keyof T]?: SettingChange<T[K]> } {
+export function settingsChanges<T extends Record<string, string | number | boolean | null>>(previous: T, next: Partial<T>): { [K in keyof T]?: SettingChange<T[K]> } {
   const changes: { [K in keyof T]?: SettingChange<T[K]> } = {};
   for (const key of Object.keys(next) as (keyof T)[]) {
     const to = next[key];

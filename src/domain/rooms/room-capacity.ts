@@ -4,7 +4,7 @@ import { roomMembers, rooms, users } from "../../infra/db/schema.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 
 export interface RoomCapacity {
-  /** ROOM_MAX_MEMBERS. */
+  /** ROOM_MAX_MEMBERS: the limit of rooms without a maxMembers setting of their own. */
   roomMaxMembers: number;
   /** USER_MAX_ROOMS. */
   userMaxRooms: number;
@@ -25,14 +25,17 @@ export async function requireCapacity(
   if (userIds.length === 0) return;
   await tx.select({ id: users.id }).from(users).where(inArray(users.id, userIds)).orderBy(users.id).for("no key update");
   if (seats.roomId !== null) {
-    const [room] = await tx.select({ members: rooms.memberCount }).from(rooms).where(eq(rooms.id, seats.roomId));
+    const [room] = await tx.select({ members: rooms.memberCount, maxMembers: rooms.maxMembers }).from(rooms).where(eq(rooms.id, seats.roomId));
+    // The room's own limit (rooms.update maxMembers) when it has one. Lowered below the count, it removes nobody:
+    // it only keeps newcomers out until enough have left.
+    const limit = room?.maxMembers ?? capacity.roomMaxMembers;
     const [already] = await tx
       .select({ members: count() })
       .from(roomMembers)
       .where(and(eq(roomMembers.roomId, seats.roomId), inArray(roomMembers.userId, userIds)));
     const newcomers = userIds.length - (already?.members ?? 0);
-    if (newcomers > 0 && (room?.members ?? 0) + newcomers > capacity.roomMaxMembers) {
-      throw new DomainError("FORBIDDEN", `this room is full (${capacity.roomMaxMembers} members)`, { reason: "ROOM_FULL" });
+    if (newcomers > 0 && (room?.members ?? 0) + newcomers > limit) {
+      throw new DomainError("FORBIDDEN", `this room is full (${limit} members)`, { reason: "ROOM_FULL" });
     }
   }
   const busy = await tx

@@ -7,7 +7,7 @@ import { findMessagesByIds } from "../messages/message-rows.ts";
 import { likePattern } from "../users/like-pattern.ts";
 import { encodeCursor } from "./page-cursor.ts";
 import { unreadCount, unreadMentionsCount } from "./unread.ts";
-import { findMemberRoom, findRoomForUser, notAMember, roomColumns, toRoom } from "./room-access.ts";
+import { findMemberRoom, findRoomForUser, historyStart, notAMember, roomColumns, toRoom } from "./room-access.ts";
 import type { DiscoverRoomsInput, MemberRole, MembersInput, MyRoom, Page, Room, RoomMember } from "./rooms.schema.ts";
 
 /** Everything that reads rooms and their members; nothing here writes. */
@@ -18,6 +18,7 @@ export interface RoomListing {
   members(userId: string, input: MembersInput): Promise<Page<RoomMember>>;
   requireMember(userId: string, roomId: string): Promise<MemberRole>;
   roomIdsOf(userId: string, options?: { atMostMembers?: number }): Promise<string[]>;
+  historyStarts(userId: string, roomIds: readonly string[]): Promise<Map<string, number>>;
 }
 
 const peerMembers = alias(roomMembers, "peer_members");
@@ -62,7 +63,33 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
     }
     return loader;
   };
+  // Sockets resuming after a deploy ask this all at once, like roomIdsOf: coalesced the same way.
+  const historyStartsLoader = createBatchLoader<string, [string, number][]>({
+    maxBatch: ROOM_IDS_BATCH,
+    missing: [],
+    loadMany: async (userIds) => {
+      const rows = await db
+        .select({ userId: roomMembers.userId, roomId: roomMembers.roomId, joinedSeq: roomMembers.joinedSeq })
+        .from(roomMembers)
+        .innerJoin(rooms, eq(rooms.id, roomMembers.roomId))
+        .where(and(inArray(roomMembers.userId, userIds), eq(rooms.historyVisibility, "sinceJoin"), sql`${roomMembers.joinedSeq} > 0`));
+      const byUser = new Map<string, [string, number][]>();
+      for (const row of rows) {
+        const starts = byUser.get(row.userId);
+        if (starts) starts.push([row.roomId, row.joinedSeq]);
+        else byUser.set(row.userId, [[row.roomId, row.joinedSeq]]);
+      }
+      return byUser;
+    },
+  });
   return {
+    async historyStarts(userId, roomIds) {
+      if (roomIds.length === 0) return new Map();
+      const wanted = new Set(roomIds);
+      const starts = await historyStartsLoader.load(userId);
+      return new Map(starts.filter(([roomId]) => wanted.has(roomId)));
+    },
+
     async list(userId) {
       // One query: each room with the caller's role, its newest main-timeline message, unread, and for direct
       // rooms the peer.
@@ -74,6 +101,8 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
           peer: { id: peerUsers.id, username: peerUsers.username, displayName: peerUsers.displayName },
           readSeq: roomMembers.lastReadSeq,
           deliveredSeq: roomMembers.lastDeliveredSeq,
+          lastMessageSeq: messages.seq,
+          joinedSeq: roomMembers.joinedSeq,
           unread: unreadCount(userId, roomMembers.lastReadSeq),
           unreadMentions: unreadMentionsCount(userId, roomMembers.lastReadSeq),
         })
@@ -88,7 +117,10 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
         .where(eq(roomMembers.userId, userId))
         .orderBy(desc(rooms.updatedAt), desc(rooms.id));
       // The last messages whole (quotes, reactions as I see them), in a second read by id.
-      const lastIds = rows.flatMap((row) => (row.lastMessageId ? [row.lastMessageId] : []));
+      // Not one from before my join in a "sinceJoin" room: that history is not mine to read.
+      const visible = (row: (typeof rows)[number]): boolean =>
+        row.lastMessageSeq !== null && row.lastMessageSeq >= historyStart(toRoom(row.room), row.joinedSeq);
+      const lastIds = rows.flatMap((row) => (row.lastMessageId && visible(row) ? [row.lastMessageId] : []));
       const lastMessages = new Map((await findMessagesByIds(db, lastIds, userId)).map((message) => [message.id, message]));
       return rows.map((row) => ({
         ...toRoom(row.room),

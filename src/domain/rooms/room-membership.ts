@@ -250,21 +250,32 @@ export function createRoomMembershipChanges(deps: {
     },
 
     async update(userId, input) {
+      const settings = input.settings ?? {};
+      if (settings.maxMembers != null && settings.maxMembers > deps.limits.roomMaxMembers) {
+        throw new DomainError("BAD_REQUEST", `settings.maxMembers must be at most ${deps.limits.roomMaxMembers} (the server's limit)`);
+      }
       const updated = await db.transaction(async (tx) => {
         const { room, role } = await findMemberRoom(tx, userId, input.roomId, { lock: "room" });
-        refuseDirect(room, "be renamed");
+        refuseDirect(room, "be updated");
         requirePermission(role, "changeSettings");
         await tx
           .update(rooms)
           .set({
             ...(input.name !== undefined && { name: input.name }),
             ...(input.description !== undefined && { description: input.description }),
+            // Only the settings named; a lowered maxMembers removes nobody (requireCapacity keeps newcomers out).
+            ...(settings.maxMembers !== undefined && { maxMembers: settings.maxMembers }),
+            ...(settings.historyVisibility !== undefined && { historyVisibility: settings.historyVisibility }),
+            ...(settings.postPolicy !== undefined && { postPolicy: settings.postPolicy }),
+            ...(settings.attachmentsAllowed !== undefined && { attachmentsAllowed: settings.attachmentsAllowed }),
+            ...(settings.slowModeSeconds !== undefined && { slowModeSeconds: settings.slowModeSeconds }),
+            ...(settings.membersCanInvite !== undefined && { membersCanInvite: settings.membersCanInvite }),
           })
           .where(eq(rooms.id, input.roomId));
         const [seq] = await deps.log.append(tx, input.roomId, [{ type: "room.updated", data: null, actorId: userId }]);
         const changes = settingsChanges(
-          { name: room.name, description: room.description },
-          { name: input.name, description: input.description },
+          { name: room.name, description: room.description, ...room.settings },
+          { name: input.name, description: input.description, ...settings },
         );
         // Saving the settings as they are is announced (clients converge either way) but changed nothing to audit.
         if (Object.keys(changes).length > 0) {

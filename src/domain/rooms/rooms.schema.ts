@@ -19,7 +19,37 @@ export interface Room {
   lastSeq: number;
   /** Names the room's stream: resume positions are seqs of this epoch (a different one means start over). */
   epoch: number;
+  settings: RoomSettings;
 }
+
+/** What admins and owners set with `rooms.update` (README: Room settings); every room has them all. */
+export interface RoomSettings {
+  /** At most this many members; null: the server's ROOM_MAX_MEMBERS. Lowering it removes nobody. */
+  maxMembers: number | null;
+  /** "sinceJoin": a member reads only what came after their own member.joined (messages, events, search, resume). */
+  historyVisibility: "all" | "sinceJoin";
+  /** "moderators": an announcement room, where moderators and up post and everyone reads. */
+  postPolicy: "everyone" | "moderators";
+  /** Stored and returned; attachments themselves arrive with file uploads. */
+  attachmentsAllowed: boolean;
+  /** At most one message per this many seconds per member below moderator; 0: off. */
+  slowModeSeconds: number;
+  /** Plain members may invite too; otherwise inviting is for moderators and up. */
+  membersCanInvite: boolean;
+}
+
+/** A new room's settings (the columns' defaults). */
+export const DEFAULT_ROOM_SETTINGS: Readonly<RoomSettings> = {
+  maxMembers: null,
+  historyVisibility: "all",
+  postPolicy: "everyone",
+  attachmentsAllowed: true,
+  slowModeSeconds: 0,
+  membersCanInvite: false,
+};
+
+/** The longest slow mode: six hours (Discord's and Slack's ceiling). */
+export const MAX_SLOW_MODE_SECONDS = 21_600;
 
 /** A room as its member sees it in `rooms.list`. */
 export interface MyRoom extends Room {
@@ -100,11 +130,28 @@ export const SetRoleInput = z.strictObject({
 });
 export type SetRoleInput = z.infer<typeof SetRoleInput>;
 export const TransferOwnershipInput = z.strictObject({ roomId: RoomId, userId: z.uuid() });
+/**
+ * Only the settings named change. maxMembers is checked against ROOM_MAX_MEMBERS by the service (the server's
+ * limit is config); null gives the room back the server's limit.
+ */
+export const RoomSettingsInput = z.strictObject({
+  maxMembers: z.number().int().min(2).max(1_000_000).nullable().optional(),
+  historyVisibility: z.enum(["all", "sinceJoin"]).optional(),
+  postPolicy: z.enum(["everyone", "moderators"]).optional(),
+  attachmentsAllowed: z.boolean().optional(),
+  slowModeSeconds: z.number().int().min(0).max(MAX_SLOW_MODE_SECONDS).optional(),
+  membersCanInvite: z.boolean().optional(),
+}) satisfies z.ZodType<Partial<RoomSettings>>;
+
 export const UpdateRoomInput = z
-  .strictObject({ roomId: RoomId, name: RoomName.optional(), description: description.optional() })
-  .refine((input) => input.name !== undefined || input.description !== undefined, {
-    message: "change at least one of name, description",
-  });
+  .strictObject({ roomId: RoomId, name: RoomName.optional(), description: description.optional(), settings: RoomSettingsInput.optional() })
+  .refine(
+    (input) =>
+      input.name !== undefined ||
+      input.description !== undefined ||
+      Object.values(input.settings ?? {}).some((value) => value !== undefined),
+    { message: "change at least one of name, description, settings" },
+  );
 export type UpdateRoomInput = z.infer<typeof UpdateRoomInput>;
 export const MembersInput = z.strictObject({
   roomId: RoomId,

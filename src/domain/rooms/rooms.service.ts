@@ -48,7 +48,7 @@ export interface RoomService {
   get(userId: string, roomId: string): Promise<Room>;
   /**
    * Public rooms only; idempotent for members (who get the room back and nothing is announced). FORBIDDEN reason
-   * ROOM_FULL at ROOM_MAX_MEMBERS, reason ROOM_LIMIT when the user is in USER_MAX_ROOMS rooms.
+   * ROOM_FULL at the room's maxMembers (else ROOM_MAX_MEMBERS), reason ROOM_LIMIT when the user is in USER_MAX_ROOMS rooms.
    */
   join(userId: string, roomId: string): Promise<Room>;
   /**
@@ -69,7 +69,11 @@ export interface RoomService {
    * rate (one bucket with ban, unban, mute and unmute).
    */
   kick(userId: string, input: { roomId: string; userId: string }): Promise<void>;
-  /** Admins and owners rename or redescribe a non-direct room; publishes `room.updated` and audits what changed. */
+  /**
+   * Admins and owners rename, redescribe or change the settings of a non-direct room; publishes `room.updated`
+   * (the room with its settings) and audits each field that changed. BAD_REQUEST for direct rooms and for a
+   * maxMembers above ROOM_MAX_MEMBERS; a maxMembers below the member count removes nobody.
+   */
   update(userId: string, input: UpdateRoomInput): Promise<Room>;
   /**
    * Admins and owners give a member of lower rank (owners: any member) a role below their own (owners: any role);
@@ -119,6 +123,11 @@ export interface RoomService {
    * `atMostMembers` members.
    */
   roomIdsOf(userId: string, options?: { atMostMembers?: number }): Promise<string[]>;
+  /**
+   * For those of `roomIds` whose history the user reads only since joining ("sinceJoin"), the first seq they may
+   * read; rooms they read whole (or are not in) are left out. One read, for a resume of many rooms.
+   */
+  historyStarts(userId: string, roomIds: readonly string[]): Promise<Map<string, number>>;
 }
 
 export interface RoomServiceDeps {

@@ -1,7 +1,7 @@
 import { and, desc, eq, gt, inArray, isNull, lt, type SQL, sql } from "drizzle-orm";
 import type { BucketRule } from "../../config.ts";
 import type { Database, Db } from "../../infra/db/database.ts";
-import { messages, roomMembers } from "../../infra/db/schema.ts";
+import { messages, roomMembers, rooms as roomsTable } from "../../infra/db/schema.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import { findMessagesByIds } from "../messages/message-rows.ts";
@@ -33,6 +33,8 @@ interface SearchScope {
   tsquery: string;
   /** The rooms the caller is a member of now. */
   roomIds: string[];
+  /** Rooms of those where the caller reads only from a seq on ("sinceJoin" history): room id → first seq. */
+  windows: Map<string, number>;
 }
 
 /**
@@ -43,17 +45,28 @@ interface SearchScope {
  */
 async function scopeOf(db: Db, userId: string, query: SearchQuery): Promise<SearchScope> {
   const rooms = db.select({ ids: sql`array_to_string(array_agg(${roomMembers.roomId}), ',')` }).from(roomMembers).where(eq(roomMembers.userId, userId));
+  const windows = db
+    .select({ windows: sql`array_to_string(array_agg(${roomMembers.roomId} || ':' || ${roomMembers.joinedSeq}), ',')` })
+    .from(roomMembers)
+    .innerJoin(roomsTable, eq(roomsTable.id, roomMembers.roomId))
+    .where(and(eq(roomMembers.userId, userId), eq(roomsTable.historyVisibility, "sinceJoin"), gt(roomMembers.joinedSeq, 0)));
   const [row] = await db
     .select({
       tsquery: sql<string>`q::text`,
       indexable: sql<string>`querytree(q)`,
       nodes: sql<number>`numnode(q)`,
       roomIds: sql<string | null>`(${rooms})`,
+      windows: sql<string | null>`(${windows})`,
     })
     .from(sql`to_tsquery('simple', ${tsQuerySource(query)}) as q`);
   if (!row || Number(row.nodes) === 0) throw new DomainError("BAD_REQUEST", NO_SEARCHABLE_WORD);
   if (row.indexable === "T") throw new DomainError("BAD_REQUEST", ONLY_EXCLUSIONS);
-  return { tsquery: row.tsquery, roomIds: row.roomIds ? row.roomIds.split(",") : [] };
+  const starts = (row.windows ? row.windows.split(",") : []).map((entry) => entry.split(":") as [string, string]);
+  return {
+    tsquery: row.tsquery,
+    roomIds: row.roomIds ? row.roomIds.split(",") : [],
+    windows: new Map(starts.map(([roomId, seq]) => [roomId, Number(seq)])),
+  };
 }
 
 interface HitRow {
@@ -104,6 +117,7 @@ async function findHits(db: Db, scope: SearchScope, input: SearchMessagesInput, 
     // Room ids come from room_members (uuids), so the array literal needs no quoting.
     sql`${messages.roomId} = any(${`{${scope.roomIds.join(",")}}`}::uuid[])`,
     isNull(messages.deletedAt),
+    visibleIn(scope),
     input.fromUserId === undefined ? undefined : eq(messages.senderId, input.fromUserId),
     input.has === "link" ? eq(messages.hasLink, true) : undefined,
     input.has === "attachment" ? inArray(messages.kind, ["image", "file"]) : undefined,
@@ -145,18 +159,30 @@ async function findHits(db: Db, scope: SearchScope, input: SearchMessagesInput, 
   );
 }
 
+/**
+ * In rooms where the caller's history starts at their join, only messages from there on; no condition at all when
+ * there are none (the plan described above stays as it is). Ids and seqs come from the database: no quoting needed.
+ */
+function visibleIn(scope: SearchScope): SQL | undefined {
+  const windowed = [...scope.windows].filter(([roomId]) => scope.roomIds.includes(roomId));
+  if (windowed.length === 0) return undefined;
+  const ids = sql`${`{${windowed.map(([roomId]) => roomId).join(",")}}`}::uuid[]`;
+  const starts = sql`${`{${windowed.map(([, seq]) => seq).join(",")}}`}::bigint[]`;
+  return sql`(${messages.roomId} <> all(${ids}) or ${messages.seq} >= (${starts})[array_position(${ids}, ${messages.roomId})])`;
+}
+
 export function createSearchService(deps: SearchServiceDeps): SearchService {
   const { db } = deps.database;
   return {
     async search(userId, input) {
       const decision = await deps.rateLimiter.consume(`search:${userId}`, deps.searchRate);
       if (!decision.allowed) throw new DomainError("TOO_MANY_REQUESTS", "searching too fast", decision.retryAfterSeconds);
-      const { tsquery, roomIds } = await scopeOf(db, userId, input.query);
+      const { tsquery, roomIds, windows } = await scopeOf(db, userId, input.query);
       // The same answer as reading the room: whether it exists is not revealed to outsiders.
       if (input.roomId !== undefined && !roomIds.includes(input.roomId)) throw notAMember();
       const rooms = input.roomId === undefined ? roomIds : [input.roomId];
       if (rooms.length === 0) return { hits: [], nextCursor: null };
-      const rows = await findHits(db, { tsquery, roomIds: rooms }, input, deps.maxRankedMatches ?? MAX_RANKED_MATCHES);
+      const rows = await findHits(db, { tsquery, roomIds: rooms, windows }, input, deps.maxRankedMatches ?? MAX_RANKED_MATCHES);
       const page = rows.slice(0, input.limit);
       const found = new Map((await findMessagesByIds(db, page.map((row) => row.id), userId)).map((message) => [message.id, message]));
       const hits: SearchHit[] = [];
