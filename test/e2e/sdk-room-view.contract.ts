@@ -164,9 +164,9 @@ export function roomViewSuite(runtime: RuntimeName): void {
       }
     });
 
-    it("after a reconnect the server could replay, shows the role changes, removals and room changes made while it was away", async () => {
-      const [alice, bob, dave, carol] = [await member("alice"), await member("bob"), await member("dave"), await member("carol")];
-      const room = await roomOf(alice, bob, dave, carol);
+    it("after a reconnect the server could replay, shows the role changes, kicks, bans, mutes and setting changes made while it was away", async () => {
+      const [alice, bob, dave, eve, carol] = [await member("alice"), await member("bob"), await member("dave"), await member("eve"), await member("carol")];
+      const room = await roomOf(alice, bob, dave, eve, carol);
       carol.client.realtime.connect();
       await carol.client.realtime.whenOpen();
       const view = viewOf(carol, room.id);
@@ -177,16 +177,22 @@ export function roomViewSuite(runtime: RuntimeName): void {
       carol.network.cut();
       await alice.client.api.rooms.setRole.mutate({ roomId: room.id, userId: bob.user.id, role: "moderator" });
       await bob.client.api.rooms.kick.mutate({ roomId: room.id, userId: dave.user.id });
-      await alice.client.api.rooms.update.mutate({ roomId: room.id, name: "renamed while carol was away" });
+      await bob.client.api.rooms.ban.mutate({ roomId: room.id, userId: eve.user.id, reason: "spam" });
+      await bob.client.api.rooms.mute.mutate({ roomId: room.id, userId: carol.user.id, durationSeconds: 600 });
+      await alice.client.api.rooms.update.mutate({ roomId: room.id, name: "renamed while carol was away", settings: { slowModeSeconds: 30 } });
       carol.network.restore();
 
       await converges(view, carol, room.id);
       expect(carol.lists()).toBe(1); // replayed, not read again
-      expect(view.activity().map((event) => event.type)).toEqual(["member.role", "member.left", "room.updated"]);
+      expect(view.activity().map((event) => event.type)).toEqual(["member.role", "member.left", "member.left", "member.muted", "room.updated"]);
       expect(view.activity()[1]).toMatchObject({ userId: dave.user.id, reason: "removed" });
+      expect(view.activity()[2]).toMatchObject({ userId: eve.user.id, reason: "banned" });
+      expect(view.activity()[3]).toMatchObject({ userId: carol.user.id, byUserId: bob.user.id });
       expect(view.roles().get(bob.user.id)).toBe("moderator");
       expect(view.roles().get(dave.user.id)).toBeNull();
-      expect(view.room()?.name).toBe("renamed while carol was away");
+      expect(view.roles().get(eve.user.id)).toBeNull();
+      expect(view.mutes().get(carol.user.id)?.until).toEqual(expect.any(String));
+      expect(view.room()).toMatchObject({ name: "renamed while carol was away", settings: { slowModeSeconds: 30 } });
     });
 
     it("after a reconnect past what the server replays (resumed, not recovered), starts over from a fresh page", async () => {
