@@ -79,6 +79,7 @@ const EnvSchema = z
     RATE_LIMIT_ROOM_CREATE_PER_USER: bucketRule.default({ capacity: 10, periodSeconds: 600 }),
     RATE_LIMIT_INVITE_PER_USER: bucketRule.default({ capacity: 60, periodSeconds: 600 }),
     RATE_LIMIT_OPEN_DIRECT_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 600 }),
+    RATE_LIMIT_JOIN_BY_LINK_PER_USER: bucketRule.default({ capacity: 20, periodSeconds: 600 }),
     /** Socket tickets: one per (re)connect, so this also caps how fast one user can reconnect. */
     RATE_LIMIT_WS_TICKET_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 60 }),
     /** Calls one tRPC batch request may hold; a larger batch is refused whole (nothing runs). */
@@ -225,6 +226,8 @@ export interface RateLimits {
   roomCreatePerUser: BucketRule;
   invitePerUser: BucketRule;
   openDirectPerUser: BucketRule;
+  /** rooms.joinByLink attempts, valid or not: guessing tokens costs a call each. */
+  joinByLinkPerUser: BucketRule;
   wsTicketPerUser: BucketRule;
 }
 
@@ -283,6 +286,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       roomCreatePerUser: env.RATE_LIMIT_ROOM_CREATE_PER_USER,
       invitePerUser: env.RATE_LIMIT_INVITE_PER_USER,
       openDirectPerUser: env.RATE_LIMIT_OPEN_DIRECT_PER_USER,
+      joinByLinkPerUser: env.RATE_LIMIT_JOIN_BY_LINK_PER_USER,
       wsTicketPerUser: env.RATE_LIMIT_WS_TICKET_PER_USER,
     },
     rateLimitMemoryMaxBuckets: env.RATE_LIMIT_MEMORY_MAX_BUCKETS,

@@ -71,6 +71,7 @@ export function createServices(deps: ServiceDeps): Services {
       create: deps.rateLimits.roomCreatePerUser,
       invite: deps.rateLimits.invitePerUser,
       openDirect: deps.rateLimits.openDirectPerUser,
+      joinByLink: deps.rateLimits.joinByLinkPerUser,
     },
     limits: deps.limits,
   });

@@ -24,7 +24,12 @@ import { createTestDeps, TEST_LIMITS, TEST_RATE_LIMITS, type TestDeps } from "..
 import { batchingMessages, clientMsgId, lastSeqOf, oneTo, postgresUrlOf, roomWith, seqsAfter } from "./message-batches.ts";
 import { token } from "./room-fixtures.ts";
 
-const roomRates = { create: TEST_RATE_LIMITS.roomCreatePerUser, invite: TEST_RATE_LIMITS.invitePerUser, openDirect: TEST_RATE_LIMITS.openDirectPerUser };
+const roomRates = {
+  create: TEST_RATE_LIMITS.roomCreatePerUser,
+  invite: TEST_RATE_LIMITS.invitePerUser,
+  openDirect: TEST_RATE_LIMITS.openDirectPerUser,
+  joinByLink: TEST_RATE_LIMITS.joinByLinkPerUser,
+};
 
 const CONFLICT = { code: "CONFLICT", message: "clientMsgId was already used for a different message" };
 
