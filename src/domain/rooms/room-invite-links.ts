@@ -8,7 +8,7 @@ import { requireNotBanned } from "./room-bans.ts";
 import { presentRoom } from "./room-groups.ts";
 import { namedForJoiner, requireMayInvite } from "./room-invitations.ts";
 import type { RoomAdmission, RoomMembershipDeps } from "./room-membership.ts";
-import type { CreatedInviteLink, CreateInviteLinkInput, InviteLink, Room } from "./rooms.schema.ts";
+import { type CreatedInviteLink, type CreateInviteLinkInput, INVITE_LINK_DEFAULT_SECONDS, type InviteLink, type Room } from "./rooms.schema.ts";
 
 /** Links that admit whoever holds their token to a private room or a group, until revoked, expired or used up. */
 export interface RoomInviteLinks {
@@ -45,7 +45,7 @@ export function createRoomInviteLinks(deps: RoomMembershipDeps & { admission: Ro
       await requireMayInvite(db, room.id, role);
       await admission.enforceRate("invite", userId);
       const token = newOpaqueToken();
-      const expiresAt = new Date(deps.clock.now().getTime() + input.expiresInSeconds * 1000);
+      const expiresAt = new Date(deps.clock.now().getTime() + (input.expiresInSeconds ?? INVITE_LINK_DEFAULT_SECONDS) * 1000);
       const [row] = await db
         .insert(roomInviteLinks)
         .values({ roomId: room.id, tokenHash: hashOpaqueToken(token), createdBy: userId, expiresAt, maxUses: input.maxUses ?? null })

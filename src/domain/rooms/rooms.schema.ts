@@ -170,7 +170,8 @@ export const CreateInviteLinkInput = z.strictObject({
   /** Absent: any number of people may use it until it expires. */
   maxUses: z.number().int().min(1).max(1000).optional(),
 });
-export type CreateInviteLinkInput = z.infer<typeof CreateInviteLinkInput>;
+/** What the service takes: the router passes the parsed input, other callers may leave the default out. */
+export type CreateInviteLinkInput = z.input<typeof CreateInviteLinkInput>;
 export const InviteLinkRef = z.strictObject({ linkId: z.uuid() });
 /** Tokens are 43 base64url characters (opaque-token.ts); anything else is refused as input, before any lookup. */
 export const JoinByLinkInput = z.strictObject({ token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "not an invite link token") });
