@@ -51,7 +51,17 @@ export type { SearchHit, SearchPage, SearchSnippet } from "./domain/search/searc
 export type { PresenceView } from "./domain/presence/presence.schema.ts";
 export type { MemberReceipt, MessageStatus, ReadState } from "./domain/receipts/receipts.schema.ts";
 export type { RoomAuditAction, RoomAuditEntry, RoomAuditRecord, RoomSettingsChanges, SettingChange } from "./domain/rooms/room-audit.ts";
-export type { MemberRole, MyRoom, Page, Room, RoomKind, RoomMember } from "./domain/rooms/rooms.schema.ts";
+export type {
+  CreatedInviteLink,
+  InviteLink,
+  MemberRole,
+  MyRoom,
+  Page,
+  Room,
+  RoomInvitation,
+  RoomKind,
+  RoomMember,
+} from "./domain/rooms/rooms.schema.ts";
 export type { UserProfile, UserPublic } from "./domain/users/users.schema.ts";
 export type { DomainErrorReason } from "./lib/domain-error.ts";
 

@@ -22,6 +22,8 @@ function roomProcedures(caller: Caller, victim: UserPublic): Record<string, (roo
     "rooms.update": (roomId) => caller.rooms.update({ roomId, name: "mine now" }),
     "rooms.members": (roomId) => caller.rooms.members({ roomId }),
     "rooms.auditLog": (roomId) => caller.rooms.auditLog({ roomId }),
+    "rooms.createInviteLink": (roomId) => caller.rooms.createInviteLink({ roomId }),
+    "rooms.inviteLinks": (roomId) => caller.rooms.inviteLinks({ roomId }),
     "messages.send": (roomId) => caller.messages.send({ roomId, clientMsgId: `out-${token()}`, body: "hello?" }),
     "messages.list": (roomId) => caller.messages.list({ roomId }),
     "messages.search": (roomId) => caller.messages.search({ query: "secret", roomId }),
