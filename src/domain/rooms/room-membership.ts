@@ -8,11 +8,10 @@ import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher, LoggedRoomEvent, UserEvent } from "../events.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
-import { requireNotBlocked } from "../users/blocking.ts";
 import type { UserPublic } from "../users/users.schema.ts";
 import { recordAudit, settingsChanges } from "./room-audit.ts";
 import { requireCapacity, type RoomCapacity } from "./room-capacity.ts";
-import { hideDirectRoom, requireMayOpenDirect, unhideDirectRoom } from "./direct-rooms.ts";
+import { createDirectRooms, type DirectRooms, hideDirectRoom } from "./direct-rooms.ts";
 import { requireOutranks, requirePermission } from "./permissions.ts";
 import {
   findMemberRoom,
@@ -31,9 +30,8 @@ import { createRoomInviteLinks, type RoomInviteLinks } from "./room-invite-links
 import type { CreateRoomInput, MemberRole, Room, UpdateRoomInput } from "./rooms.schema.ts";
 
 /** Everything that changes who is in a room, or what the room is. Each publishes its events after its commit. */
-export interface RoomMembershipChanges extends RoomGroups, RoomInvitations, RoomInviteLinks {
+export interface RoomMembershipChanges extends RoomGroups, RoomInvitations, RoomInviteLinks, DirectRooms {
   create(userId: string, input: CreateRoomInput): Promise<Room>;
-  openDirect(userId: string, otherUserId: string): Promise<Room>;
   join(userId: string, roomId: string): Promise<Room>;
   leave(userId: string, roomId: string): Promise<void>;
   kick(userId: string, input: { roomId: string; userId: string }): Promise<void>;
@@ -123,11 +121,6 @@ export function createRoomMembershipChanges(deps: RoomMembershipDeps): RoomMembe
     ];
   }
 
-  async function findDirectRoom(directKey: string): Promise<Room | null> {
-    const [row] = await db.select(roomColumns).from(rooms).where(eq(rooms.directKey, directKey));
-    return row ? toRoom(row) : null;
-  }
-
   /**
    * Adds the user as a plain member, under the room's lock and within both caps: the room as it is after their
    * member.joined, and what to announce — or null when they already were one (nothing is announced twice).
@@ -153,6 +146,7 @@ export function createRoomMembershipChanges(deps: RoomMembershipDeps): RoomMembe
     ...createRoomGroups({ ...deps, admission }),
     ...createRoomInvitations({ ...deps, admission }),
     ...createRoomInviteLinks({ ...deps, admission }),
+    ...createDirectRooms({ ...deps, admission }),
     async create(userId, input) {
       await enforceRate("create", userId);
       const room = await db.transaction(async (tx) => {
@@ -168,51 +162,6 @@ export function createRoomMembershipChanges(deps: RoomMembershipDeps): RoomMembe
       // Nobody listens on the new room's topic yet; the creator's sockets must attach to it.
       await announce([{ toUser: userId, event: { type: "room.membership", roomId: room.id, membership: "joined", room } }]);
       return room;
-    },
-
-    async openDirect(userId, otherUserId) {
-      if (userId === otherUserId) throw new DomainError("BAD_REQUEST", "you cannot open a direct room with yourself");
-      await findUser(db, otherUserId);
-      const directKey = [userId, otherUserId].sort().join(":");
-      const existing = await findDirectRoom(directKey);
-      if (existing) {
-        // An existing conversation stays open to a later DM policy, but not to a block.
-        await requireNotBlocked(db, userId, otherUserId, "open a direct room with");
-        await unhideDirectRoom(db, existing.id, userId);
-        return existing;
-      }
-      await requireMayOpenDirect(db, userId, otherUserId);
-      // Only opening a new conversation is charged: going back to an existing one is free.
-      await enforceRate("openDirect", userId);
-      const created = await db.transaction(async (tx) => {
-        await requireCapacity(tx, deps.limits, { roomId: null, userIds: [userId, otherUserId] });
-        // A concurrent openDirect for the same pair waits on the unique direct_key, then inserts nothing.
-        const [row] = await tx
-          .insert(rooms)
-          .values({ kind: "direct", name: "", directKey, createdBy: userId })
-          .onConflictDoNothing({ target: rooms.directKey })
-          .returning(roomColumns);
-        if (!row) return null;
-        await tx.insert(roomMembers).values([
-          { roomId: row.id, userId, role: "member" },
-          { roomId: row.id, userId: otherUserId, role: "member" },
-        ]);
-        return toRoom(row);
-      });
-      if (!created) {
-        const winner = await findDirectRoom(directKey);
-        if (!winner) throw new Error("direct room vanished after a conflicting insert");
-        await requireNotBlocked(db, userId, otherUserId, "open a direct room with");
-        await unhideDirectRoom(db, winner.id, userId);
-        return winner;
-      }
-      await announce(
-        [userId, otherUserId].map((id) => ({
-          toUser: id,
-          event: { type: "room.membership", roomId: created.id, membership: "joined", room: created } as const,
-        })),
-      );
-      return created;
     },
 
     async join(userId, roomId) {
