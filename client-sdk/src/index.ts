@@ -14,6 +14,7 @@ export type {
 } from "./realtime/realtime-client.ts";
 export { ConnectionClosedError, SendRejectedError } from "./realtime/outbox.ts";
 export { createRoomView } from "./realtime/room-view.ts";
+export { groupName } from "./group-name.ts";
 export type { ApplyOutcome, LoadOutcome, RoomView, RoomViewOptions, RoomViewState } from "./realtime/room-view.ts";
 export type { LiveRoomView, LiveRoomViewOptions, LiveRoomViewState } from "./realtime/live-room-view.ts";
 export type { NetworkEnvironment } from "./realtime/network-watch.ts";

@@ -40,6 +40,13 @@ describe.each(databaseKinds)("room limits on %s", (kind) => {
       await deps.services.rooms.create(creator.id, { name: token(), kind: "private" });
     });
 
+    it("charges a group like a room: creating groups counts against the creation rate", async () => {
+      const [creator, ana, bo] = await createUsers(deps, 3);
+      deps.clock.advance(600_000);
+      for (let i = 0; i < 3; i++) await deps.services.rooms.createGroup(creator.id, { userIds: [ana.id, bo.id] });
+      expect(await domainError(deps.services.rooms.createGroup(creator.id, { userIds: [ana.id, bo.id] }))).toMatchObject({ code: "TOO_MANY_REQUESTS" });
+    });
+
     it("refuses invitations past the inviter's rate, so one request cannot ask a victim into hundreds of rooms", async () => {
       const [owner, victim] = await createUsers(deps, 2);
       deps.clock.advance(600_000);
