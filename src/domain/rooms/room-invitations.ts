@@ -6,7 +6,7 @@ import { requireNotBlocked } from "../users/blocking.ts";
 import { may, requirePermission } from "./permissions.ts";
 import { findMemberRoom, findRoomForUser, findUser, notAMember, refuseDirect, roleIn } from "./room-access.ts";
 import { requireNotBanned } from "./room-bans.ts";
-import { presentRoom, presentRooms } from "./room-groups.ts";
+import { groupNames, presentRoom } from "./room-groups.ts";
 import type { Announcement, RoomAdmission, RoomMembershipDeps } from "./room-membership.ts";
 import type { MemberRole, Room, RoomInvitation } from "./rooms.schema.ts";
 
@@ -61,14 +61,11 @@ async function invitationsOf(db: Db, inviteeId: string, invitationId?: string): 
     .leftJoin(users, eq(users.id, roomInvitations.inviterId))
     .where(and(eq(roomInvitations.inviteeId, inviteeId), invitationId ? eq(roomInvitations.id, invitationId) : undefined))
     .orderBy(desc(roomInvitations.createdAt), desc(roomInvitations.id));
-  const named = await presentRooms(
-    db,
-    inviteeId,
-    rows.map((row) => ({ ...row.room, description: "", createdAt: "", lastSeq: 0, epoch: 0 })),
-  );
-  return rows.map((row, index) => ({
+  const unnamed = rows.filter((row) => row.room.kind === "group" && row.room.name === "").map((row) => row.room.id);
+  const names = await groupNames(db, inviteeId, unnamed);
+  return rows.map((row) => ({
     id: row.id,
-    room: { ...row.room, name: named[index]?.name ?? row.room.name },
+    room: { ...row.room, name: names.get(row.room.id) ?? row.room.name },
     inviter: row.inviter,
     createdAt: row.createdAt.toISOString(),
   }));
