@@ -49,7 +49,7 @@ export type RoomRates = { create: BucketRule; invite: BucketRule; openDirect: Bu
  */
 export interface RoomAdmission {
   /**
-   * Adds the user under the room's lock (see below). `admit` runs first in that transaction, with the room locked
+   * Adds the user under the room's lock (addMember below). `admit` runs first in that transaction, with the room locked
    * and the user's current role: it may refuse (throw) or take what admits them (an invitation, a link's use).
    */
   addMember(
