@@ -80,6 +80,14 @@ const EnvSchema = z
     RATE_LIMIT_INVITE_PER_USER: bucketRule.default({ capacity: 60, periodSeconds: 600 }),
     RATE_LIMIT_OPEN_DIRECT_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 600 }),
     RATE_LIMIT_JOIN_BY_LINK_PER_USER: bucketRule.default({ capacity: 20, periodSeconds: 600 }),
+    /** users.block calls of one user (unblocking is not limited). */
+    RATE_LIMIT_BLOCK_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 600 }),
+    /** rooms.setRole and rooms.transferOwnership: each is a room event every member receives. */
+    RATE_LIMIT_ROLE_CHANGES_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 600 }),
+    /** rooms.ban, unban, mute, unmute and kick, one bucket per moderator. */
+    RATE_LIMIT_MODERATION_PER_USER: bucketRule.default({ capacity: 60, periodSeconds: 600 }),
+    /** moderation.report. */
+    RATE_LIMIT_REPORT_PER_USER: bucketRule.default({ capacity: 10, periodSeconds: 600 }),
     /** Socket tickets: one per (re)connect, so this also caps how fast one user can reconnect. */
     RATE_LIMIT_WS_TICKET_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 60 }),
     /** Calls one tRPC batch request may hold; a larger batch is refused whole (nothing runs). */
@@ -228,6 +236,10 @@ export interface RateLimits {
   openDirectPerUser: BucketRule;
   /** rooms.joinByLink attempts, valid or not: guessing tokens costs a call each. */
   joinByLinkPerUser: BucketRule;
+  blockPerUser: BucketRule;
+  roleChangesPerUser: BucketRule;
+  moderationPerUser: BucketRule;
+  reportPerUser: BucketRule;
   wsTicketPerUser: BucketRule;
 }
 
@@ -287,6 +299,10 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       invitePerUser: env.RATE_LIMIT_INVITE_PER_USER,
       openDirectPerUser: env.RATE_LIMIT_OPEN_DIRECT_PER_USER,
       joinByLinkPerUser: env.RATE_LIMIT_JOIN_BY_LINK_PER_USER,
+      blockPerUser: env.RATE_LIMIT_BLOCK_PER_USER,
+      roleChangesPerUser: env.RATE_LIMIT_ROLE_CHANGES_PER_USER,
+      moderationPerUser: env.RATE_LIMIT_MODERATION_PER_USER,
+      reportPerUser: env.RATE_LIMIT_REPORT_PER_USER,
       wsTicketPerUser: env.RATE_LIMIT_WS_TICKET_PER_USER,
     },
     rateLimitMemoryMaxBuckets: env.RATE_LIMIT_MEMORY_MAX_BUCKETS,

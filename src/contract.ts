@@ -32,7 +32,7 @@ import type { CloseCode } from "./realtime/protocol.ts";
 export type CloseCodes = typeof CloseCode;
 // Named so that bundled declarations can share it between the SDK's entry points (a type, not the value).
 export type { CloseCode };
-export type { ControlEvent, LoggedRoomEvent, LoggedRoomEventType, PresenceStatus, ReceiptUpdated, RoomEvent, ThreadRoot, UserEvent } from "./domain/events.ts";
+export type { ControlEvent, LoggedRoomEvent, LoggedRoomEventType, MemberLeftReason, PresenceStatus, ReceiptUpdated, RoomEvent, ThreadRoot, UserEvent } from "./domain/events.ts";
 export type { ResumePosition, ResumePositions, RoomEventPage } from "./domain/room-log/room-log.schema.ts";
 export type { SignedIn } from "./domain/auth/auth.router.ts";
 export type { SessionSummary } from "./domain/auth/auth.schema.ts";
@@ -50,7 +50,9 @@ export type {
 export type { SearchHit, SearchPage, SearchSnippet } from "./domain/search/search.schema.ts";
 export type { PresenceView } from "./domain/presence/presence.schema.ts";
 export type { MemberReceipt, MessageStatus, ReadState } from "./domain/receipts/receipts.schema.ts";
-export type { RoomAuditAction, RoomAuditEntry, RoomAuditRecord, RoomSettingsChanges, SettingChange } from "./domain/rooms/room-audit.ts";
+export type { ReportResolution, RoomAuditAction, RoomAuditEntry, RoomAuditRecord, RoomSettingsChanges, SettingChange } from "./domain/rooms/room-audit.ts";
+export type { RoomRestriction } from "./domain/rooms/room-restrictions.ts";
+export type { Report, ReportedMessage, ReportReason, ReportStatus } from "./domain/moderation/moderation.schema.ts";
 export type {
   CreatedInviteLink,
   InviteLink,
@@ -62,7 +64,7 @@ export type {
   RoomKind,
   RoomMember,
 } from "./domain/rooms/rooms.schema.ts";
-export type { UserProfile, UserPublic } from "./domain/users/users.schema.ts";
+export type { BlockedUser, UserProfile, UserPublic } from "./domain/users/users.schema.ts";
 export type { DomainErrorReason } from "./lib/domain-error.ts";
 
 // Never called (see above): it exists for its inferred return type, so it is "used only as a type" by design.

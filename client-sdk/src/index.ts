@@ -15,13 +15,15 @@ export type {
 export { ConnectionClosedError, SendRejectedError } from "./realtime/outbox.ts";
 export { createRoomView } from "./realtime/room-view.ts";
 export { groupName } from "./group-name.ts";
-export type { ApplyOutcome, LoadOutcome, RoomView, RoomViewOptions, RoomViewState } from "./realtime/room-view.ts";
+export type { ApplyOutcome, BlockedSenders, LoadOutcome, MemberMute, RoomActivity, RoomView, RoomViewOptions, RoomViewState } from "./realtime/room-view.ts";
+export type { BlockedUsers } from "./realtime/blocked-users.ts";
 export type { LiveRoomView, LiveRoomViewOptions, LiveRoomViewState } from "./realtime/live-room-view.ts";
 export type { NetworkEnvironment } from "./realtime/network-watch.ts";
 export { fullJitterDelay, type BackoffOptions } from "./realtime/backoff.ts";
 // The server's contract, shipped in this package's declarations (build.mjs): calls, socket frames and events.
 export type {
   AppRouter,
+  BlockedUser,
   ClientFrame,
   CloseCode,
   CloseCodes,

@@ -331,6 +331,26 @@ describe("bridgeQueryCache: rooms", () => {
     seed();
     emit({ type: "member.role", roomId: otherRoom, seq: 2, userId: ANN.id, role: "moderator", byUserId: ME.id });
     expect(state()).toEqual([false, false, true]);
+
+    seed();
+    emit({ type: "member.left", roomId, seq: 4, userId: ANN.id, reason: "banned" });
+    expect(state()).toEqual([false, true, false]);
+  });
+
+  it("refetches a room's members and mutes when someone is muted or unmuted there", () => {
+    const { queryClient, trpc, emit, invalidated } = harness();
+    const roomId = crypto.randomUUID();
+    const members = trpc.rooms.members.queryKey({ roomId });
+    const mutes = trpc.rooms.mutes.queryKey({ roomId });
+    for (const event of [
+      { type: "member.muted", roomId, seq: 3, userId: ANN.id, until: null, byUserId: ME.id },
+      { type: "member.unmuted", roomId, seq: 4, userId: ANN.id, byUserId: ME.id },
+    ] as const) {
+      queryClient.setQueryData(members, { items: [], nextCursor: null });
+      queryClient.setQueryData(mutes, { items: [], nextCursor: null });
+      emit(event);
+      expect([invalidated(members), invalidated(mutes)], event.type).toEqual([true, true]);
+    }
   });
 
   it("gives me my new role in rooms.list on a member.role about me; someone else's only moves the room's position", () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { LoggedRoomEvent, MessagePage, UserPublic } from "../../src/contract.ts";
 import { excerptOf as serverExcerptOf } from "../../src/domain/messages/message-rows.ts";
 import { excerptOf } from "../src/realtime/message-changes.ts";
-import { createRoomView, type RoomView } from "../src/realtime/room-view.ts";
+import { ACTIVITY_LIMIT, createRoomView, type RoomView } from "../src/realtime/room-view.ts";
 import { randomScript, type ScriptedRoom, scriptedRoom } from "./support/scripted-room.ts";
 
 /**
@@ -256,5 +256,72 @@ describe("room view: quotes", () => {
   it("cuts an excerpt exactly as the server does", () => {
     const bodies = ["", "short", "a".repeat(140), "a".repeat(141), "🙂".repeat(139) + "ab", "e\u0301".repeat(80), "👨‍👩‍👧‍👦".repeat(30)];
     for (const body of bodies) expect(excerptOf(body)).toBe(serverExcerptOf(body));
+  });
+});
+
+describe("room view: activity", () => {
+  /** An activity event at the view's next seq (the scripted room speaks only messages and joins). */
+  function next(view: RoomView, event: Record<string, unknown>): LoggedRoomEvent {
+    return { roomId: view.roomId, seq: (view.position ?? 0) + 1, ...event } as LoggedRoomEvent;
+  }
+
+  it("keeps joins, role changes, removals and room changes as activity, and what they say of roles and the room", () => {
+    const room = scriptedRoom();
+    room.send(ANN, "hello");
+    const view = viewOf(room);
+    view.apply(room.join(BOB));
+    view.apply(next(view, { type: "member.role", userId: BOB.id, role: "moderator", byUserId: ANN.id }));
+    view.apply(next(view, { type: "member.left", userId: ANN.id, reason: "left" }));
+    const renamed = { id: view.roomId, kind: "public", name: "renamed", description: "", createdAt: "", lastSeq: 0, epoch: 1 };
+    view.apply(next(view, { type: "room.updated", room: renamed }));
+
+    expect(view.activity().map((event) => event.type)).toEqual(["member.joined", "member.role", "member.left", "room.updated"]);
+    expect(view.roles()).toEqual(new Map([[BOB.id, "moderator"], [ANN.id, null]]));
+    expect(view.room()).toEqual(renamed);
+    expect(view.messages().map((message) => message.body)).toEqual(["hello"]); // activity is not on the timeline
+  });
+
+  it("keeps bans and mutes as activity, and what mutes say of each member: until when, or lifted", () => {
+    const room = scriptedRoom();
+    const view = viewOf(room);
+    view.apply(next(view, { type: "member.muted", userId: BOB.id, until: "2030-01-01T00:00:00.000Z", byUserId: ANN.id }));
+    view.apply(next(view, { type: "member.muted", userId: ME.id, until: null, byUserId: ANN.id }));
+    view.apply(next(view, { type: "member.unmuted", userId: BOB.id, byUserId: ANN.id }));
+    view.apply(next(view, { type: "member.left", userId: BOB.id, reason: "banned" }));
+    expect(view.activity().map((event) => event.type)).toEqual(["member.muted", "member.muted", "member.unmuted", "member.left"]);
+    expect(view.mutes()).toEqual(new Map([[BOB.id, null], [ME.id, { until: null }]]));
+    expect(view.roles()).toEqual(new Map([[BOB.id, null]]));
+    // Starting over forgets them, as it does roles.
+    view.invalidate("reset");
+    expect(view.load(room.list(ME))).toBe("loaded");
+    expect(view.mutes().size).toBe(0);
+  });
+
+  it("keeps the same arrays until an activity event comes, and at most the latest ACTIVITY_LIMIT events", () => {
+    const room = scriptedRoom();
+    const view = viewOf(room);
+    const [activity, roles] = [view.activity(), view.roles()];
+    view.apply(next(view, { type: "member.left", userId: BOB.id, reason: "removed" }));
+    expect(view.activity()).not.toBe(activity);
+    expect(view.roles()).not.toBe(roles);
+    const before = view.activity();
+    expect(view.activity()).toBe(before);
+
+    for (let n = 0; n < ACTIVITY_LIMIT + 10; n += 1) view.apply(next(view, { type: "member.role", userId: BOB.id, role: "member", byUserId: ANN.id }));
+    expect(view.activity()).toHaveLength(ACTIVITY_LIMIT);
+    expect(view.activity().at(-1)?.seq).toBe(view.position);
+  });
+
+  it("forgets what events said of roles and the room when it starts over from a page after a gap (events were missed)", () => {
+    const room = scriptedRoom();
+    const view = viewOf(room);
+    view.apply(next(view, { type: "member.role", userId: BOB.id, role: "admin", byUserId: ANN.id }));
+    const gapped = { ...next(view, { type: "member.role", userId: ANN.id, role: "admin", byUserId: BOB.id }), seq: (view.position ?? 0) + 5 } as LoggedRoomEvent;
+    expect(view.apply(gapped)).toBe("gap");
+    view.invalidate("reset"); // as after a resume that could not recover: its position and kept events go
+    expect(view.load(room.list(ME))).toBe("loaded");
+    expect(view.roles().size).toBe(0);
+    expect(view.room()).toBeNull();
+    expect(view.activity().map((event) => event.type)).toEqual(["member.role"]); // system lines already shown stay
   });
 });

@@ -31,11 +31,18 @@ export type LoggedRoomEvent =
   | { type: "message.pinned"; roomId: string; seq: number; messageId: string; pinned: { at: string; byUserId: string } }
   | { type: "message.unpinned"; roomId: string; seq: number; messageId: string; byUserId: string }
   | { type: "member.joined"; roomId: string; seq: number; member: { user: UserPublic; role: MemberRole } }
-  | { type: "member.left"; roomId: string; seq: number; userId: string; reason: "left" | "removed" }
+  /** "removed": kicked (rooms.kick); "banned": removed by rooms.ban and kept out until the ban lifts. */
+  | { type: "member.left"; roomId: string; seq: number; userId: string; reason: MemberLeftReason }
   /** A member's role is now `role`, given by `byUserId` (rooms.setRole, rooms.transferOwnership). */
   | { type: "member.role"; roomId: string; seq: number; userId: string; role: MemberRole; byUserId: string }
-  | { type: "room.updated"; roomId: string; seq: number; room: Room };
+  | { type: "room.updated"; roomId: string; seq: number; room: Room }
+  /** A member may read but not send, react or type until `until` (null: until unmuted), by `byUserId` (rooms.mute). */
+  | { type: "member.muted"; roomId: string; seq: number; userId: string; until: string | null; byUserId: string }
+  /** The member's mute was lifted by `byUserId` (rooms.unmute). A mute that expires by itself is no event. */
+  | { type: "member.unmuted"; roomId: string; seq: number; userId: string; byUserId: string };
 export type LoggedRoomEventType = LoggedRoomEvent["type"];
+
+export type MemberLeftReason = "left" | "removed" | "banned";
 
 /** A thread's root and its summary after a reply came or went. */
 export interface ThreadRoot {
@@ -70,12 +77,23 @@ export type UserEvent =
   | { type: "invitation.removed"; invitationId: string; reason: "accepted" | "declined" | "cancelled" }
   /** The user hid a direct room (rooms.leave): their devices drop it from their lists until its next message. */
   | { type: "room.hidden"; roomId: string }
+  /**
+   * I blocked (`blocked: true`) or unblocked `userId` (users.block, users.unblock) on one of my devices: all of them
+   * update their blocked set (the SDK flags that user's messages for me). The realtime layer also re-reads which
+   * presence and typing it hides from my sockets.
+   */
+  | { type: "block.updated"; userId: string; blocked: boolean }
   | ReceiptUpdated;
 
 /** Instructions for the realtime layer itself; never forwarded to clients. */
 export type ControlEvent =
   /** A session (refresh-token family) was revoked: its sockets are closed. */
-  { type: "session.revoked"; sessionId: string };
+  | { type: "session.revoked"; sessionId: string }
+  /**
+   * A block involving the user began or ended (sent to the blocked side, which is never told who blocked them): the
+   * realtime layer re-reads whose presence and typing it hides from the user's sockets. Not forwarded.
+   */
+  | { type: "blocks.changed" };
 
 export type DomainEvent = RoomEvent | UserEvent | ControlEvent;
 

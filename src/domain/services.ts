@@ -10,18 +10,22 @@ import type { Metrics } from "../lib/metrics.ts";
 import { type AuthService, createAuthService } from "./auth/auth.service.ts";
 import type { EventPublisher } from "./events.ts";
 import { createMessageChanges, type MessageChanges } from "./messages/message-changes.ts";
+import { createModerationService, type ModerationService } from "./moderation/moderation.service.ts";
 import { createMessageService, type MessageService } from "./messages/messages.service.ts";
 import { createPresenceService, type PresenceService, type PresenceTiming } from "./presence/presence.service.ts";
 import { createReceiptService, type ReceiptService } from "./receipts/receipts.service.ts";
 import { createRoomLog, type RoomLog } from "./room-log/room-log.ts";
 import { createRoomService, type RoomService } from "./rooms/rooms.service.ts";
 import { createSearchService, type SearchService } from "./search/search.service.ts";
+import { type BlockService, createBlockService } from "./users/blocks.service.ts";
 import { createUserService, type UserService } from "./users/users.service.ts";
 
 /** Everything the transports may call. Built once by the composition root (src/deps.ts) and by tests. */
 export interface Services {
   auth: AuthService;
   users: UserService;
+  /** users.block, unblock, blocked; and whose presence and typing a user's sockets must not get. */
+  blocks: BlockService;
   rooms: RoomService;
   messages: MessageService;
   /** Full-text search over the messages of the caller's rooms (messages.search). */
@@ -29,6 +33,8 @@ export interface Services {
   messageChanges: MessageChanges;
   presence: PresenceService;
   receipts: ReceiptService;
+  /** Reports about messages and people, and their resolution by room moderators. */
+  moderation: ModerationService;
   /** Each room's event log: appended to by the services above, read back by the realtime layer and rooms.events. */
   roomLog: RoomLog;
 }
@@ -72,8 +78,18 @@ export function createServices(deps: ServiceDeps): Services {
       invite: deps.rateLimits.invitePerUser,
       openDirect: deps.rateLimits.openDirectPerUser,
       joinByLink: deps.rateLimits.joinByLinkPerUser,
+      roleChanges: deps.rateLimits.roleChangesPerUser,
+      moderation: deps.rateLimits.moderationPerUser,
     },
     limits: deps.limits,
+  });
+  const messageChanges = createMessageChanges({
+    database,
+    log: roomLog,
+    rateLimiter,
+    clock,
+    changeRate: deps.rateLimits.changePerUser,
+    editWindowSeconds: deps.messageEditWindowSeconds,
   });
   return {
     roomLog,
@@ -94,6 +110,7 @@ export function createServices(deps: ServiceDeps): Services {
       },
     }),
     users: createUserService({ database }),
+    blocks: createBlockService({ database, events, rateLimiter, logger: logger.child({ service: "blocks" }), blockRate: deps.rateLimits.blockPerUser }),
     rooms,
     messages: createMessageService({
       database,
@@ -105,14 +122,8 @@ export function createServices(deps: ServiceDeps): Services {
       metrics: deps.metrics,
     }),
     search: createSearchService({ database, rateLimiter, searchRate: deps.rateLimits.searchPerUser }),
-    messageChanges: createMessageChanges({
-      database,
-      log: roomLog,
-      rateLimiter,
-      clock,
-      changeRate: deps.rateLimits.changePerUser,
-      editWindowSeconds: deps.messageEditWindowSeconds,
-    }),
+    messageChanges,
+    moderation: createModerationService({ database, rooms, messageChanges, rateLimiter, clock, reportRate: deps.rateLimits.reportPerUser }),
     receipts: createReceiptService({
       database,
       rooms,
@@ -129,6 +140,7 @@ export function createServices(deps: ServiceDeps): Services {
       store: deps.presence.store,
       logger: logger.child({ service: "presence" }),
       typingRate: deps.rateLimits.typingPerUser,
+      clock,
       instanceId: deps.presence.instanceId,
       timing: deps.presence.timing,
       eventsMaxMembers: deps.presence.eventsMaxMembers,

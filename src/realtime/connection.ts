@@ -11,6 +11,7 @@ import { FrameHandler } from "./frames.ts";
 import type { RoomFeed, RoomFeeds } from "./room-feeds.ts";
 import type { RealtimeCounters } from "./counters.ts";
 import { replayRoom, type ReplayDeps, type ReplayTarget, type ResumeOutcome } from "./replay.ts";
+import type { PresenceScreen, ScreenedSocket } from "./presence-screen.ts";
 import type { LocalFanout, SocketHandle } from "./socket.ts";
 import { roomTopic, userTopic } from "./topics.ts";
 
@@ -23,6 +24,8 @@ export interface ConnectionDeps extends ReplayDeps, Pick<RealtimeCounters, "onRe
   logger: Logger;
   /** Frames one socket may send: a burst of `capacity`, refilled over `periodSeconds`. */
   frameBudget: BucketRule;
+  /** Whose presence and typing each socket must not get (blocks, either way). */
+  screen: PresenceScreen;
 }
 
 /** One authenticated socket: which rooms it is attached to, and everything it is sent. */
@@ -58,7 +61,7 @@ export function createConnection(socket: SocketHandle, claims: WsTicketClaims, d
  * A class, not a closure-built object: an instance holds only its state and shares its methods, which matters
  * at tens of thousands of sockets per instance (see BENCHMARKS.md, idle sockets).
  */
-class SocketConnection implements Connection, ReplayTarget {
+class SocketConnection implements Connection, ReplayTarget, ScreenedSocket {
   readonly id: string;
   readonly userId: string;
   readonly sessionId: string;
@@ -101,6 +104,10 @@ class SocketConnection implements Connection, ReplayTarget {
     return this.retained.has(roomId);
   }
 
+  subscribedTo(roomId: string): boolean {
+    return this.attached.has(roomId);
+  }
+
   send(event: ServerEvent): void {
     this.socket.send(JSON.stringify(event));
   }
@@ -125,7 +132,10 @@ class SocketConnection implements Connection, ReplayTarget {
     return this.enqueue(async () => {
       this.unsubscribeUser = await this.deps.bus.subscribe(userTopic(this.userId), (raw) => this.onUserEvent(raw));
       if (this.isClosed) return this.releaseUser();
-      const roomIds = await this.deps.services.rooms.roomIdsOf(this.userId);
+      // The block set before any room: the first presence frame the socket gets is already screened.
+      const [roomIds, hidden] = await Promise.all([this.deps.services.rooms.roomIdsOf(this.userId), this.deps.services.blocks.hiddenFrom(this.userId)]);
+      if (this.isClosed) return this.releaseUser();
+      this.deps.screen.set(this, hidden);
       const positions = await mapConcurrently(roomIds, ROOM_ATTACH_CONCURRENCY, async (roomId) => {
         const from = resume?.[roomId];
         const outcome = await this.attach(roomId, from ?? null);
@@ -181,12 +191,24 @@ class SocketConnection implements Connection, ReplayTarget {
     if (this.isClosed) return;
     this.isClosed = true;
     this.releaseUser();
+    this.deps.screen.forget(this);
     for (const roomId of [...this.retained.keys()]) this.detach(roomId);
     if (this.started) {
       this.deps.services.presence
         .disconnected(this.userId, this.id)
         .catch((error: unknown) => this.logger.warn("presence not updated on disconnect", { error }));
     }
+  }
+
+  /**
+   * Re-reads whose presence and typing this socket must not get: after a commit, so the read sees it; in the
+   * socket's queue, so two changes cannot land out of order. Kept as it was if the read fails (logged).
+   */
+  private rereadBlocks(): void {
+    void this.enqueue(async () => {
+      const hidden = await this.deps.services.blocks.hiddenFrom(this.userId);
+      if (!this.isClosed) this.deps.screen.set(this, hidden);
+    });
   }
 
   private releaseUser(): void {
@@ -226,6 +248,8 @@ class SocketConnection implements Connection, ReplayTarget {
       if (event.sessionId === this.sessionId) this.socket.close(CloseCode.AUTH_REVOKED, "session revoked");
       return;
     }
+    if (event.type === "blocks.changed") return this.rereadBlocks(); // someone blocked or unblocked me: not told who
+    if (event.type === "block.updated") this.rereadBlocks();
     // Everything else on the user's topic is for all of their devices as it is (unread counts, own receipts).
     this.socket.send(raw);
     if (event.type !== "room.membership") return;

@@ -89,6 +89,7 @@ export class FrameHandler {
         message: error.message,
         ...extra,
         ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+        ...(error.reason !== undefined ? { reason: error.reason } : {}),
       });
       return;
     }

@@ -8,6 +8,7 @@ import { createConcurrencyLimit } from "../lib/concurrency.ts";
 import { type Connection, type ConnectionDeps, createConnection } from "./connection.ts";
 import type { RealtimeCounters, SlowConsumerCause } from "./counters.ts";
 import { CloseCode } from "./protocol.ts";
+import { createPresenceScreen } from "./presence-screen.ts";
 import { createRoomFeeds, type RoomFeeds } from "./room-feeds.ts";
 import type { LocalFanout, SendResult, SocketHandle, SocketIo } from "./socket.ts";
 import { UserSocketSlots } from "./socket-slots.ts";
@@ -73,6 +74,7 @@ const START_HOLD_MS = 1000;
 
 export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
   const logger = deps.logger.child({ component: "realtime" });
+  const screen = createPresenceScreen();
   const feeds = createRoomFeeds({
     bus: deps.bus,
     fanout: deps.fanout,
@@ -82,6 +84,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
     tailCheckMs: deps.tailCheckMs,
     checkReaders,
     onDelivered: (sockets) => deps.onDelivered?.("room", sockets),
+    withheld: screen.withheld,
   });
   /** Open connections, with the socket each writes to. */
   const sockets = new Map<Connection, SocketHandle>();
@@ -103,6 +106,7 @@ export function createRealtimeHub(deps: RealtimeHubDeps): RealtimeHub {
     fanout: deps.fanout,
     logger,
     frameBudget: deps.frameBudget,
+    screen,
     history: deps.services.roomLog,
     resumeMaxMessages: deps.resumeMaxMessages,
     maxBufferedBytes: deps.maxBufferedBytes,

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { RoomEvent, UserEvent } from "../domain/events.ts";
 import { ClientMsgId, type Message, SendOptions } from "../domain/messages/messages.schema.ts";
 import { ResumePositionsSchema } from "../domain/room-log/room-log.schema.ts";
+import type { DomainErrorReason } from "../lib/domain-error.ts";
 
 /** Frames larger than this close the socket with 1009. */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -93,6 +94,8 @@ export type TransportEvent =
       /** Present when the error concerns one room (typing, resume). */
       roomId?: string;
       retryAfterSeconds?: number;
+      /** The finer cause, as tRPC's `data.reason` (MUTED, BANNED, SLOW_MODE, …). */
+      reason?: DomainErrorReason;
     }
   | { type: "pong"; id?: string };
 

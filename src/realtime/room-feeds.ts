@@ -3,7 +3,7 @@ import type { EventBus, Unsubscribe } from "../infra/bus/bus.ts";
 import type { EventFrame } from "../infra/recent-events/recent-events.ts";
 import type { Logger } from "../lib/logger.ts";
 import { frameBytes, HistoryPager } from "./history-pages.ts";
-import type { LocalFanout } from "./socket.ts";
+import type { LocalFanout, SocketHandle } from "./socket.ts";
 import { roomTopic } from "./topics.ts";
 
 /** Where committed history (each room's event log) is read from when the bus did not (or not yet) deliver it. */
@@ -89,6 +89,11 @@ export interface RoomFeedsDeps {
   checkReaders?(roomId: string): void;
   /** Each room event forwarded, with the number of local sockets it reached (for metrics). */
   onDelivered?(sockets: number): void;
+  /**
+   * Subscribed sockets that must not get this frame without a seq (presence and typing of someone they blocked or
+   * who blocked them: presence-screen.ts); null when all may.
+   */
+  withheld?(roomId: string, raw: string): SocketHandle[] | null;
 }
 
 /** Rooms per history read in a tail check. */
@@ -122,6 +127,22 @@ export function createRoomFeeds(deps: RoomFeedsDeps): RoomFeeds {
     deps.onDelivered?.(sockets);
   }
 
+  /**
+   * A frame without a seq. The few sockets that must not see it leave the topic for the publish and rejoin it at
+   * once — synchronously, so no other frame of the topic can pass in between and none is lost or reordered.
+   */
+  function publishEphemeral(feed: FeedState, raw: string): void {
+    const withheld = deps.withheld?.(feed.roomId, raw) ?? null;
+    if (withheld === null) return publish(feed, raw);
+    for (const socket of withheld) deps.fanout.unsubscribe(socket, feed.topic);
+    try {
+      publish(feed, raw);
+    } finally {
+      // A socket that began closing meanwhile stays out: its connection may already have let go of the topic.
+      for (const socket of withheld) if (!socket.closing) deps.fanout.subscribe(socket, feed.topic);
+    }
+  }
+
   function forward(feed: FeedState, seq: number, raw: string): void {
     publish(feed, raw);
     feed.lastSeq = seq;
@@ -152,12 +173,12 @@ export function createRoomFeeds(deps: RoomFeedsDeps): RoomFeeds {
     // Logged events carry a numeric `seq` and are sequenced; typing, presence and receipts have none and pass.
     // (A frame without the key at all cannot have the field: only those are spared the parse.)
     if (!raw.includes('"seq":')) {
-      publish(feed, raw);
+      publishEphemeral(feed, raw);
       return;
     }
     const seq = seqOf(raw);
     if (seq === undefined) {
-      publish(feed, raw);
+      publishEphemeral(feed, raw);
       return;
     }
     if (seq === null) {

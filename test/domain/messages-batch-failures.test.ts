@@ -29,6 +29,8 @@ const roomRates = {
   invite: TEST_RATE_LIMITS.invitePerUser,
   openDirect: TEST_RATE_LIMITS.openDirectPerUser,
   joinByLink: TEST_RATE_LIMITS.joinByLinkPerUser,
+  roleChanges: TEST_RATE_LIMITS.roleChangesPerUser,
+  moderation: TEST_RATE_LIMITS.moderationPerUser,
 };
 
 const CONFLICT = { code: "CONFLICT", message: "clientMsgId was already used for a different message" };

@@ -70,6 +70,7 @@ describe("presence", () => {
       store: options.store ?? deps.presenceStore,
       logger: deps.logger,
       typingRate: options.typingRate ?? { capacity: 1000, periodSeconds: 1 },
+      clock: deps.clock,
       instanceId,
       timing: TIMING,
       eventsMaxMembers: options.eventsMaxMembers ?? 100,

@@ -24,6 +24,14 @@ function roomProcedures(caller: Caller, victim: UserPublic): Record<string, (roo
     "rooms.auditLog": (roomId) => caller.rooms.auditLog({ roomId }),
     "rooms.createInviteLink": (roomId) => caller.rooms.createInviteLink({ roomId }),
     "rooms.inviteLinks": (roomId) => caller.rooms.inviteLinks({ roomId }),
+    "rooms.ban": (roomId) => caller.rooms.ban({ roomId, userId: victim.id }),
+    "rooms.unban": (roomId) => caller.rooms.unban({ roomId, userId: victim.id }),
+    "rooms.bans": (roomId) => caller.rooms.bans({ roomId }),
+    "rooms.mute": (roomId) => caller.rooms.mute({ roomId, userId: victim.id }),
+    "rooms.unmute": (roomId) => caller.rooms.unmute({ roomId, userId: victim.id }),
+    "rooms.mutes": (roomId) => caller.rooms.mutes({ roomId }),
+    "moderation.report": (roomId) => caller.moderation.report({ userId: victim.id, roomId, reason: "spam" }),
+    "moderation.reports": (roomId) => caller.moderation.reports({ roomId }),
     "messages.send": (roomId) => caller.messages.send({ roomId, clientMsgId: `out-${token()}`, body: "hello?" }),
     "messages.list": (roomId) => caller.messages.list({ roomId }),
     "messages.search": (roomId) => caller.messages.search({ query: "secret", roomId }),
@@ -83,6 +91,9 @@ describe.each(databaseKinds)("room access for outsiders on %s", (kind) => {
       anonymous.rooms.discover({}),
       anonymous.users.get({ userId: owner.id }),
       anonymous.users.search({ query: "a" }),
+      anonymous.users.block({ userId: owner.id }),
+      anonymous.users.unblock({ userId: owner.id }),
+      anonymous.users.blocked({}),
     ];
     for (const call of calls) expect(await trpcError(call)).toMatchObject({ code: "UNAUTHORIZED" });
   });

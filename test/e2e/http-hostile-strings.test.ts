@@ -85,6 +85,10 @@ describe("hostile strings in every procedure (Bun)", () => {
     "users.get": { valid: () => ({ userId: other.user.id }), strings: { userId: HOSTILE_TEXT } },
     "users.search": { valid: () => ({ query: "hos" }), strings: { query: HOSTILE_TEXT } },
     "users.updateMe": { valid: () => ({ displayName: "Fine Name" }), strings: { displayName: HOSTILE_TEXT } },
+    // No such user / not blocked: NOT_FOUND, so no case blocks anyone the other cases need.
+    "users.block": { valid: () => ({ userId: SOME_ID }), strings: { userId: HOSTILE_TEXT } },
+    "users.unblock": { valid: () => ({ userId: SOME_ID }), strings: { userId: HOSTILE_TEXT } },
+    "users.blocked": { valid: () => ({}), strings: { cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
     "rooms.create": { valid: () => ({ name: "fine", kind: "private", description: "fine" }), strings: { name: HOSTILE_TEXT, kind: HOSTILE_TEXT, description: HOSTILE_TEXT } },
     "rooms.openDirect": { valid: () => ({ userId: other.user.id }), strings: { userId: HOSTILE_TEXT } },
     "rooms.list": { valid: () => ({}), strings: {} },
@@ -117,6 +121,19 @@ describe("hostile strings in every procedure (Bun)", () => {
     "rooms.events": { valid: () => ({ roomId: room.id, after: 0 }), strings: { roomId: HOSTILE_TEXT } },
     "rooms.members": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT, cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
     "rooms.auditLog": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT, cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
+    // Aimed at no one: NOT_FOUND, so nobody is banned or muted for the other cases.
+    "rooms.ban": {
+      valid: () => ({ roomId: room.id, userId: SOME_ID, reason: "fine", durationSeconds: 600 }),
+      strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT, reason: HOSTILE_TEXT },
+    },
+    "rooms.unban": { valid: () => ({ roomId: room.id, userId: SOME_ID }), strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT } },
+    "rooms.bans": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT, cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
+    "rooms.mute": {
+      valid: () => ({ roomId: room.id, userId: SOME_ID, reason: "fine", durationSeconds: 600 }),
+      strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT, reason: HOSTILE_TEXT },
+    },
+    "rooms.unmute": { valid: () => ({ roomId: room.id, userId: SOME_ID }), strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT } },
+    "rooms.mutes": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT, cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
     "messages.send": {
       valid: () => ({ roomId: room.id, clientMsgId: `h-${crypto.randomUUID()}`, body: "fine", replyTo: seed.id }),
       strings: { roomId: HOSTILE_TEXT, clientMsgId: HOSTILE_TEXT, body: HOSTILE_TEXT, replyTo: HOSTILE_TEXT, threadRootId: HOSTILE_TEXT },
@@ -149,6 +166,16 @@ describe("hostile strings in every procedure (Bun)", () => {
     "messages.status": { valid: () => ({ roomId: room.id, seq: 1 }), strings: { roomId: HOSTILE_TEXT, cursor: HOSTILE_TEXT } },
     "presence.get": { valid: () => ({ userIds: [other.user.id] }), strings: {}, extra: HOSTILE_TEXT.map((id) => ({ userIds: [id] })) },
     "presence.set": { valid: () => ({ status: "away" }), strings: { status: HOSTILE_TEXT } },
+    // The first is filed; the rest are CONFLICT (one open report per target) or refused by the report rate.
+    "moderation.report": {
+      valid: () => ({ userId: other.user.id, roomId: room.id, reason: "spam", note: "fine" }),
+      strings: { userId: HOSTILE_TEXT, messageId: HOSTILE_TEXT, roomId: HOSTILE_TEXT, reason: HOSTILE_TEXT, note: HOSTILE_TEXT },
+    },
+    "moderation.reports": {
+      valid: () => ({ roomId: room.id, status: "open" }),
+      strings: { roomId: HOSTILE_TEXT, status: HOSTILE_TEXT, cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] },
+    },
+    "moderation.resolve": { valid: () => ({ reportId: SOME_ID, action: "dismiss" }), strings: { reportId: HOSTILE_TEXT, action: HOSTILE_TEXT } },
   });
 
   // At runtime tRPC keeps every procedure under its full dotted path; the declared type is the nested router.

@@ -164,6 +164,31 @@ export function roomViewSuite(runtime: RuntimeName): void {
       }
     });
 
+    it("after a reconnect the server could replay, shows the role changes, removals and room changes made while it was away", async () => {
+      const [alice, bob, dave, carol] = [await member("alice"), await member("bob"), await member("dave"), await member("carol")];
+      const room = await roomOf(alice, bob, dave, carol);
+      carol.client.realtime.connect();
+      await carol.client.realtime.whenOpen();
+      const view = viewOf(carol, room.id);
+      await view.ready();
+      await send(alice, room.id, "before the cut");
+      await converges(view, carol, room.id);
+
+      carol.network.cut();
+      await alice.client.api.rooms.setRole.mutate({ roomId: room.id, userId: bob.user.id, role: "moderator" });
+      await bob.client.api.rooms.kick.mutate({ roomId: room.id, userId: dave.user.id });
+      await alice.client.api.rooms.update.mutate({ roomId: room.id, name: "renamed while carol was away" });
+      carol.network.restore();
+
+      await converges(view, carol, room.id);
+      expect(carol.lists()).toBe(1); // replayed, not read again
+      expect(view.activity().map((event) => event.type)).toEqual(["member.role", "member.left", "room.updated"]);
+      expect(view.activity()[1]).toMatchObject({ userId: dave.user.id, reason: "removed" });
+      expect(view.roles().get(bob.user.id)).toBe("moderator");
+      expect(view.roles().get(dave.user.id)).toBeNull();
+      expect(view.room()?.name).toBe("renamed while carol was away");
+    });
+
     it("after a reconnect past what the server replays (resumed, not recovered), starts over from a fresh page", async () => {
       const [alice, carol] = [await member("alice"), await member("carol")];
       const room = await roomOf(alice, carol);

@@ -1,5 +1,7 @@
 import { Redis } from "ioredis";
+import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
+import { createParleyClient } from "../../client-sdk/src/index.ts";
 import type { ServerEvent } from "../../src/contract.ts";
 import { type Chatter, eventually, openChatterSocket, publicRoom, registerChatter } from "../support/chatters.ts";
 import { createPostgresTestDatabase } from "../support/databases.ts";
@@ -137,6 +139,38 @@ describe.skipIf(!postgresUrl || !redisUrl)("two Bun instances on one Postgres an
     await dave.client.logout(); // through A
     expect(await me(b)).toBe(401);
     expect(await me(a)).toBe(401);
+  });
+
+  it("closes exactly the revoked session's sockets, on both instances, within 5 s", async () => {
+    const erin = await registerChatter(a.url, "erin");
+    // A second sign-in of the same person: another session, as from a laptop beside a phone.
+    const laptop = createParleyClient({ url: b.url, WebSocket });
+    await laptop.login({ login: erin.user.username, password: "correct horse battery staple" });
+    const laptopChatter = { ...erin, client: laptop };
+    const phoneOnA = await socketOn(a, erin);
+    const phoneOnB = await socketOn(b, erin);
+    const laptopOnA = await socketOn(a, laptopChatter);
+    const laptopOnB = await socketOn(b, laptopChatter);
+
+    const sessions = await laptop.api.auth.sessions.query();
+    const phone = sessions.find((session) => !session.current);
+    if (!phone || sessions.length !== 2) throw new Error(`expected two sessions, got ${JSON.stringify(sessions)}`);
+    const revokedAt = Date.now();
+    await laptop.api.auth.revokeSession.mutate({ sessionId: phone.id }); // through B
+    const closes = await Promise.all([phoneOnA.closed, phoneOnB.closed]);
+    expect(closes.map((close) => close.code)).toEqual([4001, 4001]);
+    expect(Date.now() - revokedAt).toBeLessThan(5000);
+
+    // The laptop's sockets on both instances stay open and keep hearing the room.
+    const room = await roomOf(laptopChatter);
+    laptopOnA.send({ type: "send", roomId: room.id, clientMsgId: "still-here-0001", body: "still here" });
+    for (const socket of [laptopOnA, laptopOnB]) {
+      await socket.waitFor((event) => event.type === "message.created" && event.roomId === room.id, 5000);
+    }
+    expect(laptopOnA.raw.readyState).toBe(WebSocket.OPEN);
+    expect(laptopOnB.raw.readyState).toBe(WebSocket.OPEN);
+    await expect(erin.client.api.auth.me.query()).rejects.toThrow();
+    await laptop.logout();
   });
 
   it("holds Redis subscriptions on an instance only for the rooms and users of its own sockets", async () => {

@@ -51,6 +51,10 @@ export const TEST_RATE_LIMITS: RateLimits = {
   invitePerUser: GENEROUS,
   openDirectPerUser: GENEROUS,
   joinByLinkPerUser: GENEROUS,
+  blockPerUser: GENEROUS,
+  roleChangesPerUser: GENEROUS,
+  moderationPerUser: GENEROUS,
+  reportPerUser: GENEROUS,
   wsTicketPerUser: GENEROUS,
 };
 

@@ -1,5 +1,6 @@
 import type { Query, QueryClient } from "@tanstack/query-core";
 import type { LoggedRoomEvent, LoggedRoomEventType, MyRoom, Room, RoomInvitation } from "../../../src/contract.ts";
+import type { BlockedUsers } from "../realtime/blocked-users.ts";
 import { isAboutMessages } from "../realtime/message-changes.ts";
 import type { RealtimeClient } from "../realtime/realtime-client.ts";
 import { LOGGED_EVENT_TYPES } from "../realtime/room-streams.ts";
@@ -24,6 +25,11 @@ export interface QueryCacheBridgeOptions {
   queryClient: QueryClient;
   /** The `keyPrefix` given to TRPCProvider, if the app turned that feature on. */
   keyPrefix?: string;
+  /**
+   * `parley.realtime.blocked`: pushed messages of people I blocked are cached with `senderBlocked: true` and raise no
+   * unread or mention counts, as the server reads them. Without it they are cached as pushed (unflagged, counted).
+   */
+  blocked?: BlockedUsers;
 }
 
 /** One change to the cached results of one procedure: which entries (by input fields), and what it does to each. */
@@ -57,7 +63,7 @@ const roomOf = (room: Room): CacheChange => ({ procedure: "rooms.get", input: { 
  * and update their root's summary; `rooms.list` takes each room's last message, unread and mention counts and
  * order; `unread.updated` (a read on any of my devices) updates the counts; `room.updated` renames; `room.hidden`
  * drops a direct room I hid from `rooms.list`; `invitation` and `invitation.removed` keep `rooms.invitations`. Membership
- * changes, and anything the cache cannot take exactly (a seq gap, `resumed` without recovery, a reconnect),
+ * changes, `block.updated` (flags and counts of that person's messages change in every room), and anything the cache cannot take exactly (a seq gap, `resumed` without recovery, a reconnect),
  * invalidate what they touch instead.
  *
  * Works with the keys @trpc/tanstack-react-query gives each procedure (see trpc-keys.ts), and needs no React.
@@ -104,8 +110,15 @@ export function bridgeQueryCache(options: QueryCacheBridgeOptions): () => void {
     for (const cacheChange of changes) write(event.query, cacheChange);
   });
 
+  /** The event with its message flagged `senderBlocked` when I blocked the sender (pushed events never carry it). */
+  function flagged(event: LoggedRoomEvent): LoggedRoomEvent {
+    if (!("message" in event) || !options.blocked?.has(event.message.sender.id) || event.message.senderBlocked) return event;
+    return { ...event, message: { ...event.message, senderBlocked: true } };
+  }
+
   /** Every logged event, in the room's seq order: messages.list, threads, rooms.list, and what else it touches. */
-  function logged(event: LoggedRoomEvent): void {
+  function logged(pushed: LoggedRoomEvent): void {
+    const event = flagged(pushed);
     change(messagesOf(event.roomId, roomEventInPages(event, me)));
     if (isAboutMessages(event)) change(threads(roomEventInThread(event, me)));
     change(roomList(event.type === "message.created" ? messageCreatedInList(event.message, me) : roomEventInList(event, me)));
@@ -116,9 +129,16 @@ export function bridgeQueryCache(options: QueryCacheBridgeOptions): () => void {
     if (event.type === "member.joined" || event.type === "member.left" || event.type === "member.role") {
       invalidate("rooms.members", { roomId: event.roomId });
     }
+    // Members show who is muted: both lists are fetched again.
+    if (event.type === "member.muted" || event.type === "member.unmuted") {
+      invalidate("rooms.members", { roomId: event.roomId });
+      invalidate("rooms.mutes", { roomId: event.roomId });
+    }
   }
 
   const stopListening = [
+    // Subscribing makes the SDK read users.blocked (and again on each reconnect) and keep it current.
+    ...(options.blocked ? [options.blocked.subscribe(() => {})] : []),
     realtime.on("ready", ({ userId }) => {
       // A reconnect: reads on my other devices while this one was away are not replayed (room messages are).
       if (me !== null) invalidate("rooms.list");
@@ -139,6 +159,12 @@ export function bridgeQueryCache(options: QueryCacheBridgeOptions): () => void {
     realtime.on("room.membership", ({ roomId }) => {
       invalidate("rooms.list");
       invalidate("rooms.members", { roomId });
+    }),
+    // I blocked or unblocked someone: their messages' senderBlocked flags and my unread counts change everywhere.
+    realtime.on("block.updated", () => {
+      invalidate("messages.list");
+      invalidate("messages.thread");
+      invalidate("rooms.list");
     }),
   ];
 

@@ -27,7 +27,8 @@ export function messageCreatedInList(message: Message, me: string | null): RoomL
     if (!room || me === null) return "stale";
     if (message.seq <= room.lastSeq) return rooms; // counted already
     if (message.seq !== room.lastSeq + 1) return "stale";
-    const unseen = message.sender.id !== me && message.seq > room.readSeq;
+    // Someone I blocked raises no counts (the server leaves them out too).
+    const unseen = message.sender.id !== me && message.seq > room.readSeq && !message.senderBlocked;
     const onMain = onMainTimeline(message);
     const updated: MyRoom = {
       ...room,
@@ -64,7 +65,7 @@ export function roomEventInList(event: Exclude<LoggedRoomEvent, { type: "message
 
 function countsAfter(room: MyRoom, message: Message, me: string | null): Partial<Pick<MyRoom, "unread" | "unreadMentions">> | "stale" {
   if (me === null) return "stale";
-  if (message.sender.id === me || message.seq <= room.readSeq) return {}; // never counted
+  if (message.sender.id === me || message.seq <= room.readSeq || message.senderBlocked) return {}; // never counted
   const deleted = message.deletedAt !== null;
   const unread = Math.max(0, room.unread - (deleted && onMainTimeline(message) ? 1 : 0));
   const before = room.lastMessage?.id === message.id ? room.lastMessage : null;

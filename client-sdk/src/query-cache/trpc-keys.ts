@@ -8,7 +8,14 @@ import type { QueryKey } from "@tanstack/query-core";
  * `[["messages", "list"], { input: { roomId } }]` finds every cached messages.list of one room, whatever its other
  * input (limit, before, after) and its type — what `trpc.messages.list.pathFilter()` finds, narrowed to a room.
  */
-export type CachedProcedure = "messages.list" | "messages.thread" | "rooms.list" | "rooms.get" | "rooms.members" | "rooms.invitations";
+export type CachedProcedure =
+  | "messages.list"
+  | "messages.thread"
+  | "rooms.list"
+  | "rooms.get"
+  | "rooms.members"
+  | "rooms.mutes"
+  | "rooms.invitations";
 
 export interface ProcedureKeys {
   /** Every cached result of the procedure; with `input`, those whose input has these fields. */

@@ -1,10 +1,11 @@
-import type { LoggedRoomEvent, LoggedRoomEventType, Message, MessagePage } from "../../../src/contract.ts";
+import type { LoggedRoomEvent, LoggedRoomEventType, MemberRole, Message, MessagePage, Room } from "../../../src/contract.ts";
 import type { ThreadPage } from "../../../src/domain/messages/messages.schema.ts";
 import { errorCodeOf } from "../rpc.ts";
 import { DEFAULT_BACKOFF, fullJitterDelay } from "./backoff.ts";
 import type { RealtimeClient } from "./realtime-client.ts";
 import { LOGGED_EVENT_TYPES } from "./room-streams.ts";
-import { createRoomView, type RoomView } from "./room-view.ts";
+import type { BlockedUsers } from "./blocked-users.ts";
+import { createRoomView, type MemberMute, type RoomActivity, type RoomView } from "./room-view.ts";
 
 /** "loading" until the first page; "reloading" while it starts over from a fresh page; "failed" when it cannot read the room. */
 export type LiveRoomViewState = "loading" | "live" | "reloading" | "failed" | "closed";
@@ -27,6 +28,14 @@ export interface LiveRoomView {
   /** The replies to a thread's root that the view has seen since it loaded, ascending. */
   thread(rootId: string): readonly Message[];
   message(messageId: string): Message | undefined;
+  /** The room's activity events received since the view started (room-view.ts: RoomView.activity). */
+  activity(): readonly RoomActivity[];
+  /** Roles as the events since the view's page left them (RoomView.roles). */
+  roles(): ReadonlyMap<string, MemberRole | null>;
+  /** Mutes as the events since the view's page left them (RoomView.mutes). */
+  mutes(): ReadonlyMap<string, MemberMute | null>;
+  /** The room as the latest room.updated since the view's page left it; null when none came. */
+  room(): Room | null;
   /** Loads the next older page into the timeline; resolves with whether older messages remain. */
   loadOlder(): Promise<boolean>;
   /**
@@ -58,6 +67,8 @@ export interface LiveRoomViewDeps extends LiveRoomViewOptions {
   api: RoomViewApi;
   /** The signed-in user, when the realtime client knows it (from `ready`); asked of the API otherwise. */
   userId(): string | null;
+  /** Whom I blocked: their messages are shown `senderBlocked` (the view re-flags when the set changes). */
+  blocked?: BlockedUsers;
   onError(error: unknown): void;
 }
 
@@ -157,7 +168,7 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
 
   async function start(): Promise<RoomView> {
     const userId = deps.userId() ?? (await api.me()).id;
-    const created = createRoomView({ roomId, userId });
+    const created = createRoomView({ roomId, userId, ...(deps.blocked ? { blocked: deps.blocked } : {}) });
     for (const event of early.splice(0)) created.apply(event);
     return created;
   }
@@ -217,6 +228,15 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
     // `ready` and a join adopt the server's position for rooms the client could not resume.
     realtime.on("ready", () => behind() && startOver("missed")),
     realtime.on("room.membership", (event) => event.roomId === roomId && behind() && startOver("missed")),
+    ...(deps.blocked
+      ? [
+          deps.blocked.subscribe(() => {
+            if (!view) return;
+            view.blockedChanged();
+            notify();
+          }),
+        ]
+      : []),
   ];
   reload();
 
@@ -248,6 +268,10 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
     messages: () => view?.messages() ?? NONE,
     thread: (rootId) => view?.thread(rootId) ?? NONE,
     message: (messageId) => view?.message(messageId),
+    activity: () => view?.activity() ?? NO_ACTIVITY,
+    roles: () => view?.roles() ?? NO_ROLES,
+    mutes: () => view?.mutes() ?? NO_MUTES,
+    room: () => view?.room() ?? null,
     loadOlder() {
       // One at a time: a second call while one is under way gets the same answer.
       older ??= loadOlder().finally(() => (older = null));
@@ -270,6 +294,9 @@ export function createLiveRoomView(deps: LiveRoomViewDeps): LiveRoomView {
 }
 
 const NONE: readonly Message[] = [];
+const NO_ACTIVITY: readonly RoomActivity[] = [];
+const NO_ROLES: ReadonlyMap<string, MemberRole | null> = new Map();
+const NO_MUTES: ReadonlyMap<string, MemberMute | null> = new Map();
 
 function deferred(): { promise: Promise<void>; resolve(): void; reject(error: unknown): void } {
   let resolve!: () => void;

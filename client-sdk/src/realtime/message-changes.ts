@@ -1,6 +1,7 @@
 import type { LoggedRoomEvent, Message } from "../../../src/contract.ts";
 import type { ReplyQuote, ThreadSummary } from "../../../src/domain/messages/messages.schema.ts";
-type MessageEvent = Extract<LoggedRoomEvent, { messageId: string } | { message: Message }>;
+/** The logged events about a message; every other one is about the room or its people (a RoomActivity). */
+export type MessageEvent = Extract<LoggedRoomEvent, { messageId: string } | { message: Message }>;
 
 /**
  * What one logged event does to a copy of a message held on the client — in a room view, a cached page, a room's

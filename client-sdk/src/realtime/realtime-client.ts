@@ -2,6 +2,7 @@ import type { CloseCodes, LoggedRoomEvent, Message, ResumePosition, ServerEvent,
 import { createEmitter } from "../emitter.ts";
 import { isUnauthorized, type ParleyApi, retryAfterSecondsOf } from "../rpc.ts";
 import { type BackoffOptions, DEFAULT_BACKOFF, fullJitterDelay } from "./backoff.ts";
+import { type BlockedUsers, createBlockedUsers } from "./blocked-users.ts";
 import { createLiveRoomView, type LiveRoomView, type LiveRoomViewOptions } from "./live-room-view.ts";
 import { createLiveness } from "./liveness.ts";
 import { browserNetwork, type NetworkEnvironment } from "./network-watch.ts";
@@ -79,6 +80,8 @@ export interface RealtimeClient {
    * It does not connect; events flow while the connection is open. `close()` it when done.
    */
   view(roomId: string, options?: LiveRoomViewOptions): LiveRoomView;
+  /** The people I blocked (users.blocked, kept current by block.updated): room views flag their messages with it. */
+  readonly blocked: BlockedUsers;
 }
 
 export interface RealtimeOptions {
@@ -140,6 +143,19 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
   const unreported = new Map<string, number>();
   /** Known from `ready`: a device does not report delivery of its own user's messages. */
   let userId: string | null = null;
+  const blocked = createBlockedUsers({
+    async list() {
+      const ids: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await options.api.users.blocked.query({ limit: 200, ...(cursor ? { cursor } : {}) });
+        ids.push(...page.items.map((item) => item.user.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return ids;
+    },
+    onError: reportError,
+  });
   let deliveryReports: ReturnType<typeof setInterval> | null = null;
   let state: RealtimeState = "idle";
   let socket: WebSocketLike | null = null;
@@ -250,7 +266,9 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     if (isLogged(event)) return streams.accept(event); // emitted by the stream, in seq order
     switch (event.type) {
       case "ready":
+        if (userId !== null && userId !== event.userId) blocked.reset(); // another account signed in on this client
         userId = event.userId;
+        blocked.ready();
         for (const room of event.rooms) if (!resumeLater.has(room.roomId)) streams.advance(room.roomId, room.lastSeq, room.epoch);
         attempt = 0;
         setState("open");
@@ -259,6 +277,9 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
         break;
       case "ack":
         outbox.acknowledge(event.clientMsgId, event.message);
+        break;
+      case "block.updated":
+        blocked.updated(event);
         break;
       case "error":
         if (event.clientMsgId && outbox.has(event.clientMsgId)) retryOrReject(event);
@@ -376,8 +397,10 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
           me: () => options.api.auth.me.query(),
         },
         userId: () => userId,
+        blocked,
         onError: reportError,
       }),
+    blocked,
   };
   return client;
 }

@@ -12,6 +12,8 @@ export const LOGGED_EVENT_TYPES: Readonly<Record<LoggedRoomEventType, true>> = {
   "member.joined": true,
   "member.left": true,
   "member.role": true,
+  "member.muted": true,
+  "member.unmuted": true,
   "room.updated": true,
 };
 

@@ -1,7 +1,13 @@
-import type { LoggedRoomEvent, Message, MessagePage } from "../../../src/contract.ts";
+import type { LoggedRoomEvent, MemberRole, Message, MessagePage, Room } from "../../../src/contract.ts";
 // Not in src/contract.ts yet (what `messages.thread` answers); a plain interface, so the bundle takes it as it is.
 import type { ThreadPage } from "../../../src/domain/messages/messages.schema.ts";
-import { isAboutMessages, messageChangeOf, onMainTimeline } from "./message-changes.ts";
+import { isAboutMessages, type MessageEvent, messageChangeOf, onMainTimeline } from "./message-changes.ts";
+
+/**
+ * A logged event about the room and its people rather than a message: a join, a leave (left, removed, banned), a
+ * role change, a mute, a change of the room's name or settings — what a chat shows as a system line.
+ */
+export type RoomActivity = Exclude<LoggedRoomEvent, MessageEvent>;
 
 /**
  * "empty": no page yet (events are kept until one comes). "live": every event up to `position` is applied.
@@ -42,6 +48,38 @@ export interface RoomView {
   /** The replies to `rootId` the view has seen (from events since its page, and thread pages loaded), ascending. */
   thread(rootId: string): readonly Message[];
   message(messageId: string): Message | undefined;
+  /**
+   * The room's activity events the view received since it was created — live, or replayed after a reconnect —
+   * ascending by seq, at most the latest ACTIVITY_LIMIT. Events a reconnect could not replay (the view started over
+   * from a page) are not in it. The same array until one comes.
+   */
+  activity(): readonly RoomActivity[];
+  /**
+   * What the events since the view's page say of members' roles: a joiner's role, a new role, null once they left or
+   * were removed or banned. Members no event mentioned are absent (`rooms.members` has them). Starts over with the view.
+   */
+  roles(): ReadonlyMap<string, MemberRole | null>;
+  /**
+   * What the events since the view's page say of mutes: `{until}` for a member muted (until null: until unmuted),
+   * null once unmuted. A mute that expires by itself is no event: compare `until` with the clock. Members no event
+   * mentioned are absent (`rooms.mutes` has them). Starts over with the view.
+   */
+  mutes(): ReadonlyMap<string, MemberMute | null>;
+  /** The room as the latest `room.updated` since the view's page left it (name, description, settings); null when none came. */
+  room(): Room | null;
+  /** The blocked set changed (block.updated, a fresh users.blocked): messages are flagged again from it. */
+  blockedChanged(): void;
+}
+
+/** Whom the reader blocked, when known (see blocked-users.ts); until then the server's `senderBlocked` stands. */
+export interface BlockedSenders {
+  known(): boolean;
+  has(userId: string): boolean;
+}
+
+/** A member's mute as a `member.muted` event said it. */
+export interface MemberMute {
+  until: string | null;
 }
 
 export interface RoomViewOptions {
@@ -50,10 +88,18 @@ export interface RoomViewOptions {
   userId: string;
   /** The newest page of `messages.list` to start from. */
   page?: MessagePage;
+  /**
+   * Whom the signed-in user blocked: their messages are shown with `senderBlocked: true` (pushed events, which every
+   * member shares, never carry it). Without it, only what pages said is flagged.
+   */
+  blocked?: BlockedSenders;
 }
 
 /** Events kept for applying again to pages that were read before them (and while the view waits for a page). */
 const JOURNAL_LIMIT = 2000;
+
+/** Activity events a view keeps: enough system lines for any screen, bounded for a room that is mostly joins. */
+export const ACTIVITY_LIMIT = 500;
 
 /**
  * A room as its log has made it, on the client: the messages with their edits, tombstones, reactions (with `me`
@@ -65,7 +111,7 @@ const JOURNAL_LIMIT = 2000;
  * add to them (see message-changes.ts), and anything at or before `position` is a duplicate.
  */
 export function createRoomView(options: RoomViewOptions): RoomView {
-  const { roomId, userId } = options;
+  const { roomId, userId, blocked } = options;
   let state: RoomViewState = "empty";
   let position: number | null = null;
   /** The lowest seq the timeline reaches (0: the room's beginning); null before a page. */
@@ -77,10 +123,31 @@ export function createRoomView(options: RoomViewOptions): RoomView {
   let journal: LoggedRoomEvent[] = [];
   let timeline: Message[] | null = null;
   const threads = new Map<string, Message[]>();
+  let activity: readonly RoomActivity[] = [];
+  let roles = new Map<string, MemberRole | null>();
+  let mutes = new Map<string, MemberMute | null>();
+  let room: Room | null = null;
+  /** The flagged copy of each held message that needed a change, made once until the next change. */
+  const flagged = new Map<Message, Message>();
 
   function changed(): void {
     timeline = null;
     threads.clear();
+    flagged.clear();
+  }
+
+  /** The message as the reader sees it: `senderBlocked` from the blocked set once that is known. */
+  function shown(message: Message): Message {
+    if (!blocked?.known()) return message;
+    const isBlocked = blocked.has(message.sender.id);
+    if (isBlocked === (message.senderBlocked === true)) return message;
+    let copy = flagged.get(message);
+    if (!copy) {
+      const { senderBlocked: _was, ...rest } = message;
+      copy = isBlocked ? { ...rest, senderBlocked: true } : rest;
+      flagged.set(message, copy);
+    }
+    return copy;
   }
 
   function record(event: LoggedRoomEvent): boolean {
@@ -93,7 +160,7 @@ export function createRoomView(options: RoomViewOptions): RoomView {
 
   /** Applies an event to what the view holds; a message it has not seen is taken only from its creation. */
   function change(event: LoggedRoomEvent): void {
-    if (!isAboutMessages(event)) return;
+    if (!isAboutMessages(event)) return noteActivity(event);
     const apply = messageChangeOf(event, userId);
     if (!apply) return;
     const touches =
@@ -108,6 +175,30 @@ export function createRoomView(options: RoomViewOptions): RoomView {
     }
     if (event.type === "message.created" && !held.has(event.message.id)) held.set(event.message.id, event.message);
     changed();
+  }
+
+  function noteActivity(event: RoomActivity): void {
+    activity = [...activity.slice(activity.length >= ACTIVITY_LIMIT ? 1 : 0), event];
+    switch (event.type) {
+      case "member.joined":
+        roles = new Map(roles).set(event.member.user.id, event.member.role);
+        break;
+      case "member.role":
+        roles = new Map(roles).set(event.userId, event.role);
+        break;
+      case "member.left":
+        roles = new Map(roles).set(event.userId, null);
+        break;
+      case "member.muted":
+        mutes = new Map(mutes).set(event.userId, { until: event.until });
+        break;
+      case "member.unmuted":
+        mutes = new Map(mutes).set(event.userId, null);
+        break;
+      case "room.updated":
+        room = event.room;
+        break;
+    }
   }
 
   /** The events after `after` through the position, or null when the journal no longer reaches back that far. */
@@ -131,6 +222,10 @@ export function createRoomView(options: RoomViewOptions): RoomView {
   function seed(page: MessagePage): LoadOutcome {
     if (page.hasNewer) throw new Error("a room view starts from the newest page of messages.list (hasNewer: false)");
     held.clear();
+    // What the events said of roles and the room may have been overtaken by the ones missed: ask again (null/absent).
+    roles = new Map();
+    mutes = new Map();
+    room = null;
     for (const message of page.messages) held.set(message.id, message);
     changed();
     position = endOf(page);
@@ -201,15 +296,23 @@ export function createRoomView(options: RoomViewOptions): RoomView {
     messages() {
       const reach = floor;
       if (reach === null) return (timeline ??= []);
-      timeline ??= [...held.values()].filter((message) => message.seq >= reach && onMainTimeline(message)).sort(bySeq);
+      timeline ??= [...held.values()].filter((message) => message.seq >= reach && onMainTimeline(message)).sort(bySeq).map(shown);
       return timeline;
     },
     thread(rootId) {
       let replies = threads.get(rootId);
-      if (!replies) threads.set(rootId, (replies = [...held.values()].filter((message) => message.threadRootId === rootId).sort(bySeq)));
+      if (!replies) threads.set(rootId, (replies = [...held.values()].filter((message) => message.threadRootId === rootId).sort(bySeq).map(shown)));
       return replies;
     },
-    message: (messageId) => held.get(messageId),
+    message(messageId) {
+      const message = held.get(messageId);
+      return message && shown(message);
+    },
+    activity: () => activity,
+    roles: () => roles,
+    mutes: () => mutes,
+    room: () => room,
+    blockedChanged: changed,
   };
   if (options.page) view.load(options.page);
   return view;

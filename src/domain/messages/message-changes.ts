@@ -11,6 +11,7 @@ import type { RoomLog } from "../room-log/room-log.ts";
 import { may, requireOutranks, requirePermission } from "../rooms/permissions.ts";
 import { findMemberRoom, roleIn } from "../rooms/room-access.ts";
 import { recordAudit, type RoomAuditDraft } from "../rooms/room-audit.ts";
+import { requireNotMuted } from "../rooms/room-bans.ts";
 import type { MemberRole } from "../rooms/rooms.schema.ts";
 import { hasLinkIn, mentionsIn } from "./mentions.ts";
 import { findMessagesByIds, MAX_THREAD_PARTICIPANTS } from "./message-rows.ts";
@@ -34,7 +35,10 @@ export const MAX_PINS = 50;
  * Not batched like sends: changes are rarer, and each must read the message it changes under the lock.
  */
 export interface MessageChanges {
-  /** The sender only, within MESSAGE_EDIT_WINDOW_SECONDS; the replaced body is kept (messages.edits). */
+  /**
+   * The sender only, within MESSAGE_EDIT_WINDOW_SECONDS; the replaced body is kept (messages.edits). A muted member
+   * may neither edit nor react or take a reaction back (FORBIDDEN reason MUTED); deleting their own words stays open.
+   */
   edit(userId: string, input: EditMessageInput): Promise<Message>;
   /**
    * The sender, or a moderator and up acting on a lower rank (ROOM_PERMISSIONS): body, versions, reactions and
@@ -217,6 +221,7 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
       return change(userId, input.messageId, async (tx, target, role) => {
         if (target.senderId !== userId) throw new DomainError("FORBIDDEN", "only its sender can edit a message");
         refuseDeleted(target, "edited");
+        await requireNotMuted(tx, target.roomId, userId, deps.clock.now());
         const now = deps.clock.now();
         if (deps.editWindowSeconds > 0 && now.getTime() - target.createdAt.getTime() > deps.editWindowSeconds * 1000) {
           throw new DomainError("FORBIDDEN", `messages can be edited for ${deps.editWindowSeconds} seconds after they are sent`, { reason: "EDIT_WINDOW" });
@@ -288,6 +293,7 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
       const input = parse(ReactionInput, raw);
       return change(userId, input.messageId, async (tx, target) => {
         refuseDeleted(target, "reacted to");
+        await requireNotMuted(tx, target.roomId, userId, deps.clock.now());
         const [mine] = await tx
           .select({ emoji: sql<string[]>`coalesce(array_agg(${messageReactions.emoji}), '{}'::text[])` })
           .from(messageReactions)
@@ -314,6 +320,8 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
     async unreact(userId, raw) {
       const input = parse(ReactionInput, raw);
       return change(userId, input.messageId, async (tx, target) => {
+        // Taking a reaction back is a room event every member receives, like adding one.
+        await requireNotMuted(tx, target.roomId, userId, deps.clock.now());
         const removed = await tx
           .delete(messageReactions)
           .where(and(eq(messageReactions.messageId, target.id), eq(messageReactions.userId, userId), eq(messageReactions.emoji, input.emoji)))

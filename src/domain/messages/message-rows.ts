@@ -69,6 +69,8 @@ export interface MessageRow {
   participants?: UserPublic[] | null;
   /** The emoji the reader reacted with; null for a frame every member receives. */
   mine?: string[] | null;
+  /** The reader blocked the sender; null for a frame every member receives. */
+  senderBlocked?: boolean | null;
 }
 
 /** A message that does not exist any more for anyone who sees it quoted (its sender's account is gone). */
@@ -91,7 +93,7 @@ function reactionsOf(stored: unknown, mine: readonly string[] | null | undefined
  * The one mapping from a row to a `Message`. Events, `messages.list`, `messages.thread`, search and `rooms.list`
  * all go through it, so a message has the same shape (and key order) wherever a client meets it.
  */
-export function toMessage({ message, sender, reply, participants, mine }: MessageRow): Message {
+export function toMessage({ message, sender, reply, participants, mine, senderBlocked }: MessageRow): Message {
   const replyTo: ReplyQuote | null =
     message.replyToId === null
       ? null
@@ -124,6 +126,7 @@ export function toMessage({ message, sender, reply, participants, mine }: Messag
     reactions: reactionsOf(message.reactions, mine),
     pinned: message.pinnedAt ? { at: message.pinnedAt.toISOString(), byUserId: message.pinnedBy ?? goneUser(null).id } : null,
     hasLink: message.hasLink,
+    ...(senderBlocked ? { senderBlocked: true as const } : {}),
   };
 }
 
@@ -142,6 +145,12 @@ function mineOf(viewerId: string | null): SQL<string[] | null> {
     where r.message_id = "messages"."id" and r.user_id = ${viewerId})`;
 }
 
+/** Whether the viewer blocked the message's sender: one primary-key probe of user_blocks per message. */
+function senderBlockedOf(viewerId: string | null): SQL<boolean | null> {
+  if (viewerId === null) return sql<null>`null::boolean`;
+  return sql<boolean>`exists(select 1 from user_blocks b where b.blocker_id = ${viewerId} and b.blocked_id = "messages"."sender_id")`;
+}
+
 /**
  * Messages matching `where`, built whole (sender, reply quote, thread repliers, the viewer's own reactions),
  * ordered by seq; every message read goes through here. `viewerId` null: as a frame for every member (`me` false).
@@ -158,6 +167,7 @@ export async function findMessages(
       replySender: { id: replySender.id, username: replySender.username, displayName: replySender.displayName },
       participants: participantsOf,
       mine: mineOf(query.viewerId),
+      senderBlocked: senderBlockedOf(query.viewerId),
     })
     .from(messages)
     .innerJoin(users, eq(users.id, messages.senderId))
@@ -173,6 +183,7 @@ export async function findMessages(
       reply: row.reply && row.replySender ? { ...row.reply, sender: row.replySender } : null,
       participants: row.participants,
       mine: row.mine,
+      senderBlocked: row.senderBlocked,
     }),
   );
 }

@@ -44,6 +44,12 @@ export interface Message {
   pinned: { at: string; byUserId: string } | null;
   /** The body holds an http(s) link (the search filter `has: "link"`). */
   hasLink: boolean;
+  /**
+   * Present (always `true`) only in what the reader reads (messages.list, thread, search, pinned, rooms.list) when
+   * they blocked the sender: the message stays for everyone, and clients may collapse it. Never in pushed events,
+   * which every member shares: the SDK flags those from the blocked set it keeps (users.blocked, block.updated).
+   */
+  senderBlocked?: true;
 }
 
 export interface ReplyQuote {

@@ -6,8 +6,10 @@ import type { LiveStatus, PresenceStore, WentOffline } from "../../infra/presenc
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import { mapConcurrently } from "../../lib/concurrency.ts";
 import { DomainError } from "../../lib/domain-error.ts";
+import type { Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher, PresenceStatus } from "../events.ts";
+import { requireNotMuted } from "../rooms/room-bans.ts";
 import type { RoomService } from "../rooms/rooms.service.ts";
 import { createInstanceLease } from "./instance-lease.ts";
 import { visibleUsers } from "./presence-audience.ts";
@@ -25,7 +27,8 @@ export interface PresenceService {
   get(callerId: string, userIds: readonly string[]): Promise<PresenceView[]>;
   /**
    * Broadcasts a typing indicator to the room; `active: true` expires on its own unless refreshed. Ephemeral:
-   * never stored. TOO_MANY_REQUESTS past the per-user rate. The caller has checked membership.
+   * never stored. TOO_MANY_REQUESTS past the per-user rate; FORBIDDEN reason MUTED for `active` from a muted member.
+   * The caller has checked membership.
    */
   typing(userId: string, roomId: string, active: boolean, connectionId: string): Promise<void>;
   /** False while the presence store cannot be reached (the heartbeat is failing). */
@@ -53,6 +56,8 @@ export interface PresenceServiceDeps {
   store: PresenceStore;
   logger: Logger;
   typingRate: BucketRule;
+  /** Whether a mute is still in force. */
+  clock: Clock;
   instanceId: string;
   timing: PresenceTiming;
   /**
@@ -231,6 +236,8 @@ export function createPresenceService(deps: PresenceServiceDeps): PresenceServic
       if (!decision.allowed) {
         throw new DomainError("TOO_MANY_REQUESTS", "typing too often", decision.retryAfterSeconds);
       }
+      // A muted member may read, not type; stopping is always allowed (it only clears an indicator).
+      if (active) await requireNotMuted(deps.database.db, roomId, userId, deps.clock.now());
       if (active) typingTimers.started(roomId, userId, connectionId);
       else typingTimers.stopped(roomId, userId);
       await deps.events.toRoom(roomId, { type: "typing", roomId, userId, active });

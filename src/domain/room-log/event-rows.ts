@@ -2,7 +2,7 @@ import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Db } from "../../infra/db/database.ts";
 import { roomEvents, rooms, users } from "../../infra/db/schema.ts";
-import type { LoggedRoomEvent, LoggedRoomEventType, ThreadRoot } from "../events.ts";
+import type { LoggedRoomEvent, LoggedRoomEventType, MemberLeftReason, ThreadRoot } from "../events.ts";
 import { findMessagesByIds } from "../messages/message-rows.ts";
 import type { Message } from "../messages/messages.schema.ts";
 import { roomColumns, toRoom } from "../rooms/room-access.ts";
@@ -18,8 +18,10 @@ export type EventData =
   | { type: "message.pinned"; data: { at: string; byUserId: string } }
   | { type: "message.unpinned"; data: { byUserId: string } }
   | { type: "member.joined"; data: { userId: string; role: MemberRole } }
-  | { type: "member.left"; data: { userId: string; reason: "left" | "removed" } }
+  | { type: "member.left"; data: { userId: string; reason: MemberLeftReason } }
   | { type: "member.role"; data: { userId: string; role: MemberRole; byUserId: string } }
+  | { type: "member.muted"; data: { userId: string; until: string | null; byUserId: string } }
+  | { type: "member.unmuted"; data: { userId: string; byUserId: string } }
   | { type: "room.updated"; data: null };
 
 /** One event to append: its type, its data, who caused it and the message it is about. */
@@ -105,11 +107,17 @@ export async function readLoggedEvents(db: Db, roomId: string, afterSeq: number,
         });
         break;
       case "member.left":
-        events.push({ type, roomId, seq, userId: String(data.userId), reason: data.reason === "removed" ? "removed" : "left" });
+        events.push({ type, roomId, seq, userId: String(data.userId), reason: leftReason(data.reason) });
         break;
       case "member.role":
         // The role given then: later changes are later events.
         events.push({ type, roomId, seq, userId: String(data.userId), role: data.role as MemberRole, byUserId: String(data.byUserId) });
+        break;
+      case "member.muted":
+        events.push({ type, roomId, seq, userId: String(data.userId), until: typeof data.until === "string" ? data.until : null, byUserId: String(data.byUserId) });
+        break;
+      case "member.unmuted":
+        events.push({ type, roomId, seq, userId: String(data.userId), byUserId: String(data.byUserId) });
         break;
       case "room.updated":
         // The room as it is now, at the event's position (which is what the live event carried as lastSeq).
@@ -118,6 +126,11 @@ export async function readLoggedEvents(db: Db, roomId: string, afterSeq: number,
     }
   }
   return events;
+}
+
+/** Rows written before a reason existed read as "left". */
+function leftReason(stored: unknown): MemberLeftReason {
+  return stored === "removed" || stored === "banned" ? stored : "left";
 }
 
 /** The event types that carry the message they are about, whole. */

@@ -14,6 +14,7 @@ export type RoomAction =
   | "mute"
   | "ban"
   | "readAuditLog"
+  | "handleReports"
   | "changeSettings"
   | "setRoles"
   | "transferOwnership";
@@ -24,7 +25,6 @@ export type RoomAction =
  *
  * Moderators keep the conversation clean (Matrix's kick/ban/redact at power 50, Discord's Manage Messages, Slack's
  * channel managers); admins run the room (its settings and who moderates it); owners also hand the room over.
- * `mute` and `ban` are decided here for the procedures that will ask.
  */
 export const ROOM_PERMISSIONS: Readonly<Record<RoomAction, MemberRole>> = {
   mentionRoom: "moderator",
@@ -36,6 +36,7 @@ export const ROOM_PERMISSIONS: Readonly<Record<RoomAction, MemberRole>> = {
   mute: "moderator",
   ban: "moderator",
   readAuditLog: "moderator",
+  handleReports: "moderator",
   changeSettings: "admin",
   setRoles: "admin",
   transferOwnership: "owner",
@@ -52,6 +53,7 @@ const ACTION_PHRASES: Readonly<Record<RoomAction, string>> = {
   mute: "mute members",
   ban: "ban members",
   readAuditLog: "read the audit log",
+  handleReports: "handle reports",
   changeSettings: "update the room",
   setRoles: "change roles",
   transferOwnership: "transfer ownership",

@@ -16,8 +16,8 @@ export interface SettingChange<T> {
 }
 
 /**
- * What each audited act records beyond actor and target. Bans, unbans and mutes join this union as they arrive
- * (`member.banned` with `{ until }` and a reason, …); new settings join `RoomSettingsChanges`.
+ * What each audited act records beyond actor and target (the reason, when one was given, is the entry's `reason`);
+ * new settings join `RoomSettingsChanges`.
  */
 export type RoomAuditRecord =
   /** rooms.setRole; the target is the member. */
@@ -28,10 +28,24 @@ export type RoomAuditRecord =
   | { action: "member.kicked"; data: { role: MemberRole } }
   /** rooms.update: only the fields that changed. */
   | { action: "room.updated"; data: RoomSettingsChanges }
+  /** rooms.ban; the target is who was banned (`role`: theirs when banned, null when not a member then). */
+  | { action: "member.banned"; data: { role: MemberRole | null; expiresAt: string | null } }
+  /** rooms.mute; the target is the muted member. */
+  | { action: "member.muted"; data: { expiresAt: string | null } }
+  /** rooms.unban, rooms.unmute; the target is who was let back in or may speak again. */
+  | { action: "member.unbanned" | "member.unmuted"; data: null }
+  /**
+   * moderation.resolve; the target is the reported person or message. The act itself (delete, mute, ban, kick) has
+   * its own entry; `reportIds` are every open report about the target it closed.
+   */
+  | { action: "report.resolved"; data: { resolution: ReportResolution; reportIds: string[] } }
   /** The target is the message and its sender; nothing of its body is kept. */
   | { action: "message.pinned" | "message.unpinned" | "message.deleted"; data: null };
 
 export type RoomAuditAction = RoomAuditRecord["action"];
+
+/** What a moderator did about a report (moderation.resolve). */
+export type ReportResolution = "dismiss" | "delete" | "mute" | "ban" | "kick";
 
 export interface RoomSettingsChanges {
   name?: SettingChange<string>;

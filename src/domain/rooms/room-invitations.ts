@@ -125,14 +125,14 @@ export function createRoomInvitations(deps: RoomMembershipDeps & { admission: Ro
         .where(and(eq(roomInvitations.id, invitationId), eq(roomInvitations.inviteeId, userId)));
       if (!invitation) throw noSuchInvitation();
       const user = await findUser(db, userId);
-      const added = await admission.addMember(invitation.roomId, user, userId, async (tx, found) => {
+      // addMember refuses a ban in force (and the invitation stays, as for a full room).
+      const added = await admission.addMember(invitation.roomId, user, userId, async (tx) => {
         // Taken under the room's lock: of two accepts (or an accept and a cancel) exactly one finds it.
         const [taken] = await tx
           .delete(roomInvitations)
           .where(and(eq(roomInvitations.id, invitationId), eq(roomInvitations.inviteeId, userId)))
           .returning({ id: roomInvitations.id });
         if (!taken) throw noSuchInvitation();
-        if (found.role === null) await requireNotBanned(tx, invitation.roomId, userId, deps.clock.now());
       });
       const room = await presentRoom(db, userId, added?.room ?? (await findMemberRoom(db, userId, invitation.roomId)).room);
       await admission.announce([...namedForJoiner(added?.announcements ?? [], room), removed(userId, invitationId, "accepted")]);

@@ -4,7 +4,6 @@ import { DomainError } from "../../lib/domain-error.ts";
 import { hashOpaqueToken, newOpaqueToken } from "../auth/opaque-token.ts";
 import { may } from "./permissions.ts";
 import { findMemberRoom, findUser, refuseDirect, roleIn } from "./room-access.ts";
-import { requireNotBanned } from "./room-bans.ts";
 import { presentRoom } from "./room-groups.ts";
 import { namedForJoiner, requireMayInvite } from "./room-invitations.ts";
 import type { RoomAdmission, RoomMembershipDeps } from "./room-membership.ts";
@@ -131,7 +130,7 @@ export function createRoomInviteLinks(deps: RoomMembershipDeps & { admission: Ro
           .where(usable)
           .returning({ id: roomInviteLinks.id });
         if (!taken) throw unusableLink();
-        await requireNotBanned(tx, link.roomId, userId, now);
+        // addMember refuses a ban in force after this, rolling the use back.
         // Joining answers any invitation to the same room.
         await tx.delete(roomInvitations).where(and(eq(roomInvitations.roomId, link.roomId), eq(roomInvitations.inviteeId, userId)));
       });

@@ -10,6 +10,8 @@ import type { EventPublisher, LoggedRoomEvent, UserEvent } from "../events.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
 import type { UserPublic } from "../users/users.schema.ts";
 import { recordAudit, settingsChanges } from "./room-audit.ts";
+import { requireNotBanned } from "./room-bans.ts";
+import { enforceModerationRate } from "./room-moderation.ts";
 import { requireCapacity, type RoomCapacity } from "./room-capacity.ts";
 import { createDirectRooms, type DirectRooms, hideDirectRoom } from "./direct-rooms.ts";
 import { requireOutranks, requirePermission } from "./permissions.ts";
@@ -69,7 +71,7 @@ export interface RoomMembershipDeps {
   clock: Clock;
   logger: Logger;
   rateLimiter: RateLimiter;
-  rates: RoomRates;
+  rates: RoomRates & { moderation: BucketRule };
   limits: RoomCapacity;
 }
 
@@ -133,6 +135,8 @@ export function createRoomMembershipChanges(deps: RoomMembershipDeps): RoomMembe
       if (!found) throw notAMember();
       await admit?.(tx, found);
       if (found.role !== null) return null;
+      // Every way in (join, invitation, invite link) comes here: a ban in force keeps them all shut.
+      await requireNotBanned(tx, roomId, user.id, deps.clock.now());
       await requireCapacity(tx, deps.limits, { roomId, userIds: [user.id] });
       const [seq] = await deps.log.append(tx, roomId, [{ type: "member.joined", data: { userId: user.id, role: "member" }, actorId }]);
       await tx.insert(roomMembers).values({ roomId, userId: user.id, role: "member", lastReadSeq: seq, lastDeliveredSeq: seq, joinedSeq: seq });
@@ -215,6 +219,7 @@ export function createRoomMembershipChanges(deps: RoomMembershipDeps): RoomMembe
     },
 
     async kick(userId, input) {
+      await enforceModerationRate(deps, userId);
       const removed = await db.transaction(async (tx) => {
         const { room, role } = await findMemberRoom(tx, userId, input.roomId, { lock: "room" });
         refuseDirect(room, "have members removed");

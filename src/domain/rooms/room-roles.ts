@@ -1,5 +1,7 @@
 import { and, eq, ne, sql } from "drizzle-orm";
+import type { BucketRule } from "../../config.ts";
 import type { Database, Db } from "../../infra/db/database.ts";
+import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import { roomMembers } from "../../infra/db/schema.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { LoggedRoomEvent } from "../events.ts";
@@ -21,14 +23,26 @@ export interface RoomRoleChanges {
 
 type RoleChange = { userId: string; role: MemberRole };
 
-export function createRoomRoleChanges(deps: { database: Database; log: Pick<RoomLog, "append" | "announce"> }): RoomRoleChanges {
+export function createRoomRoleChanges(deps: {
+  database: Database;
+  log: Pick<RoomLog, "append" | "announce">;
+  rateLimiter: RateLimiter;
+  rates: { roleChanges: BucketRule };
+}): RoomRoleChanges {
   const { db } = deps.database;
+
+  /** Each change reaches every member: setRole and transferOwnership share one per-user bucket. */
+  async function enforceRate(userId: string): Promise<void> {
+    const decision = await deps.rateLimiter.consume(`role-changes:${userId}`, deps.rates.roleChanges);
+    if (!decision.allowed) throw new DomainError("TOO_MANY_REQUESTS", "too many role changes; try again later", decision.retryAfterSeconds);
+  }
 
   /** Gives the roles, in order, with one event each; then announces them after the commit. */
   /** What a decision does: the roles to give, and the one audit entry for them all (none when nothing changes). */
   type Decision = { changes: RoleChange[]; audit: RoomAuditDraft } | { changes: []; audit: null };
 
   async function commit(roomId: string, actorId: string, decide: (tx: Db) => Promise<Decision>): Promise<void> {
+    await enforceRate(actorId);
     const committed = await db.transaction(async (tx) => {
       const { changes, audit } = await decide(tx);
       for (const change of changes) {

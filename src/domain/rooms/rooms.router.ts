@@ -1,6 +1,8 @@
 import { authedProcedure, router } from "../../transport/trpc/trpc.ts";
 import { RoomEventsInput } from "../room-log/room-log.schema.ts";
 import { AuditLogInput } from "./room-audit.ts";
+import { BanInput, MuteInput, RestrictionTarget } from "./room-moderation.ts";
+import { RestrictionsInput } from "./room-restrictions.ts";
 import {
   CreateGroupInput,
   CreateInviteLinkInput,
@@ -83,6 +85,12 @@ export const roomsRouter = router({
   auditLog: authedProcedure
     .input(AuditLogInput)
     .query(({ ctx, input }) => ctx.services.rooms.auditLog(ctx.session.userId, input)),
+  ban: authedProcedure.input(BanInput).mutation(({ ctx, input }) => ctx.services.rooms.ban(ctx.session.userId, input)),
+  unban: authedProcedure.input(RestrictionTarget).mutation(({ ctx, input }) => ctx.services.rooms.unban(ctx.session.userId, input)),
+  bans: authedProcedure.input(RestrictionsInput).query(({ ctx, input }) => ctx.services.rooms.bans(ctx.session.userId, input)),
+  mute: authedProcedure.input(MuteInput).mutation(({ ctx, input }) => ctx.services.rooms.mute(ctx.session.userId, input)),
+  unmute: authedProcedure.input(RestrictionTarget).mutation(({ ctx, input }) => ctx.services.rooms.unmute(ctx.session.userId, input)),
+  mutes: authedProcedure.input(RestrictionsInput).query(({ ctx, input }) => ctx.services.rooms.mutes(ctx.session.userId, input)),
   /** The room's logged events after a seq, for a client catching up past the resume budget. */
   events: authedProcedure
     .input(RoomEventsInput)

@@ -6,7 +6,10 @@ import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher } from "../events.ts";
 import { type AuditLogInput, createRoomAuditLog, type RoomAuditEntry } from "./room-audit.ts";
 import { createRoomListing } from "./room-listing.ts";
+import type { BucketRule } from "../../config.ts";
 import { createRoomMembershipChanges, type RoomRates } from "./room-membership.ts";
+import { type BanInput, createRoomModeration, type MuteInput, type RestrictionTarget } from "./room-moderation.ts";
+import { createRoomRestrictions, type RestrictionsInput, type RoomRestriction } from "./room-restrictions.ts";
 import { createRoomRoleChanges } from "./room-roles.ts";
 import type {
   CreatedInviteLink,
@@ -114,6 +117,8 @@ export interface RoomService {
   /**
    * Moderators and up remove a member of lower rank (owners also owners): `member.left` reason "removed".
    * BAD_REQUEST for direct rooms and for yourself, NOT_FOUND when the user is not a member, FORBIDDEN by rank.
+   * A kicked user may rejoin a public room at once (a ban keeps them out). TOO_MANY_REQUESTS past the moderation
+   * rate (one bucket with ban, unban, mute and unmute).
    */
   kick(userId: string, input: { roomId: string; userId: string }): Promise<void>;
   /** Admins and owners rename or redescribe a non-direct room; publishes `room.updated` and audits what changed. */
@@ -122,6 +127,7 @@ export interface RoomService {
    * Admins and owners give a member of lower rank (owners: any member) a role below their own (owners: any role);
    * anyone allowed may lower their own. A `member.role` event; the same role again changes nothing. CONFLICT
    * reason LAST_OWNER when it would leave no owner; BAD_REQUEST for direct rooms; NOT_FOUND for a non-member.
+   * TOO_MANY_REQUESTS past the role-change rate (shared with transferOwnership).
    */
   setRole(userId: string, input: SetRoleInput): Promise<void>;
   /**
@@ -135,6 +141,27 @@ export interface RoomService {
    * rank for members, "not a member of this room" for everyone else.
    */
   auditLog(userId: string, input: AuditLogInput): Promise<Page<RoomAuditEntry>>;
+  /**
+   * Moderators and up ban a user of lower rank (any non-member too, pre-emptively) for `durationSeconds` or until
+   * unbanned: a member is removed (`member.left` reason "banned", their sockets drop the room everywhere), pending
+   * invitations to the room go, and every way in is refused (FORBIDDEN reason BANNED) until it lifts. Banning again
+   * replaces reason and expiry. BAD_REQUEST for yourself and direct rooms; NOT_FOUND for no such user.
+   */
+  ban(userId: string, input: BanInput): Promise<void>;
+  /** Moderators and up; NOT_FOUND when no ban is in force. Audited; no room event. */
+  unban(userId: string, input: RestrictionTarget): Promise<void>;
+  /** Bans in force, newest first, keyset-paginated by (created_at, user id). Moderators and up. */
+  bans(userId: string, input: RestrictionsInput): Promise<Page<RoomRestriction>>;
+  /**
+   * Moderators and up mute a member of lower rank: they still read, but sending, reacting, editing and typing are
+   * refused (FORBIDDEN reason MUTED) until it lifts. A `member.muted` event. NOT_FOUND for a non-member; BAD_REQUEST
+   * for yourself and direct rooms.
+   */
+  mute(userId: string, input: MuteInput): Promise<void>;
+  /** Moderators and up; NOT_FOUND when no mute is in force. A `member.unmuted` event. */
+  unmute(userId: string, input: RestrictionTarget): Promise<void>;
+  /** Mutes in force, newest first, keyset-paginated by (created_at, user id). Moderators and up. */
+  mutes(userId: string, input: RestrictionsInput): Promise<Page<RoomRestriction>>;
   /** Keyset-paginated by (joined_at, user id), oldest member first. */
   members(userId: string, input: MembersInput): Promise<Page<RoomMember>>;
   /** The caller's role, or FORBIDDEN "not a member of this room" (also for rooms that do not exist). */
@@ -154,8 +181,11 @@ export interface RoomServiceDeps {
   clock: Clock;
   logger: Logger;
   rateLimiter: RateLimiter;
-  /** Per-user rates of the actions that create rooms or add other people to them. */
-  rates: RoomRates;
+  /**
+   * Per-user rates of the actions that create rooms or bring people into them, of role changes, and of
+   * moderation acts (ban, unban, mute, unmute, kick: one bucket).
+   */
+  rates: RoomRates & { roleChanges: BucketRule; moderation: BucketRule };
   /** Members per room and rooms per user. */
   limits: { roomMaxMembers: number; userMaxRooms: number };
 }
@@ -166,5 +196,7 @@ export function createRoomService(deps: RoomServiceDeps): RoomService {
     ...createRoomMembershipChanges(deps),
     ...createRoomRoleChanges(deps),
     ...createRoomAuditLog({ database: deps.database }),
+    ...createRoomModeration(deps),
+    ...createRoomRestrictions(deps),
   };
 }

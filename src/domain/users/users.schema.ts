@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { DisplayName } from "../auth/auth.schema.ts";
 import { plainText } from "../plain-text.ts";
+import { pageCursor, PgTimestampText } from "../rooms/page-cursor.ts";
 
 /** What anyone who can see a user sees. Never carries email or credentials. */
 export interface UserPublic {
@@ -35,3 +36,18 @@ export const UpdateMeInput = z
     message: "change at least one of displayName, privateReceipts",
   });
 export type UpdateMeInput = z.infer<typeof UpdateMeInput>;
+
+/** Someone I blocked (users.blocked), newest first. */
+export interface BlockedUser {
+  user: UserPublic;
+  blockedAt: string;
+}
+
+export const BlockUserInput = z.strictObject({ userId: UserId });
+export type BlockUserInput = z.infer<typeof BlockUserInput>;
+
+export const BlockedUsersInput = z.strictObject({
+  cursor: pageCursor(PgTimestampText).optional(),
+  limit: z.number().int().min(1).max(200).default(50),
+});
+export type BlockedUsersInput = z.infer<typeof BlockedUsersInput>;

@@ -1,4 +1,5 @@
 import { authRouter } from "../../domain/auth/auth.router.ts";
+import { moderationRouter } from "../../domain/moderation/moderation.router.ts";
 import { messagesRouter } from "../../domain/messages/messages.router.ts";
 import { presenceRouter } from "../../domain/presence/presence.router.ts";
 import { roomsRouter } from "../../domain/rooms/rooms.router.ts";
@@ -11,6 +12,7 @@ export const appRouter = router({
   rooms: roomsRouter,
   messages: messagesRouter,
   presence: presenceRouter,
+  moderation: moderationRouter,
 });
 
 /** Calls procedures in-process with a given context (tests, scripts): `createCaller(createInnerContext(…))`. */
