@@ -64,7 +64,8 @@ export type {
   RoomKind,
   RoomMember,
 } from "./domain/rooms/rooms.schema.ts";
-export type { BlockedUser, UserProfile, UserPublic } from "./domain/users/users.schema.ts";
+export type { BlockedUser, DmPolicy, UserProfile, UserPublic, UserPublicProfile, UserStatus } from "./domain/users/users.schema.ts";
+export type { Friend, FriendPage, FriendRequest, FriendRequests, FriendState } from "./domain/friends/friends.schema.ts";
 export type { DomainErrorReason } from "./lib/domain-error.ts";
 
 // Never called (see above): it exists for its inferred return type, so it is "used only as a type" by design.

@@ -108,6 +108,7 @@ describe("parseConfig", () => {
     ["RATE_LIMIT_TYPING_PER_USER", "5"],
     ["RATE_LIMIT_CHANGE_PER_USER", "0/10"],
     ["RATE_LIMIT_SEARCH_PER_USER", "fast"],
+    ["RATE_LIMIT_FRIEND_REQUEST_PER_USER", "0/600"],
     ["MESSAGE_EDIT_WINDOW_SECONDS", "-1"],
     ["MESSAGE_EDIT_WINDOW_SECONDS", "one hour"],
     ["RESUME_MAX_MESSAGES", "100001"],
@@ -130,6 +131,7 @@ describe("parseConfig", () => {
     expect(parseConfig({}).rateLimits).toMatchObject({
       authPerAccountIp: { capacity: 5, periodSeconds: 900 },
       authPerAccount: { capacity: 50, periodSeconds: 3600 },
+      friendRequestPerUser: { capacity: 20, periodSeconds: 600 },
     });
     expect(parseConfig({}).rateLimitMemoryMaxBuckets).toBe(100_000);
   });

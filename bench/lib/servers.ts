@@ -73,6 +73,7 @@ export async function startParley(options: ParleyOptions): Promise<RunningServer
     RATE_LIMIT_INVITE_PER_USER: UNLIMITED,
     RATE_LIMIT_OPEN_DIRECT_PER_USER: UNLIMITED,
     RATE_LIMIT_JOIN_BY_LINK_PER_USER: UNLIMITED,
+    RATE_LIMIT_FRIEND_REQUEST_PER_USER: UNLIMITED,
     RATE_LIMIT_WS_TICKET_PER_USER: UNLIMITED,
     WS_FRAME_RATE: UNLIMITED,
     ...(options.poolSize ? { DATABASE_POOL_SIZE: String(options.poolSize) } : {}),

@@ -353,6 +353,20 @@ describe("bridgeQueryCache: rooms", () => {
     }
   });
 
+  it("refetches friends.list and friends.requests on friend.updated, and nothing else", () => {
+    const { queryClient, trpc, emit, invalidated } = harness();
+    const friends = trpc.friends.list.queryKey({ limit: 50 });
+    const requests = trpc.friends.requests.queryKey();
+    const rooms = trpc.rooms.list.queryKey();
+    queryClient.setQueryData(friends, { items: [], nextCursor: null });
+    queryClient.setQueryData(requests, { incoming: [], outgoing: [] });
+    queryClient.setQueryData(rooms, []);
+    emit(ready());
+
+    emit({ type: "friend.updated", userId: ANN.id, state: "incoming" });
+    expect([invalidated(friends), invalidated(requests), invalidated(rooms)]).toEqual([true, true, false]);
+  });
+
   it("gives me my new role in rooms.list on a member.role about me; someone else's only moves the room's position", () => {
     const { queryClient, trpc, emit, fetches } = harness();
     const roomId = crypto.randomUUID();

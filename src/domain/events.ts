@@ -1,3 +1,4 @@
+import type { FriendState } from "./friends/friends.schema.ts";
 import type { Message, ThreadSummary } from "./messages/messages.schema.ts";
 import type { MemberRole, Room, RoomInvitation } from "./rooms/rooms.schema.ts";
 import type { UserPublic } from "./users/users.schema.ts";
@@ -77,6 +78,8 @@ export type UserEvent =
   | { type: "invitation.removed"; invitationId: string; reason: "accepted" | "declined" | "cancelled" }
   /** The user hid a direct room (rooms.leave): their devices drop it from their lists until its next message. */
   | { type: "room.hidden"; roomId: string }
+  /** Where the user now stands with `userId` (friends.*), from the receiving user's side. */
+  | { type: "friend.updated"; userId: string; state: FriendState }
   /**
    * I blocked (`blocked: true`) or unblocked `userId` (users.block, users.unblock) on one of my devices: all of them
    * update their blocked set (the SDK flags that user's messages for me). The realtime layer also re-reads which

@@ -9,12 +9,14 @@ import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { type AuthService, createAuthService } from "./auth/auth.service.ts";
 import type { EventPublisher } from "./events.ts";
+import { createFriendService, type FriendService } from "./friends/friends.service.ts";
 import { createMessageChanges, type MessageChanges } from "./messages/message-changes.ts";
 import { createModerationService, type ModerationService } from "./moderation/moderation.service.ts";
 import { createMessageService, type MessageService } from "./messages/messages.service.ts";
 import { createPresenceService, type PresenceService, type PresenceTiming } from "./presence/presence.service.ts";
 import { createReceiptService, type ReceiptService } from "./receipts/receipts.service.ts";
 import { createRoomLog, type RoomLog } from "./room-log/room-log.ts";
+import { createAccountDeparture } from "./rooms/account-departure.ts";
 import { createRoomService, type RoomService } from "./rooms/rooms.service.ts";
 import { createSearchService, type SearchService } from "./search/search.service.ts";
 import { type BlockService, createBlockService } from "./users/blocks.service.ts";
@@ -24,6 +26,7 @@ import { createUserService, type UserService } from "./users/users.service.ts";
 export interface Services {
   auth: AuthService;
   users: UserService;
+  friends: FriendService;
   /** users.block, unblock, blocked; and whose presence and typing a user's sockets must not get. */
   blocks: BlockService;
   rooms: RoomService;
@@ -91,9 +94,11 @@ export function createServices(deps: ServiceDeps): Services {
     changeRate: deps.rateLimits.changePerUser,
     editWindowSeconds: deps.messageEditWindowSeconds,
   });
+  const departure = createAccountDeparture({ database, log: roomLog, logger: logger.child({ service: "account-departure" }) });
   return {
     roomLog,
     auth: createAuthService({
+      leaveEveryRoom: (userId) => departure.leaveEveryRoom(userId),
       database,
       ticketKv: kv,
       rateLimiter,
@@ -109,7 +114,15 @@ export function createServices(deps: ServiceDeps): Services {
         wsTicketPerUser: deps.rateLimits.wsTicketPerUser,
       },
     }),
-    users: createUserService({ database }),
+    users: createUserService({ database, clock }),
+    friends: createFriendService({
+      database,
+      events,
+      rateLimiter,
+      presence: deps.presence.store,
+      logger: logger.child({ service: "friends" }),
+      requestRate: deps.rateLimits.friendRequestPerUser,
+    }),
     blocks: createBlockService({ database, events, rateLimiter, logger: logger.child({ service: "blocks" }), blockRate: deps.rateLimits.blockPerUser }),
     rooms,
     messages: createMessageService({

@@ -5,6 +5,7 @@ import { base64url, SignJWT } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import type { IssuedTokens, RequestMeta } from "../../src/domain/auth/auth.schema.ts";
+import { createAccountDeparture } from "../../src/domain/rooms/account-departure.ts";
 import { type AuthService, createAuthService } from "../../src/domain/auth/auth.service.ts";
 import { createSessionStore } from "../../src/domain/auth/sessions.ts";
 import { refreshTokens, sessions } from "../../src/infra/db/schema.ts";
@@ -57,6 +58,7 @@ function authServiceOn(deps: TestDeps, parts: { kv?: KeyValueStore; logger?: Log
     logger: parts.logger ?? deps.logger,
     jwt: TEST_JWT,
     refreshTokenTtlSeconds: 30 * 86400,
+    leaveEveryRoom: (userId) => createAccountDeparture({ database: deps.database, log: deps.services.roomLog, logger: deps.logger }).leaveEveryRoom(userId),
     rateLimits: {
       authPerIp: TEST_RATE_LIMITS.authPerIp,
       authPerAccountIp: TEST_RATE_LIMITS.authPerAccountIp,

@@ -65,6 +65,10 @@ describe.each(databaseKinds)("auth accounts on %s", (kind) => {
         displayName: account.username,
         emailVerified: false,
         privateReceipts: false,
+        bio: "",
+        status: null,
+        timezone: null,
+        dmPolicy: "everyone",
         createdAt: expect.any(String),
       });
       await expect(deps.services.auth.verifyAccessToken(signedIn.accessToken)).resolves.toMatchObject({

@@ -1,4 +1,6 @@
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { userBlocks, users } from "../../src/infra/db/schema.ts";
 import { databaseKinds } from "../support/databases.ts";
 import { createUser } from "../support/factories.ts";
 import { createTestDeps, type TestDeps } from "../support/test-deps.ts";
@@ -25,7 +27,15 @@ describe.each(databaseKinds)("users on %s", (kind) => {
       const viewer = await createUser(deps.database);
       const other = await createUser(deps.database, { displayName: "Ada Lovelace" });
       const user = await callerFor(viewer.id).users.get({ userId: other.id });
-      expect(user).toEqual({ id: other.id, username: other.username, displayName: "Ada Lovelace" });
+      expect(user).toEqual({
+        id: other.id,
+        username: other.username,
+        displayName: "Ada Lovelace",
+        bio: "",
+        status: null,
+        timezone: null,
+        deleted: false,
+      });
     });
 
     it("is NOT_FOUND for an unknown id and BAD_REQUEST for a malformed one", async () => {
@@ -89,6 +99,125 @@ describe.each(databaseKinds)("users on %s", (kind) => {
       ]) {
         expect(await inputIssues(caller.users.search(input as { query: string })), JSON.stringify(input)).not.toEqual([]);
       }
+    });
+  });
+
+  describe("profiles (users.updateMe, users.me, users.get)", () => {
+    it("sets bio, status, timezone and DM policy; my own view shows them all, users.get the public part", async () => {
+      const me = await createUser(deps.database);
+      const viewer = await createUser(deps.database);
+      const updated = await callerFor(me.id).users.updateMe({
+        bio: "  Line one\n\tLine two  ",
+        status: { text: "In a meeting", emoji: "📅", expiresInSeconds: 3600 },
+        timezone: "Europe/Berlin",
+        dmPolicy: "friends",
+      });
+      const expiresAt = new Date(deps.clock.now().getTime() + 3_600_000).toISOString();
+      expect(updated).toMatchObject({
+        id: me.id,
+        bio: "Line one\n\tLine two",
+        status: { text: "In a meeting", emoji: "📅", expiresAt },
+        timezone: "Europe/Berlin",
+        dmPolicy: "friends",
+        privateReceipts: false,
+      });
+      expect(await deps.services.auth.me({ userId: me.id, sessionId: "s" })).toEqual(updated);
+      const seen = await callerFor(viewer.id).users.get({ userId: me.id });
+      expect(seen).toEqual({
+        id: me.id,
+        username: me.username,
+        displayName: me.displayName,
+        bio: "Line one\n\tLine two",
+        status: { text: "In a meeting", emoji: "📅", expiresAt },
+        timezone: "Europe/Berlin",
+        deleted: false,
+      });
+      expect(seen).not.toHaveProperty("email");
+      expect(seen).not.toHaveProperty("dmPolicy");
+    });
+
+    it("keeps a status without expiry until it is cleared with null; an expired status reads as null everywhere", async () => {
+      const me = await createUser(deps.database);
+      const caller = callerFor(me.id);
+      expect((await caller.users.updateMe({ status: { text: "Around", emoji: "👋🏽" } })).status).toEqual({ text: "Around", emoji: "👋🏽", expiresAt: null });
+      expect((await caller.users.updateMe({ status: null })).status).toBeNull();
+
+      await caller.users.updateMe({ status: { text: "Lunch", emoji: "🍜", expiresInSeconds: 60 } });
+      deps.clock.advance(61_000);
+      expect((await caller.users.get({ userId: me.id })).status).toBeNull();
+      expect((await deps.services.auth.me({ userId: me.id, sessionId: "s" })).status).toBeNull();
+      expect((await caller.users.updateMe({ bio: "still here" })).status).toBeNull();
+    });
+
+    it("stores a time zone by its canonical name, accepts UTC and clears it with null", async () => {
+      const me = await createUser(deps.database);
+      const caller = callerFor(me.id);
+      expect((await caller.users.updateMe({ timezone: "UTC" })).timezone).toBe("UTC");
+      expect((await caller.users.updateMe({ timezone: "america/new_york" })).timezone).toBe("America/New_York");
+      expect((await caller.users.updateMe({ timezone: null })).timezone).toBeNull();
+    });
+
+    it("refuses a bio over 280 characters or with control characters, bad statuses, unknown zones and policies, and an empty change", async () => {
+      const me = await createUser(deps.database);
+      const caller = callerFor(me.id);
+      // 280 characters of 4-byte emoji are fine: the limit counts characters, not bytes.
+      expect((await caller.users.updateMe({ bio: "🙂".repeat(280) })).bio).toBe("🙂".repeat(280));
+      const refused: unknown[] = [
+        {},
+        { bio: "x".repeat(281) },
+        { bio: "bell\u0007" },
+        { bio: "lone \uD800 surrogate" },
+        { status: { text: "", emoji: "🙂" } },
+        { status: { text: "x".repeat(101), emoji: "🙂" } },
+        { status: { text: "two\nlines", emoji: "🙂" } },
+        { status: { text: "ok", emoji: "not emoji" } },
+        { status: { text: "ok", emoji: "🙂🙂" } },
+        { status: { text: "ok", emoji: "🙂", expiresInSeconds: 30 * 86_400 + 1 } },
+        { status: { text: "ok", emoji: "🙂", expiresInSeconds: 0 } },
+        { status: { text: "ok", emoji: "🙂", expiresAt: "2030-01-01T00:00:00Z" } },
+        { timezone: "Mars/Olympus_Mons" },
+        { timezone: "+01:00" },
+        { timezone: "" },
+        { timezone: "Europe/Berlin\u0000" },
+        { dmPolicy: "strangers" },
+        { email: "new@example.test" },
+      ];
+      for (const input of refused) {
+        expect(await inputIssues(caller.users.updateMe(input as never)), JSON.stringify(input)).not.toEqual([]);
+      }
+      expect((await caller.users.get({ userId: me.id })).bio).toBe("🙂".repeat(280));
+    });
+  });
+
+  describe("users.search and privacy", () => {
+    it("never returns emails, even when the query is someone's email", async () => {
+      const viewer = await createUser(deps.database);
+      const t = token();
+      const target = await createUser(deps.database, { username: `${t}_mail`, email: `${t}@example.test` });
+      const byName = await callerFor(viewer.id).users.search({ query: t });
+      expect(byName).toEqual([{ id: target.id, username: target.username, displayName: target.displayName }]);
+      expect(JSON.stringify(byName)).not.toContain("@");
+      expect(await callerFor(viewer.id).users.search({ query: `${t}@example` })).toEqual([]);
+    });
+
+    it("leaves out deleted accounts and, either way round, users in a block with me", async () => {
+      const viewer = await createUser(deps.database);
+      const t = token();
+      const [visible, blockedByMe, blockingMe, deleted] = await Promise.all(
+        ["a", "b", "c", "d"].map((suffix) => createUser(deps.database, { username: `${t}_${suffix}` })),
+      );
+      await deps.database.db.insert(userBlocks).values([
+        { blockerId: viewer.id, blockedId: blockedByMe!.id },
+        { blockerId: blockingMe!.id, blockedId: viewer.id },
+      ]);
+      await deps.database.db.update(users).set({ deletedAt: new Date() }).where(eq(users.id, deleted!.id));
+      const found = await callerFor(viewer.id).users.search({ query: t });
+      expect(found.map((user) => user.id)).toEqual([visible!.id]);
+      // Someone outside the block still finds them all but the deleted one.
+      const outsider = await createUser(deps.database);
+      expect((await callerFor(outsider.id).users.search({ query: t })).map((user) => user.id)).toEqual(
+        [visible!.id, blockedByMe!.id, blockingMe!.id],
+      );
     });
   });
 });

@@ -82,9 +82,24 @@ describe("hostile strings in every procedure (Bun)", () => {
       valid: () => ({ currentPassword: "wrong but fine", newPassword: "correct horse battery" }),
       strings: { currentPassword: HOSTILE_TEXT, newPassword: HOSTILE_TEXT },
     },
+    // A wrong password: UNAUTHORIZED (or, once the failed-login limit is spent, TOO_MANY_REQUESTS); the owner stays.
+    "auth.deleteAccount": { valid: () => ({ password: "wrong but fine" }), strings: { password: HOSTILE_TEXT } },
     "users.get": { valid: () => ({ userId: other.user.id }), strings: { userId: HOSTILE_TEXT } },
     "users.search": { valid: () => ({ query: "hos" }), strings: { query: HOSTILE_TEXT } },
-    "users.updateMe": { valid: () => ({ displayName: "Fine Name" }), strings: { displayName: HOSTILE_TEXT } },
+    "users.updateMe": {
+      valid: () => ({ displayName: "Fine Name", bio: "fine", timezone: "UTC", dmPolicy: "everyone" }),
+      strings: { displayName: HOSTILE_TEXT, bio: HOSTILE_TEXT, timezone: HOSTILE_TEXT, dmPolicy: HOSTILE_TEXT },
+      extra: HOSTILE_TEXT.flatMap((text) => [{ status: { text, emoji: "🙂" } }, { status: { text: "fine", emoji: text } }]),
+    },
+    // Asking the other account: the first succeeds, the rest change nothing (already asked).
+    "friends.request": { valid: () => ({ userId: other.user.id }), strings: { userId: HOSTILE_TEXT } },
+    // No request or friendship with no one: NOT_FOUND.
+    "friends.accept": { valid: () => ({ userId: SOME_ID }), strings: { userId: HOSTILE_TEXT } },
+    "friends.decline": { valid: () => ({ userId: SOME_ID }), strings: { userId: HOSTILE_TEXT } },
+    "friends.cancel": { valid: () => ({ userId: SOME_ID }), strings: { userId: HOSTILE_TEXT } },
+    "friends.remove": { valid: () => ({ userId: SOME_ID }), strings: { userId: HOSTILE_TEXT } },
+    "friends.list": { valid: () => ({}), strings: { cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
+    "friends.requests": { valid: () => ({}), strings: {} },
     // No such user / not blocked: NOT_FOUND, so no case blocks anyone the other cases need.
     "users.block": { valid: () => ({ userId: SOME_ID }), strings: { userId: HOSTILE_TEXT } },
     "users.unblock": { valid: () => ({ userId: SOME_ID }), strings: { userId: HOSTILE_TEXT } },

@@ -128,6 +128,26 @@ describe.skipIf(!postgresUrl || !redisUrl)("two Bun instances on one Postgres an
     expect(Date.now() - loggedOutAt).toBeLessThan(5000);
   });
 
+  it("closes on B, within 5 s, every socket of an account deleted through A; its token is refused on both and the room sees it leave", async () => {
+    const erin = await registerChatter(a.url, "erin");
+    const fred = await registerChatter(a.url, "fred");
+    const room = await roomOf(fred, erin);
+    const erinOnB = await socketOn(b, erin);
+    const fredOnB = await socketOn(b, fred);
+    const token = erin.client.tokens()?.accessToken;
+    if (!token) throw new Error("no access token");
+
+    const deletedAt = Date.now();
+    await erin.client.api.auth.deleteAccount.mutate({ password: "correct horse battery staple" }); // through A
+    expect((await erinOnB.closed).code).toBe(4001);
+    expect(Date.now() - deletedAt).toBeLessThan(5000);
+    await fredOnB.waitFor((event) => event.type === "member.left" && event.roomId === room.id && event.userId === erin.user.id, 5000);
+    for (const server of [a, b]) {
+      const answer = await fetch(`${server.url}/trpc/auth.me`, { headers: { authorization: `Bearer ${token}` } });
+      expect(answer.status).toBe(401);
+    }
+  });
+
   it("refuses on B, at once, an access token logged out through A — though B had just verified (and cached) it", async () => {
     const dave = await registerChatter(a.url, "dave");
     const token = dave.client.tokens()?.accessToken;

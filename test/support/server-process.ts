@@ -127,6 +127,7 @@ function serverEnv(dataDir: string, env: Record<string, string>): NodeJS.Process
     RATE_LIMIT_INVITE_PER_USER: "10000/1",
     RATE_LIMIT_OPEN_DIRECT_PER_USER: "10000/1",
     RATE_LIMIT_JOIN_BY_LINK_PER_USER: "10000/1",
+    RATE_LIMIT_FRIEND_REQUEST_PER_USER: "10000/1",
     RATE_LIMIT_BLOCK_PER_USER: "10000/1",
     RATE_LIMIT_WS_TICKET_PER_USER: "10000/1",
     // Tests that watch someone go offline should not wait out the production grace.

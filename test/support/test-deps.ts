@@ -51,6 +51,7 @@ export const TEST_RATE_LIMITS: RateLimits = {
   invitePerUser: GENEROUS,
   openDirectPerUser: GENEROUS,
   joinByLinkPerUser: GENEROUS,
+  friendRequestPerUser: GENEROUS,
   blockPerUser: GENEROUS,
   roleChangesPerUser: GENEROUS,
   moderationPerUser: GENEROUS,

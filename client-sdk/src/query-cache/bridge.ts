@@ -62,7 +62,8 @@ const roomOf = (room: Room): CacheChange => ({ procedure: "rooms.get", input: { 
  * main-timeline message joins that page (in seq order, once); thread replies join cached `messages.thread` pages
  * and update their root's summary; `rooms.list` takes each room's last message, unread and mention counts and
  * order; `unread.updated` (a read on any of my devices) updates the counts; `room.updated` renames; `room.hidden`
- * drops a direct room I hid from `rooms.list`; `invitation` and `invitation.removed` keep `rooms.invitations`. Membership
+ * drops a direct room I hid from `rooms.list`; `invitation` and `invitation.removed` keep `rooms.invitations`;
+ * `friend.updated` refetches `friends.list` and `friends.requests`. Membership
  * changes, `block.updated` (flags and counts of that person's messages change in every room), and anything the cache cannot take exactly (a seq gap, `resumed` without recovery, a reconnect),
  * invalidate what they touch instead.
  *
@@ -156,6 +157,11 @@ export function bridgeQueryCache(options: QueryCacheBridgeOptions): () => void {
       invalidate("messages.thread"); // its input names the root, not the room
       invalidate("rooms.list");
     }),
+    // A request came, went or was answered, or a friendship began or ended (on any of my devices or theirs).
+    realtime.on("friend.updated", () => {
+      invalidate("friends.list");
+      invalidate("friends.requests");
+    }),
     realtime.on("room.membership", ({ roomId }) => {
       invalidate("rooms.list");
       invalidate("rooms.members", { roomId });
@@ -165,6 +171,9 @@ export function bridgeQueryCache(options: QueryCacheBridgeOptions): () => void {
       invalidate("messages.list");
       invalidate("messages.thread");
       invalidate("rooms.list");
+      // A block ends any friendship and request between the two.
+      invalidate("friends.list");
+      invalidate("friends.requests");
     }),
   ];
 

@@ -15,7 +15,9 @@ export type CachedProcedure =
   | "rooms.get"
   | "rooms.members"
   | "rooms.mutes"
-  | "rooms.invitations";
+  | "rooms.invitations"
+  | "friends.list"
+  | "friends.requests";
 
 export interface ProcedureKeys {
   /** Every cached result of the procedure; with `input`, those whose input has these fields. */

@@ -5,6 +5,7 @@ import { authedProcedure, publicProcedure, router } from "../../transport/trpc/t
 import type { UserProfile } from "../users/users.schema.ts";
 import {
   ChangePasswordInput,
+  DeleteAccountInput,
   type IssuedTokens,
   LoginInput,
   LogoutInput,
@@ -103,6 +104,11 @@ export const authRouter = router({
   changePassword: authedProcedure
     .input(ChangePasswordInput)
     .mutation(({ ctx, input }) => ctx.services.auth.changePassword(ctx.session, input, ctx.meta)),
+
+  /** Ends every session and socket of the account at once; see README "Deleting an account". */
+  deleteAccount: authedProcedure
+    .input(DeleteAccountInput)
+    .mutation(({ ctx, input }) => ctx.services.auth.deleteAccount(ctx.session, input, ctx.meta)),
 
   /**
    * A one-time ticket for `/ws?ticket=…`; a mutation, so it is minted only by POST. A lone instance without Redis

@@ -101,6 +101,10 @@ export const ChangePasswordInput = z.strictObject({
 });
 export type ChangePasswordInput = z.infer<typeof ChangePasswordInput>;
 
+/** The password is checked like a login password (any string: see LoginInput). */
+export const DeleteAccountInput = z.strictObject({ password: z.string().min(1).max(1024) });
+export type DeleteAccountInput = z.infer<typeof DeleteAccountInput>;
+
 /** One of my live sessions, as "your devices" shows it. */
 export interface SessionSummary {
   id: string;

@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { BucketRule } from "../../config.ts";
 import { type Database, isUniqueViolation } from "../../infra/db/database.ts";
 import { users } from "../../infra/db/schema.ts";
@@ -19,6 +19,7 @@ import type {
   RequestMeta,
   WsTicketClaims,
 } from "./auth.schema.ts";
+import { type AccountDeletion, createAccountDeletion } from "./account-deletion.ts";
 import { type AccountSessions, createAccountSessions } from "./account-sessions.ts";
 import { createAccessTokens } from "./access-tokens.ts";
 import { hashPassword, verifyPassword } from "./password.ts";
@@ -27,7 +28,7 @@ import { createSessionStore, type SessionGrant } from "./sessions.ts";
 import { createSessionCache } from "./session-cache.ts";
 import { createWsTickets } from "./ws-tickets.ts";
 
-export interface AuthService extends AccountSessions {
+export interface AuthService extends AccountSessions, AccountDeletion {
   /** CONFLICT for a taken email or username; TOO_MANY_REQUESTS per IP. */
   register(input: RegisterInput, meta: RequestMeta): Promise<IssuedTokens>;
   /**
@@ -73,6 +74,8 @@ export interface AuthServiceDeps {
   jwt: { secret: string; issuer: string; audience: string; accessTokenTtlSeconds: number };
   refreshTokenTtlSeconds: number;
   rateLimits: AuthRateLimits;
+  /** Takes a deleted account out of every room (rooms/account-departure.ts). */
+  leaveEveryRoom(userId: string): Promise<{ failed: number }>;
 }
 
 export interface AuthRateLimits {
@@ -155,8 +158,13 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
   ];
 
   const findProfile = async (userId: string): Promise<UserProfile | null> => {
-    const [row] = await database.db.select(profileColumns).from(users).where(eq(users.id, userId)).limit(1);
-    return row ? toProfile(row) : null;
+    // A deleted account is no profile: its refresh tokens die with it even if a revocation was missed.
+    const [row] = await database.db
+      .select(profileColumns)
+      .from(users)
+      .where(and(eq(users.id, userId), isNull(users.deletedAt)))
+      .limit(1);
+    return row ? toProfile(row, clock.now()) : null;
   };
 
   const issueTokens = async (user: UserProfile, session: SessionGrant): Promise<IssuedTokens> => {
@@ -195,23 +203,41 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     await announceRevoked(family, reason);
   };
 
+  const limitPasswordCheck = async (userId: string, meta: RequestMeta, check: () => Promise<boolean>): Promise<boolean> => {
+    // The same buckets as failed logins: a stolen access token is no way around the login limits.
+    const failure = failedLoginCharges(`user:${userId}`, meta);
+    await charge(failure);
+    const passed = await check();
+    if (passed) await refund(failure);
+    return passed;
+  };
+
   const accountSessions = createAccountSessions({
     database,
     sessions,
     logger,
     announceRevoked,
-    async limitPasswordCheck(userId, meta, check) {
-      // The same buckets as failed logins: a stolen access token is no way around the login limits.
-      const failure = failedLoginCharges(`user:${userId}`, meta);
-      await charge(failure);
-      const passed = await check();
-      if (passed) await refund(failure);
-      return passed;
-    },
+    limitPasswordCheck,
+  });
+  const accountDeletion = createAccountDeletion({
+    database,
+    sessions,
+    events,
+    clock,
+    logger,
+    announceRevoked,
+    limitPasswordCheck,
+    leaveEveryRoom: deps.leaveEveryRoom,
   });
 
   return {
     ...accountSessions,
+
+    async deleteAccount(session, input, meta) {
+      // Like a sign-in: charged to the caller's address whatever the outcome.
+      await charge(perIp(meta));
+      return accountDeletion.deleteAccount(session, input, meta);
+    },
 
     async register(input, meta) {
       await charge(perIp(meta));
@@ -234,7 +260,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
         throw error;
       }
       if (!row) throw new Error("user insert returned no row");
-      const user = toProfile(row);
+      const user = toProfile(row, clock.now());
       const session = await sessions.start(user.id, meta);
       logger.info("user registered", { userId: user.id, sessionId: session.sessionId });
       return issueTokens(user, session);
@@ -246,7 +272,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
       const [row] = await database.db
         .select({ ...profileColumns, passwordHash: users.passwordHash })
         .from(users)
-        .where(login.by === "email" ? eq(users.email, login.value) : eq(users.username, login.value))
+        .where(and(login.by === "email" ? eq(users.email, login.value) : eq(users.username, login.value), isNull(users.deletedAt)))
         .limit(1);
       // Failures count against the account whichever spelling found it; an unknown login by its normalised string.
       // Every attempt is charged as a failure before the password is checked (so parallel guesses cannot all slip
@@ -259,7 +285,7 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
         throw new DomainError("UNAUTHORIZED", WRONG_CREDENTIALS);
       }
       await refund(failure);
-      const user = toProfile(row);
+      const user = toProfile(row, clock.now());
       const session = await sessions.start(user.id, meta);
       logger.info("user logged in", { userId: user.id, sessionId: session.sessionId });
       return issueTokens(user, session);

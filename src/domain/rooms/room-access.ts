@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "../../infra/db/database.ts";
 import { roomMembers, rooms, users } from "../../infra/db/schema.ts";
 import { DomainError } from "../../lib/domain-error.ts";
@@ -100,7 +100,8 @@ export async function findUser(db: Db, userId: string): Promise<UserPublic> {
   const [user] = await db
     .select({ id: users.id, username: users.username, displayName: users.displayName })
     .from(users)
-    .where(eq(users.id, userId));
+    // A deleted account (auth.deleteAccount) can be neither invited nor written to.
+    .where(and(eq(users.id, userId), isNull(users.deletedAt)));
   if (!user) throw new DomainError("NOT_FOUND", "no such user");
   return user;
 }

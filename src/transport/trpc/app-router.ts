@@ -1,5 +1,6 @@
 import { authRouter } from "../../domain/auth/auth.router.ts";
 import { moderationRouter } from "../../domain/moderation/moderation.router.ts";
+import { friendsRouter } from "../../domain/friends/friends.router.ts";
 import { messagesRouter } from "../../domain/messages/messages.router.ts";
 import { presenceRouter } from "../../domain/presence/presence.router.ts";
 import { roomsRouter } from "../../domain/rooms/rooms.router.ts";
@@ -13,6 +14,7 @@ export const appRouter = router({
   messages: messagesRouter,
   presence: presenceRouter,
   moderation: moderationRouter,
+  friends: friendsRouter,
 });
 
 /** Calls procedures in-process with a given context (tests, scripts): `createCaller(createInnerContext(…))`. */
