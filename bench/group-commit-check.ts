@@ -43,7 +43,7 @@ const messages = createMessageService({
     clock: systemClock,
     logger,
     rateLimiter,
-    rates: { create: unlimited, invite: unlimited, openDirect: unlimited, roleChanges: unlimited, moderation: unlimited },
+    rates: { create: unlimited, invite: unlimited, openDirect: unlimited, joinByLink: unlimited, roleChanges: unlimited, moderation: unlimited },
     limits: { roomMaxMembers: 10_000, userMaxRooms: 5_000 },
   }),
   log,

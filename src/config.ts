@@ -79,6 +79,7 @@ const EnvSchema = z
     RATE_LIMIT_ROOM_CREATE_PER_USER: bucketRule.default({ capacity: 10, periodSeconds: 600 }),
     RATE_LIMIT_INVITE_PER_USER: bucketRule.default({ capacity: 60, periodSeconds: 600 }),
     RATE_LIMIT_OPEN_DIRECT_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 600 }),
+    RATE_LIMIT_JOIN_BY_LINK_PER_USER: bucketRule.default({ capacity: 20, periodSeconds: 600 }),
     /** friends.request calls (accepting one by asking back counts too): each reaches another person. */
     RATE_LIMIT_FRIEND_REQUEST_PER_USER: bucketRule.default({ capacity: 20, periodSeconds: 600 }),
     /** users.block calls of one user (unblocking is not limited). */
@@ -235,6 +236,8 @@ export interface RateLimits {
   roomCreatePerUser: BucketRule;
   invitePerUser: BucketRule;
   openDirectPerUser: BucketRule;
+  /** rooms.joinByLink attempts, valid or not: guessing tokens costs a call each. */
+  joinByLinkPerUser: BucketRule;
   friendRequestPerUser: BucketRule;
   blockPerUser: BucketRule;
   roleChangesPerUser: BucketRule;
@@ -298,6 +301,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       roomCreatePerUser: env.RATE_LIMIT_ROOM_CREATE_PER_USER,
       invitePerUser: env.RATE_LIMIT_INVITE_PER_USER,
       openDirectPerUser: env.RATE_LIMIT_OPEN_DIRECT_PER_USER,
+      joinByLinkPerUser: env.RATE_LIMIT_JOIN_BY_LINK_PER_USER,
       friendRequestPerUser: env.RATE_LIMIT_FRIEND_REQUEST_PER_USER,
       blockPerUser: env.RATE_LIMIT_BLOCK_PER_USER,
       roleChangesPerUser: env.RATE_LIMIT_ROLE_CHANGES_PER_USER,

@@ -53,7 +53,18 @@ export type { MemberReceipt, MessageStatus, ReadState } from "./domain/receipts/
 export type { ReportResolution, RoomAuditAction, RoomAuditEntry, RoomAuditRecord, RoomSettingsChanges, SettingChange } from "./domain/rooms/room-audit.ts";
 export type { RoomRestriction } from "./domain/rooms/room-restrictions.ts";
 export type { Report, ReportedMessage, ReportReason, ReportStatus } from "./domain/moderation/moderation.schema.ts";
-export type { MemberRole, MyRoom, Page, Room, RoomKind, RoomMember, RoomSettings } from "./domain/rooms/rooms.schema.ts";
+export type {
+  CreatedInviteLink,
+  InviteLink,
+  MemberRole,
+  MyRoom,
+  Page,
+  Room,
+  RoomInvitation,
+  RoomKind,
+  RoomMember,
+  RoomSettings,
+} from "./domain/rooms/rooms.schema.ts";
 export type { BlockedUser, DmPolicy, UserProfile, UserPublic, UserPublicProfile, UserStatus } from "./domain/users/users.schema.ts";
 export type { Friend, FriendPage, FriendRequest, FriendRequests, FriendState } from "./domain/friends/friends.schema.ts";
 export type { DomainErrorReason } from "./lib/domain-error.ts";

@@ -14,6 +14,7 @@ export type {
 } from "./realtime/realtime-client.ts";
 export { ConnectionClosedError, SendRejectedError } from "./realtime/outbox.ts";
 export { createRoomView } from "./realtime/room-view.ts";
+export { groupName } from "./group-name.ts";
 export type { ApplyOutcome, BlockedSenders, LoadOutcome, MemberMute, RoomActivity, RoomView, RoomViewOptions, RoomViewState } from "./realtime/room-view.ts";
 export type { BlockedUsers } from "./realtime/blocked-users.ts";
 export type { LiveRoomView, LiveRoomViewOptions, LiveRoomViewState } from "./realtime/live-room-view.ts";
@@ -27,6 +28,7 @@ export type {
   CloseCode,
   CloseCodes,
   ControlEvent,
+  CreatedInviteLink,
   DmPolicy,
   DomainErrorReason,
   ErrorCode,
@@ -35,6 +37,7 @@ export type {
   FriendRequest,
   FriendRequests,
   FriendState,
+  InviteLink,
   LoggedRoomEvent,
   LoggedRoomEventType,
   MemberReceipt,
@@ -58,6 +61,7 @@ export type {
   Room,
   RoomEvent,
   RoomEventPage,
+  RoomInvitation,
   RoomKind,
   RoomMember,
   RouterInputs,

@@ -272,6 +272,40 @@ describe("bridgeQueryCache: rooms", () => {
     }
   });
 
+  it("drops a direct room I hid from rooms.list on every device, and fetches the list again when a message brings it back", () => {
+    const { queryClient, trpc, emit, invalidated } = harness();
+    const [hidden, kept] = [crypto.randomUUID(), crypto.randomUUID()];
+    const key = trpc.rooms.list.queryKey();
+    emit(ready());
+    queryClient.setQueryData(key, [myRoom(hidden, { lastSeq: 2, readSeq: 2, unread: 0 }), myRoom(kept, { lastSeq: 1, readSeq: 1, unread: 0 })]);
+    emit({ type: "room.hidden", roomId: hidden });
+    emit({ type: "room.hidden", roomId: hidden }); // twice: nothing more
+    expect(queryClient.getQueryData<MyRoom[]>(key)?.map((room) => room.id)).toEqual([kept]);
+    expect(invalidated(key)).toBe(false);
+    emit(created(hidden, 3));
+    expect(invalidated(key)).toBe(true);
+  });
+
+  it("keeps rooms.invitations: a new invitation first and once, and gone when accepted, declined or cancelled anywhere", () => {
+    const { queryClient, trpc, emit, fetches } = harness();
+    const key = trpc.rooms.invitations.queryKey();
+    const invitation = (id: string) => ({
+      id,
+      room: { id: crypto.randomUUID(), kind: "group" as const, name: "Ann and Bob", memberCount: 2 },
+      inviter: ANN,
+      createdAt: new Date(0).toISOString(),
+    });
+    const [older, newer] = [invitation(crypto.randomUUID()), invitation(crypto.randomUUID())];
+    queryClient.setQueryData(key, [older]);
+    emit({ type: "invitation", invitation: newer });
+    emit({ type: "invitation", invitation: newer });
+    expect(queryClient.getQueryData<unknown[]>(key)).toEqual([newer, older]);
+    emit({ type: "invitation.removed", invitationId: older.id, reason: "declined" });
+    emit({ type: "invitation.removed", invitationId: older.id, reason: "declined" });
+    expect(queryClient.getQueryData<unknown[]>(key)).toEqual([newer]);
+    expect(fetches).toEqual([]);
+  });
+
   it("refetches rooms.list when my memberships change and on every reconnect after the first, and a room's members when they change", () => {
     const { queryClient, trpc, emit, invalidated } = harness();
     const [roomId, otherRoom] = [crypto.randomUUID(), crypto.randomUUID()];

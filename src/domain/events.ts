@@ -1,6 +1,6 @@
 import type { FriendState } from "./friends/friends.schema.ts";
 import type { Message, ThreadSummary } from "./messages/messages.schema.ts";
-import type { MemberRole, Room } from "./rooms/rooms.schema.ts";
+import type { MemberRole, Room, RoomInvitation } from "./rooms/rooms.schema.ts";
 import type { UserPublic } from "./users/users.schema.ts";
 
 /** `away` is set by the client while connected; `offline` means no socket anywhere for the offline grace. */
@@ -72,6 +72,12 @@ export type UserEvent =
   | { type: "room.membership"; roomId: string; membership: "joined" | "left" | "removed"; room: Room | null }
   /** The user read on one device: all of their devices update the room's unread count. */
   | { type: "unread.updated"; roomId: string; readSeq: number; unread: number; unreadMentions: number }
+  /** Someone invited the user (rooms.invite, rooms.createGroup): it waits in `rooms.invitations` until answered. */
+  | { type: "invitation"; invitation: RoomInvitation }
+  /** An invitation is gone (accepted or declined on one of the user's devices, or cancelled): every device drops it. */
+  | { type: "invitation.removed"; invitationId: string; reason: "accepted" | "declined" | "cancelled" }
+  /** The user hid a direct room (rooms.leave): their devices drop it from their lists until its next message. */
+  | { type: "room.hidden"; roomId: string }
   /** Where the user now stands with `userId` (friends.*), from the receiving user's side. */
   | { type: "friend.updated"; userId: string; state: FriendState }
   /**

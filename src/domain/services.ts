@@ -80,6 +80,7 @@ export function createServices(deps: ServiceDeps): Services {
       create: deps.rateLimits.roomCreatePerUser,
       invite: deps.rateLimits.invitePerUser,
       openDirect: deps.rateLimits.openDirectPerUser,
+      joinByLink: deps.rateLimits.joinByLinkPerUser,
       roleChanges: deps.rateLimits.roleChangesPerUser,
       moderation: deps.rateLimits.moderationPerUser,
     },

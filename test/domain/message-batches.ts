@@ -8,7 +8,7 @@ import type { Database } from "../../src/infra/db/database.ts";
 import type { Logger } from "../../src/lib/logger.ts";
 import { createUser } from "../support/factories.ts";
 import type { TestDeps } from "../support/test-deps.ts";
-import { token } from "./room-fixtures.ts";
+import { inviteAndAccept, token } from "./room-fixtures.ts";
 
 /** A message service of its own (another "instance" when given another Database) that reports every batch. */
 export function batchingMessages(
@@ -41,7 +41,7 @@ export async function roomWith(deps: TestDeps, count: number): Promise<{ room: R
   const members = await Promise.all(Array.from({ length: count }, () => createUser(deps.database)));
   const [owner, ...rest] = members;
   const room = await deps.services.rooms.create(owner!.id, { name: token(), kind: "private" });
-  for (const member of rest) await deps.services.rooms.invite(owner!.id, { roomId: room.id, userId: member.id });
+  for (const member of rest) await inviteAndAccept(deps, owner!.id, room.id, member.id);
   return { room, members, base: count - 1 };
 }
 

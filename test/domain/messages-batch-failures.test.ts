@@ -22,12 +22,13 @@ import { databaseKinds } from "../support/databases.ts";
 import { createUser } from "../support/factories.ts";
 import { createTestDeps, TEST_LIMITS, TEST_RATE_LIMITS, type TestDeps } from "../support/test-deps.ts";
 import { batchingMessages, clientMsgId, lastSeqOf, oneTo, postgresUrlOf, roomWith, seqsAfter } from "./message-batches.ts";
-import { token } from "./room-fixtures.ts";
+import { inviteAndAccept, token } from "./room-fixtures.ts";
 
 const roomRates = {
   create: TEST_RATE_LIMITS.roomCreatePerUser,
   invite: TEST_RATE_LIMITS.invitePerUser,
   openDirect: TEST_RATE_LIMITS.openDirectPerUser,
+  joinByLink: TEST_RATE_LIMITS.joinByLinkPerUser,
   roleChanges: TEST_RATE_LIMITS.roleChangesPerUser,
   moderation: TEST_RATE_LIMITS.moderationPerUser,
 };
@@ -124,7 +125,7 @@ describe.skipIf(!databaseKinds.includes("postgres"))("group commit against other
       const [alice, bob, carol] = await Promise.all([createUser(deps.database), createUser(deps.database), createUser(deps.database)]);
       const room = async (...members: string[]): Promise<string> => {
         const created = await deps.services.rooms.create(alice.id, { name: token(), kind: "private" });
-        for (const userId of members) await deps.services.rooms.invite(alice.id, { roomId: created.id, userId });
+        for (const userId of members) await inviteAndAccept(deps, alice.id, created.id, userId);
         return created.id;
       };
       const [first, second, third] = [await room(bob.id), await room(carol.id), await room()];
@@ -206,7 +207,7 @@ describe("group commit when PGlite closes", () => {
       const rooms = createRoomService({ database, events, log, clock, logger, rateLimiter, rates: roomRates, limits: TEST_LIMITS });
       const members = await Promise.all(Array.from({ length: 5 }, () => createUser(database)));
       const room = await rooms.create(members[0]!.id, { name: token(), kind: "private" });
-      for (const member of members.slice(1)) await rooms.invite(members[0]!.id, { roomId: room.id, userId: member.id });
+      for (const member of members.slice(1)) await inviteAndAccept({ services: { rooms } }, members[0]!.id, room.id, member.id);
       let closed: Promise<void> | null = null;
       const messages = createMessageService({
         database,

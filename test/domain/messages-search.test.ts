@@ -12,7 +12,7 @@ import { createMemoryRateLimiter } from "../../src/infra/rate-limit/memory.ts";
 import { databaseKinds } from "../support/databases.ts";
 import { createUser } from "../support/factories.ts";
 import { createTestDeps, type TestDeps } from "../support/test-deps.ts";
-import { createUsers, token } from "./room-fixtures.ts";
+import { createUsers, inviteAndAccept, token } from "./room-fixtures.ts";
 import { callerFor, domainError, inputIssues, NOT_A_MEMBER, trpcError } from "./trpc-calls.ts";
 
 type SearchInput = Parameters<ReturnType<typeof callerFor>["messages"]["search"]>[0];
@@ -40,7 +40,7 @@ describe.each(databaseKinds)("messages.search on %s", (kind) => {
   /** A private room of these people, the first its owner. */
   async function roomOf(owner: UserPublic, ...others: UserPublic[]): Promise<Room> {
     const room = await deps.services.rooms.create(owner.id, { name: token(), kind: "private" });
-    for (const other of others) await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: other.id });
+    for (const other of others) await inviteAndAccept(deps, owner.id, room.id, other.id);
     return room;
   }
 

@@ -11,7 +11,7 @@ import { databaseKinds } from "../support/databases.ts";
 import { createUser } from "../support/factories.ts";
 import { type LogReader, logReader } from "../support/room-log.ts";
 import { createTestDeps, settle, type TestDeps } from "../support/test-deps.ts";
-import { token } from "./room-fixtures.ts";
+import { inviteAndAccept, token } from "./room-fixtures.ts";
 import { callerFor, domainError, NOT_A_MEMBER, trpcError } from "./trpc-calls.ts";
 
 describe.each(databaseKinds)("messages.send on %s", (kind) => {
@@ -29,7 +29,7 @@ describe.each(databaseKinds)("messages.send on %s", (kind) => {
     const members = await Promise.all(Array.from({ length: count }, () => createUser(deps.database)));
     const [owner, ...rest] = members;
     const room = await deps.services.rooms.create(owner!.id, { name: token(), kind: "private" });
-    for (const member of rest) await deps.services.rooms.invite(owner!.id, { roomId: room.id, userId: member.id });
+    for (const member of rest) await inviteAndAccept(deps, owner!.id, room.id, member.id);
     return { room, members };
   }
 

@@ -22,6 +22,8 @@ function roomProcedures(caller: Caller, victim: UserPublic): Record<string, (roo
     "rooms.update": (roomId) => caller.rooms.update({ roomId, name: "mine now" }),
     "rooms.members": (roomId) => caller.rooms.members({ roomId }),
     "rooms.auditLog": (roomId) => caller.rooms.auditLog({ roomId }),
+    "rooms.createInviteLink": (roomId) => caller.rooms.createInviteLink({ roomId }),
+    "rooms.inviteLinks": (roomId) => caller.rooms.inviteLinks({ roomId }),
     "rooms.ban": (roomId) => caller.rooms.ban({ roomId, userId: victim.id }),
     "rooms.unban": (roomId) => caller.rooms.unban({ roomId, userId: victim.id }),
     "rooms.bans": (roomId) => caller.rooms.bans({ roomId }),

@@ -1,5 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import type { MemberRole } from "../../src/domain/rooms/rooms.schema.ts";
+import type { RoomService } from "../../src/domain/rooms/rooms.service.ts";
 import { roomMembers } from "../../src/infra/db/schema.ts";
 import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import { createUser } from "../support/factories.ts";
@@ -26,4 +27,18 @@ type Tuple<T, N extends number, Built extends T[] = []> = Built["length"] extend
 /** `count` new users, typed as a tuple so they destructure without undefined checks. */
 export async function createUsers<const N extends number>(deps: TestDeps, count: N): Promise<Tuple<UserPublic, N>> {
   return (await Promise.all(Array.from({ length: count }, () => createUser(deps.database)))) as Tuple<UserPublic, N>;
+}
+
+/**
+ * Brings someone into a room the way people now arrive in private rooms and groups: invited, then accepting.
+ * Nothing happens for someone who already is a member.
+ */
+export async function inviteAndAccept(
+  deps: { services: { rooms: Pick<RoomService, "invite" | "acceptInvite"> } },
+  inviterId: string,
+  roomId: string,
+  inviteeId: string,
+): Promise<void> {
+  const { invitationId } = await deps.services.rooms.invite(inviterId, { roomId, userId: inviteeId });
+  if (invitationId) await deps.services.rooms.acceptInvite(inviteeId, invitationId);
 }

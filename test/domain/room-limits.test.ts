@@ -40,7 +40,14 @@ describe.each(databaseKinds)("room limits on %s", (kind) => {
       await deps.services.rooms.create(creator.id, { name: token(), kind: "private" });
     });
 
-    it("refuses invitations past the inviter's rate, so one request cannot add a victim to hundreds of rooms", async () => {
+    it("charges a group like a room: creating groups counts against the creation rate", async () => {
+      const [creator, ana, bo] = await createUsers(deps, 3);
+      deps.clock.advance(600_000);
+      for (let i = 0; i < 3; i++) await deps.services.rooms.createGroup(creator.id, { userIds: [ana.id, bo.id] });
+      expect(await domainError(deps.services.rooms.createGroup(creator.id, { userIds: [ana.id, bo.id] }))).toMatchObject({ code: "TOO_MANY_REQUESTS" });
+    });
+
+    it("refuses invitations past the inviter's rate, so one request cannot ask a victim into hundreds of rooms", async () => {
       const [owner, victim] = await createUsers(deps, 2);
       deps.clock.advance(600_000);
       const rooms = [];
@@ -48,7 +55,7 @@ describe.each(databaseKinds)("room limits on %s", (kind) => {
       const outcomes = await Promise.allSettled(rooms.map((room) => deps.services.rooms.invite(owner.id, { roomId: room.id, userId: victim.id })));
       expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(2);
       expect(outcomes.find((outcome) => outcome.status === "rejected")).toMatchObject({ reason: { code: "TOO_MANY_REQUESTS" } });
-      expect(await deps.services.rooms.roomIdsOf(victim.id)).toHaveLength(2);
+      expect(await deps.services.rooms.invitations(victim.id)).toHaveLength(2);
     });
 
     it("charges opening a new direct room, but not going back to an existing one", async () => {
@@ -82,28 +89,32 @@ describe.each(databaseKinds)("room limits on %s", (kind) => {
       return row?.n ?? 0;
     };
 
-    it("refuses joining or inviting into a full room with reason ROOM_FULL, also when many race for the last seats", async () => {
+    it("refuses joining or accepting an invitation into a full room with reason ROOM_FULL, also when many race for the last seats", async () => {
       const [owner, invited, ...joiners] = await createUsers(deps, 8);
       const room = await deps.services.rooms.create(owner.id, { name: token(), kind: "public" });
       const outcomes = await Promise.allSettled(joiners.map((user) => deps.services.rooms.join(user.id, room.id)));
       expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(3);
       for (const outcome of outcomes) if (outcome.status === "rejected") expect(outcome.reason).toMatchObject(ROOM_FULL);
       expect(await membersOf(room.id)).toBe(4);
-      expect(await domainError(deps.services.rooms.invite(owner.id, { roomId: room.id, userId: invited.id }))).toMatchObject(ROOM_FULL);
+      // An invitation waits; accepting it needs a seat (and keeps it for when one is free).
+      const { invitationId } = await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: invited.id });
+      expect(await domainError(deps.services.rooms.acceptInvite(invited.id, invitationId as string))).toMatchObject(ROOM_FULL);
+      expect(await deps.services.rooms.invitations(invited.id)).toMatchObject([{ id: invitationId }]);
       // Joining again as a member is still the idempotent no-op it always was.
       const seated = joiners.find((_, index) => outcomes[index]?.status === "fulfilled");
       if (!seated) throw new Error("nobody got a seat");
       expect(await deps.services.rooms.join(seated.id, room.id)).toMatchObject({ id: room.id });
     });
 
-    it("refuses a fourth room to a user in three — by creating, joining, being invited or a new direct room — with reason ROOM_LIMIT", async () => {
+    it("refuses a fourth room to a user in three — by creating, joining, accepting an invitation or a new direct room — with reason ROOM_LIMIT", async () => {
       const [busy, owner, stranger] = await createUsers(deps, 3);
       const open = await deps.services.rooms.create(owner.id, { name: token(), kind: "public" });
       const closed = await deps.services.rooms.create(owner.id, { name: token(), kind: "private" });
       for (let i = 0; i < 3; i++) await deps.services.rooms.create(busy.id, { name: token(), kind: "private" });
       expect(await domainError(deps.services.rooms.create(busy.id, { name: token(), kind: "private" }))).toMatchObject(ROOM_LIMIT);
       expect(await domainError(deps.services.rooms.join(busy.id, open.id))).toMatchObject(ROOM_LIMIT);
-      expect(await domainError(deps.services.rooms.invite(owner.id, { roomId: closed.id, userId: busy.id }))).toMatchObject(ROOM_LIMIT);
+      const { invitationId } = await deps.services.rooms.invite(owner.id, { roomId: closed.id, userId: busy.id });
+      expect(await domainError(deps.services.rooms.acceptInvite(busy.id, invitationId as string))).toMatchObject(ROOM_LIMIT);
       expect(await domainError(deps.services.rooms.openDirect(stranger.id, busy.id))).toMatchObject(ROOM_LIMIT);
       expect(await deps.services.rooms.roomIdsOf(busy.id)).toHaveLength(3);
       // Leaving frees a seat (the room is their own and has no one else: it is deleted as they leave).

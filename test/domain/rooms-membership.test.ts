@@ -5,7 +5,7 @@ import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import { messages, roomEvents, roomMembers, rooms } from "../../src/infra/db/schema.ts";
 import { databaseKinds } from "../support/databases.ts";
 import { createTestDeps, settle, type TestDeps } from "../support/test-deps.ts";
-import { createUsers, setRole, token } from "./room-fixtures.ts";
+import { createUsers, inviteAndAccept, setRole, token } from "./room-fixtures.ts";
 import { callerFor, domainError, inputIssues, NOT_A_MEMBER, trpcError } from "./trpc-calls.ts";
 
 describe.each(databaseKinds)("room membership on %s", (kind) => {
@@ -20,54 +20,11 @@ describe.each(databaseKinds)("room membership on %s", (kind) => {
   const privateRoomOf = (owner: UserPublic): Promise<Room> =>
     deps.services.rooms.create(owner.id, { name: token(), kind: "private" });
 
-  describe("invite", () => {
-    it("lets moderators and up add people, announcing it once to the room and to the invitee", async () => {
-      const [owner, moderator, first, second] = await createUsers(deps, 4);
-      const room = await privateRoomOf(owner);
-      await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: moderator.id });
-      await setRole(deps, room.id, moderator.id, "moderator");
-      const roomEvents = await deps.recordEvents({ roomId: room.id });
-      const firstEvents = await deps.recordEvents({ userId: first.id });
-      await callerFor(deps.services, owner.id).rooms.invite({ roomId: room.id, userId: first.id });
-      await callerFor(deps.services, owner.id).rooms.invite({ roomId: room.id, userId: first.id });
-      await callerFor(deps.services, moderator.id).rooms.invite({ roomId: room.id, userId: second.id });
-      await settle();
-      expect(roomEvents).toEqual([
-        { type: "member.joined", roomId: room.id, seq: 2, member: { user: first, role: "member" } },
-        { type: "member.joined", roomId: room.id, seq: 3, member: { user: second, role: "member" } },
-      ]);
-      // The invitee's sockets attach where their join put the room.
-      expect(firstEvents).toEqual([{ type: "room.membership", roomId: room.id, membership: "joined", room: { ...room, lastSeq: 2 } }]);
-      expect(await deps.services.rooms.get(second.id, room.id)).toEqual({ ...room, lastSeq: 3 });
-    });
-
-    it("refuses plain members, outsiders, unknown users and direct rooms", async () => {
-      const [owner, member, outsider, target] = await createUsers(deps, 4);
-      const room = await privateRoomOf(owner);
-      await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: member.id });
-      const input = { roomId: room.id, userId: target.id };
-      expect(await trpcError(callerFor(deps.services, member.id).rooms.invite(input))).toMatchObject({
-        code: "FORBIDDEN",
-        message: "only owners, admins and moderators can invite",
-      });
-      expect(await trpcError(callerFor(deps.services, outsider.id).rooms.invite(input))).toMatchObject(NOT_A_MEMBER);
-      expect(await trpcError(callerFor(deps.services, owner.id).rooms.invite({ roomId: room.id, userId: crypto.randomUUID() }))).toMatchObject({
-        code: "NOT_FOUND",
-        message: "no such user",
-      });
-      const direct = await deps.services.rooms.openDirect(owner.id, member.id);
-      expect(await domainError(deps.services.rooms.invite(owner.id, { roomId: direct.id, userId: target.id }))).toMatchObject({
-        code: "BAD_REQUEST",
-      });
-      expect(await domainError(deps.services.rooms.requireMember(target.id, room.id))).toMatchObject(NOT_A_MEMBER);
-    });
-  });
-
   describe("leave", () => {
     it("removes the member and announces it to the room and to their sockets", async () => {
       const [owner, member] = await createUsers(deps, 2);
       const room = await privateRoomOf(owner);
-      await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: member.id });
+      await inviteAndAccept(deps, owner.id, room.id, member.id);
       const roomEvents = await deps.recordEvents({ roomId: room.id });
       const userEvents = await deps.recordEvents({ userId: member.id });
       await callerFor(deps.services, member.id).rooms.leave({ roomId: room.id });
@@ -81,7 +38,7 @@ describe.each(databaseKinds)("room membership on %s", (kind) => {
     it("keeps the last owner of a room with other members until they transfer ownership", async () => {
       const [owner, member] = await createUsers(deps, 2);
       const room = await privateRoomOf(owner);
-      await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: member.id });
+      await inviteAndAccept(deps, owner.id, room.id, member.id);
       const refused = await trpcError(callerFor(deps.services, owner.id).rooms.leave({ roomId: room.id }));
       expect(refused).toMatchObject({
         code: "CONFLICT",
@@ -97,7 +54,7 @@ describe.each(databaseKinds)("room membership on %s", (kind) => {
     it("lets one of several owners leave", async () => {
       const [owner, coOwner, member] = await createUsers(deps, 3);
       const room = await privateRoomOf(owner);
-      for (const user of [coOwner, member]) await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: user.id });
+      for (const user of [coOwner, member]) await inviteAndAccept(deps, owner.id, room.id, user.id);
       await setRole(deps, room.id, coOwner.id, "owner");
       await deps.services.rooms.leave(owner.id, room.id);
       const page = await deps.services.rooms.members(member.id, { roomId: room.id, limit: 10 });
@@ -122,23 +79,13 @@ describe.each(databaseKinds)("room membership on %s", (kind) => {
       expect((await deps.services.rooms.discover(passerby.id, { query: room.name, limit: 10 })).items).toEqual([]);
       expect(await deps.services.rooms.roomIdsOf(owner.id)).not.toContain(room.id);
     });
-
-    it("refuses to leave a direct room", async () => {
-      const [me, friend] = await createUsers(deps, 2);
-      const direct = await deps.services.rooms.openDirect(me.id, friend.id);
-      expect(await trpcError(callerFor(deps.services, me.id).rooms.leave({ roomId: direct.id }))).toMatchObject({
-        code: "BAD_REQUEST",
-        message: "direct rooms cannot be left",
-      });
-      expect(await deps.services.rooms.requireMember(me.id, direct.id)).toBe("member");
-    });
   });
 
   describe("kick", () => {
     it("lets an owner remove a member, who is told and loses access", async () => {
       const [owner, member] = await createUsers(deps, 2);
       const room = await privateRoomOf(owner);
-      await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: member.id });
+      await inviteAndAccept(deps, owner.id, room.id, member.id);
       const roomEvents = await deps.recordEvents({ roomId: room.id });
       const userEvents = await deps.recordEvents({ userId: member.id });
       await callerFor(deps.services, owner.id).rooms.kick({ roomId: room.id, userId: member.id });
@@ -154,7 +101,7 @@ describe.each(databaseKinds)("room membership on %s", (kind) => {
       const room = await privateRoomOf(owner);
       const ranks = [[coOwner, "owner"], [admin, "admin"], [otherAdmin, "admin"], [moderator, "moderator"], [otherModerator, "moderator"], [member, "member"], [bystander, "member"]] as const;
       for (const [user, role] of ranks) {
-        await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: user.id });
+        await inviteAndAccept(deps, owner.id, room.id, user.id);
         if (role !== "member") await setRole(deps, room.id, user.id, role);
       }
       const kick = (by: UserPublic, target: UserPublic) => callerFor(deps.services, by.id).rooms.kick({ roomId: room.id, userId: target.id });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Room } from "../../src/domain/rooms/rooms.schema.ts";
-import { createUsers, setRole, token } from "./room-fixtures.ts";
+import { createUsers, inviteAndAccept, setRole, token } from "./room-fixtures.ts";
 import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import { databaseKinds } from "../support/databases.ts";
 import { createUser } from "../support/factories.ts";
@@ -188,7 +188,7 @@ describe.each(databaseKinds)("rooms on %s", (kind) => {
     it("lets owners and admins rename or redescribe a room and announces the new room", async () => {
       const [owner, admin] = await Promise.all([createUser(deps.database), createUser(deps.database)]);
       const room = await roomOf(owner, "private");
-      await deps.services.rooms.invite(owner.id, { roomId: room.id, userId: admin.id });
+      await inviteAndAccept(deps, owner.id, room.id, admin.id);
       await setRole(deps, room.id, admin.id, "admin");
       const roomEvents = await deps.recordEvents({ roomId: room.id });
       const renamed = await callerFor(deps.services, owner.id).rooms.update({ roomId: room.id, name: " Cafe\u0301 " });

@@ -112,6 +112,22 @@ describe("hostile strings in every procedure (Bun)", () => {
     "rooms.join": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT } },
     "rooms.invite": { valid: () => ({ roomId: room.id, userId: other.user.id }), strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT } },
     "rooms.leave": { valid: () => ({ roomId: SOME_ID }), strings: { roomId: HOSTILE_TEXT } },
+    // An unknown second person: NOT_FOUND, so no group is made.
+    "rooms.createGroup": {
+      valid: () => ({ userIds: [other.user.id, SOME_ID], name: "group" }),
+      strings: { name: HOSTILE_TEXT },
+      extra: HOSTILE_TEXT.map((id) => ({ userIds: [other.user.id, id] })),
+    },
+    "rooms.invitations": { valid: () => ({}), strings: {} },
+    // No such invitation: NOT_FOUND.
+    "rooms.acceptInvite": { valid: () => ({ invitationId: SOME_ID }), strings: { invitationId: HOSTILE_TEXT } },
+    "rooms.declineInvite": { valid: () => ({ invitationId: SOME_ID }), strings: { invitationId: HOSTILE_TEXT } },
+    "rooms.cancelInvite": { valid: () => ({ invitationId: SOME_ID }), strings: { invitationId: HOSTILE_TEXT } },
+    "rooms.createInviteLink": { valid: () => ({ roomId: room.id, expiresInSeconds: 3600, maxUses: 1 }), strings: { roomId: HOSTILE_TEXT } },
+    "rooms.inviteLinks": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT } },
+    "rooms.revokeInviteLink": { valid: () => ({ linkId: SOME_ID }), strings: { linkId: HOSTILE_TEXT } },
+    // A token nobody issued: FORBIDDEN reason INVITE_LINK.
+    "rooms.joinByLink": { valid: () => ({ token: "C".repeat(43) }), strings: { token: HOSTILE_TEXT } },
     "rooms.kick": { valid: () => ({ roomId: room.id, userId: SOME_ID }), strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT } },
     // Aimed at someone who is not in the room: NOT_FOUND, so the owner keeps the room for the other cases.
     "rooms.setRole": { valid: () => ({ roomId: room.id, userId: SOME_ID, role: "moderator" }), strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT, role: HOSTILE_TEXT } },

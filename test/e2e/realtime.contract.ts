@@ -245,7 +245,9 @@ export function realtimeSuite(runtime: RuntimeName): void {
       const [alice, bob] = [await chatter("alice"), await chatter("bob")];
       const room = await alice.client.api.rooms.create.mutate({ name: "private", kind: "private" });
       const socket = await socketFor(bob);
-      await alice.client.api.rooms.invite.mutate({ roomId: room.id, userId: bob.user.id });
+      const { invitationId } = await alice.client.api.rooms.invite.mutate({ roomId: room.id, userId: bob.user.id });
+      await socket.waitFor((event) => event.type === "invitation" && event.invitation.room.id === room.id);
+      await bob.client.api.rooms.acceptInvite.mutate({ invitationId: invitationId as string });
       await socket.waitFor((event) => event.type === "room.membership" && event.roomId === room.id);
       await alice.client.api.messages.send.mutate({ roomId: room.id, clientMsgId: "after-invite", body: "welcome" });
       await socket.waitFor((event) => event.type === "message.created" && event.roomId === room.id);

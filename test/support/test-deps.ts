@@ -50,6 +50,7 @@ export const TEST_RATE_LIMITS: RateLimits = {
   roomCreatePerUser: GENEROUS,
   invitePerUser: GENEROUS,
   openDirectPerUser: GENEROUS,
+  joinByLinkPerUser: GENEROUS,
   friendRequestPerUser: GENEROUS,
   blockPerUser: GENEROUS,
   roleChangesPerUser: GENEROUS,

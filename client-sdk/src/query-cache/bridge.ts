@@ -1,11 +1,20 @@
 import type { Query, QueryClient } from "@tanstack/query-core";
-import type { LoggedRoomEvent, LoggedRoomEventType, MyRoom, Room } from "../../../src/contract.ts";
+import type { LoggedRoomEvent, LoggedRoomEventType, MyRoom, Room, RoomInvitation } from "../../../src/contract.ts";
 import type { BlockedUsers } from "../realtime/blocked-users.ts";
 import { isAboutMessages } from "../realtime/message-changes.ts";
 import type { RealtimeClient } from "../realtime/realtime-client.ts";
 import { LOGGED_EVENT_TYPES } from "../realtime/room-streams.ts";
 import { type CachedMessages, changeMessages, listInputOf, type PageChange, roomEventInPages } from "./message-pages.ts";
-import { messageCreatedInList, type RoomListChange, roomEventInList, roomUpdated, roomUpdatedInList, unreadUpdatedInList } from "./room-list.ts";
+import { invitationAdded, invitationRemoved, type InvitationsChange } from "./invitations.ts";
+import {
+  messageCreatedInList,
+  roomHiddenInList,
+  type RoomListChange,
+  roomEventInList,
+  roomUpdated,
+  roomUpdatedInList,
+  unreadUpdatedInList,
+} from "./room-list.ts";
 import { type CachedThread, roomEventInThread, type ThreadChange } from "./thread-pages.ts";
 import { type CachedProcedure, procedureKeys } from "./trpc-keys.ts";
 
@@ -40,6 +49,10 @@ const messagesOf = (roomId: string, change: PageChange): CacheChange => ({
 /** Every cached thread: the change itself looks at which root each holds. */
 const threads = (change: ThreadChange): CacheChange => ({ procedure: "messages.thread", apply: (data) => change(data as CachedThread) });
 const roomList = (change: RoomListChange): CacheChange => ({ procedure: "rooms.list", apply: (data) => change(data as MyRoom[]) });
+const invitations = (change: InvitationsChange): CacheChange => ({
+  procedure: "rooms.invitations",
+  apply: (data) => change(data as RoomInvitation[]),
+});
 const roomOf = (room: Room): CacheChange => ({ procedure: "rooms.get", input: { roomId: room.id }, apply: (data) => roomUpdated(room)(data as Room) });
 
 /**
@@ -48,8 +61,9 @@ const roomOf = (room: Room): CacheChange => ({ procedure: "rooms.get", input: { 
  * the cached `messages.list` pages that hold what it is about and moves the newest page's position; a new
  * main-timeline message joins that page (in seq order, once); thread replies join cached `messages.thread` pages
  * and update their root's summary; `rooms.list` takes each room's last message, unread and mention counts and
- * order; `unread.updated` (a read on any of my devices) updates the counts; `room.updated` renames; `friend.updated`
- * refetches `friends.list` and `friends.requests`. Membership
+ * order; `unread.updated` (a read on any of my devices) updates the counts; `room.updated` renames; `room.hidden`
+ * drops a direct room I hid from `rooms.list`; `invitation` and `invitation.removed` keep `rooms.invitations`;
+ * `friend.updated` refetches `friends.list` and `friends.requests`. Membership
  * changes, `block.updated` (flags and counts of that person's messages change in every room), and anything the cache cannot take exactly (a seq gap, `resumed` without recovery, a reconnect),
  * invalidate what they touch instead.
  *
@@ -133,6 +147,9 @@ export function bridgeQueryCache(options: QueryCacheBridgeOptions): () => void {
     }),
     ...(Object.keys(LOGGED_EVENT_TYPES) as LoggedRoomEventType[]).map((type) => realtime.on(type, logged)),
     realtime.on("unread.updated", (event) => change(roomList(unreadUpdatedInList(event)))),
+    realtime.on("room.hidden", ({ roomId }) => change(roomList(roomHiddenInList(roomId)))),
+    realtime.on("invitation", ({ invitation }) => change(invitations(invitationAdded(invitation)))),
+    realtime.on("invitation.removed", ({ invitationId }) => change(invitations(invitationRemoved(invitationId)))),
     realtime.on("resumed", ({ roomId, recovered }) => {
       // More was missed than the server replays: the cached pages and counts of the room have a hole.
       if (recovered) return;

@@ -92,6 +92,14 @@ export function unreadUpdatedInList(event: UnreadUpdated): RoomListChange {
   };
 }
 
+/**
+ * I hid a direct room (on any device): it leaves the list until its next message, whose arrival finds it missing and
+ * fetches the list again (the server lists it again from then).
+ */
+export function roomHiddenInList(roomId: string): RoomListChange {
+  return (rooms) => (rooms.some((room) => room.id === roomId) ? rooms.filter((room) => room.id !== roomId) : rooms);
+}
+
 /** A renamed or re-described room; its position and message counts are the message events' business. */
 export function roomUpdatedInList(room: Room): RoomListChange {
   return (rooms) => {

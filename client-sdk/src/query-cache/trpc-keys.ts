@@ -15,6 +15,7 @@ export type CachedProcedure =
   | "rooms.get"
   | "rooms.members"
   | "rooms.mutes"
+  | "rooms.invitations"
   | "friends.list"
   | "friends.requests";
 

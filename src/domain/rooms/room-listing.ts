@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, ilike, inArray, lte, ne, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, ilike, inArray, isNull, lte, ne, or, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../../infra/db/database.ts";
 import { type BatchLoader, createBatchLoader } from "../../lib/batch-loader.ts";
@@ -8,6 +8,7 @@ import { likePattern } from "../users/like-pattern.ts";
 import { encodeCursor } from "./page-cursor.ts";
 import { unreadCount, unreadMentionsCount } from "./unread.ts";
 import { findMemberRoom, findRoomForUser, historyStart, notAMember, roomColumns, toRoom } from "./room-access.ts";
+import { presentRoom, presentRooms } from "./room-groups.ts";
 import type { DiscoverRoomsInput, MemberRole, MembersInput, MyRoom, Page, Room, RoomMember } from "./rooms.schema.ts";
 
 /** Everything that reads rooms and their members; nothing here writes. */
@@ -114,7 +115,8 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
           and(eq(rooms.kind, "direct"), eq(peerMembers.roomId, rooms.id), ne(peerMembers.userId, userId)),
         )
         .leftJoin(peerUsers, eq(peerUsers.id, peerMembers.userId))
-        .where(eq(roomMembers.userId, userId))
+        // A direct room I hid comes back with the first main-timeline message after I hid it.
+        .where(and(eq(roomMembers.userId, userId), or(isNull(roomMembers.hiddenSeq), gt(messages.seq, roomMembers.hiddenSeq))))
         .orderBy(desc(rooms.updatedAt), desc(rooms.id));
       // The last messages whole (quotes, reactions as I see them), in a second read by id.
       // Not one from before my join in a "sinceJoin" room: that history is not mine to read.
@@ -122,7 +124,7 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
         row.lastMessageSeq !== null && row.lastMessageSeq >= historyStart(toRoom(row.room), row.joinedSeq);
       const lastIds = rows.flatMap((row) => (row.lastMessageId && visible(row) ? [row.lastMessageId] : []));
       const lastMessages = new Map((await findMessagesByIds(db, lastIds, userId)).map((message) => [message.id, message]));
-      return rows.map((row) => ({
+      const listed = rows.map((row) => ({
         ...toRoom(row.room),
         role: row.role,
         lastMessage: row.lastMessageId ? (lastMessages.get(row.lastMessageId) ?? null) : null,
@@ -132,6 +134,7 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
         unread: row.unread,
         unreadMentions: row.unreadMentions,
       }));
+      return presentRooms(db, userId, listed);
     },
 
     async discover(_userId, input) {
@@ -155,7 +158,7 @@ export function createRoomListing(deps: { database: Database }): RoomListing {
     async get(userId, roomId) {
       const found = await findRoomForUser(db, userId, roomId);
       if (!found || (found.role === null && found.room.kind !== "public")) throw notAMember();
-      return found.room;
+      return presentRoom(db, userId, found.room);
     },
 
     async members(userId, input) {

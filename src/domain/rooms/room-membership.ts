@@ -1,49 +1,85 @@
 import { and, eq, ne, sql } from "drizzle-orm";
 import type { BucketRule } from "../../config.ts";
-import type { Database } from "../../infra/db/database.ts";
+import type { Database, Db } from "../../infra/db/database.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import { roomMembers, rooms } from "../../infra/db/schema.ts";
+import type { Clock } from "../../lib/clock.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher, LoggedRoomEvent, UserEvent } from "../events.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
 import type { UserPublic } from "../users/users.schema.ts";
-import type { Clock } from "../../lib/clock.ts";
 import { recordAudit, settingsChanges } from "./room-audit.ts";
 import { requireNotBanned } from "./room-bans.ts";
 import { enforceModerationRate } from "./room-moderation.ts";
 import { requireCapacity, type RoomCapacity } from "./room-capacity.ts";
+import { createDirectRooms, type DirectRooms, hideDirectRoom } from "./direct-rooms.ts";
 import { requireOutranks, requirePermission } from "./permissions.ts";
-import { findMemberRoom, findRoomForUser, findUser, notAMember, refuseDirect, requireTargetRole, roomColumns, toRoom } from "./room-access.ts";
+import {
+  findMemberRoom,
+  findRoomForUser,
+  findUser,
+  notAMember,
+  refuseDirect,
+  requireTargetRole,
+  type RoomForUser,
+  roomColumns,
+  toRoom,
+} from "./room-access.ts";
+import { createRoomGroups, type RoomGroups } from "./room-groups.ts";
+import { createRoomInvitations, type RoomInvitations } from "./room-invitations.ts";
+import { createRoomInviteLinks, type RoomInviteLinks } from "./room-invite-links.ts";
 import type { CreateRoomInput, MemberRole, Room, UpdateRoomInput } from "./rooms.schema.ts";
 
 /** Everything that changes who is in a room, or what the room is. Each publishes its events after its commit. */
-export interface RoomMembershipChanges {
+export interface RoomMembershipChanges extends RoomGroups, RoomInvitations, RoomInviteLinks, DirectRooms {
   create(userId: string, input: CreateRoomInput): Promise<Room>;
-  openDirect(userId: string, otherUserId: string): Promise<Room>;
   join(userId: string, roomId: string): Promise<Room>;
-  invite(userId: string, input: { roomId: string; userId: string }): Promise<void>;
   leave(userId: string, roomId: string): Promise<void>;
   kick(userId: string, input: { roomId: string; userId: string }): Promise<void>;
   update(userId: string, input: UpdateRoomInput): Promise<Room>;
 }
 
-type Announcement = { toRoom: LoggedRoomEvent } | { toUser: string; event: UserEvent };
+export type Announcement = { toRoom: LoggedRoomEvent } | { toUser: string; event: UserEvent };
 
-export function createRoomMembershipChanges(deps: {
+/** Per-user rates of the actions that create rooms or bring people into them. */
+export type RoomRates = { create: BucketRule; invite: BucketRule; openDirect: BucketRule; joinByLink: BucketRule };
+
+/**
+ * The ways into a room, shared by every path that adds someone (join, accepting an invitation, an invite link):
+ * the parts of membership changes that the invitation and link modules build on.
+ */
+export interface RoomAdmission {
+  /**
+   * Adds the user under the room's lock (addMember below). `admit` runs first in that transaction, with the room locked
+   * and the user's current role: it may refuse (throw) or take what admits them (an invitation, a link's use).
+   */
+  addMember(
+    roomId: string,
+    user: UserPublic,
+    actorId: string,
+    admit?: (tx: Db, found: RoomForUser) => Promise<void>,
+  ): Promise<{ room: Room; announcements: Announcement[] } | null>;
+  announce(announcements: Announcement[]): Promise<void>;
+  enforceRate(action: keyof RoomRates, userId: string): Promise<void>;
+}
+
+export interface RoomMembershipDeps {
   database: Database;
   events: EventPublisher;
   log: Pick<RoomLog, "append" | "announce" | "forget">;
+  clock: Clock;
   logger: Logger;
   rateLimiter: RateLimiter;
-  rates: { create: BucketRule; invite: BucketRule; openDirect: BucketRule; moderation: BucketRule };
+  rates: RoomRates & { moderation: BucketRule };
   limits: RoomCapacity;
-  clock: Clock;
-}): RoomMembershipChanges {
+}
+
+export function createRoomMembershipChanges(deps: RoomMembershipDeps): RoomMembershipChanges {
   const { db } = deps.database;
 
   /** Creating rooms and adding people to them are cheap to ask for and costly to undo: each has a per-user rate. */
-  async function enforceRate(action: "create" | "invite" | "openDirect", userId: string): Promise<void> {
+  async function enforceRate(action: keyof RoomRates, userId: string): Promise<void> {
     const decision = await deps.rateLimiter.consume(`rooms-${action}:${userId}`, deps.rates[action]);
     if (!decision.allowed) {
       throw new DomainError("TOO_MANY_REQUESTS", "too many rooms created or people added; try again later", decision.retryAfterSeconds);
@@ -87,21 +123,17 @@ export function createRoomMembershipChanges(deps: {
     ];
   }
 
-  async function findDirectRoom(directKey: string): Promise<Room | null> {
-    const [row] = await db.select(roomColumns).from(rooms).where(eq(rooms.directKey, directKey));
-    return row ? toRoom(row) : null;
-  }
-
   /**
    * Adds the user as a plain member, under the room's lock and within both caps: the room as it is after their
    * member.joined, and what to announce — or null when they already were one (nothing is announced twice).
    * FORBIDDEN (not a member) if the room vanished meanwhile. History from before joining is neither delivered to
    * nor unread by the new member: their watermarks start at their own join.
    */
-  async function addMember(roomId: string, user: UserPublic, actorId: string): Promise<{ room: Room; announcements: Announcement[] } | null> {
+  const addMember: RoomAdmission["addMember"] = async (roomId, user, actorId, admit) => {
     const added = await db.transaction(async (tx) => {
       const found = await findRoomForUser(tx, user.id, roomId, { lock: "room" });
       if (!found) throw notAMember();
+      await admit?.(tx, found);
       if (found.role !== null) return null;
       // Every way in (join, invitation, invite link) comes here: a ban in force keeps them all shut.
       await requireNotBanned(tx, roomId, user.id, deps.clock.now());
@@ -111,9 +143,14 @@ export function createRoomMembershipChanges(deps: {
       return { room: { ...found.room, lastSeq: seq as number }, seq: seq as number };
     });
     return added ? { room: added.room, announcements: joined(added.room, user, "member", added.seq) } : null;
-  }
+  };
 
+  const admission: RoomAdmission = { addMember, announce, enforceRate };
   return {
+    ...createRoomGroups({ ...deps, admission }),
+    ...createRoomInvitations({ ...deps, admission }),
+    ...createRoomInviteLinks({ ...deps, admission }),
+    ...createDirectRooms({ ...deps, admission }),
     async create(userId, input) {
       await enforceRate("create", userId);
       const room = await db.transaction(async (tx) => {
@@ -131,43 +168,6 @@ export function createRoomMembershipChanges(deps: {
       return room;
     },
 
-    async openDirect(userId, otherUserId) {
-      if (userId === otherUserId) throw new DomainError("BAD_REQUEST", "you cannot open a direct room with yourself");
-      await findUser(db, otherUserId);
-      const directKey = [userId, otherUserId].sort().join(":");
-      const existing = await findDirectRoom(directKey);
-      if (existing) return existing;
-      // Only opening a new conversation is charged: going back to an existing one is free.
-      await enforceRate("openDirect", userId);
-      const created = await db.transaction(async (tx) => {
-        await requireCapacity(tx, deps.limits, { roomId: null, userIds: [userId, otherUserId] });
-        // A concurrent openDirect for the same pair waits on the unique direct_key, then inserts nothing.
-        const [row] = await tx
-          .insert(rooms)
-          .values({ kind: "direct", name: "", directKey, createdBy: userId })
-          .onConflictDoNothing({ target: rooms.directKey })
-          .returning(roomColumns);
-        if (!row) return null;
-        await tx.insert(roomMembers).values([
-          { roomId: row.id, userId, role: "member" },
-          { roomId: row.id, userId: otherUserId, role: "member" },
-        ]);
-        return toRoom(row);
-      });
-      if (!created) {
-        const winner = await findDirectRoom(directKey);
-        if (!winner) throw new Error("direct room vanished after a conflicting insert");
-        return winner;
-      }
-      await announce(
-        [userId, otherUserId].map((id) => ({
-          toUser: id,
-          event: { type: "room.membership", roomId: created.id, membership: "joined", room: created } as const,
-        })),
-      );
-      return created;
-    },
-
     async join(userId, roomId) {
       const found = await findRoomForUser(db, userId, roomId);
       if (!found) throw notAMember();
@@ -179,19 +179,16 @@ export function createRoomMembershipChanges(deps: {
       return added.room;
     },
 
-    async invite(userId, input) {
-      const { room, role } = await findMemberRoom(db, userId, input.roomId);
-      refuseDirect(room, "have members invited");
-      requirePermission(role, "invite");
-      await enforceRate("invite", userId);
-      const added = await addMember(room.id, await findUser(db, input.userId), userId);
-      if (added) await announce(added.announcements);
-    },
-
     async leave(userId, roomId) {
+      const { room: current } = await findMemberRoom(db, userId, roomId);
+      if (current.kind === "direct") {
+        // A direct room always keeps its two people: leaving hides it from my list until its next message.
+        await hideDirectRoom(db, roomId, userId);
+        await announce([{ toUser: userId, event: { type: "room.hidden", roomId } }]);
+        return;
+      }
       const left = await db.transaction(async (tx) => {
         const { room, role } = await findMemberRoom(tx, userId, roomId, { lock: "room" });
-        refuseDirect(room, "be left");
         const [others] = await tx
           .select({
             members: sql<number>`count(*)`.mapWith(Number),

@@ -4,7 +4,12 @@ import { AuditLogInput } from "./room-audit.ts";
 import { BanInput, MuteInput, RestrictionTarget } from "./room-moderation.ts";
 import { RestrictionsInput } from "./room-restrictions.ts";
 import {
+  CreateGroupInput,
+  CreateInviteLinkInput,
   CreateRoomInput,
+  InvitationRef,
+  InviteLinkRef,
+  JoinByLinkInput,
   DiscoverRoomsInput,
   InviteInput,
   KickInput,
@@ -34,6 +39,31 @@ export const roomsRouter = router({
   invite: authedProcedure
     .input(InviteInput)
     .mutation(({ ctx, input }) => ctx.services.rooms.invite(ctx.session.userId, input)),
+  createGroup: authedProcedure
+    .input(CreateGroupInput)
+    .mutation(({ ctx, input }) => ctx.services.rooms.createGroup(ctx.session.userId, input)),
+  invitations: authedProcedure.query(({ ctx }) => ctx.services.rooms.invitations(ctx.session.userId)),
+  acceptInvite: authedProcedure
+    .input(InvitationRef)
+    .mutation(({ ctx, input }) => ctx.services.rooms.acceptInvite(ctx.session.userId, input.invitationId)),
+  declineInvite: authedProcedure
+    .input(InvitationRef)
+    .mutation(({ ctx, input }) => ctx.services.rooms.declineInvite(ctx.session.userId, input.invitationId)),
+  cancelInvite: authedProcedure
+    .input(InvitationRef)
+    .mutation(({ ctx, input }) => ctx.services.rooms.cancelInvite(ctx.session.userId, input.invitationId)),
+  createInviteLink: authedProcedure
+    .input(CreateInviteLinkInput)
+    .mutation(({ ctx, input }) => ctx.services.rooms.createInviteLink(ctx.session.userId, input)),
+  inviteLinks: authedProcedure
+    .input(RoomRef)
+    .query(({ ctx, input }) => ctx.services.rooms.inviteLinks(ctx.session.userId, input.roomId)),
+  revokeInviteLink: authedProcedure
+    .input(InviteLinkRef)
+    .mutation(({ ctx, input }) => ctx.services.rooms.revokeInviteLink(ctx.session.userId, input.linkId)),
+  joinByLink: authedProcedure
+    .input(JoinByLinkInput)
+    .mutation(({ ctx, input }) => ctx.services.rooms.joinByLink(ctx.session.userId, input.token)),
   leave: authedProcedure
     .input(RoomRef)
     .mutation(({ ctx, input }) => ctx.services.rooms.leave(ctx.session.userId, input.roomId)),

@@ -159,3 +159,66 @@ export const MembersInput = z.strictObject({
   limit: z.number().int().min(1).max(200).default(100),
 });
 export type MembersInput = z.infer<typeof MembersInput>;
+
+/** A group's size: 2..49 other people, so with its creator 3..50 (a conversation, not a channel). */
+export const GROUP_MIN_OTHERS = 2;
+export const GROUP_MAX_OTHERS = 49;
+
+export const CreateGroupInput = z.strictObject({
+  userIds: z
+    .array(z.uuid())
+    .min(GROUP_MIN_OTHERS, `a group needs at least ${GROUP_MIN_OTHERS} other people`)
+    .max(GROUP_MAX_OTHERS, `a group has at most ${GROUP_MAX_OTHERS} other people`)
+    .refine((ids) => new Set(ids).size === ids.length, "userIds must be distinct"),
+  /** Absent: the group is named by its members (see `groupName`). */
+  name: RoomName.optional(),
+});
+export type CreateGroupInput = z.infer<typeof CreateGroupInput>;
+
+/** A pending invitation as its invitee sees it (`rooms.invitations`, the `invitation` user event). */
+export interface RoomInvitation {
+  id: string;
+  /** An unnamed group's `name` is built from its people, as in `rooms.list`. */
+  room: { id: string; kind: RoomKind; name: string; memberCount: number };
+  /** Null once the inviter's account is gone. */
+  inviter: UserPublic | null;
+  createdAt: string;
+}
+
+export const InvitationRef = z.strictObject({ invitationId: z.uuid() });
+
+/** An invite link as `rooms.inviteLinks` lists it: never its token (only its hash is stored). */
+export interface InviteLink {
+  id: string;
+  roomId: string;
+  /** Null once the creator's account is gone. */
+  createdBy: UserPublic | null;
+  createdAt: string;
+  expiresAt: string;
+  /** Null: no cap on uses. */
+  maxUses: number | null;
+  uses: number;
+  revokedAt: string | null;
+}
+
+/** What `rooms.createInviteLink` answers, once: the token is never shown again. */
+export interface CreatedInviteLink {
+  id: string;
+  token: string;
+  expiresAt: string;
+  maxUses: number | null;
+}
+
+export const INVITE_LINK_DEFAULT_SECONDS = 7 * 24 * 3600;
+export const CreateInviteLinkInput = z.strictObject({
+  roomId: RoomId,
+  /** 5 minutes .. 30 days; 7 days when absent. */
+  expiresInSeconds: z.number().int().min(300).max(2_592_000).default(INVITE_LINK_DEFAULT_SECONDS),
+  /** Absent: any number of people may use it until it expires. */
+  maxUses: z.number().int().min(1).max(1000).optional(),
+});
+/** What the service takes: the router passes the parsed input, other callers may leave the default out. */
+export type CreateInviteLinkInput = z.input<typeof CreateInviteLinkInput>;
+export const InviteLinkRef = z.strictObject({ linkId: z.uuid() });
+/** Tokens are 43 base64url characters (opaque-token.ts); anything else is refused as input, before any lookup. */
+export const JoinByLinkInput = z.strictObject({ token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "not an invite link token") });

@@ -1,4 +1,3 @@
-import type { BucketRule } from "../../config.ts";
 import type { Database } from "../../infra/db/database.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
@@ -7,18 +6,24 @@ import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher } from "../events.ts";
 import { type AuditLogInput, createRoomAuditLog, type RoomAuditEntry } from "./room-audit.ts";
 import { createRoomListing } from "./room-listing.ts";
-import { createRoomMembershipChanges } from "./room-membership.ts";
+import type { BucketRule } from "../../config.ts";
+import { createRoomMembershipChanges, type RoomRates } from "./room-membership.ts";
 import { type BanInput, createRoomModeration, type MuteInput, type RestrictionTarget } from "./room-moderation.ts";
 import { createRoomRestrictions, type RestrictionsInput, type RoomRestriction } from "./room-restrictions.ts";
 import { createRoomRoleChanges } from "./room-roles.ts";
 import type {
+  CreatedInviteLink,
+  CreateGroupInput,
+  CreateInviteLinkInput,
   CreateRoomInput,
+  InviteLink,
   DiscoverRoomsInput,
   MemberRole,
   MembersInput,
   MyRoom,
   Page,
   Room,
+  RoomInvitation,
   RoomMember,
   SetRoleInput,
   UpdateRoomInput,
@@ -35,16 +40,24 @@ export interface RoomService {
    */
   create(userId: string, input: CreateRoomInput): Promise<Room>;
   /**
-   * One direct room per pair; calling again (even concurrently) returns the same room. BAD_REQUEST for yourself,
-   * NOT_FOUND for no such user. Creating it tells both people (`room.membership` joined). Rate-limited per user;
+   * One direct room per pair; calling again (even concurrently) returns the same room (and shows it again if I hid
+   * it). BAD_REQUEST for yourself, NOT_FOUND for no such user, FORBIDDEN reason BLOCKED when either blocked the
+   * other; a new one also FORBIDDEN reason DM_POLICY when the other's `dmPolicy` is "nobody", or "friends" and I am
+   * not their friend. Creating it tells both people (`room.membership` joined). Rate-limited per user;
    * FORBIDDEN reason ROOM_LIMIT when either person is in USER_MAX_ROOMS rooms.
    */
   openDirect(userId: string, otherUserId: string): Promise<Room>;
-  /** My rooms, newest activity first, each with its last message and last seq, and the peer of a direct room. */
+  /**
+   * My rooms, newest activity first, each with its last message and last seq, and the peer of a direct room. A direct
+   * room I hid is left out until a message arrives after I hid it.
+   */
   list(userId: string): Promise<MyRoom[]>;
   /** Public rooms, optionally filtered by name (case-insensitive substring); keyset-paginated by (name, id). */
   discover(userId: string, input: DiscoverRoomsInput): Promise<Page<Room>>;
-  /** Members see any room; anyone may see a public room; otherwise FORBIDDEN (never revealing existence). */
+  /**
+   * Members see any room; anyone may see a public room; otherwise FORBIDDEN (never revealing existence). An unnamed
+   * group is named by its people, here and in `list`.
+   */
   get(userId: string, roomId: string): Promise<Room>;
   /**
    * Public rooms only; idempotent for members (who get the room back and nothing is announced). FORBIDDEN reason
@@ -52,12 +65,51 @@ export interface RoomService {
    */
   join(userId: string, roomId: string): Promise<Room>;
   /**
-   * Any non-direct room, by moderators and up (ROOM_PERMISSIONS); NOT_FOUND for no such user; idempotent for members.
-   * Rate-limited per inviter; FORBIDDEN reason ROOM_FULL / ROOM_LIMIT as for `join`.
+   * A group of the caller (owner) and 2..49 others, each of whom is invited (nobody joins without accepting); members
+   * may invite. Named by its people while `name` is absent (room-groups.ts `groupName`; stored as ""). NOT_FOUND for
+   * an unknown user, BAD_REQUEST for yourself, FORBIDDEN reason BLOCKED for a person either way blocked; rate-limited
+   * like `create`; FORBIDDEN reason ROOM_LIMIT as for `create`.
    */
-  invite(userId: string, input: { roomId: string; userId: string }): Promise<void>;
+  createGroup(userId: string, input: CreateGroupInput): Promise<Room>;
   /**
-   * Leaving a direct room is refused (BAD_REQUEST); the last owner of a room with other members must transfer
+   * Invites someone to any non-direct room: a pending invitation (an `invitation` event to them), never a member
+   * until they accept. Moderators and up may, or every member where the room's members may invite (groups).
+   * Idempotent for a pending invitation and for a member (`invitationId` null). NOT_FOUND for no such user;
+   * FORBIDDEN reason BANNED for someone banned from the room, reason BLOCKED either way. Rate-limited per inviter.
+   */
+  invite(userId: string, input: { roomId: string; userId: string }): Promise<{ invitationId: string | null }>;
+  /** My pending invitations, newest first. */
+  invitations(userId: string): Promise<RoomInvitation[]>;
+  /**
+   * Joins the room the invitation is for (as `join` does, within the caps: FORBIDDEN reason ROOM_FULL / ROOM_LIMIT,
+   * reason BANNED) and deletes it; `invitation.removed` "accepted" to my devices. NOT_FOUND unless it is mine.
+   */
+  acceptInvite(userId: string, invitationId: string): Promise<Room>;
+  /** Deletes my invitation; `invitation.removed` "declined" to my devices. NOT_FOUND unless it is mine. */
+  declineInvite(userId: string, invitationId: string): Promise<void>;
+  /**
+   * The inviter, or the room's moderators and up, withdraw an invitation: `invitation.removed` "cancelled" to the
+   * invitee. NOT_FOUND for anyone outside the room, FORBIDDEN for other members.
+   */
+  cancelInvite(userId: string, invitationId: string): Promise<void>;
+  /**
+   * A link to a private room or group (BAD_REQUEST for public and direct rooms), for whoever may invite: the token
+   * is answered once and stored only as its SHA-256. Rate-limited like invitations.
+   */
+  createInviteLink(userId: string, input: CreateInviteLinkInput): Promise<CreatedInviteLink>;
+  /** The room's links without their tokens: moderators and up see all, other members their own. */
+  inviteLinks(userId: string, roomId: string): Promise<InviteLink[]>;
+  /** The link's creator or the room's moderators and up; idempotent. */
+  revokeInviteLink(userId: string, linkId: string): Promise<void>;
+  /**
+   * Joins the link's room under its lock, taking one use atomically. FORBIDDEN reason INVITE_LINK for an unknown,
+   * revoked, expired or used-up link (one answer for all), reason BANNED, ROOM_FULL, ROOM_LIMIT; members get the room
+   * back without taking a use. Rate-limited per user (RATE_LIMIT_JOIN_BY_LINK_PER_USER), against token guessing.
+   */
+  joinByLink(userId: string, token: string): Promise<Room>;
+  /**
+   * Leaving a direct room hides it for me (until its next message, or until I open it again; `room.hidden` to my
+   * devices): I stay a member and keep receiving it. The last owner of a room with other members must transfer
    * ownership first (CONFLICT reason LAST_OWNER); the last member out deletes the room (their sockets are told
    * `room.membership` left with `room: null`).
    */
@@ -139,10 +191,10 @@ export interface RoomServiceDeps {
   logger: Logger;
   rateLimiter: RateLimiter;
   /**
-   * Per-user rates of the actions that create rooms or add other people to them, of role changes, and of
+   * Per-user rates of the actions that create rooms or bring people into them, of role changes, and of
    * moderation acts (ban, unban, mute, unmute, kick: one bucket).
    */
-  rates: { create: BucketRule; invite: BucketRule; openDirect: BucketRule; roleChanges: BucketRule; moderation: BucketRule };
+  rates: RoomRates & { roleChanges: BucketRule; moderation: BucketRule };
   /** Members per room and rooms per user. */
   limits: { roomMaxMembers: number; userMaxRooms: number };
 }
