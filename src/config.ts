@@ -86,7 +86,7 @@ const EnvSchema = z
     RATE_LIMIT_BLOCK_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 600 }),
     /** rooms.setRole and rooms.transferOwnership: each is a room event every member receives. */
     RATE_LIMIT_ROLE_CHANGES_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 600 }),
-    /** rooms.ban, unban, mute, unmute and kick, one bucket per moderator. */
+    /** rooms.ban, unban, mute, unmute, kick and update, one bucket per moderator (each is an event to every member). */
     RATE_LIMIT_MODERATION_PER_USER: bucketRule.default({ capacity: 60, periodSeconds: 600 }),
     /** moderation.report. */
     RATE_LIMIT_REPORT_PER_USER: bucketRule.default({ capacity: 10, periodSeconds: 600 }),

@@ -213,6 +213,16 @@ describe.each(databaseKinds)("moderation and role-change rates on %s", (kind) =>
     await deps?.close();
   });
 
+  it("count room updates in the same bucket (each is an event to every member)", async () => {
+    const [owner] = await createUsers(deps, 1);
+    const room = await deps.services.rooms.create(owner.id, { name: token(), kind: "public" });
+    await deps.services.rooms.update(owner.id, { roomId: room.id, name: "one" });
+    await deps.services.rooms.update(owner.id, { roomId: room.id, settings: { slowModeSeconds: 5 } });
+    const refused = await domainError(deps.services.rooms.update(owner.id, { roomId: room.id, name: "three" }));
+    expect(refused).toMatchObject({ code: "TOO_MANY_REQUESTS" });
+    expect((await deps.services.rooms.get(owner.id, room.id)).name).toBe("one");
+  });
+
   it("share one moderation bucket per moderator between ban, mute and kick", async () => {
     const [owner, a, b, c] = await createUsers(deps, 4);
     const room = await deps.services.rooms.create(owner.id, { name: token(), kind: "public" });

@@ -123,12 +123,21 @@ describe.each(databaseKinds)("blocking on %s", (kind) => {
         { fromUserId: ann.id, toUserId: me.id },
         { fromUserId: other.id, toUserId: ann.id },
       ]);
-      await db.insert(roomInvitations).values([
-        { roomId: mine.id, inviterId: me.id, inviteeId: ann.id },
-        { roomId: theirs.id, inviterId: ann.id, inviteeId: me.id },
-        { roomId: mine.id, inviterId: me.id, inviteeId: other.id },
-      ]);
+      const [toAnn, toMe] = await db
+        .insert(roomInvitations)
+        .values([
+          { roomId: mine.id, inviterId: me.id, inviteeId: ann.id },
+          { roomId: theirs.id, inviterId: ann.id, inviteeId: me.id },
+          { roomId: mine.id, inviterId: me.id, inviteeId: other.id },
+        ])
+        .returning({ id: roomInvitations.id });
+      const annHears = await deps.recordEvents({ userId: ann.id });
+      const iHear = await deps.recordEvents({ userId: me.id });
       await api(me).users.block({ userId: ann.id });
+      await settle();
+      // Each invitee's devices drop the withdrawn invitation, as they do a cancelled one.
+      expect(annHears).toContainEqual({ type: "invitation.removed", invitationId: toAnn?.id, reason: "cancelled" });
+      expect(iHear).toContainEqual({ type: "invitation.removed", invitationId: toMe?.id, reason: "cancelled" });
       expect(
         await db
           .select({ userId: friendships.userId, friendId: friendships.friendId })

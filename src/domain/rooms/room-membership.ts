@@ -251,6 +251,8 @@ export function createRoomMembershipChanges(deps: RoomMembershipDeps): RoomMembe
       if (settings.maxMembers != null && settings.maxMembers > deps.limits.roomMaxMembers) {
         throw new DomainError("BAD_REQUEST", `settings.maxMembers must be at most ${deps.limits.roomMaxMembers} (the server's limit)`);
       }
+      // Each update is a room event every member receives: it shares the moderators' bucket.
+      await enforceModerationRate(deps, userId);
       const updated = await db.transaction(async (tx) => {
         const { room, role } = await findMemberRoom(tx, userId, input.roomId, { lock: "room" });
         refuseDirect(room, "be updated");

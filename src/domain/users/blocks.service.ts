@@ -61,15 +61,22 @@ export function createBlockService(deps: BlockServiceDeps): BlockService {
       if (blockerId === userId) throw new DomainError("BAD_REQUEST", "you cannot block yourself");
       const decision = await deps.rateLimiter.consume(`block:${blockerId}`, deps.blockRate);
       if (!decision.allowed) throw new DomainError("TOO_MANY_REQUESTS", "blocking too often", decision.retryAfterSeconds);
-      const outcome = await db.transaction(async (tx): Promise<"blocked" | "already" | "no_user"> => {
-        const [target] = await tx.select({ id: users.id }).from(users).where(eq(users.id, userId));
-        if (!target) return "no_user";
+      const outcome = await db.transaction(async (tx): Promise<{ status: "blocked"; withdrawn: { id: string; inviteeId: string }[] } | { status: "already" | "no_user" }> => {
+        // Both people's rows, in id order as friends.* takes them: a friend request or acceptance racing the block
+        // waits for it (and then finds the block) instead of leaving a request behind it.
+        const locked = await tx
+          .select({ id: users.id })
+          .from(users)
+          .where(or(eq(users.id, blockerId), eq(users.id, userId)))
+          .orderBy(users.id)
+          .for("update");
+        if (!locked.some((row) => row.id === userId)) return { status: "no_user" };
         const inserted = await tx
           .insert(userBlocks)
           .values({ blockerId, blockedId: userId })
           .onConflictDoNothing()
           .returning({ blockedId: userBlocks.blockedId });
-        if (inserted.length === 0) return "already";
+        if (inserted.length === 0) return { status: "already" };
         await tx
           .delete(friendships)
           .where(
@@ -86,18 +93,27 @@ export function createBlockService(deps: BlockServiceDeps): BlockService {
               and(eq(friendRequests.fromUserId, userId), eq(friendRequests.toUserId, blockerId)),
             ),
           );
-        await tx
+        const withdrawn = await tx
           .delete(roomInvitations)
           .where(
             or(
               and(eq(roomInvitations.inviterId, blockerId), eq(roomInvitations.inviteeId, userId)),
               and(eq(roomInvitations.inviterId, userId), eq(roomInvitations.inviteeId, blockerId)),
             ),
-          );
-        return "blocked";
+          )
+          .returning({ id: roomInvitations.id, inviteeId: roomInvitations.inviteeId });
+        return { status: "blocked", withdrawn };
       });
-      if (outcome === "no_user") throw new DomainError("NOT_FOUND", "no such user");
-      if (outcome === "blocked") await announce(blockerId, userId, true);
+      if (outcome.status === "no_user") throw new DomainError("NOT_FOUND", "no such user");
+      if (outcome.status !== "blocked") return;
+      await announce(blockerId, userId, true);
+      // The invitee's devices drop an invitation the block withdrew, as they do a cancelled one.
+      const told = await Promise.allSettled(
+        outcome.withdrawn.map((invitation) =>
+          events.toUser(invitation.inviteeId, { type: "invitation.removed", invitationId: invitation.id, reason: "cancelled" }),
+        ),
+      );
+      for (const result of told) if (result.status === "rejected") logger.warn("withdrawn invitation not announced", { error: result.reason });
     },
     async unblock(blockerId, userId) {
       const removed = await db
