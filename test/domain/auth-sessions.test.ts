@@ -8,7 +8,7 @@ import type { IssuedTokens, RequestMeta } from "../../src/domain/auth/auth.schem
 import { createAccountDeparture } from "../../src/domain/rooms/account-departure.ts";
 import { type AuthService, createAuthService } from "../../src/domain/auth/auth.service.ts";
 import { createSessionStore } from "../../src/domain/auth/sessions.ts";
-import { refreshTokens, sessions } from "../../src/infra/db/schema.ts";
+import { refreshTokens, sessions, users } from "../../src/infra/db/schema.ts";
 import type { KeyValueStore } from "../../src/infra/kv/kv.ts";
 import { createRedisKeyValueStore } from "../../src/infra/kv/redis.ts";
 import { connectRedis } from "../../src/infra/redis/connect.ts";
@@ -334,6 +334,26 @@ describe.each(databaseKinds)("auth sessions on %s", (kind) => {
         code: "UNAUTHORIZED",
       });
       await expectUnauthorized(deps.services.auth.verifyAccessToken(rotated.accessToken));
+    });
+  });
+
+  describe("a sign-in racing a password change", () => {
+    it("makes no session when the password it checked is no longer the account's (the change's revocation could not see it)", async () => {
+      const owner = await signUp(deps);
+      const store = createSessionStore({ database: deps.database, clock: deps.clock, logger: deps.logger, refreshTokenTtlSeconds: 3600 });
+      const [before] = await deps.database.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, owner.user.id));
+      if (!before) throw new Error("no user row");
+      // The login verified `before`; the change commits and revokes before the login's session is written.
+      const session = await deps.services.auth.verifyAccessToken(owner.accessToken);
+      await deps.services.auth.changePassword(session, { currentPassword: PASSWORD, newPassword: "a whole new passphrase" }, META);
+      const count = async (): Promise<number> => (await deps.database.db.select().from(sessions).where(eq(sessions.userId, owner.user.id))).length;
+      const sessionsBefore = await count();
+      expect(await store.startSignedIn(owner.user.id, META, before.passwordHash)).toBeNull();
+      expect(await count()).toBe(sessionsBefore);
+      // With the hash the account has now, the session is made.
+      const [now] = await deps.database.db.select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, owner.user.id));
+      expect(await store.startSignedIn(owner.user.id, META, now?.passwordHash ?? "")).toMatchObject({ userId: owner.user.id });
+      expect(await count()).toBe(sessionsBefore + 1);
     });
   });
 

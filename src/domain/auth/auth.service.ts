@@ -284,9 +284,14 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
         logger.info("login refused", { reason: row ? "wrong-password" : "unknown-account", userId: row?.id ?? null });
         throw new DomainError("UNAUTHORIZED", WRONG_CREDENTIALS);
       }
-      await refund(failure);
       const user = toProfile(row, clock.now());
-      const session = await sessions.start(user.id, meta);
+      const session = await sessions.startSignedIn(user.id, meta, row.passwordHash);
+      if (!session) {
+        // The password changed (or the account went) while this login checked the old one.
+        logger.info("login refused", { reason: "password-changed", userId: row.id });
+        throw new DomainError("UNAUTHORIZED", WRONG_CREDENTIALS);
+      }
+      await refund(failure);
       logger.info("user logged in", { userId: user.id, sessionId: session.sessionId });
       return issueTokens(user, session);
     },

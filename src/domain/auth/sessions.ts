@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, inArray, isNull, lte, ne, sql } from "drizzle-orm";
 import type { Database, Db } from "../../infra/db/database.ts";
-import { refreshTokens, sessions } from "../../infra/db/schema.ts";
+import { refreshTokens, sessions, users } from "../../infra/db/schema.ts";
 import type { Clock } from "../../lib/clock.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { RequestMeta } from "./auth.schema.ts";
@@ -45,7 +45,14 @@ export type RotateOutcome =
   | { outcome: "reused"; sessionId: string; userId: string; generation: number };
 
 export interface SessionStore {
+  /** A new session (registration). */
   start(userId: string, meta: RequestMeta): Promise<SessionGrant>;
+  /**
+   * A new session for a login that just verified `passwordHash`: made only if the account still has that hash and
+   * is not deleted — read under a share lock on the user's row — else null. A login racing a password change or an
+   * account deletion so never outlives the revocation they make.
+   */
+  startSignedIn(userId: string, meta: RequestMeta, passwordHash: string): Promise<SessionGrant | null>;
   /** Consumes `refreshToken` and issues its successor, atomically: of concurrent callers exactly one rotates. */
   rotate(refreshToken: string, meta: RequestMeta): Promise<RotateOutcome>;
   /** The live session's user and absolute expiry, or null when unknown, revoked or past that expiry. */
@@ -129,17 +136,34 @@ export function createSessionStore(deps: {
   }, PURGE_EVERY_MS);
   timer.unref?.(); // housekeeping must not keep the process (or a test run) alive
 
+  async function insertSession(tx: Db, userId: string, meta: RequestMeta): Promise<SessionGrant> {
+    const now = clock.now();
+    const expiresAt = new Date(now.getTime() + deps.refreshTokenTtlSeconds * 1000);
+    const [session] = await tx
+      .insert(sessions)
+      .values({ userId, createdAt: now, lastUsedAt: now, expiresAt, userAgent: meta.userAgent, ip: meta.ip })
+      .returning({ id: sessions.id });
+    if (!session) throw new Error("session insert returned no row");
+    return { sessionId: session.id, userId, expiresAt, refreshToken: await issueRefreshToken(tx, session.id, 0, now) };
+  }
+
   return {
-    async start(userId, meta) {
-      const now = clock.now();
-      const expiresAt = new Date(now.getTime() + deps.refreshTokenTtlSeconds * 1000);
+    start(userId, meta) {
+      return db.transaction((tx) => insertSession(tx, userId, meta));
+    },
+
+    startSignedIn(userId, meta, passwordHash) {
       return db.transaction(async (tx) => {
-        const [session] = await tx
-          .insert(sessions)
-          .values({ userId, createdAt: now, lastUsedAt: now, expiresAt, userAgent: meta.userAgent, ip: meta.ip })
-          .returning({ id: sessions.id });
-        if (!session) throw new Error("session insert returned no row");
-        return { sessionId: session.id, userId, expiresAt, refreshToken: await issueRefreshToken(tx, session.id, 0, now) };
+        // changePassword writes the hash before revoking the other sessions (deleteAccount revokes again once the
+        // row is a tombstone): holding the row shared until this commits puts the new session either before that
+        // write (so the revocation after it ends the session) or after it (so the session is not made).
+        const [account] = await tx
+          .select({ passwordHash: users.passwordHash, deletedAt: users.deletedAt })
+          .from(users)
+          .where(eq(users.id, userId))
+          .for("share");
+        if (!account || account.deletedAt !== null || account.passwordHash !== passwordHash) return null;
+        return insertSession(tx, userId, meta);
       });
     },
 
