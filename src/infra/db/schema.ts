@@ -50,6 +50,8 @@ export const users = pgTable(
      * email, username, name and credentials replaced, so nothing identifying is left and the names are free again.
      */
     deletedAt: timestamp("deleted_at", { withTimezone: true }),
+    /** The user's avatar (a completed file of purpose "avatar"); null for none. */
+    avatarFileId: uuid("avatar_file_id"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
@@ -99,6 +101,8 @@ export const rooms = pgTable(
     slowModeSeconds: integer("slow_mode_seconds").notNull().default(0),
     /** Plain members may invite too (groups: on when created); otherwise inviting is for moderators and up. */
     membersCanInvite: boolean("members_can_invite").notNull().default(false),
+    /** The room's avatar (a completed file of purpose "roomAvatar"); null for none. */
+    avatarFileId: uuid("avatar_file_id"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
@@ -530,4 +534,101 @@ export const userBlocks = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.blockerId, t.blockedId] }), index("user_blocks_blocked_idx").on(t.blockedId)],
+);
+
+/**
+ * The outbox: work caused by a change, written in the change's own transaction (so it exists exactly when the change
+ * committed) and done afterwards, at least once, by a worker on any instance (claimed FOR UPDATE SKIP LOCKED).
+ * `idempotency_key` makes enqueueing the same work twice a no-op; handlers are idempotent because a job may run again
+ * after a crash between its effect and its completion.
+ */
+export const jobs = pgTable(
+  "jobs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    /** A JobKind (src/domain/jobs): which handler runs it. */
+    kind: text("kind").notNull(),
+    payload: jsonb("payload").notNull(),
+    idempotencyKey: text("idempotency_key").unique(),
+    /** "queued" | "running" | "done" | "dead". */
+    status: text("status").notNull().default("queued"),
+    attempts: integer("attempts").notNull().default(0),
+    maxAttempts: integer("max_attempts").notNull().default(10),
+    /** Not before this time (the next retry's, after a failure). */
+    runAt: timestamp("run_at", { withTimezone: true }).notNull().defaultNow(),
+    /** The instance working on it, and until when its claim holds (then another may take it over). */
+    lockedBy: text("locked_by"),
+    lockedUntil: timestamp("locked_until", { withTimezone: true }),
+    lastError: text("last_error"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+  },
+  (t) => [
+    check("jobs_status", sql`${t.status} in ('queued', 'running', 'done', 'dead')`),
+    // Workers claim the due queued jobs, oldest first.
+    index("jobs_due_idx").on(t.runAt).where(sql`${t.status} = 'queued'`),
+    // A crashed worker's claims are found by their lapsed lock.
+    index("jobs_running_idx").on(t.lockedUntil).where(sql`${t.status} = 'running'`),
+    index("jobs_dead_idx").on(t.finishedAt).where(sql`${t.status} = 'dead'`),
+  ],
+);
+
+/**
+ * Single-use tokens sent by email, stored only as their SHA-256: "verify" (the address in `email`), "reset" (a
+ * password), "change" (to `email`, the new address). Used or expired, a token admits nothing.
+ */
+export const emailTokens = pgTable(
+  "email_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    purpose: text("purpose").notNull(),
+    email: text("email").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    usedAt: timestamp("used_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    check("email_tokens_purpose", sql`${t.purpose} in ('verify', 'reset', 'change')`),
+    index("email_tokens_user_idx").on(t.userId, t.purpose),
+  ],
+);
+
+/**
+ * Uploaded files: created "pending" by files.createUpload (the client uploads straight to storage), "ready" once
+ * files.complete checked the object, "deleted" once its objects are gone. `message_id` is set when a message
+ * attaches it (one message per file). Pending files older than a day are removed by a job.
+ */
+export const files = pgTable(
+  "files",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    ownerId: uuid("owner_id").references(() => users.id, { onDelete: "set null" }),
+    /** "attachment" | "avatar" | "roomAvatar". */
+    purpose: text("purpose").notNull(),
+    roomId: uuid("room_id").references(() => rooms.id, { onDelete: "cascade" }),
+    messageId: uuid("message_id").references(() => messages.id, { onDelete: "set null" }),
+    filename: text("filename").notNull(),
+    contentType: text("content_type").notNull(),
+    /** Bytes, as declared at createUpload and then as stored. */
+    size: bigint("size", { mode: "number" }).notNull(),
+    storageKey: text("storage_key").notNull().unique(),
+    /** "pending" | "ready" | "deleted". */
+    status: text("status").notNull().default("pending"),
+    width: integer("width"),
+    height: integer("height"),
+    thumbnailKey: text("thumbnail_key"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+  },
+  (t) => [
+    check("files_status", sql`${t.status} in ('pending', 'ready', 'deleted')`),
+    check("files_purpose", sql`${t.purpose} in ('attachment', 'avatar', 'roomAvatar')`),
+    index("files_owner_idx").on(t.ownerId, t.status),
+    index("files_message_idx").on(t.messageId).where(sql`${t.messageId} is not null`),
+    index("files_pending_created_idx").on(t.createdAt).where(sql`${t.status} = 'pending'`),
+  ],
 );
