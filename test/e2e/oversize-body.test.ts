@@ -122,5 +122,6 @@ describe("past HTTP_OVERSIZE_DRAIN_BYTES (Node)", () => {
     } finally {
       expect(await server.stop()).toBe(0);
     }
-  });
+    // A Node server's start and 8 MiB posted through loopback: seconds alone, far more on a loaded two-core machine.
+  }, 90_000);
 });
