@@ -57,7 +57,8 @@ export async function eventually(condition: () => boolean, describe: () => strin
 export async function openChatterSocket(serverUrl: string, who: Chatter, resume?: ResumePositions): Promise<TestSocket> {
   const { ticket } = await who.client.api.auth.wsTicket.mutate(resume ? { resume } : {});
   const socket = await openTestSocket(`${serverUrl.replace("http", "ws")}/ws?ticket=${ticket}`);
-  await socket.waitFor((event) => event.type === "ready");
+  // Generous: a ticket that resumes a large room is answered after its replay, slow on a loaded machine.
+  await socket.waitFor((event) => event.type === "ready", 20_000);
   return socket;
 }
 
