@@ -8,7 +8,7 @@ const Filename = z
   .trim()
   .min(1)
   .max(255)
-  .refine((name) => !/[\u0000-\u001f\u007f/\\]/.test(name) && name !== "." && name !== "..", "not a file name");
+  .refine((name) => ![...name].some((c) => c.charCodeAt(0) < 0x20 || c === "\u007f" || c === "/" || c === "\\") && name !== "." && name !== "..", "not a file name");
 
 export const CreateUploadInput = z.strictObject({
   purpose: z.enum(["attachment", "avatar", "roomAvatar"]),
