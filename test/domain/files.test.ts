@@ -78,6 +78,29 @@ describe.each(combos)("files on %s with %s storage", (kind, storageKind) => {
     expect(await domainError(deps.services.files.url(eve.id, created.fileId))).toMatchObject({ code: "NOT_FOUND" });
   });
 
+  it("refuses a download URL whose file name or key was altered", async () => {
+    const [alice] = await createUsers(deps, 1);
+    const room = await roomOf(alice);
+    const created = await createUpload(alice, room, "x.png", "image/png", 200);
+    await send(created, png(6, 6));
+    await deps.services.files.complete(alice.id, created.fileId);
+    const { url } = await deps.services.files.url(alice.id, created.fileId);
+    expect((await fetch(url.replace("x.png", "x.html"))).status).toBe(403);
+    expect((await fetch(url.replace(created.fileId, crypto.randomUUID()))).status).toBe(403);
+  });
+
+  it("takes avatars as images only, and for no room", async () => {
+    const [alice] = await createUsers(deps, 1);
+    const room = await roomOf(alice);
+    const avatar = (contentType: string, roomId?: string) =>
+      deps.services.files.createUpload(alice.id, { purpose: "avatar", filename: "me", contentType, size: 200, ...(roomId && { roomId }) });
+    expect(await domainError(avatar("application/pdf"))).toMatchObject({ code: "BAD_REQUEST", reason: "FILE_TYPE" });
+    expect(await domainError(avatar("image/png", room.id))).toMatchObject({ code: "BAD_REQUEST" });
+    const created = await avatar("image/png");
+    await send(created, png(64, 64));
+    expect(await deps.services.files.complete(alice.id, created.fileId)).toMatchObject({ purpose: "avatar", roomId: null, width: 64 });
+  });
+
   it("serves a PDF as an attachment, never inline", async () => {
     const [alice, bob] = await createUsers(deps, 2);
     const room = await roomOf(alice, bob);
