@@ -9,6 +9,7 @@ import type { Deps } from "./deps.ts";
 import { createRealtimeHub, type RealtimeHub } from "./realtime/hub.ts";
 import type { LocalFanout, SocketIo } from "./realtime/socket.ts";
 import { bodyLimit } from "./transport/http/body-limit.ts";
+import { fileRoutes } from "./transport/http/file-routes.ts";
 import { healthRoutes } from "./transport/http/health.ts";
 import { metricsRoute } from "./transport/http/metrics-route.ts";
 import { requestLog } from "./transport/http/request-log.ts";
@@ -128,6 +129,9 @@ export function createApp(
       },
     }),
   );
+
+  // Local-disk storage: uploads and downloads go through this server (S3 serves them itself otherwise).
+  if (deps.fileStorage.local) app.route("/", fileRoutes({ storage: deps.fileStorage.local, allowedOrigins }));
 
   app.route("/", websocketRoute({ services, hub, allowedOrigins, upgradeWebSocket: runtime.upgradeWebSocket, upgradeOptions: runtime.upgradeOptions }));
 

@@ -118,6 +118,29 @@ const EnvSchema = z
      * client that sends everything before reading still gets the answer; past it the connection is cut.
      */
     HTTP_OVERSIZE_DRAIN_BYTES: z.coerce.number().int().min(256 * 1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024),
+    /** Where uploads live: "local" (DATA_DIR/files, served by Parley itself; the default) or "s3". */
+    FILE_STORAGE: z.enum(["local", "s3"]).default("local"),
+    /** The URL clients reach this server at: local-storage upload and download URLs are built on it. */
+    PUBLIC_URL: z.url().optional(),
+    /** S3 or compatible (R2, Tigris on Fly, radosgw): required when FILE_STORAGE=s3. */
+    S3_ENDPOINT: z.url().optional(),
+    S3_BUCKET: z.string().min(3).max(63).optional(),
+    S3_REGION: z.string().min(1).default("us-east-1"),
+    S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+    S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    /** Path-style URLs (host/bucket/key): radosgw, MinIO and most self-hosted servers need it. */
+    S3_FORCE_PATH_STYLE: z.enum(["true", "false"]).transform((v) => v === "true").default(false),
+    /** Comma-separated MIME types an upload may declare; the default is images, PDF, text, office, audio and video. */
+    FILES_ALLOWED_TYPES: z
+      .string()
+      .transform((raw) => raw.split(",").map((type) => type.trim().toLowerCase()).filter(Boolean))
+      .optional(),
+    /** Largest upload, in bytes. */
+    FILES_MAX_BYTES: z.coerce.number().int().min(1).max(5 * 1024 ** 3).default(25 * 1024 * 1024),
+    /** What one user's ready and pending files may add up to. */
+    USER_STORAGE_QUOTA_MB: z.coerce.number().int().min(1).max(10_000_000).default(1024),
+    /** files.createUpload calls per user. */
+    RATE_LIMIT_UPLOAD_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 600 }),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     /** How long SIGTERM spends closing sockets (in batches, code 1012) before closing Redis and the database. */
     DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
@@ -148,6 +171,11 @@ const EnvSchema = z
     PRESENCE_TYPING_TIMEOUT_MS: z.coerce.number().int().min(500).max(8000).default(6000),
   })
   .superRefine((env, ctx) => {
+    if (env.FILE_STORAGE === "s3") {
+      for (const name of ["S3_BUCKET", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"] as const) {
+        if (!env[name]) ctx.addIssue({ code: "custom", path: [name], message: "required when FILE_STORAGE=s3" });
+      }
+    }
     const [pair, account] = [env.RATE_LIMIT_AUTH_PER_ACCOUNT_IP, env.RATE_LIMIT_AUTH_PER_ACCOUNT];
     if (pair.capacity >= account.capacity || pair.capacity / pair.periodSeconds >= account.capacity / account.periodSeconds) {
       ctx.addIssue({
@@ -219,7 +247,30 @@ export interface Config {
   /** 0: a sender may edit their message at any time. */
   messageEditWindowSeconds: number;
   presence: { leaseSeconds: number; offlineGraceMs: number; typingTimeoutMs: number; eventsMaxMembers: number };
+  publicUrl: string;
+  files: FilesConfig;
 }
+
+export interface FilesConfig {
+  storage:
+    | { kind: "local"; root: string }
+    | { kind: "s3"; endpoint: string | null; bucket: string; region: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean };
+  allowedTypes: string[];
+  maxBytes: number;
+  userQuotaBytes: number;
+}
+
+/** Images, PDF, plain text, the common office formats, audio and video. SVG and HTML are not among them. */
+export const DEFAULT_FILE_TYPES = [
+  "image/png", "image/jpeg", "image/gif", "image/webp", "image/avif",
+  "application/pdf", "text/plain",
+  "application/msword", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+  "application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+  "application/vnd.ms-powerpoint", "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+  "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+  "audio/mpeg", "audio/ogg", "audio/wav", "audio/webm", "audio/mp4",
+  "video/mp4", "video/webm", "video/quicktime",
+];
 
 export interface RateLimits {
   /** Registrations and logins, successful or not, per client address. */
@@ -244,6 +295,7 @@ export interface RateLimits {
   moderationPerUser: BucketRule;
   reportPerUser: BucketRule;
   wsTicketPerUser: BucketRule;
+  uploadPerUser: BucketRule;
 }
 
 export class ConfigError extends Error {
@@ -308,6 +360,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       moderationPerUser: env.RATE_LIMIT_MODERATION_PER_USER,
       reportPerUser: env.RATE_LIMIT_REPORT_PER_USER,
       wsTicketPerUser: env.RATE_LIMIT_WS_TICKET_PER_USER,
+      uploadPerUser: env.RATE_LIMIT_UPLOAD_PER_USER,
     },
     rateLimitMemoryMaxBuckets: env.RATE_LIMIT_MEMORY_MAX_BUCKETS,
     trpcMaxBatch: env.TRPC_MAX_BATCH,
@@ -330,6 +383,24 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       offlineGraceMs: env.PRESENCE_OFFLINE_GRACE_MS,
       typingTimeoutMs: env.PRESENCE_TYPING_TIMEOUT_MS,
       eventsMaxMembers: env.PRESENCE_EVENTS_MAX_MEMBERS,
+    },
+    publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
+    files: {
+      storage:
+        env.FILE_STORAGE === "s3"
+          ? {
+              kind: "s3",
+              endpoint: env.S3_ENDPOINT ?? null,
+              bucket: env.S3_BUCKET ?? "",
+              region: env.S3_REGION,
+              accessKeyId: env.S3_ACCESS_KEY_ID ?? "",
+              secretAccessKey: env.S3_SECRET_ACCESS_KEY ?? "",
+              forcePathStyle: env.S3_FORCE_PATH_STYLE,
+            }
+          : { kind: "local", root: `${env.DATA_DIR}/files` },
+      allowedTypes: env.FILES_ALLOWED_TYPES ?? DEFAULT_FILE_TYPES,
+      maxBytes: env.FILES_MAX_BYTES,
+      userQuotaBytes: env.USER_STORAGE_QUOTA_MB * 1024 * 1024,
     },
   };
 }

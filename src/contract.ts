@@ -47,6 +47,7 @@ export type {
   ThreadPage,
   ThreadSummary,
 } from "./domain/messages/messages.schema.ts";
+export type { CreatedUpload, FileInfo, FilePurpose, FileUrl } from "./domain/files/files.schema.ts";
 export type { SearchHit, SearchPage, SearchSnippet } from "./domain/search/search.schema.ts";
 export type { PresenceView } from "./domain/presence/presence.schema.ts";
 export type { MemberReceipt, MessageStatus, ReadState } from "./domain/receipts/receipts.schema.ts";

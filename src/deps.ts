@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
@@ -25,6 +26,9 @@ import { createMemoryRecentEvents } from "./infra/recent-events/memory.ts";
 import type { RecentEvents } from "./infra/recent-events/recent-events.ts";
 import { createRedisRecentEvents } from "./infra/recent-events/redis.ts";
 import { connectRedis } from "./infra/redis/connect.ts";
+import { createLocalStorage, type LocalStorage } from "./infra/storage/local.ts";
+import { createS3Storage } from "./infra/storage/s3.ts";
+import type { FileStorage } from "./infra/storage/storage.ts";
 import { systemClock } from "./lib/clock.ts";
 import { createMetrics, type Metrics } from "./lib/metrics.ts";
 import type { Logger } from "./lib/logger.ts";
@@ -42,6 +46,8 @@ export interface Deps {
   /** `stats()` tells whether limits are shared (Redis) or local (fallback while Redis is down) and counts fallbacks. */
   rateLimiter: RateLimiter;
   recentEvents: RecentEvents;
+  /** Where uploads live; `local` is set when it is this process's disk (the app then serves its upload/download routes). */
+  fileStorage: { storage: FileStorage; local: LocalStorage | null };
   services: Services;
   busStatus(): BusStatus;
   /** Closes the bus, Redis and the database, in that order. */
@@ -94,6 +100,8 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
   }
 
 
+  const jwtSecret = resolveJwtSecret(config, logger);
+  const fileStorage = openFileStorage(config, jwtSecret);
   const services = createServices({
     database,
     kv,
@@ -103,7 +111,7 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     clock: systemClock,
     logger,
     jwt: {
-      secret: resolveJwtSecret(config, logger),
+      secret: jwtSecret,
       issuer: config.auth.issuer,
       audience: config.auth.audience,
       accessTokenTtlSeconds: config.auth.accessTokenTtlSeconds,
@@ -114,6 +122,7 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     metrics,
     receiptEventsMaxMembers: config.receiptEventsMaxMembers,
     messageEditWindowSeconds: config.messageEditWindowSeconds,
+    files: { storage: fileStorage.storage, settings: config.files },
     presence: {
       store: presenceStore,
       instanceId: config.instanceId,
@@ -158,6 +167,7 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     kv,
     rateLimiter,
     recentEvents,
+    fileStorage,
     services,
     busStatus: () => busStatus,
     async close() {
@@ -185,6 +195,15 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     throw error;
   }
   return deps;
+}
+
+function openFileStorage(config: Config, jwtSecret: string): Deps["fileStorage"] {
+  const settings = config.files.storage;
+  if (settings.kind === "s3") return { storage: createS3Storage(settings), local: null };
+  // Its own key, derived: a leaked download URL says nothing about the token signing key.
+  const secret = createHmac("sha256", jwtSecret).update("parley local file storage").digest("base64url");
+  const local = createLocalStorage({ root: settings.root, publicUrl: config.publicUrl, secret });
+  return { storage: local, local };
 }
 
 function openDatabase(config: Config, runtime: string, logger: Logger): Promise<Database> {

@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgres } from "drizzle-orm/postgres-js";
@@ -11,6 +13,7 @@ import { createMemoryKeyValueStore } from "../../src/infra/kv/memory.ts";
 import { createMemoryPresenceStore } from "../../src/infra/presence/memory.ts";
 import { createMemoryRateLimiter } from "../../src/infra/rate-limit/memory.ts";
 import { createMemoryRecentEvents } from "../../src/infra/recent-events/memory.ts";
+import { createLocalStorage } from "../../src/infra/storage/local.ts";
 import { systemClock } from "../../src/lib/clock.ts";
 import { createLogger } from "../../src/lib/logger.ts";
 import { createMetrics } from "../../src/lib/metrics.ts";
@@ -113,6 +116,11 @@ function servicesOn(database: Database): Services {
     metrics: createMetrics(),
     receiptEventsMaxMembers: config.receiptEventsMaxMembers,
     messageEditWindowSeconds: config.messageEditWindowSeconds,
+    // Never reached: these benchmarks read history and upload nothing.
+    files: {
+      storage: createLocalStorage({ root: join(tmpdir(), "parley-history-explain-files"), publicUrl: config.publicUrl, secret: "unused-unused-unused" }),
+      settings: config.files,
+    },
     presence: {
       store: createMemoryPresenceStore({ clock: systemClock }),
       instanceId: "history-explain",

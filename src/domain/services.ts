@@ -1,14 +1,16 @@
-import type { RateLimits } from "../config.ts";
+import type { FilesConfig, RateLimits } from "../config.ts";
 import type { Database } from "../infra/db/database.ts";
 import type { KeyValueStore } from "../infra/kv/kv.ts";
 import type { PresenceStore } from "../infra/presence/presence-store.ts";
 import type { RateLimiter } from "../infra/rate-limit/rate-limit.ts";
 import type { RecentEvents } from "../infra/recent-events/recent-events.ts";
+import type { FileStorage } from "../infra/storage/storage.ts";
 import type { Clock } from "../lib/clock.ts";
 import type { Logger } from "../lib/logger.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import { type AuthService, createAuthService } from "./auth/auth.service.ts";
 import type { EventPublisher } from "./events.ts";
+import { createFileService, type FileService } from "./files/files.service.ts";
 import { createFriendService, type FriendService } from "./friends/friends.service.ts";
 import { createMessageChanges, type MessageChanges } from "./messages/message-changes.ts";
 import { createModerationService, type ModerationService } from "./moderation/moderation.service.ts";
@@ -40,6 +42,8 @@ export interface Services {
   moderation: ModerationService;
   /** Each room's event log: appended to by the services above, read back by the realtime layer and rooms.events. */
   roomLog: RoomLog;
+  /** Uploads (presigned, straight to storage), their checks, and signed download URLs. */
+  files: FileService;
 }
 
 export interface ServiceDeps {
@@ -64,6 +68,8 @@ export interface ServiceDeps {
   receiptEventsMaxMembers: number;
   /** Presence across instances: the store, this instance's id (its lease) and the timings. */
   presence: { store: PresenceStore; instanceId: string; timing: PresenceTiming; eventsMaxMembers: number };
+  /** Where uploads go (local disk or S3) and the FILES_* limits. */
+  files: { storage: FileStorage; settings: Pick<FilesConfig, "allowedTypes" | "maxBytes" | "userQuotaBytes"> };
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -97,6 +103,14 @@ export function createServices(deps: ServiceDeps): Services {
   const departure = createAccountDeparture({ database, log: roomLog, logger: logger.child({ service: "account-departure" }) });
   return {
     roomLog,
+    files: createFileService({
+      database,
+      storage: deps.files.storage,
+      clock,
+      rateLimiter,
+      uploadRate: deps.rateLimits.uploadPerUser,
+      settings: deps.files.settings,
+    }),
     auth: createAuthService({
       leaveEveryRoom: (userId) => departure.leaveEveryRoom(userId),
       database,

@@ -17,6 +17,9 @@ export type DomainErrorCode =
  * BLOCKED: one of the two people blocked the other. DM_POLICY: the person accepts direct rooms from friends or nobody.
  * INVITE_LINK: the invite link is unknown, revoked, expired or used up. SLOW_MODE: the room's slow mode (with
  * retryAfterSeconds). POST_POLICY: only moderators and up post in this (announcement) room.
+ * FILE_TYPE: the type is not accepted (or the name's extension contradicts it). FILE_TOO_LARGE: over FILES_MAX_BYTES.
+ * STORAGE_QUOTA: USER_STORAGE_QUOTA_MB is used up. ATTACHMENTS_OFF: the room takes no attachments. UPLOAD_MISSING:
+ * files.complete before the upload arrived. FILE_CONTENT: the stored bytes are not the declared file (removed).
  */
 export type DomainErrorReason =
   | "ROOM_FULL"
@@ -31,7 +34,13 @@ export type DomainErrorReason =
   | "DM_POLICY"
   | "INVITE_LINK"
   | "SLOW_MODE"
-  | "POST_POLICY";
+  | "POST_POLICY"
+  | "FILE_TYPE"
+  | "FILE_TOO_LARGE"
+  | "STORAGE_QUOTA"
+  | "ATTACHMENTS_OFF"
+  | "UPLOAD_MISSING"
+  | "FILE_CONTENT";
 
 export interface DomainErrorDetails {
   /** Seconds until a refused call may succeed (TOO_MANY_REQUESTS, UNAVAILABLE). */

@@ -35,6 +35,7 @@ function roomProcedures(caller: Caller, victim: UserPublic): Record<string, (roo
     "messages.send": (roomId) => caller.messages.send({ roomId, clientMsgId: `out-${token()}`, body: "hello?" }),
     "messages.list": (roomId) => caller.messages.list({ roomId }),
     "messages.search": (roomId) => caller.messages.search({ query: "secret", roomId }),
+    "files.createUpload": (roomId) => caller.files.createUpload({ purpose: "attachment", roomId, filename: "a.png", contentType: "image/png", size: 10 }),
   };
 }
 

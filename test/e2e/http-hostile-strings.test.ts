@@ -190,6 +190,14 @@ describe("hostile strings in every procedure (Bun)", () => {
       valid: () => ({ roomId: room.id, status: "open" }),
       strings: { roomId: HOSTILE_TEXT, status: HOSTILE_TEXT, cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] },
     },
+    // Hostile names that pass the schema make pending uploads nobody completes (or meet the upload rate).
+    "files.createUpload": {
+      valid: () => ({ purpose: "attachment", roomId: room.id, filename: "fine.png", contentType: "image/png", size: 100 }),
+      strings: { purpose: HOSTILE_TEXT, roomId: HOSTILE_TEXT, filename: HOSTILE_TEXT, contentType: HOSTILE_TEXT },
+    },
+    // No such file: NOT_FOUND.
+    "files.complete": { valid: () => ({ fileId: SOME_ID }), strings: { fileId: HOSTILE_TEXT } },
+    "files.url": { valid: () => ({ fileId: SOME_ID }), strings: { fileId: HOSTILE_TEXT } },
     "moderation.resolve": { valid: () => ({ reportId: SOME_ID, action: "dismiss" }), strings: { reportId: HOSTILE_TEXT, action: HOSTILE_TEXT } },
   });
 

@@ -1,7 +1,9 @@
-import type { BucketRule, RateLimits } from "../../src/config.ts";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type BucketRule, DEFAULT_FILE_TYPES, type RateLimits } from "../../src/config.ts";
 import type { DomainEvent } from "../../src/domain/events.ts";
 import type { PresenceTiming } from "../../src/domain/presence/presence.service.ts";
-import { createServices, type Services } from "../../src/domain/services.ts";
+import { createServices, type ServiceDeps, type Services } from "../../src/domain/services.ts";
 import type { EventBus } from "../../src/infra/bus/bus.ts";
 import { createMemoryBus } from "../../src/infra/bus/memory.ts";
 import type { Database } from "../../src/infra/db/database.ts";
@@ -13,6 +15,8 @@ import type { RateLimiter } from "../../src/infra/rate-limit/rate-limit.ts";
 import { createMemoryRateLimiter } from "../../src/infra/rate-limit/memory.ts";
 import { createMemoryRecentEvents } from "../../src/infra/recent-events/memory.ts";
 import type { RecentEvents } from "../../src/infra/recent-events/recent-events.ts";
+import { createLocalStorage } from "../../src/infra/storage/local.ts";
+import type { FileStorage } from "../../src/infra/storage/storage.ts";
 import { type Clock, systemClock } from "../../src/lib/clock.ts";
 import { createLogger, type Logger } from "../../src/lib/logger.ts";
 import { createMetrics, type Metrics } from "../../src/lib/metrics.ts";
@@ -57,6 +61,7 @@ export const TEST_RATE_LIMITS: RateLimits = {
   moderationPerUser: GENEROUS,
   reportPerUser: GENEROUS,
   wsTicketPerUser: GENEROUS,
+  uploadPerUser: GENEROUS,
 };
 
 /** The production defaults: specs about caps pass smaller ones. */
@@ -100,7 +105,12 @@ export interface TestDepsOptions {
   limits?: Partial<typeof TEST_LIMITS>;
   /** Presence timings (short by default); pass a store to share one between several "instances". */
   presence?: { store?: PresenceStore; instanceId?: string; timing?: Partial<PresenceTiming>; eventsMaxMembers?: number };
+  /** Where uploads go; by default local disk in a temporary directory, with no server behind its URLs. */
+  files?: { storage?: FileStorage; settings?: Partial<TestFileSettings> };
 }
+
+type TestFileSettings = ServiceDeps["files"]["settings"];
+export const TEST_FILE_SETTINGS: TestFileSettings = { allowedTypes: DEFAULT_FILE_TYPES, maxBytes: 25 * 1024 * 1024, userQuotaBytes: 1024 ** 3 };
 
 /** A short grace so specs about going offline need not wait; a long lease that never expires during a test. */
 export const TEST_PRESENCE_TIMING: PresenceTiming = { leaseMs: 60_000, offlineGraceMs: 50, typingTimeoutMs: 6000 };
@@ -135,6 +145,12 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
     metrics,
     receiptEventsMaxMembers: options.receiptEventsMaxMembers ?? 100,
     messageEditWindowSeconds: options.messageEditWindowSeconds ?? 0,
+    files: {
+      storage:
+        options.files?.storage ??
+        createLocalStorage({ root: join(tmpdir(), `parley-test-files-${crypto.randomUUID()}`), publicUrl: "http://127.0.0.1:9", secret: TEST_JWT.secret }),
+      settings: { ...TEST_FILE_SETTINGS, ...options.files?.settings },
+    },
     presence: {
       store: presenceStore,
       instanceId: options.presence?.instanceId ?? "test",

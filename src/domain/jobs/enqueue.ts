@@ -16,6 +16,8 @@ export interface JobPayloads {
   "email.changeNotice": { userId: string; oldEmail: string; newEmail: string };
   /** Deletes stored objects (a deleted message's files, a failed upload). */
   "files.deleteObjects": { keys: string[] };
+  /** Runs a day after files.createUpload: removes the upload if it was never completed (a completed one stays). */
+  "files.deletePending": { fileId: string };
 }
 export type JobKind = keyof JobPayloads;
 

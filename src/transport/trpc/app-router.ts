@@ -1,5 +1,6 @@
 import { authRouter } from "../../domain/auth/auth.router.ts";
 import { moderationRouter } from "../../domain/moderation/moderation.router.ts";
+import { filesRouter } from "../../domain/files/files.router.ts";
 import { friendsRouter } from "../../domain/friends/friends.router.ts";
 import { messagesRouter } from "../../domain/messages/messages.router.ts";
 import { presenceRouter } from "../../domain/presence/presence.router.ts";
@@ -15,6 +16,7 @@ export const appRouter = router({
   presence: presenceRouter,
   moderation: moderationRouter,
   friends: friendsRouter,
+  files: filesRouter,
 });
 
 /** Calls procedures in-process with a given context (tests, scripts): `createCaller(createInnerContext(…))`. */

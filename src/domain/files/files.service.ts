@@ -1,0 +1,189 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { BucketRule, FilesConfig } from "../../config.ts";
+import type { Database } from "../../infra/db/database.ts";
+import { files } from "../../infra/db/schema.ts";
+import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
+import type { FileStorage } from "../../infra/storage/storage.ts";
+import type { Clock } from "../../lib/clock.ts";
+import { DomainError } from "../../lib/domain-error.ts";
+import type { JobPayloads } from "../jobs/enqueue.ts";
+import { enqueueJob } from "../jobs/enqueue.ts";
+import { findMemberRoom, findRoomForUser } from "../rooms/room-access.ts";
+import { checkContent, dispositionFor, extensionFits, SNIFF_BYTES } from "./file-content.ts";
+import type { CreatedUpload, CreateUploadRequest, FileInfo, FileUrl } from "./files.schema.ts";
+
+/** How long a presigned upload form stays usable. */
+const UPLOAD_TTL_SECONDS = 15 * 60;
+/** How long a download URL works: long enough to start a download, short enough that a leaked one soon dies. */
+const DOWNLOAD_TTL_SECONDS = 5 * 60;
+/** An upload never completed is removed this long after it was created. */
+export const PENDING_FILE_TTL_MS = 24 * 3600 * 1000;
+
+export interface FileService {
+  createUpload(userId: string, input: CreateUploadRequest): Promise<CreatedUpload>;
+  complete(userId: string, fileId: string): Promise<FileInfo>;
+  url(userId: string, fileId: string): Promise<FileUrl>;
+}
+
+export interface FileServiceDeps {
+  database: Database;
+  storage: FileStorage;
+  clock: Clock;
+  rateLimiter: RateLimiter;
+  uploadRate: BucketRule;
+  settings: Pick<FilesConfig, "allowedTypes" | "maxBytes" | "userQuotaBytes">;
+}
+
+type FileRow = typeof files.$inferSelect;
+
+/** NOT_FOUND for a file that does not exist and for one the caller may not use alike: ids reveal nothing. */
+const noSuchFile = (): DomainError => new DomainError("NOT_FOUND", "no such file");
+
+export function createFileService(deps: FileServiceDeps): FileService {
+  const { database, storage } = deps;
+
+  async function discard(file: FileRow): Promise<void> {
+    await storage.delete(file.storageKey);
+    await database.db.update(files).set({ status: "deleted" }).where(eq(files.id, file.id));
+  }
+
+  function toInfo(file: FileRow, status: "pending" | "ready"): FileInfo {
+    return {
+      id: file.id,
+      purpose: file.purpose === "avatar" || file.purpose === "roomAvatar" ? file.purpose : "attachment",
+      roomId: file.roomId,
+      filename: file.filename,
+      contentType: file.contentType,
+      size: file.size,
+      status,
+      width: file.width,
+      height: file.height,
+    };
+  }
+
+  return {
+    async createUpload(userId, input) {
+      const { allowedTypes, maxBytes, userQuotaBytes } = deps.settings;
+      if (!allowedTypes.includes(input.contentType)) throw new DomainError("BAD_REQUEST", "this type of file is not accepted", { reason: "FILE_TYPE" });
+      if (input.purpose !== "attachment" && !input.contentType.startsWith("image/")) {
+        throw new DomainError("BAD_REQUEST", "an avatar must be an image", { reason: "FILE_TYPE" });
+      }
+      if (!extensionFits(input.filename, input.contentType)) {
+        throw new DomainError("BAD_REQUEST", "the file name's extension does not match its type", { reason: "FILE_TYPE" });
+      }
+      if (input.size > maxBytes) throw new DomainError("BAD_REQUEST", `files may be at most ${maxBytes} bytes`, { reason: "FILE_TOO_LARGE" });
+      const needsRoom = input.purpose !== "avatar";
+      if (needsRoom !== (input.roomId !== undefined)) {
+        throw new DomainError("BAD_REQUEST", needsRoom ? "roomId is required for this purpose" : "an avatar belongs to no room");
+      }
+      const decision = await deps.rateLimiter.consume(`upload:${userId}`, deps.uploadRate);
+      if (!decision.allowed) throw new DomainError("TOO_MANY_REQUESTS", "too many uploads; try again later", decision.retryAfterSeconds);
+
+      const fileId = crypto.randomUUID();
+      const storageKey = `files/${fileId}`;
+      const createdAt = deps.clock.now();
+      await database.db.transaction(async (tx) => {
+        if (input.roomId !== undefined) {
+          const { room } = await findMemberRoom(tx, userId, input.roomId);
+          if (input.purpose === "attachment" && !room.settings.attachmentsAllowed) {
+            throw new DomainError("FORBIDDEN", "this room does not take attachments", { reason: "ATTACHMENTS_OFF" });
+          }
+        }
+        // Serialises one user's uploads, so two at once cannot both fit in the last of the quota.
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`files-quota:${userId}`}))`);
+        const [used] = await tx
+          .select({ bytes: sql<string>`coalesce(sum(${files.size}), 0)` })
+          .from(files)
+          .where(and(eq(files.ownerId, userId), inArray(files.status, ["pending", "ready"])));
+        if (Number(used?.bytes ?? 0) + input.size > userQuotaBytes) {
+          throw new DomainError("FORBIDDEN", "your storage quota is used up", { reason: "STORAGE_QUOTA" });
+        }
+        await tx.insert(files).values({
+          id: fileId,
+          ownerId: userId,
+          purpose: input.purpose,
+          roomId: input.roomId ?? null,
+          filename: input.filename,
+          contentType: input.contentType,
+          size: input.size,
+          storageKey,
+          createdAt,
+        });
+        await enqueueJob(tx, {
+          kind: "files.deletePending",
+          payload: { fileId },
+          idempotencyKey: `files.deletePending:${fileId}`,
+          runAt: new Date(createdAt.getTime() + PENDING_FILE_TTL_MS),
+        });
+      });
+      // Exactly the declared size and type: storage refuses anything else, before any byte is kept.
+      const upload = await storage.createUpload({
+        key: storageKey,
+        contentType: input.contentType,
+        minBytes: input.size,
+        maxBytes: input.size,
+        expiresInSeconds: UPLOAD_TTL_SECONDS,
+      });
+      return { fileId, upload: { url: upload.url, fields: upload.fields }, expiresAt: upload.expiresAt.toISOString() };
+    },
+
+    async complete(userId, fileId) {
+      const [file] = await database.db.select().from(files).where(eq(files.id, fileId));
+      if (!file || file.ownerId !== userId || file.status === "deleted") throw noSuchFile();
+      if (file.status === "ready") return toInfo(file, "ready");
+      const stored = await storage.head(file.storageKey);
+      if (!stored) throw new DomainError("CONFLICT", "nothing was uploaded for this file yet", { reason: "UPLOAD_MISSING" });
+      if (stored.size !== file.size || stored.contentType !== file.contentType) {
+        await discard(file);
+        throw new DomainError("BAD_REQUEST", "the upload is not the file that was declared", { reason: "FILE_CONTENT" });
+      }
+      const head = (await storage.readStart(file.storageKey, SNIFF_BYTES)) ?? new Uint8Array();
+      const verdict = await checkContent(head, file.contentType);
+      if (!verdict.ok) {
+        await discard(file);
+        throw new DomainError("BAD_REQUEST", `the file's content does not match its type: ${verdict.why}`, { reason: "FILE_CONTENT" });
+      }
+      const [ready] = await database.db
+        .update(files)
+        .set({ status: "ready", width: verdict.width, height: verdict.height, completedAt: deps.clock.now() })
+        .where(and(eq(files.id, fileId), eq(files.status, "pending")))
+        .returning();
+      if (!ready) throw noSuchFile(); // removed (expired) while it was being checked
+      return toInfo(ready, "ready");
+    },
+
+    async url(userId, fileId) {
+      const [file] = await database.db.select().from(files).where(eq(files.id, fileId));
+      if (!file || file.status !== "ready") throw noSuchFile();
+      if (file.ownerId !== userId && file.purpose !== "avatar") {
+        // Attachments and room avatars: the room's members see them (a message's readers, once messages attach).
+        const found = file.roomId ? await findRoomForUser(database.db, userId, file.roomId) : null;
+        if (!found || found.role === null) throw noSuchFile();
+      }
+      const url = await storage.downloadUrl(file.storageKey, {
+        expiresInSeconds: DOWNLOAD_TTL_SECONDS,
+        disposition: dispositionFor(file.contentType),
+        filename: file.filename,
+      });
+      return { url, expiresAt: new Date(deps.clock.now().getTime() + DOWNLOAD_TTL_SECONDS * 1000).toISOString() };
+    },
+  };
+}
+
+/** The outbox's handlers for file work; each is idempotent (a job runs at least once). */
+export function createFileJobHandlers(deps: { database: Database; storage: FileStorage }): {
+  "files.deleteObjects": (payload: JobPayloads["files.deleteObjects"]) => Promise<void>;
+  "files.deletePending": (payload: JobPayloads["files.deletePending"]) => Promise<void>;
+} {
+  return {
+    "files.deleteObjects": async ({ keys }) => {
+      for (const key of keys) await deps.storage.delete(key);
+    },
+    "files.deletePending": async ({ fileId }) => {
+      const [file] = await deps.database.db.select().from(files).where(eq(files.id, fileId));
+      if (!file || file.status !== "pending") return; // completed, or already removed
+      await deps.storage.delete(file.storageKey);
+      await deps.database.db.update(files).set({ status: "deleted" }).where(and(eq(files.id, fileId), eq(files.status, "pending")));
+    },
+  };
+}
