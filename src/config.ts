@@ -157,6 +157,8 @@ const EnvSchema = z
     /** The first retry's delay is drawn from [0, this); each next window doubles, up to JOBS_RETRY_MAX_MS. */
     JOBS_RETRY_MIN_MS: z.coerce.number().int().min(1).max(3_600_000).default(5000),
     JOBS_RETRY_MAX_MS: z.coerce.number().int().min(1).max(86_400_000).default(1_800_000),
+    /** Test servers only (NODE_ENV=test): also handle the "test.sleep" job kind, for fault specs. */
+    JOBS_TEST_HANDLERS: z.enum(["1"]).optional(),
   })
   .superRefine((env, ctx) => {
     const [pair, account] = [env.RATE_LIMIT_AUTH_PER_ACCOUNT_IP, env.RATE_LIMIT_AUTH_PER_ACCOUNT];
@@ -167,6 +169,9 @@ const EnvSchema = z
         // Otherwise guesses from one address could use up the account's allowance and lock its owner out everywhere.
         message: "must allow fewer failures, refilled more slowly, than RATE_LIMIT_AUTH_PER_ACCOUNT",
       });
+    }
+    if (env.JOBS_TEST_HANDLERS && env.NODE_ENV !== "test") {
+      ctx.addIssue({ code: "custom", path: ["JOBS_TEST_HANDLERS"], message: "only for test servers (NODE_ENV=test)" });
     }
     if (env.NODE_ENV !== "production") return;
     if (!env.JWT_SECRET) {
@@ -230,7 +235,16 @@ export interface Config {
   /** 0: a sender may edit their message at any time. */
   messageEditWindowSeconds: number;
   presence: { leaseSeconds: number; offlineGraceMs: number; typingTimeoutMs: number; eventsMaxMembers: number };
-  jobs: { concurrency: number; pollIntervalMs: number; leaseMs: number; maxAttempts: number; retryMinMs: number; retryMaxMs: number };
+  jobs: {
+    concurrency: number;
+    pollIntervalMs: number;
+    leaseMs: number;
+    maxAttempts: number;
+    retryMinMs: number;
+    retryMaxMs: number;
+    /** Handle "test.sleep" (test servers only). */
+    testHandlers: boolean;
+  };
 }
 
 export interface RateLimits {
@@ -350,6 +364,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       maxAttempts: env.JOBS_MAX_ATTEMPTS,
       retryMinMs: env.JOBS_RETRY_MIN_MS,
       retryMaxMs: Math.max(env.JOBS_RETRY_MAX_MS, env.JOBS_RETRY_MIN_MS),
+      testHandlers: env.JOBS_TEST_HANDLERS === "1",
     },
   };
 }

@@ -7,6 +7,7 @@ import { createServices, type Services } from "./domain/services.ts";
 import type { JobHandlers } from "./domain/jobs/handlers.ts";
 import { type JobStats, readJobStats } from "./domain/jobs/job-ops.ts";
 import { createJobWorker, type JobWorker } from "./domain/jobs/job-worker.ts";
+import { testJobHandlers } from "./domain/jobs/test-handlers.ts";
 import type { BusStatus, EventBus } from "./infra/bus/bus.ts";
 import { createMemoryBus } from "./infra/bus/memory.ts";
 import { createRedisBus } from "./infra/bus/redis.ts";
@@ -142,7 +143,7 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
 
   // Each slice adds its handler map here: `{ ...mailJobHandlers, ...fileJobHandlers }`. A job whose kind has no
   // handler is dead at once (an operator can retry it once a release handles it).
-  const jobHandlers: JobHandlers = {};
+  const jobHandlers: JobHandlers = { ...(config.jobs.testHandlers && testJobHandlers) };
   const jobs = createJobWorker({
     database,
     clock: systemClock,

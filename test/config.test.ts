@@ -166,12 +166,25 @@ describe("parseConfig", () => {
   });
 
   it("runs four outbox handlers per instance, polls every second, and gives up on a job after ten attempts, by default", () => {
-    expect(parseConfig({}).jobs).toEqual({ concurrency: 4, pollIntervalMs: 1000, leaseMs: 60_000, maxAttempts: 10, retryMinMs: 5000, retryMaxMs: 1_800_000 });
+    expect(parseConfig({}).jobs).toEqual({
+      concurrency: 4,
+      pollIntervalMs: 1000,
+      leaseMs: 60_000,
+      maxAttempts: 10,
+      retryMinMs: 5000,
+      retryMaxMs: 1_800_000,
+      testHandlers: false,
+    });
     expect(parseConfig({ JOBS_LEASE_SECONDS: "5", JOBS_RETRY_MIN_MS: "100", JOBS_RETRY_MAX_MS: "50" }).jobs).toMatchObject({
       leaseMs: 5000,
       retryMinMs: 100,
       retryMaxMs: 100, // a ceiling below the first window is the first window
     });
+  });
+
+  it("handles the test-only job kind on test servers only", () => {
+    expect(parseConfig({ NODE_ENV: "test", JOBS_TEST_HANDLERS: "1" }).jobs.testHandlers).toBe(true);
+    expect(refused({ NODE_ENV: "development", JOBS_TEST_HANDLERS: "1" }).issues).toEqual([expect.stringMatching(/^JOBS_TEST_HANDLERS: /)]);
   });
 
   it("reports every bad field at once, not just the first", () => {

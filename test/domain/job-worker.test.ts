@@ -222,6 +222,36 @@ describe.each(databaseKinds)("job worker on %s", (kind) => {
     }
   });
 
+  it("runs at most its concurrency of handlers at once, and claims no more than that", async () => {
+    let inFlight = 0;
+    let most = 0;
+    await database.db.transaction(async (tx) => {
+      for (let i = 0; i < 8; i++) await enqueueJob(tx, deleteObjects([`bounded-${i}`]));
+    });
+    startWorker({
+      concurrency: 2,
+      handlers: {
+        "files.deleteObjects": async () => {
+          most = Math.max(most, ++inFlight);
+          await new Promise((resolve) => setTimeout(resolve, 40));
+          inFlight--;
+        },
+      },
+    });
+    let mostRunningRows = 0;
+    await until(
+      async () => {
+        const stats = await readJobStats(database.db, new Date());
+        mostRunningRows = Math.max(mostRunningRows, stats.running);
+        return stats.queued + stats.running === 0;
+      },
+      () => "all done",
+      10_000,
+    );
+    expect(most).toBe(2);
+    expect(mostRunningRows).toBeLessThanOrEqual(2);
+  });
+
   it("takes over the claims of an instance that died once their lease lapses", async () => {
     const clock = testClock();
     await enqueueJob(database.db, deleteObjects(["orphaned"]));

@@ -16,6 +16,8 @@ export interface JobPayloads {
   "email.changeNotice": { userId: string; oldEmail: string; newEmail: string };
   /** Deletes stored objects (a deleted message's files, a failed upload). */
   "files.deleteObjects": { keys: string[] };
+  /** Fault specs only: handled by test servers (JOBS_TEST_HANDLERS=1, test-handlers.ts); production never enqueues it. */
+  "test.sleep": { ms: number };
 }
 export type JobKind = keyof JobPayloads;
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, lt, lte, sql } from "drizzle-orm";
+import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Db } from "../../infra/db/database.ts";
 import { jobs } from "../../infra/db/schema.ts";
 
@@ -28,24 +28,30 @@ const MAX_ERROR_CHARS = 1000;
  * `lockedUntil`, with its attempt counted.
  */
 export async function claimDueJobs(db: Db, options: { now: Date; limit: number; lockedBy: string; lockedUntil: Date }): Promise<ClaimedJob[]> {
-  const due = db
-    .select({ id: jobs.id })
-    .from(jobs)
-    .where(and(eq(jobs.status, "queued"), lte(jobs.runAt, options.now)))
-    .orderBy(asc(jobs.runAt))
-    .limit(options.limit)
-    .for("update", { skipLocked: true });
-  return db
-    .update(jobs)
-    .set({
-      status: "running",
-      lockedBy: options.lockedBy,
-      lockedUntil: options.lockedUntil,
-      attempts: sql`${jobs.attempts} + 1`,
-      updatedAt: options.now,
-    })
-    .where(and(inArray(jobs.id, due), eq(jobs.status, "queued")))
-    .returning({ id: jobs.id, kind: jobs.kind, payload: jobs.payload, attempts: jobs.attempts, maxAttempts: jobs.maxAttempts });
+  const now = options.now.toISOString();
+  // MATERIALIZED: the locking SELECT runs once. As a plain `id IN (subquery)` the planner may run it again for each
+  // row it updates, each run skipping nothing of its own and finding more — it claimed every due job, LIMIT or not.
+  const result = await db.execute(sql`
+    with due as materialized (
+      select ${jobs.id} as id from ${jobs}
+      where ${jobs.status} = 'queued' and ${jobs.runAt} <= ${now}::timestamptz
+      order by ${jobs.runAt}
+      limit ${options.limit}
+      for update skip locked
+    )
+    update ${jobs} set status = 'running', locked_by = ${options.lockedBy}, locked_until = ${options.lockedUntil.toISOString()}::timestamptz,
+      attempts = ${jobs.attempts} + 1, updated_at = ${now}::timestamptz
+    from due where ${jobs.id} = due.id
+    returning ${jobs.id} as id, ${jobs.kind} as kind, ${jobs.payload} as payload, ${jobs.attempts} as attempts, ${jobs.maxAttempts} as max_attempts`);
+  // postgres.js answers with the rows, PGlite with `{ rows }`.
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as {
+    id: string;
+    kind: string;
+    payload: unknown;
+    attempts: number;
+    max_attempts: number;
+  }[];
+  return rows.map((row) => ({ id: row.id, kind: row.kind, payload: row.payload, attempts: Number(row.attempts), maxAttempts: Number(row.max_attempts) }));
 }
 
 /** Only the holder of this very claim may settle it: after a takeover or a release, a late answer changes nothing. */
