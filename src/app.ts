@@ -6,11 +6,13 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import type { UpgradeWebSocket } from "hono/ws";
 import type { Deps } from "./deps.ts";
+import { systemClock } from "./lib/clock.ts";
 import { createRealtimeHub, type RealtimeHub } from "./realtime/hub.ts";
 import type { LocalFanout, SocketIo } from "./realtime/socket.ts";
 import { bodyLimit } from "./transport/http/body-limit.ts";
 import { fileRoutes } from "./transport/http/file-routes.ts";
 import { healthRoutes } from "./transport/http/health.ts";
+import { jobsRoute } from "./transport/http/jobs-route.ts";
 import { metricsRoute } from "./transport/http/metrics-route.ts";
 import { requestLog } from "./transport/http/request-log.ts";
 import { websocketRoute } from "./transport/http/websocket-route.ts";
@@ -43,7 +45,7 @@ export function createApp(
 ): {
   app: Hono;
   /**
-   * What METRICS_PORT serves: /metrics without a token, and /livez and /readyz. Clients never connect there, so its
+   * What METRICS_PORT serves: /metrics and /ops/jobs/* without a token, and /livez and /readyz. Clients never connect there, so its
    * accept queue is never behind a reconnect storm's thousands of connections, as the main port's is.
    */
   operatorApp: Hono;
@@ -81,6 +83,8 @@ export function createApp(
   const health = healthRoutes({ database: deps.database, busStatus: deps.busStatus, hub, metrics, logger, metricsToken: config.metrics.token });
   app.route("/", health.routes);
   app.route("/", metricsRoute({ metrics, token: config.metrics.token, requireToken: true }));
+  const operatorJobs = { database: deps.database, clock: systemClock, logger };
+  app.route("/", jobsRoute({ ...operatorJobs, token: config.metrics.token, requireToken: true }));
 
   // Answers carry tokens and personal data: no shared or browser cache may keep any of them.
   app.use("/trpc/*", async (c, next) => {
@@ -149,5 +153,6 @@ export function createApp(
   const operatorApp = new Hono();
   operatorApp.route("/", health.routes);
   operatorApp.route("/", metricsRoute({ metrics, token: null, requireToken: false }));
+  operatorApp.route("/", jobsRoute({ ...operatorJobs, token: null, requireToken: false }));
   return { app, operatorApp, hub, stop: health.stop };
 }

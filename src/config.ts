@@ -169,6 +169,19 @@ const EnvSchema = z
     PRESENCE_EVENTS_MAX_MEMBERS: z.coerce.number().int().min(0).max(100_000).default(100),
     /** An unrefreshed `typing: true` is turned off by the server after this long. */
     PRESENCE_TYPING_TIMEOUT_MS: z.coerce.number().int().min(500).max(8000).default(6000),
+    /** Outbox handlers each instance runs at once (also the most jobs it claims per poll: small, for PGlite). */
+    JOBS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+    /** How often an idle worker looks for due jobs. */
+    JOBS_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+    /** How long a claim holds unrenewed: a killed instance's jobs are taken over by another after about this long. */
+    JOBS_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(60),
+    /** Attempts before a job is dead (a job enqueued with a lower maxAttempts dies sooner). */
+    JOBS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
+    /** The first retry's delay is drawn from [0, this); each next window doubles, up to JOBS_RETRY_MAX_MS. */
+    JOBS_RETRY_MIN_MS: z.coerce.number().int().min(1).max(3_600_000).default(5000),
+    JOBS_RETRY_MAX_MS: z.coerce.number().int().min(1).max(86_400_000).default(1_800_000),
+    /** Test servers only (NODE_ENV=test): also handle the "test.sleep" job kind, for fault specs. */
+    JOBS_TEST_HANDLERS: z.enum(["1"]).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.FILE_STORAGE === "s3") {
@@ -184,6 +197,9 @@ const EnvSchema = z
         // Otherwise guesses from one address could use up the account's allowance and lock its owner out everywhere.
         message: "must allow fewer failures, refilled more slowly, than RATE_LIMIT_AUTH_PER_ACCOUNT",
       });
+    }
+    if (env.JOBS_TEST_HANDLERS && env.NODE_ENV !== "test") {
+      ctx.addIssue({ code: "custom", path: ["JOBS_TEST_HANDLERS"], message: "only for test servers (NODE_ENV=test)" });
     }
     if (env.NODE_ENV !== "production") return;
     if (!env.JWT_SECRET) {
@@ -249,6 +265,16 @@ export interface Config {
   presence: { leaseSeconds: number; offlineGraceMs: number; typingTimeoutMs: number; eventsMaxMembers: number };
   publicUrl: string;
   files: FilesConfig;
+  jobs: {
+    concurrency: number;
+    pollIntervalMs: number;
+    leaseMs: number;
+    maxAttempts: number;
+    retryMinMs: number;
+    retryMaxMs: number;
+    /** Handle "test.sleep" (test servers only). */
+    testHandlers: boolean;
+  };
 }
 
 export interface FilesConfig {
@@ -401,6 +427,15 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       allowedTypes: env.FILES_ALLOWED_TYPES ?? DEFAULT_FILE_TYPES,
       maxBytes: env.FILES_MAX_BYTES,
       userQuotaBytes: env.USER_STORAGE_QUOTA_MB * 1024 * 1024,
+    },
+    jobs: {
+      concurrency: env.JOBS_CONCURRENCY,
+      pollIntervalMs: env.JOBS_POLL_INTERVAL_MS,
+      leaseMs: env.JOBS_LEASE_SECONDS * 1000,
+      maxAttempts: env.JOBS_MAX_ATTEMPTS,
+      retryMinMs: env.JOBS_RETRY_MIN_MS,
+      retryMaxMs: Math.max(env.JOBS_RETRY_MAX_MS, env.JOBS_RETRY_MIN_MS),
+      testHandlers: env.JOBS_TEST_HANDLERS === "1",
     },
   };
 }

@@ -5,6 +5,10 @@ import type { Redis } from "ioredis";
 import type { Config } from "./config.ts";
 import type { ControlEvent } from "./domain/events.ts";
 import { createServices, type Services } from "./domain/services.ts";
+import type { JobHandlers } from "./domain/jobs/handlers.ts";
+import { type JobStats, readJobStats } from "./domain/jobs/job-ops.ts";
+import { createJobWorker, type JobWorker } from "./domain/jobs/job-worker.ts";
+import { testJobHandlers } from "./domain/jobs/test-handlers.ts";
 import type { BusStatus, EventBus } from "./infra/bus/bus.ts";
 import { createMemoryBus } from "./infra/bus/memory.ts";
 import { createRedisBus } from "./infra/bus/redis.ts";
@@ -49,8 +53,10 @@ export interface Deps {
   /** Where uploads live; `local` is set when it is this process's disk (the app then serves its upload/download routes). */
   fileStorage: { storage: FileStorage; local: LocalStorage | null };
   services: Services;
+  /** The outbox's worker, running on every instance; lifecycle drains it on SIGTERM alongside the sockets. */
+  jobs: JobWorker;
   busStatus(): BusStatus;
-  /** Closes the bus, Redis and the database, in that order. */
+  /** Gives back unfinished jobs, then closes the bus, Redis and the database, in that order. */
   close(): Promise<void>;
 }
 
@@ -144,6 +150,24 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     else logger.info("bus up");
   });
 
+  // Each slice adds its handler map here: `{ ...mailJobHandlers, ...fileJobHandlers }`. A job whose kind has no
+  // handler is dead at once (an operator can retry it once a release handles it).
+  const jobHandlers: JobHandlers = { ...(config.jobs.testHandlers && testJobHandlers) };
+  const jobs = createJobWorker({
+    database,
+    clock: systemClock,
+    logger,
+    instanceId: config.instanceId,
+    handlers: jobHandlers,
+    pollIntervalMs: config.jobs.pollIntervalMs,
+    leaseMs: config.jobs.leaseMs,
+    concurrency: config.jobs.concurrency,
+    maxAttempts: config.jobs.maxAttempts,
+    backoff: { minDelayMs: config.jobs.retryMinMs, maxDelayMs: config.jobs.retryMaxMs },
+    onAttemptFailed: (kind) => metrics.jobAttemptsFailed.inc({ kind }),
+  });
+  const jobStats = sampleJobStats(database, logger);
+
   let stopHearingInstances = (): void => {};
 
   logger.info("dependencies ready", {
@@ -156,6 +180,11 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
   metrics.observe("parley_rate_limiter_local", "1 while rate limits are decided per instance (Redis unreachable)", () =>
     rateLimiter.stats().mode === "local" ? 1 : 0,
   );
+  metrics.observe("parley_jobs_queued", "Outbox jobs waiting (due or not), in the whole database", () => jobStats.latest().queued);
+  metrics.observe("parley_jobs_running", "Outbox jobs claimed by some instance, in the whole database", () => jobStats.latest().running);
+  metrics.observe("parley_jobs_dead", "Outbox jobs that used up their attempts (an operator may retry them)", () => jobStats.latest().dead);
+  metrics.observe("parley_jobs_oldest_due_seconds", "How long the oldest due queued outbox job has waited", () => jobStats.latest().oldestDueSeconds);
+  metrics.observe("parley_jobs_active", "Outbox handlers running on this instance", () => jobs.active());
   metrics.observe("parley_presence_store_up", "1 while the presence heartbeat reaches its store", () => (services.presence.healthy() ? 1 : 0));
 
   const deps: Deps = {
@@ -169,8 +198,12 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     recentEvents,
     fileStorage,
     services,
+    jobs,
     busStatus: () => busStatus,
     async close() {
+      // While the database is still there: claims not finished by now go back to the queue for another instance.
+      await jobs.drain(0).catch((error: unknown) => logger.warn("could not give unfinished jobs back", { error }));
+      jobStats.stop();
       // First, while Redis is still there: stop the presence heartbeat and release this instance's connections.
       await services.presence.stop();
       stopHearingInstances();
@@ -190,6 +223,8 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
       else logger.warn("dropped an unknown control event from the bus");
     });
     await services.presence.start(); // the lease exists before the first socket is recorded under it
+    jobs.start();
+    jobStats.start();
   } catch (error) {
     await deps.close();
     throw error;
@@ -205,6 +240,34 @@ function openFileStorage(config: Config, jwtSecret: string): Deps["fileStorage"]
   const local = createLocalStorage({ root: settings.root, publicUrl: config.publicUrl, secret });
   return { storage: local, local };
 }
+
+/**
+ * The queue's counts for /metrics, read every few seconds rather than at scrape time: a scrape must answer even while
+ * the database does not. Until the first read (or after a failed one) the last known counts stand.
+ */
+function sampleJobStats(database: Database, logger: Logger): { latest(): JobStats; start(): void; stop(): void } {
+  let latest: JobStats = { queued: 0, running: 0, dead: 0, oldestDueSeconds: 0 };
+  let timer: ReturnType<typeof setInterval> | null = null;
+  const read = (): void => {
+    readJobStats(database.db, systemClock.now()).then(
+      (stats) => void (latest = stats),
+      (error: unknown) => logger.debug("could not read the job queue's counts", { error }),
+    );
+  };
+  return {
+    latest: () => latest,
+    start() {
+      read();
+      timer = setInterval(read, JOB_STATS_INTERVAL_MS);
+      (timer as { unref?: () => void }).unref?.(); // sampling must not keep a stopping process alive
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+    },
+  };
+}
+
+const JOB_STATS_INTERVAL_MS = 5000;
 
 function openDatabase(config: Config, runtime: string, logger: Logger): Promise<Database> {
   const db = config.database;

@@ -120,6 +120,11 @@ describe("parseConfig", () => {
     ["ROOM_TAIL_CHECK_MS", "50"],
     ["DATABASE_URL", "pglite"],
     ["HTTP_OVERSIZE_DRAIN_BYTES", "1000"], // below the 256 KiB body limit there would be nothing to drain
+    ["JOBS_CONCURRENCY", "0"],
+    ["JOBS_POLL_INTERVAL_MS", "soon"],
+    ["JOBS_LEASE_SECONDS", "1"], // a lease shorter than a poll or two would be taken over from a live instance
+    ["JOBS_MAX_ATTEMPTS", "0"],
+    ["JOBS_RETRY_MIN_MS", "0"],
   ])("refuses %s=%j with a ConfigError naming the field", (field, value) => {
     const error = refused({ [field]: value });
     // A list names the entry too: "ALLOWED_ORIGINS.1: …".
@@ -158,6 +163,28 @@ describe("parseConfig", () => {
     expect(
       parseConfig({ PRESENCE_LEASE_SECONDS: "2", PRESENCE_OFFLINE_GRACE_MS: "0", PRESENCE_TYPING_TIMEOUT_MS: "500" }).presence,
     ).toEqual({ leaseSeconds: 2, offlineGraceMs: 0, typingTimeoutMs: 500, eventsMaxMembers: 100 });
+  });
+
+  it("runs four outbox handlers per instance, polls every second, and gives up on a job after ten attempts, by default", () => {
+    expect(parseConfig({}).jobs).toEqual({
+      concurrency: 4,
+      pollIntervalMs: 1000,
+      leaseMs: 60_000,
+      maxAttempts: 10,
+      retryMinMs: 5000,
+      retryMaxMs: 1_800_000,
+      testHandlers: false,
+    });
+    expect(parseConfig({ JOBS_LEASE_SECONDS: "5", JOBS_RETRY_MIN_MS: "100", JOBS_RETRY_MAX_MS: "50" }).jobs).toMatchObject({
+      leaseMs: 5000,
+      retryMinMs: 100,
+      retryMaxMs: 100, // a ceiling below the first window is the first window
+    });
+  });
+
+  it("handles the test-only job kind on test servers only", () => {
+    expect(parseConfig({ NODE_ENV: "test", JOBS_TEST_HANDLERS: "1" }).jobs.testHandlers).toBe(true);
+    expect(refused({ NODE_ENV: "development", JOBS_TEST_HANDLERS: "1" }).issues).toEqual([expect.stringMatching(/^JOBS_TEST_HANDLERS: /)]);
   });
 
   it("reports every bad field at once, not just the first", () => {

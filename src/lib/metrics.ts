@@ -27,6 +27,8 @@ export interface Metrics {
   readonly rateLimitRefusals: Counter<"bucket">;
   /** Times the rate limiter switched to its per-instance fallback because its store was unreachable. */
   readonly rateLimitFallbacks: Counter;
+  /** Outbox job attempts that failed on this instance (retried later, or dead), by job kind. */
+  readonly jobAttemptsFailed: Counter<"kind">;
   /** A gauge read at scrape time (sockets, rooms, health …): `read` must be cheap and must not throw. */
   observe(name: string, help: string, read: () => number): void;
   /** The exposition text for a scrape. */
@@ -57,6 +59,7 @@ export function createMetrics(options: { defaultLabels?: Record<string, string> 
     socketsRefused: new Counter({ name: "parley_ws_upgrades_refused_total", help: "WebSocket upgrades refused, by reason", labelNames: ["reason"], registers }),
     rateLimitRefusals: new Counter({ name: "parley_rate_limit_refusals_total", help: "Calls refused by a rate limit, by bucket", labelNames: ["bucket"], registers }),
     rateLimitFallbacks: new Counter({ name: "parley_rate_limit_fallbacks_total", help: "Switches to the per-instance limiter while the shared store was unreachable", registers }),
+    jobAttemptsFailed: new Counter({ name: "parley_job_attempts_failed_total", help: "Outbox job attempts that failed on this instance, by kind", labelNames: ["kind"], registers }),
     observe(name, help, read) {
       new Gauge({
         name,

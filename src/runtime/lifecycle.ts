@@ -91,8 +91,8 @@ function isAddressInUse(error: unknown): boolean {
 }
 
 /**
- * Close the sockets with 1012 in batches over DRAIN_MS, then stop accepting, close the bus, Redis and the database,
- * exit. The listener stays open through the drain: a socket closed early reconnects at once, and is answered 503
+ * Close the sockets with 1012 in batches over DRAIN_MS (while outbox handlers finish or are given back), then stop
+ * accepting, close the bus, Redis and the database, exit. The listener stays open through the drain: a socket closed early reconnects at once, and is answered 503
  * with Retry-After (and /readyz says draining) rather than "connection refused" — a client that hammers a closed
  * port backs off no better, and a load balancer that still routes here learns why.
  */
@@ -104,9 +104,11 @@ async function shutdown(options: {
   drainMs: number;
 }): Promise<number> {
   const { deps, hub, listeners, logger } = options;
-  logger.info("draining", { connections: hub.stats().connections, drainMs: options.drainMs });
+  logger.info("draining", { connections: hub.stats().connections, jobs: deps.jobs.active(), drainMs: options.drainMs });
   try {
-    await hub.drain(options.drainMs);
+    // The worker stops claiming at once; its running handlers get the same DRAIN_MS to finish, and what is still
+    // running then goes back to the queue (uncounted) for another instance.
+    await Promise.all([hub.drain(options.drainMs), deps.jobs.drain(options.drainMs)]);
     for (const listening of listeners) await listening.stopAccepting();
     await deps.close();
     logger.info("stopped");

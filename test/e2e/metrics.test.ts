@@ -101,6 +101,9 @@ describe.each(["bun", "deno", "node"] as const)("metrics on METRICS_PORT (%s)", 
       const text = await scrape.text();
       expect(text).toContain("# TYPE parley_trpc_calls_total counter");
       expect(sample(text, "parley_database_up")).toBe(1);
+      expect(sample(text, "parley_jobs_queued")).toBe(0); // the outbox worker runs on every runtime
+      expect(sample(text, "parley_jobs_oldest_due_seconds")).toBe(0);
+      expect((await fetch(`http://127.0.0.1:${metricsPort}/ops/jobs/stats`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${metricsPort}/readyz`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${metricsPort}/livez`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${metricsPort}/trpc/auth.me`)).status).toBe(404);

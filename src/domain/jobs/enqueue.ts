@@ -18,6 +18,8 @@ export interface JobPayloads {
   "files.deleteObjects": { keys: string[] };
   /** Runs a day after files.createUpload: removes the upload if it was never completed (a completed one stays). */
   "files.deletePending": { fileId: string };
+  /** Fault specs only: handled by test servers (JOBS_TEST_HANDLERS=1, test-handlers.ts); production never enqueues it. */
+  "test.sleep": { ms: number };
 }
 export type JobKind = keyof JobPayloads;
 
