@@ -112,6 +112,8 @@ export function createServices(deps: ServiceDeps): Services {
         authPerAccountIp: deps.rateLimits.authPerAccountIp,
         authPerAccount: deps.rateLimits.authPerAccount,
         wsTicketPerUser: deps.rateLimits.wsTicketPerUser,
+        emailPerUser: deps.rateLimits.emailPerUser,
+        passwordResetPerEmail: deps.rateLimits.passwordResetPerEmail,
       },
     }),
     users: createUserService({ database, clock }),

@@ -16,7 +16,9 @@ export type DomainErrorCode =
  * members but no owner (transfer ownership first). BANNED: banned from the room. MUTED: muted in the room.
  * BLOCKED: one of the two people blocked the other. DM_POLICY: the person accepts direct rooms from friends or nobody.
  * INVITE_LINK: the invite link is unknown, revoked, expired or used up. SLOW_MODE: the room's slow mode (with
- * retryAfterSeconds). POST_POLICY: only moderators and up post in this (announcement) room.
+ * retryAfterSeconds). POST_POLICY: only moderators and up post in this (announcement) room. EMAIL_TOKEN: the link's
+ * token is unknown, used, expired or for an address the account no longer has. EMAIL_UNVERIFIED: the server requires a
+ * verified email address before sending (REQUIRE_VERIFIED_EMAIL).
  */
 export type DomainErrorReason =
   | "ROOM_FULL"
@@ -31,7 +33,9 @@ export type DomainErrorReason =
   | "DM_POLICY"
   | "INVITE_LINK"
   | "SLOW_MODE"
-  | "POST_POLICY";
+  | "POST_POLICY"
+  | "EMAIL_TOKEN"
+  | "EMAIL_UNVERIFIED";
 
 export interface DomainErrorDetails {
   /** Seconds until a refused call may succeed (TOO_MANY_REQUESTS, UNAVAILABLE). */

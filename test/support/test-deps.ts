@@ -57,6 +57,8 @@ export const TEST_RATE_LIMITS: RateLimits = {
   moderationPerUser: GENEROUS,
   reportPerUser: GENEROUS,
   wsTicketPerUser: GENEROUS,
+  emailPerUser: GENEROUS,
+  passwordResetPerEmail: GENEROUS,
 };
 
 /** The production defaults: specs about caps pass smaller ones. */
