@@ -29,6 +29,11 @@ import { systemClock } from "./lib/clock.ts";
 import { createMetrics, type Metrics } from "./lib/metrics.ts";
 import type { Logger } from "./lib/logger.ts";
 import { createBusEventPublisher } from "./realtime/event-publisher.ts";
+import { mailJobHandlers } from "./domain/email/mail-jobs.ts";
+import type { JobHandlers } from "./domain/jobs/handlers.ts";
+import { createEmlFileMailer } from "./infra/mail/eml-files.ts";
+import type { Mailer } from "./infra/mail/mail.ts";
+import { createSmtpMailer } from "./infra/mail/smtp.ts";
 import { instancesTopic } from "./realtime/topics.ts";
 
 /** Everything the app runs on, chosen from the config. */
@@ -43,6 +48,10 @@ export interface Deps {
   rateLimiter: RateLimiter;
   recentEvents: RecentEvents;
   services: Services;
+  /** SMTP when SMTP_URL is set, else .eml files under DATA_DIR/mail. */
+  mailer: Mailer;
+  /** The outbox handlers that send email (email.verify, email.passwordReset, email.changeConfirm, email.changeNotice). */
+  mailJobs: JobHandlers;
   busStatus(): BusStatus;
   /** Closes the bus, Redis and the database, in that order. */
   close(): Promise<void>;
@@ -61,6 +70,10 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
   let rateLimiter: RateLimiter;
   let recentEvents: RecentEvents;
   let presenceStore: PresenceStore;
+  const mailLogger = logger.child({ component: "mail" });
+  const mailer = config.mail.smtpUrl
+    ? createSmtpMailer({ url: config.mail.smtpUrl, from: config.mail.from, logger: mailLogger })
+    : await createEmlFileMailer({ dir: join(config.dataDir, "mail"), from: config.mail.from, logger: mailLogger });
   try {
     if (config.redis) {
       const { url, prefix } = config.redis;
@@ -114,6 +127,7 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     metrics,
     receiptEventsMaxMembers: config.receiptEventsMaxMembers,
     messageEditWindowSeconds: config.messageEditWindowSeconds,
+    requireVerifiedEmail: config.mail.requireVerifiedEmail,
     presence: {
       store: presenceStore,
       instanceId: config.instanceId,
@@ -159,6 +173,8 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     rateLimiter,
     recentEvents,
     services,
+    mailer,
+    mailJobs: mailJobHandlers({ database, mailer, publicUrl: config.mail.publicUrl, logger: mailLogger }),
     busStatus: () => busStatus,
     async close() {
       // First, while Redis is still there: stop the presence heartbeat and release this instance's connections.
@@ -169,6 +185,7 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
       await rateLimiter.close();
       await recentEvents.close();
       if (redis) await redis.quit().catch(() => redis?.disconnect());
+      await mailer.close();
       await database.close();
     },
   };

@@ -97,6 +97,8 @@ export interface TestDepsOptions {
   recentEvents?: RecentEvents;
   refreshTokenTtlSeconds?: number;
   receiptEventsMaxMembers?: number;
+  /** REQUIRE_VERIFIED_EMAIL (default false). */
+  requireVerifiedEmail?: boolean;
   /** MESSAGE_EDIT_WINDOW_SECONDS (default 0: no window). */
   messageEditWindowSeconds?: number;
   limits?: Partial<typeof TEST_LIMITS>;
@@ -137,6 +139,7 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
     metrics,
     receiptEventsMaxMembers: options.receiptEventsMaxMembers ?? 100,
     messageEditWindowSeconds: options.messageEditWindowSeconds ?? 0,
+    requireVerifiedEmail: options.requireVerifiedEmail ?? false,
     presence: {
       store: presenceStore,
       instanceId: options.presence?.instanceId ?? "test",
