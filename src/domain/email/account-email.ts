@@ -179,7 +179,6 @@ export function createAccountEmail(deps: AccountEmailDeps): AccountEmail {
     },
 
     async changeEmail(session, input, meta) {
-      await deps.limits.emailsOf(session.userId);
       const [current] = await db
         .select({ email: users.email, passwordHash: users.passwordHash })
         .from(users)
@@ -193,6 +192,8 @@ export function createAccountEmail(deps: AccountEmailDeps): AccountEmail {
         throw new DomainError("UNAUTHORIZED", "wrong password");
       }
       if (input.newEmail === current.email) throw new DomainError("BAD_REQUEST", "that is already your email address");
+      // Charged once the password passed (a wrong one counts as a failed login instead), taken address or not.
+      await deps.limits.emailsOf(session.userId);
       const now = clock.now();
       await db.transaction(async (tx) => {
         const account = await liveAccount(tx, session.userId);
