@@ -71,9 +71,15 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
   let recentEvents: RecentEvents;
   let presenceStore: PresenceStore;
   const mailLogger = logger.child({ component: "mail" });
-  const mailer = config.mail.smtpUrl
-    ? createSmtpMailer({ url: config.mail.smtpUrl, from: config.mail.from, logger: mailLogger })
-    : await createEmlFileMailer({ dir: join(config.dataDir, "mail"), from: config.mail.from, logger: mailLogger });
+  let mailer: Mailer;
+  try {
+    mailer = config.mail.smtpUrl
+      ? createSmtpMailer({ url: config.mail.smtpUrl, from: config.mail.from, logger: mailLogger })
+      : await createEmlFileMailer({ dir: join(config.dataDir, "mail"), from: config.mail.from, logger: mailLogger });
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   try {
     if (config.redis) {
       const { url, prefix } = config.redis;
