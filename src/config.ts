@@ -92,6 +92,25 @@ const EnvSchema = z
     RATE_LIMIT_REPORT_PER_USER: bucketRule.default({ capacity: 10, periodSeconds: 600 }),
     /** Socket tickets: one per (re)connect, so this also caps how fast one user can reconnect. */
     RATE_LIMIT_WS_TICKET_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 60 }),
+    /** auth.resendVerification and auth.changeEmail of one user: each sends an email. */
+    RATE_LIMIT_EMAIL_PER_USER: bucketRule.default({ capacity: 5, periodSeconds: 3600 }),
+    /** auth.requestPasswordReset per email address asked about (known or not); per client address it is RATE_LIMIT_AUTH_PER_IP. */
+    RATE_LIMIT_PASSWORD_RESET_PER_EMAIL: bucketRule.default({ capacity: 3, periodSeconds: 3600 }),
+    /** smtp:// or smtps:// (with user:pass@ when the server wants them). Unset: emails are written under DATA_DIR/mail. */
+    SMTP_URL: z
+      .string()
+      .refine((value) => /^smtps?:\/\/[^/]/.test(value) && URL.canParse(value), "expected smtp://[user:pass@]host[:port] or smtps://…")
+      .optional(),
+    /** The From of every email: an address, or `Name <address>`. */
+    MAIL_FROM: z.string().min(3).max(320).default("Parley <parley@localhost>"),
+    /** Where users reach Parley: every link in an email is built on it. Default http://localhost:PORT. */
+    PUBLIC_URL: z
+      .string()
+      .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), "expected an http(s):// URL")
+      .transform((value) => value.replace(/\/+$/, ""))
+      .optional(),
+    /** Only users who verified their email may send messages (FORBIDDEN, reason EMAIL_UNVERIFIED). */
+    REQUIRE_VERIFIED_EMAIL: z.enum(["true", "false"]).transform((v) => v === "true").default(false),
     /** Calls one tRPC batch request may hold; a larger batch is refused whole (nothing runs). */
     TRPC_MAX_BATCH: z.coerce.number().int().min(1).max(256).default(16),
     /** Members one room may have; joining or inviting past it is refused (FORBIDDEN, reason ROOM_FULL). */
@@ -120,8 +139,6 @@ const EnvSchema = z
     HTTP_OVERSIZE_DRAIN_BYTES: z.coerce.number().int().min(256 * 1024).max(64 * 1024 * 1024).default(8 * 1024 * 1024),
     /** Where uploads live: "local" (DATA_DIR/files, served by Parley itself; the default) or "s3". */
     FILE_STORAGE: z.enum(["local", "s3"]).default("local"),
-    /** The URL clients reach this server at: local-storage upload and download URLs are built on it. */
-    PUBLIC_URL: z.url().optional(),
     /** S3 or compatible (R2, Tigris on Fly, radosgw): required when FILE_STORAGE=s3. */
     S3_ENDPOINT: z.url().optional(),
     S3_BUCKET: z.string().min(3).max(63).optional(),
@@ -275,6 +292,16 @@ export interface Config {
     /** Handle "test.sleep" (test servers only). */
     testHandlers: boolean;
   };
+  mail: MailConfig;
+}
+
+export interface MailConfig {
+  /** Null: emails are written as .eml files under DATA_DIR/mail. */
+  smtpUrl: string | null;
+  from: string;
+  /** No trailing slash; links in emails start with it. */
+  publicUrl: string;
+  requireVerifiedEmail: boolean;
 }
 
 export interface FilesConfig {
@@ -322,6 +349,10 @@ export interface RateLimits {
   reportPerUser: BucketRule;
   wsTicketPerUser: BucketRule;
   uploadPerUser: BucketRule;
+  /** auth.resendVerification and auth.changeEmail, per user. */
+  emailPerUser: BucketRule;
+  /** auth.requestPasswordReset, per email address asked about. */
+  passwordResetPerEmail: BucketRule;
 }
 
 export class ConfigError extends Error {
@@ -387,6 +418,8 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       reportPerUser: env.RATE_LIMIT_REPORT_PER_USER,
       wsTicketPerUser: env.RATE_LIMIT_WS_TICKET_PER_USER,
       uploadPerUser: env.RATE_LIMIT_UPLOAD_PER_USER,
+      emailPerUser: env.RATE_LIMIT_EMAIL_PER_USER,
+      passwordResetPerEmail: env.RATE_LIMIT_PASSWORD_RESET_PER_EMAIL,
     },
     rateLimitMemoryMaxBuckets: env.RATE_LIMIT_MEMORY_MAX_BUCKETS,
     trpcMaxBatch: env.TRPC_MAX_BATCH,
@@ -436,6 +469,12 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       retryMinMs: env.JOBS_RETRY_MIN_MS,
       retryMaxMs: Math.max(env.JOBS_RETRY_MAX_MS, env.JOBS_RETRY_MIN_MS),
       testHandlers: env.JOBS_TEST_HANDLERS === "1",
+    },
+    mail: {
+      smtpUrl: env.SMTP_URL ?? null,
+      from: env.MAIL_FROM,
+      publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
+      requireVerifiedEmail: env.REQUIRE_VERIFIED_EMAIL,
     },
   };
 }

@@ -37,6 +37,11 @@ import { systemClock } from "./lib/clock.ts";
 import { createMetrics, type Metrics } from "./lib/metrics.ts";
 import type { Logger } from "./lib/logger.ts";
 import { createBusEventPublisher } from "./realtime/event-publisher.ts";
+import { mailJobHandlers } from "./domain/email/mail-jobs.ts";
+import { createFileJobHandlers } from "./domain/files/files.service.ts";
+import { createEmlFileMailer } from "./infra/mail/eml-files.ts";
+import type { Mailer } from "./infra/mail/mail.ts";
+import { createSmtpMailer } from "./infra/mail/smtp.ts";
 import { instancesTopic } from "./realtime/topics.ts";
 
 /** Everything the app runs on, chosen from the config. */
@@ -55,6 +60,10 @@ export interface Deps {
   services: Services;
   /** The outbox's worker, running on every instance; lifecycle drains it on SIGTERM alongside the sockets. */
   jobs: JobWorker;
+  /** SMTP when SMTP_URL is set, else .eml files under DATA_DIR/mail. */
+  mailer: Mailer;
+  /** The outbox handlers that send email (email.verify, email.passwordReset, email.changeConfirm, email.changeNotice). */
+  mailJobs: JobHandlers;
   busStatus(): BusStatus;
   /** Gives back unfinished jobs, then closes the bus, Redis and the database, in that order. */
   close(): Promise<void>;
@@ -73,6 +82,16 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
   let rateLimiter: RateLimiter;
   let recentEvents: RecentEvents;
   let presenceStore: PresenceStore;
+  const mailLogger = logger.child({ component: "mail" });
+  let mailer: Mailer;
+  try {
+    mailer = config.mail.smtpUrl
+      ? createSmtpMailer({ url: config.mail.smtpUrl, from: config.mail.from, logger: mailLogger })
+      : await createEmlFileMailer({ dir: join(config.dataDir, "mail"), from: config.mail.from, logger: mailLogger });
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   try {
     if (config.redis) {
       const { url, prefix } = config.redis;
@@ -129,6 +148,7 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     receiptEventsMaxMembers: config.receiptEventsMaxMembers,
     messageEditWindowSeconds: config.messageEditWindowSeconds,
     files: { storage: fileStorage.storage, settings: config.files },
+    requireVerifiedEmail: config.mail.requireVerifiedEmail,
     presence: {
       store: presenceStore,
       instanceId: config.instanceId,
@@ -150,9 +170,14 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     else logger.info("bus up");
   });
 
-  // Each slice adds its handler map here: `{ ...mailJobHandlers, ...fileJobHandlers }`. A job whose kind has no
-  // handler is dead at once (an operator can retry it once a release handles it).
-  const jobHandlers: JobHandlers = { ...(config.jobs.testHandlers && testJobHandlers) };
+  // Every kind of background work and who does it. A job whose kind has no handler is dead at once (an operator can
+  // retry it once a release handles it).
+  const mailJobs = mailJobHandlers({ database, mailer, publicUrl: config.mail.publicUrl, logger: mailLogger });
+  const jobHandlers: JobHandlers = {
+    ...mailJobs,
+    ...createFileJobHandlers({ database, storage: fileStorage.storage }),
+    ...(config.jobs.testHandlers && testJobHandlers),
+  };
   const jobs = createJobWorker({
     database,
     clock: systemClock,
@@ -199,6 +224,8 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
     fileStorage,
     services,
     jobs,
+    mailer,
+    mailJobs,
     busStatus: () => busStatus,
     async close() {
       // While the database is still there: claims not finished by now go back to the queue for another instance.
@@ -212,6 +239,7 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
       await rateLimiter.close();
       await recentEvents.close();
       if (redis) await redis.quit().catch(() => redis?.disconnect());
+      await mailer.close();
       await database.close();
     },
   };

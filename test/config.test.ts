@@ -39,6 +39,31 @@ describe("parseConfig", () => {
     expect(config.instanceId).toMatch(/^[0-9a-f-]{8}$/);
   });
 
+  it("writes emails as .eml files unless SMTP_URL is set; links start at PUBLIC_URL (default localhost:PORT)", () => {
+    expect(parseConfig({ PORT: "4000" }).mail).toEqual({
+      smtpUrl: null,
+      from: "Parley <parley@localhost>",
+      publicUrl: "http://localhost:4000",
+      requireVerifiedEmail: false,
+    });
+    expect(
+      parseConfig({
+        SMTP_URL: "smtps://user:pass@smtp.example.com:465",
+        MAIL_FROM: "Chat <no-reply@example.com>",
+        PUBLIC_URL: "https://chat.example.com/",
+        REQUIRE_VERIFIED_EMAIL: "true",
+      }).mail,
+    ).toEqual({
+      smtpUrl: "smtps://user:pass@smtp.example.com:465",
+      from: "Chat <no-reply@example.com>",
+      publicUrl: "https://chat.example.com",
+      requireVerifiedEmail: true,
+    });
+    for (const env of [{ SMTP_URL: "http://smtp.example.com" }, { PUBLIC_URL: "javascript:alert(1)" }, { REQUIRE_VERIFIED_EMAIL: "yes" }]) {
+      expect(() => parseConfig(env), JSON.stringify(env)).toThrow(ConfigError);
+    }
+  });
+
   it("keeps the embedded database under DATA_DIR, or in memory with DATABASE_URL=memory", () => {
     expect(parseConfig({ DATA_DIR: "/var/lib/parley" }).database).toEqual({ kind: "pglite", dataDir: "/var/lib/parley/pglite" });
     expect(parseConfig({ DATABASE_URL: "memory" }).database).toEqual({ kind: "pglite-memory" });

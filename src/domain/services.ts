@@ -62,6 +62,8 @@ export interface ServiceDeps {
   /** Members per room and rooms per user. */
   limits: { roomMaxMembers: number; userMaxRooms: number };
   metrics: Metrics;
+  /** REQUIRE_VERIFIED_EMAIL (default false): only users with a verified address may send messages. */
+  requireVerifiedEmail?: boolean;
   /** MESSAGE_EDIT_WINDOW_SECONDS; 0: no limit. */
   messageEditWindowSeconds: number;
   /** Rooms larger than this announce receipts only to the reader's own devices. */
@@ -126,6 +128,8 @@ export function createServices(deps: ServiceDeps): Services {
         authPerAccountIp: deps.rateLimits.authPerAccountIp,
         authPerAccount: deps.rateLimits.authPerAccount,
         wsTicketPerUser: deps.rateLimits.wsTicketPerUser,
+        emailPerUser: deps.rateLimits.emailPerUser,
+        passwordResetPerEmail: deps.rateLimits.passwordResetPerEmail,
       },
     }),
     users: createUserService({ database, clock }),
@@ -148,6 +152,7 @@ export function createServices(deps: ServiceDeps): Services {
       sendRate: deps.rateLimits.sendPerUser,
       metrics: deps.metrics,
       clock,
+      requireVerifiedEmail: deps.requireVerifiedEmail ?? false,
     }),
     search: createSearchService({ database, rateLimiter, searchRate: deps.rateLimits.searchPerUser }),
     messageChanges,

@@ -20,6 +20,8 @@ export type DomainErrorCode =
  * FILE_TYPE: the type is not accepted (or the name's extension contradicts it). FILE_TOO_LARGE: over FILES_MAX_BYTES.
  * STORAGE_QUOTA: USER_STORAGE_QUOTA_MB is used up. ATTACHMENTS_OFF: the room takes no attachments. UPLOAD_MISSING:
  * files.complete before the upload arrived. FILE_CONTENT: the stored bytes are not the declared file (removed).
+ * EMAIL_TOKEN: the link's token is unknown, used, expired or for an address the account no longer has.
+ * EMAIL_UNVERIFIED: the server requires a verified email address before sending (REQUIRE_VERIFIED_EMAIL).
  */
 export type DomainErrorReason =
   | "ROOM_FULL"
@@ -40,7 +42,9 @@ export type DomainErrorReason =
   | "STORAGE_QUOTA"
   | "ATTACHMENTS_OFF"
   | "UPLOAD_MISSING"
-  | "FILE_CONTENT";
+  | "FILE_CONTENT"
+  | "EMAIL_TOKEN"
+  | "EMAIL_UNVERIFIED";
 
 export interface DomainErrorDetails {
   /** Seconds until a refused call may succeed (TOO_MANY_REQUESTS, UNAVAILABLE). */

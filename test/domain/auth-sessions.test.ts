@@ -64,6 +64,8 @@ function authServiceOn(deps: TestDeps, parts: { kv?: KeyValueStore; logger?: Log
       authPerAccountIp: TEST_RATE_LIMITS.authPerAccountIp,
       authPerAccount: TEST_RATE_LIMITS.authPerAccount,
       wsTicketPerUser: TEST_RATE_LIMITS.wsTicketPerUser,
+      emailPerUser: TEST_RATE_LIMITS.emailPerUser,
+      passwordResetPerEmail: TEST_RATE_LIMITS.passwordResetPerEmail,
     },
   });
 }

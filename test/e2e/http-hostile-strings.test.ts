@@ -84,6 +84,20 @@ describe("hostile strings in every procedure (Bun)", () => {
     },
     // A wrong password: UNAUTHORIZED (or, once the failed-login limit is spent, TOO_MANY_REQUESTS); the owner stays.
     "auth.deleteAccount": { valid: () => ({ password: "wrong but fine" }), strings: { password: HOSTILE_TEXT } },
+    // A token no email carried: BAD_REQUEST reason EMAIL_TOKEN.
+    "auth.verifyEmail": { valid: () => ({ token: "C".repeat(43) }), strings: { token: HOSTILE_TEXT } },
+    "auth.resendVerification": { valid: () => ({}), strings: {} },
+    "auth.requestPasswordReset": { valid: () => ({ email: `${uniqueUsername("r")}@example.test` }), strings: { email: HOSTILE_TEXT } },
+    // An unknown token: BAD_REQUEST, so nobody's password changes.
+    "auth.resetPassword": {
+      valid: () => ({ token: "D".repeat(43), newPassword: "correct horse battery" }),
+      strings: { token: HOSTILE_TEXT, newPassword: HOSTILE_TEXT },
+    },
+    // A wrong password: UNAUTHORIZED, so the owner's address stays.
+    "auth.changeEmail": {
+      valid: () => ({ newEmail: `${uniqueUsername("c")}@example.test`, password: "wrong but fine" }),
+      strings: { newEmail: HOSTILE_TEXT, password: HOSTILE_TEXT },
+    },
     "users.get": { valid: () => ({ userId: other.user.id }), strings: { userId: HOSTILE_TEXT } },
     "users.search": { valid: () => ({ query: "hos" }), strings: { query: HOSTILE_TEXT } },
     "users.updateMe": {

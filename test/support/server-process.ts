@@ -130,6 +130,8 @@ function serverEnv(dataDir: string, env: Record<string, string>): NodeJS.Process
     RATE_LIMIT_FRIEND_REQUEST_PER_USER: "10000/1",
     RATE_LIMIT_BLOCK_PER_USER: "10000/1",
     RATE_LIMIT_WS_TICKET_PER_USER: "10000/1",
+    RATE_LIMIT_EMAIL_PER_USER: "10000/1",
+    RATE_LIMIT_PASSWORD_RESET_PER_EMAIL: "10000/1",
     // Tests that watch someone go offline should not wait out the production grace.
     PRESENCE_OFFLINE_GRACE_MS: "300",
     ...env,

@@ -62,6 +62,8 @@ export const TEST_RATE_LIMITS: RateLimits = {
   reportPerUser: GENEROUS,
   wsTicketPerUser: GENEROUS,
   uploadPerUser: GENEROUS,
+  emailPerUser: GENEROUS,
+  passwordResetPerEmail: GENEROUS,
 };
 
 /** The production defaults: specs about caps pass smaller ones. */
@@ -100,6 +102,8 @@ export interface TestDepsOptions {
   recentEvents?: RecentEvents;
   refreshTokenTtlSeconds?: number;
   receiptEventsMaxMembers?: number;
+  /** REQUIRE_VERIFIED_EMAIL (default false). */
+  requireVerifiedEmail?: boolean;
   /** MESSAGE_EDIT_WINDOW_SECONDS (default 0: no window). */
   messageEditWindowSeconds?: number;
   limits?: Partial<typeof TEST_LIMITS>;
@@ -151,6 +155,7 @@ export async function createTestDeps(kind: DatabaseKind, options: TestDepsOption
         createLocalStorage({ root: join(tmpdir(), `parley-test-files-${crypto.randomUUID()}`), publicUrl: "http://127.0.0.1:9", secret: TEST_JWT.secret }),
       settings: { ...TEST_FILE_SETTINGS, ...options.files?.settings },
     },
+    requireVerifiedEmail: options.requireVerifiedEmail ?? false,
     presence: {
       store: presenceStore,
       instanceId: options.presence?.instanceId ?? "test",

@@ -15,6 +15,7 @@ import {
   RevokeSessionInput,
   WsTicketInput,
 } from "./auth.schema.ts";
+import { ChangeEmailInput, RequestPasswordResetInput, ResetPasswordInput, VerifyEmailInput } from "../email/account-email.schema.ts";
 
 export interface SignedIn {
   user: UserProfile;
@@ -104,6 +105,21 @@ export const authRouter = router({
   changePassword: authedProcedure
     .input(ChangePasswordInput)
     .mutation(({ ctx, input }) => ctx.services.auth.changePassword(ctx.session, input, ctx.meta)),
+
+  /** The token from an email's link: verifies the address, or confirms an email change (see README "Email"). */
+  verifyEmail: publicProcedure.input(VerifyEmailInput).mutation(({ ctx, input }) => ctx.services.auth.verifyEmail(input, ctx.meta)),
+
+  resendVerification: authedProcedure.mutation(({ ctx }) => ctx.services.auth.resendVerification(ctx.session)),
+
+  /** The same answer whether or not the address has an account. */
+  requestPasswordReset: publicProcedure
+    .input(RequestPasswordResetInput)
+    .mutation(({ ctx, input }) => ctx.services.auth.requestPasswordReset(input, ctx.meta)),
+
+  /** Signs out every session of the account (their sockets close); the user signs in with the new password. */
+  resetPassword: publicProcedure.input(ResetPasswordInput).mutation(({ ctx, input }) => ctx.services.auth.resetPassword(input, ctx.meta)),
+
+  changeEmail: authedProcedure.input(ChangeEmailInput).mutation(({ ctx, input }) => ctx.services.auth.changeEmail(ctx.session, input, ctx.meta)),
 
   /** Ends every session and socket of the account at once; see README "Deleting an account". */
   deleteAccount: authedProcedure

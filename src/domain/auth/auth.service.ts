@@ -27,9 +27,13 @@ import { addressKey } from "./address-key.ts";
 import { createSessionStore, type SessionGrant } from "./sessions.ts";
 import { createSessionCache } from "./session-cache.ts";
 import { createWsTickets } from "./ws-tickets.ts";
+import { type AccountEmail, createAccountEmail, issueVerification } from "../email/account-email.ts";
 
-export interface AuthService extends AccountSessions, AccountDeletion {
-  /** CONFLICT for a taken email or username; TOO_MANY_REQUESTS per IP. */
+export interface AuthService extends AccountSessions, AccountDeletion, AccountEmail {
+  /**
+   * CONFLICT for a taken email or username; TOO_MANY_REQUESTS per IP. The verification email's token and job are
+   * written in the same transaction as the account.
+   */
   register(input: RegisterInput, meta: RequestMeta): Promise<IssuedTokens>;
   /**
    * UNAUTHORIZED with one message (and similar timing) for an unknown user and a wrong password;
@@ -87,6 +91,10 @@ export interface AuthRateLimits {
   authPerAccount: BucketRule;
   /** Socket tickets per user: each is one (re)connect. */
   wsTicketPerUser: BucketRule;
+  /** Emails a signed-in user causes: resendVerification, changeEmail. */
+  emailPerUser: BucketRule;
+  /** requestPasswordReset per email address asked about (per client address it is authPerIp). */
+  passwordResetPerEmail: BucketRule;
 }
 
 /**
@@ -110,7 +118,7 @@ const RACING_REFRESH = "this refresh token was just rotated by a concurrent refr
 
 /** A limit charged for one attempt: the bucket family (for the log) and its key. */
 interface Charge {
-  bucket: "auth-ip" | "auth-account-ip" | "auth-account" | "ws-ticket";
+  bucket: "auth-ip" | "auth-account-ip" | "auth-account" | "ws-ticket" | "email-user" | "reset-email";
   key: string;
   rule: BucketRule;
 }
@@ -230,8 +238,23 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     leaveEveryRoom: deps.leaveEveryRoom,
   });
 
+  const accountEmail = createAccountEmail({
+    database,
+    sessions,
+    clock,
+    logger,
+    announceRevoked,
+    limitPasswordCheck,
+    limits: {
+      perIp: (meta) => charge(perIp(meta)),
+      emailsOf: (userId) => charge([{ bucket: "email-user", key: userId, rule: deps.rateLimits.emailPerUser }]),
+      resetsFor: (email) => charge([{ bucket: "reset-email", key: email, rule: deps.rateLimits.passwordResetPerEmail }]),
+    },
+  });
+
   return {
     ...accountSessions,
+    ...accountEmail,
 
     async deleteAccount(session, input, meta) {
       // Like a sign-in: charged to the caller's address whatever the outcome.
@@ -245,15 +268,19 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
       const passwordHash = await hashPassword(input.password.normalize("NFKC"));
       let row: ProfileRow | undefined;
       try {
-        [row] = await database.db
-          .insert(users)
-          .values({
-            email: input.email,
-            username: input.username,
-            displayName: input.displayName ?? input.username,
-            passwordHash,
-          })
-          .returning(profileColumns);
+        row = await database.db.transaction(async (tx) => {
+          const [inserted] = await tx
+            .insert(users)
+            .values({
+              email: input.email,
+              username: input.username,
+              displayName: input.displayName ?? input.username,
+              passwordHash,
+            })
+            .returning(profileColumns);
+          if (inserted) await issueVerification(tx, inserted, clock.now());
+          return inserted;
+        });
       } catch (error) {
         // The unique indexes decide, so two racing registrations cannot both pass a check-then-insert.
         if (isUniqueViolation(error)) throw new DomainError("CONFLICT", "that email or username is already taken");

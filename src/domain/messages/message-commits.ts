@@ -10,7 +10,7 @@ import type { UserPublic } from "../users/users.schema.ts";
 import { findMessages, findMessagesByIds, MAX_THREAD_PARTICIPANTS, toMessage } from "./message-rows.ts";
 import type { Message, SendMessageInput } from "./messages.schema.ts";
 import type { MentionRequest } from "./mentions.ts";
-import { gateRefusal, type Sender } from "./send-gate.ts";
+import { gateRefusal, OPEN_SEND_POLICY, type Sender, type SendPolicy } from "./send-gate.ts";
 
 /** A new message; for a thread reply, its root's summary after it (the event carries it). */
 export type SendOutcome = { message: Message; created: true; root?: ThreadRoot } | { message: Message; created: false };
@@ -63,7 +63,13 @@ function replay(original: Message, input: SendMessageInput): SendResult {
  * then commits the sends one by one); refusals of single sends are results, not throws. `clock` says when mutes
  * expire (they were set by it); slow mode is measured on the database's clock, which stamped the messages.
  */
-export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: StatementIssue, clock: Clock): Promise<SendResult[]> {
+export function commitBatch(
+  db: Db,
+  sends: readonly QueuedSend[],
+  issue: StatementIssue,
+  clock: Clock,
+  policy: SendPolicy = OPEN_SEND_POLICY,
+): Promise<SendResult[]> {
   return db.transaction(async (tx) => {
     const roomIds = [...new Set(sends.map((send) => send.input.roomId))].sort();
     // Locked in id order, so two instances batching overlapping rooms queue behind each other instead of
@@ -129,7 +135,7 @@ export function commitBatch(db: Db, sends: readonly QueuedSend[], issue: Stateme
       } else {
         const room = rules.get(send.input.roomId);
         const pair = key(send.input.roomId, send.senderId);
-        const refused = (room && gateRefusal(room, sender, postedNow.has(pair))) ?? refusedReference(send.input, targets);
+        const refused = (room && gateRefusal(room, sender, postedNow.has(pair), policy)) ?? refusedReference(send.input, targets);
         if (refused) {
           results[index] = { status: "failed", error: refused };
           continue;
@@ -291,6 +297,7 @@ async function sendersIn(tx: Db, sends: readonly QueuedSend[], now: Date): Promi
         select extract(epoch from clock_timestamp() - ${messages.createdAt})::float8 from ${messages}
         where ${messages.roomId} = ${roomMembers.roomId} and ${messages.senderId} = ${roomMembers.userId}
         order by ${messages.seq} desc limit 1) end`.mapWith(Number),
+      emailVerified: sql<boolean>`${users.emailVerifiedAt} is not null`,
     })
     .from(roomMembers)
     .innerJoin(users, eq(users.id, roomMembers.userId))
@@ -299,7 +306,14 @@ async function sendersIn(tx: Db, sends: readonly QueuedSend[], now: Date): Promi
   return new Map(
     rows.map((row) => [
       key(row.roomId, row.sender.id),
-      { user: row.sender, role: row.role, muted: row.muted === true, blocked: row.blocked === true, sinceLastSeconds: row.sinceLastSeconds },
+      {
+        user: row.sender,
+        role: row.role,
+        muted: row.muted === true,
+        blocked: row.blocked === true,
+        sinceLastSeconds: row.sinceLastSeconds,
+        emailVerified: row.emailVerified === true,
+      },
     ]),
   );
 }
@@ -327,9 +341,9 @@ async function findCommitted(tx: Db, sends: readonly QueuedSend[]): Promise<Map<
  * same (sender, clientMsgId) committed concurrently elsewhere: ours rolled back (seq bump included) and the
  * original is returned. Database errors other than that throw.
  */
-export async function commitOne(db: Db, send: QueuedSend, clock: Clock): Promise<SendResult> {
+export async function commitOne(db: Db, send: QueuedSend, clock: Clock, policy: SendPolicy = OPEN_SEND_POLICY): Promise<SendResult> {
   try {
-    const [result] = await commitBatch(db, [send], "sequential", clock);
+    const [result] = await commitBatch(db, [send], "sequential", clock, policy);
     if (!result) throw new Error("a batch of one returned no result");
     return result;
   } catch (error) {

@@ -12,6 +12,7 @@ import {
   type SendResult,
   type StatementIssue,
 } from "./message-commits.ts";
+import type { SendPolicy } from "./send-gate.ts";
 
 /** What one batch cost: how many sends it carried and how many transactions committed them. */
 export interface BatchReport {
@@ -38,6 +39,8 @@ export interface MessageWriterDeps {
   logger: Logger;
   /** When mutes are over (the send gate). */
   clock: Clock;
+  /** Server-wide send gate rules (REQUIRE_VERIFIED_EMAIL); open by default. */
+  policy?: SendPolicy;
   /** The most sends one transaction takes (default 256). */
   maxBatchSize?: number;
   /**
@@ -86,7 +89,7 @@ export function createMessageWriter(deps: MessageWriterDeps): MessageWriter {
   async function commit(batch: Pending[]): Promise<SendResult[]> {
     const started = performance.now();
     try {
-      const results = await commitBatch(deps.db, batch, deps.statements, deps.clock);
+      const results = await commitBatch(deps.db, batch, deps.statements, deps.clock, deps.policy);
       report(batch, results, { transactions: 1, path: "batch" }, started);
       return results;
     } catch (error) {
@@ -111,7 +114,7 @@ export function createMessageWriter(deps: MessageWriterDeps): MessageWriter {
       }
       transactions += 1;
       try {
-        results.push(await commitOne(deps.db, send, deps.clock));
+        results.push(await commitOne(deps.db, send, deps.clock, deps.policy));
       } catch (error) {
         // A send's own content can only be refused (a result) or collide on its clientMsgId (handled in commitOne);
         // anything else is the database failing, so the rest are not tried: against a database that is down,

@@ -39,7 +39,7 @@ export interface MessageService {
    * Idempotent on (sender, clientMsgId): a retry returns the original and publishes nothing
    * (CONFLICT if that id was used for a different room or body). Validates its input itself (the realtime layer
    * passes frames straight through). TOO_MANY_REQUESTS past the per-user send rate. The send gate (decided in the
-   * commit, under the room's lock): FORBIDDEN reason MUTED, POST_POLICY or BLOCKED (direct rooms), TOO_MANY_REQUESTS
+   * commit, under the room's lock): FORBIDDEN reason EMAIL_UNVERIFIED (REQUIRE_VERIFIED_EMAIL), MUTED, POST_POLICY or BLOCKED (direct rooms), TOO_MANY_REQUESTS
    * reason SLOW_MODE with retryAfterSeconds.
    */
   send(userId: string, input: SendMessageInput): Promise<SendOutcome>;
@@ -66,6 +66,8 @@ export interface MessageServiceDeps {
   sendRate: BucketRule;
   /** When mutes are over, for the send gate (default: the system clock). */
   clock?: Clock;
+  /** REQUIRE_VERIFIED_EMAIL: sends of users without a verified address are refused (FORBIDDEN, EMAIL_UNVERIFIED). */
+  requireVerifiedEmail?: boolean;
   /** Group commit: the most sends per transaction (default 256), and a report after each batch (tests, metrics). */
   batching?: { maxBatchSize?: number; maxQueued?: number; onBatch?: (report: BatchReport) => void };
 }
@@ -79,6 +81,7 @@ export function createMessageService(deps: MessageServiceDeps): MessageService {
     log: deps.log,
     logger: deps.logger,
     clock: deps.clock ?? systemClock,
+    policy: { requireVerifiedEmail: deps.requireVerifiedEmail ?? false },
     maxBatchSize: deps.batching?.maxBatchSize,
     maxQueued: deps.batching?.maxQueued,
     onBatch: (report) => {

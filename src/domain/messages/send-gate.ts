@@ -18,7 +18,17 @@ export interface Sender {
   blocked: boolean;
   /** Slow-mode rooms only: seconds since the member's previous message in the room (null: none, or no slow mode). */
   sinceLastSeconds: number | null;
+  /** users.email_verified_at is set (read with the member row: no extra query). */
+  emailVerified: boolean;
 }
+
+/** Server-wide rules of the gate (config). */
+export interface SendPolicy {
+  /** REQUIRE_VERIFIED_EMAIL: only users with a verified address may post. */
+  requireVerifiedEmail: boolean;
+}
+
+export const OPEN_SEND_POLICY: SendPolicy = { requireVerifiedEmail: false };
 
 /** The room's rules for who may post, as read under its lock. */
 export interface PostingRules {
@@ -32,7 +42,10 @@ export interface PostingRules {
  * `sendersIn` read after taking it, so it holds on every instance: a mute, block or setting committed before the
  * batch took the lock is seen, one committed after waits for the batch. Lasting refusals first, slow mode last.
  */
-export function gateRefusal(room: PostingRules, sender: Sender, postedInBatch: boolean): DomainError | null {
+export function gateRefusal(room: PostingRules, sender: Sender, postedInBatch: boolean, policy: SendPolicy): DomainError | null {
+  if (policy.requireVerifiedEmail && !sender.emailVerified) {
+    return new DomainError("FORBIDDEN", "verify your email address before sending messages", { reason: "EMAIL_UNVERIFIED" });
+  }
   if (sender.muted) return new DomainError("FORBIDDEN", "muted in this room", { reason: "MUTED" });
   if (room.postPolicy === "moderators") {
     const refused = permissionRefusal(sender.role, "announce", "POST_POLICY");

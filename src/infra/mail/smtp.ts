@@ -1,0 +1,22 @@
+import nodemailer from "nodemailer";
+import type { Logger } from "../../lib/logger.ts";
+import type { Mailer } from "./mail.ts";
+
+/**
+ * Email over SMTP (SMTP_URL: `smtp://user:pass@host:587` upgrades with STARTTLS when offered, `smtps://…:465` is TLS
+ * from the start). Connections are pooled; a refused or unreachable server rejects `send`, so the job is retried.
+ */
+export function createSmtpMailer(options: { url: string; from: string; logger: Logger }): Mailer {
+  const transport = nodemailer.createTransport(options.url);
+  // The URL may carry a password: only its host goes to the log.
+  options.logger.info("email goes out over SMTP", { host: new URL(options.url).host });
+  return {
+    async send(mail) {
+      const info = await transport.sendMail({ from: options.from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html });
+      return { messageId: info.messageId };
+    },
+    async close() {
+      transport.close();
+    },
+  };
+}
