@@ -5,7 +5,7 @@ import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import { reports } from "../../src/infra/db/schema.ts";
 import { databaseKinds } from "../support/databases.ts";
 import { createTestDeps, type TestDeps } from "../support/test-deps.ts";
-import { createUsers, setRole, token } from "./room-fixtures.ts";
+import { createUsers, roomWithRoles, token } from "./room-fixtures.ts";
 import { callerFor, domainError, inputIssues, NOT_A_MEMBER, trpcError } from "./trpc-calls.ts";
 
 /**
@@ -24,14 +24,7 @@ describe.each(databaseKinds)("reports on %s", (kind) => {
 
   const api = (user: UserPublic) => callerFor(deps.services, user.id);
 
-  async function roomWith(owner: UserPublic, ...others: [UserPublic, MemberRole][]): Promise<Room> {
-    const room = await deps.services.rooms.create(owner.id, { name: token(), kind: "public" });
-    for (const [user, role] of others) {
-      await deps.services.rooms.join(user.id, room.id);
-      if (role !== "member") await setRole(deps, room.id, user.id, role);
-    }
-    return deps.services.rooms.get(owner.id, room.id);
-  }
+  const roomWith = (owner: UserPublic, ...others: [UserPublic, MemberRole][]): Promise<Room> => roomWithRoles(deps, owner, "public", others);
 
   const send = async (user: UserPublic, room: Room, body: string) =>
     (await deps.services.messages.send(user.id, { roomId: room.id, clientMsgId: `r-${token()}`, body })).message;

@@ -6,7 +6,7 @@ import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import { users } from "../../src/infra/db/schema.ts";
 import { databaseKinds } from "../support/databases.ts";
 import { createTestDeps, type TestDeps } from "../support/test-deps.ts";
-import { createUsers, inviteAndAccept, setRole, token } from "./room-fixtures.ts";
+import { createUsers, roomWithRoles, token } from "./room-fixtures.ts";
 import { callerFor, inputIssues, NOT_A_MEMBER, trpcError } from "./trpc-calls.ts";
 
 /**
@@ -24,15 +24,7 @@ describe.each(databaseKinds)("room audit log on %s", (kind) => {
 
   const api = (user: UserPublic) => callerFor(deps.services, user.id);
 
-  /** A private room of `owner` with the others in it, each given the role beside them (set directly: no entries). */
-  async function roomWith(owner: UserPublic, ...others: [UserPublic, MemberRole][]): Promise<Room> {
-    const room = await deps.services.rooms.create(owner.id, { name: token(), kind: "private" });
-    for (const [user, role] of others) {
-      await inviteAndAccept(deps, owner.id, room.id, user.id);
-      if (role !== "member") await setRole(deps, room.id, user.id, role);
-    }
-    return deps.services.rooms.get(owner.id, room.id);
-  }
+  const roomWith = (owner: UserPublic, ...others: [UserPublic, MemberRole][]): Promise<Room> => roomWithRoles(deps, owner, "private", others);
 
   async function entries(room: Room, reader: UserPublic): Promise<RoomAuditEntry[]> {
     return (await api(reader).rooms.auditLog({ roomId: room.id, limit: 100 })).items;

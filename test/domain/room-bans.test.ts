@@ -6,7 +6,7 @@ import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import { roomInvitations } from "../../src/infra/db/schema.ts";
 import { databaseKinds } from "../support/databases.ts";
 import { createTestDeps, settle, type TestDeps } from "../support/test-deps.ts";
-import { createUsers, setRole, token } from "./room-fixtures.ts";
+import { createUsers, roomWithRoles, token } from "./room-fixtures.ts";
 import { callerFor, domainError, inputIssues, NOT_A_MEMBER, trpcError } from "./trpc-calls.ts";
 
 const BANNED = { code: "FORBIDDEN", reason: "BANNED" } as const;
@@ -28,15 +28,7 @@ describe.each(databaseKinds)("room bans on %s", (kind) => {
 
   const api = (user: UserPublic) => callerFor(deps.services, user.id);
 
-  /** A public room of `owner` that the others joined, each given the role beside them. */
-  async function roomWith(owner: UserPublic, ...others: [UserPublic, MemberRole][]): Promise<Room> {
-    const room = await deps.services.rooms.create(owner.id, { name: token(), kind: "public" });
-    for (const [user, role] of others) {
-      await deps.services.rooms.join(user.id, room.id);
-      if (role !== "member") await setRole(deps, room.id, user.id, role);
-    }
-    return deps.services.rooms.get(owner.id, room.id);
-  }
+  const roomWith = (owner: UserPublic, ...others: [UserPublic, MemberRole][]): Promise<Room> => roomWithRoles(deps, owner, "public", others);
 
   const memberIds = async (room: Room, reader: UserPublic): Promise<string[]> =>
     (await deps.services.rooms.members(reader.id, { roomId: room.id, limit: 200 })).items.map((member) => member.user.id);

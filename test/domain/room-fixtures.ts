@@ -1,5 +1,5 @@
 import { and, eq } from "drizzle-orm";
-import type { MemberRole } from "../../src/domain/rooms/rooms.schema.ts";
+import type { MemberRole, Room } from "../../src/domain/rooms/rooms.schema.ts";
 import type { RoomService } from "../../src/domain/rooms/rooms.service.ts";
 import { roomMembers } from "../../src/infra/db/schema.ts";
 import type { UserPublic } from "../../src/domain/users/users.schema.ts";
@@ -41,4 +41,23 @@ export async function inviteAndAccept(
 ): Promise<void> {
   const { invitationId } = await deps.services.rooms.invite(inviterId, { roomId, userId: inviteeId });
   if (invitationId) await deps.services.rooms.acceptInvite(inviteeId, invitationId);
+}
+
+/**
+ * A room of `owner` with each of `others` in it at the role beside them: a public room they joined, or a private one
+ * they were invited to and accepted. Roles are set directly (setRole); the room is returned as it is afterwards.
+ */
+export async function roomWithRoles(
+  deps: TestDeps,
+  owner: UserPublic,
+  kind: "public" | "private",
+  others: readonly (readonly [UserPublic, MemberRole])[],
+): Promise<Room> {
+  const room = await deps.services.rooms.create(owner.id, { name: token(), kind });
+  for (const [user, role] of others) {
+    if (kind === "public") await deps.services.rooms.join(user.id, room.id);
+    else await inviteAndAccept(deps, owner.id, room.id, user.id);
+    if (role !== "member") await setRole(deps, room.id, user.id, role);
+  }
+  return deps.services.rooms.get(owner.id, room.id);
 }

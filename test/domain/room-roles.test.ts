@@ -4,7 +4,7 @@ import type { MemberRole, Room } from "../../src/domain/rooms/rooms.schema.ts";
 import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import { databaseKinds } from "../support/databases.ts";
 import { createTestDeps, settle, type TestDeps } from "../support/test-deps.ts";
-import { createUsers, inviteAndAccept, setRole, token } from "./room-fixtures.ts";
+import { createUsers, roomWithRoles } from "./room-fixtures.ts";
 import { callerFor, domainError, inputIssues, NOT_A_MEMBER, trpcError } from "./trpc-calls.ts";
 
 const LAST_OWNER = { code: "CONFLICT", reason: "LAST_OWNER" } as const;
@@ -24,15 +24,7 @@ describe.each(databaseKinds)("room roles on %s", (kind) => {
 
   const api = (user: UserPublic) => callerFor(deps.services, user.id);
 
-  /** A private room of `owner` with the others in it, each given the role beside them. */
-  async function roomWith(owner: UserPublic, ...others: [UserPublic, MemberRole][]): Promise<Room> {
-    const room = await deps.services.rooms.create(owner.id, { name: token(), kind: "private" });
-    for (const [user, role] of others) {
-      await inviteAndAccept(deps, owner.id, room.id, user.id);
-      if (role !== "member") await setRole(deps, room.id, user.id, role);
-    }
-    return deps.services.rooms.get(owner.id, room.id);
-  }
+  const roomWith = (owner: UserPublic, ...others: [UserPublic, MemberRole][]): Promise<Room> => roomWithRoles(deps, owner, "private", others);
 
   async function roles(room: Room, reader: UserPublic): Promise<Record<string, MemberRole>> {
     const { items } = await deps.services.rooms.members(reader.id, { roomId: room.id, limit: 200 });

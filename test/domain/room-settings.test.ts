@@ -4,7 +4,7 @@ import type { UserPublic } from "../../src/domain/users/users.schema.ts";
 import { databaseKinds } from "../support/databases.ts";
 import { logReader } from "../support/room-log.ts";
 import { createTestDeps, settle, type TestDeps } from "../support/test-deps.ts";
-import { createUsers, setRole, token } from "./room-fixtures.ts";
+import { createUsers, roomWithRoles } from "./room-fixtures.ts";
 import { callerFor, inputIssues, trpcError } from "./trpc-calls.ts";
 
 /**
@@ -23,14 +23,7 @@ describe.each(databaseKinds)("room settings on %s", (kind) => {
 
   const api = (user: UserPublic) => callerFor(deps.services, user.id);
 
-  async function roomWith(owner: UserPublic, ...others: [UserPublic, MemberRole][]): Promise<Room> {
-    const room = await deps.services.rooms.create(owner.id, { name: token(), kind: "public" });
-    for (const [user, role] of others) {
-      await deps.services.rooms.join(user.id, room.id);
-      if (role !== "member") await setRole(deps, room.id, user.id, role);
-    }
-    return deps.services.rooms.get(owner.id, room.id);
-  }
+  const roomWith = (owner: UserPublic, ...others: [UserPublic, MemberRole][]): Promise<Room> => roomWithRoles(deps, owner, "public", others);
 
   it("gives every new room the defaults: server member limit, whole history, everyone posts, attachments, no slow mode", async () => {
     const [owner] = await createUsers(deps, 1);
