@@ -188,6 +188,11 @@ export const messages = pgTable(
     pinnedAt: timestamp("pinned_at", { withTimezone: true }),
     pinnedBy: uuid("pinned_by").references(() => users.id, { onDelete: "set null" }),
     hasLink: boolean("has_link").notNull().default(false),
+    /**
+     * The files attached when it was sent ([] for none): an `Attachment[]` copied from their `files` rows, so a read
+     * needs no join. Immutable after the send; [] again once the message is deleted (its files go with it).
+     */
+    attachments: jsonb("attachments").notNull().default(sql`'[]'::jsonb`),
     /** Full-text search over the body: the 'simple' configuration (lower-cased words, no stemming, no stop words — no language assumed). */
     search: tsvector("search").generatedAlwaysAs(sql`to_tsvector('simple', body)`),
   },
@@ -620,7 +625,10 @@ export const files = pgTable(
     status: text("status").notNull().default("pending"),
     width: integer("width"),
     height: integer("height"),
+    /** An image's thumbnail (a WebP the server made at complete), and its size; null for none. */
     thumbnailKey: text("thumbnail_key"),
+    thumbnailWidth: integer("thumbnail_width"),
+    thumbnailHeight: integer("thumbnail_height"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     completedAt: timestamp("completed_at", { withTimezone: true }),
   },
