@@ -37,6 +37,7 @@ export type { ResumePosition, ResumePositions, RoomEventPage } from "./domain/ro
 export type { SignedIn } from "./domain/auth/auth.router.ts";
 export type { SessionSummary } from "./domain/auth/auth.schema.ts";
 export type {
+  Attachment,
   Message,
   MessageEdits,
   MessageKind,

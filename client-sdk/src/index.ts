@@ -23,6 +23,7 @@ export { fullJitterDelay, type BackoffOptions } from "./realtime/backoff.ts";
 // The server's contract, shipped in this package's declarations (build.mjs): calls, socket frames and events.
 export type {
   AppRouter,
+  Attachment,
   BlockedUser,
   ClientFrame,
   CloseCode,

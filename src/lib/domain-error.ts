@@ -43,6 +43,9 @@ export type DomainErrorReason =
   | "ATTACHMENTS_OFF"
   | "UPLOAD_MISSING"
   | "FILE_CONTENT"
+  | "FILE_NOT_READY"
+  | "FILE_ATTACHED"
+  | "ATTACHMENT_ROOM"
   | "EMAIL_TOKEN"
   | "EMAIL_UNVERIFIED";
 

@@ -59,7 +59,7 @@ describe.each(combos)("files on %s with %s storage", (kind, storageKind) => {
   const send = (created: CreatedUpload, bytes: Uint8Array): Promise<Response> =>
     postUpload({ ...created.upload, expiresAt: new Date(created.expiresAt) }, bytes);
 
-  it("takes an image into a room: checked, measured, and downloadable by another member only", async () => {
+  it("takes an image into a room: checked, measured, and downloadable by its uploader only until it is sent", async () => {
     const [alice, bob, eve] = await createUsers(deps, 3);
     const room = await roomOf(alice, bob);
     const bytes = png(640, 480);
@@ -69,12 +69,14 @@ describe.each(combos)("files on %s with %s storage", (kind, storageKind) => {
     expect(file).toMatchObject({ status: "ready", width: 640, height: 480, size: 200, contentType: "image/png", filename: "cat.png" });
     expect(await deps.services.files.complete(alice.id, created.fileId)).toEqual(file); // again: the same answer
 
-    const { url } = await deps.services.files.url(bob.id, created.fileId);
+    const { url } = await deps.services.files.url(alice.id, created.fileId);
     const response = await fetch(url);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-disposition")).toMatch(/^inline; filename="cat.png"/);
     expect(new Uint8Array(await response.arrayBuffer())).toEqual(bytes);
 
+    // Other members see it once it is sent (message-attachments.test.ts); nobody else ever.
+    expect(await domainError(deps.services.files.url(bob.id, created.fileId))).toMatchObject({ code: "NOT_FOUND" });
     expect(await domainError(deps.services.files.url(eve.id, created.fileId))).toMatchObject({ code: "NOT_FOUND" });
   });
 
@@ -107,7 +109,7 @@ describe.each(combos)("files on %s with %s storage", (kind, storageKind) => {
     const created = await createUpload(alice, room, "report.pdf", "application/pdf", PDF.byteLength);
     expect((await send(created, PDF)).status).toBe(204);
     await deps.services.files.complete(alice.id, created.fileId);
-    const response = await fetch((await deps.services.files.url(bob.id, created.fileId)).url);
+    const response = await fetch((await deps.services.files.url(alice.id, created.fileId)).url);
     expect(response.headers.get("content-disposition")).toMatch(/^attachment; filename="report.pdf"/);
   });
 

@@ -165,7 +165,7 @@ describe("hostile strings in every procedure (Bun)", () => {
     "rooms.mutes": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT, cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
     "messages.send": {
       valid: () => ({ roomId: room.id, clientMsgId: `h-${crypto.randomUUID()}`, body: "fine", replyTo: seed.id }),
-      strings: { roomId: HOSTILE_TEXT, clientMsgId: HOSTILE_TEXT, body: HOSTILE_TEXT, replyTo: HOSTILE_TEXT, threadRootId: HOSTILE_TEXT },
+      strings: { roomId: HOSTILE_TEXT, clientMsgId: HOSTILE_TEXT, body: HOSTILE_TEXT, replyTo: HOSTILE_TEXT, threadRootId: HOSTILE_TEXT, attachments: HOSTILE_TEXT },
     },
     "messages.list": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT } },
     "messages.search": {
@@ -242,5 +242,5 @@ describe("hostile strings in every procedure (Bun)", () => {
     const refusedAsInput = answers.filter(({ context, answer }) => !context.endsWith(" valid") && answer.errorCode === "BAD_REQUEST");
     expect(refusedAsInput.length).toBeGreaterThan(answers.length / 2);
     expect(server.logs.filter((line) => line.level === "error")).toEqual([]);
-  });
+  }, 120_000);
 });

@@ -4,6 +4,7 @@ import type { Message } from "../../src/contract.ts";
 export function messageFixture(fields: Pick<Message, "id" | "roomId" | "seq" | "sender" | "body" | "createdAt"> & Partial<Message>): Message {
   return {
     kind: "text",
+    attachments: [],
     editedAt: null,
     deletedAt: null,
     deletedBy: null,

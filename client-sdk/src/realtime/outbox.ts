@@ -8,6 +8,7 @@ export interface PendingSend {
   replyTo?: string;
   threadRootId?: string;
   alsoInRoom?: boolean;
+  attachments?: string[];
 }
 
 /**

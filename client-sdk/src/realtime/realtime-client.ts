@@ -51,6 +51,8 @@ export interface SendOptions {
   threadRootId?: string;
   /** A thread reply also shown on the main timeline. */
   alsoInRoom?: boolean;
+  /** Completed uploads (files.createUpload, then files.complete) for this room, ≤ 10; the body may then be "". */
+  attachments?: string[];
 }
 
 export interface RealtimeClient {

@@ -1,14 +1,14 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { BucketRule, FilesConfig } from "../../config.ts";
 import type { Database } from "../../infra/db/database.ts";
-import { files } from "../../infra/db/schema.ts";
+import { files, messages } from "../../infra/db/schema.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import type { FileStorage } from "../../infra/storage/storage.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { JobPayloads } from "../jobs/enqueue.ts";
 import { enqueueJob } from "../jobs/enqueue.ts";
-import { findMemberRoom, findRoomForUser } from "../rooms/room-access.ts";
+import { findMemberRoom, findRoomForUser, historyStart } from "../rooms/room-access.ts";
 import { checkContent, dispositionFor, extensionFits, SNIFF_BYTES } from "./file-content.ts";
 import type { CreatedUpload, CreateUploadRequest, FileInfo, FileUrl } from "./files.schema.ts";
 
@@ -45,6 +45,22 @@ export function createFileService(deps: FileServiceDeps): FileService {
   async function discard(file: FileRow): Promise<void> {
     await storage.delete(file.storageKey);
     await database.db.update(files).set({ status: "deleted" }).where(eq(files.id, file.id));
+  }
+
+  /**
+   * Who may have a URL: an attachment's uploader until it is sent, then those who may see its message (members
+   * whose history reaches its seq); a room avatar's room members; a user avatar, anyone signed in. Everyone else is
+   * told the file does not exist.
+   */
+  async function requireMayRead(userId: string, file: FileRow & { messageSeq: number | null }): Promise<void> {
+    if (file.purpose === "avatar") return;
+    if (file.purpose === "attachment" && file.messageSeq === null) {
+      if (file.ownerId !== userId) throw noSuchFile();
+      return;
+    }
+    const found = file.roomId ? await findRoomForUser(database.db, userId, file.roomId) : null;
+    if (!found || found.role === null) throw noSuchFile();
+    if (file.messageSeq !== null && file.messageSeq < historyStart(found.room, found.joinedSeq)) throw noSuchFile();
   }
 
   function toInfo(file: FileRow, status: "pending" | "ready"): FileInfo {
@@ -153,13 +169,14 @@ export function createFileService(deps: FileServiceDeps): FileService {
     },
 
     async url(userId, fileId) {
-      const [file] = await database.db.select().from(files).where(eq(files.id, fileId));
+      const [file] = await database.db
+        .select({ file: files, messageSeq: messages.seq })
+        .from(files)
+        .leftJoin(messages, eq(messages.id, files.messageId))
+        .where(eq(files.id, fileId))
+        .then((rows) => rows.map((row) => ({ ...row.file, messageSeq: row.messageSeq })));
       if (!file || file.status !== "ready") throw noSuchFile();
-      if (file.ownerId !== userId && file.purpose !== "avatar") {
-        // Attachments and room avatars: the room's members see them (a message's readers, once messages attach).
-        const found = file.roomId ? await findRoomForUser(database.db, userId, file.roomId) : null;
-        if (!found || found.role === null) throw noSuchFile();
-      }
+      await requireMayRead(userId, file);
       const url = await storage.downloadUrl(file.storageKey, {
         expiresInSeconds: DOWNLOAD_TTL_SECONDS,
         disposition: dispositionFor(file.contentType),

@@ -1,11 +1,12 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { BucketRule } from "../../config.ts";
 import type { Database, Db } from "../../infra/db/database.ts";
-import { messageEdits, messageMentions, messageReactions, messages, roomMembers, users } from "../../infra/db/schema.ts";
+import { files, messageEdits, messageMentions, messageReactions, messages, roomMembers, users } from "../../infra/db/schema.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { LoggedRoomEvent, ThreadRoot } from "../events.ts";
+import { disposeFiles } from "../files/file-disposal.ts";
 import type { EventDraft } from "../room-log/event-rows.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
 import { may, requireOutranks, requirePermission } from "../rooms/permissions.ts";
@@ -279,8 +280,11 @@ export function createMessageChanges(deps: MessageChangesDeps): MessageChanges {
             hasLink: false,
             pinnedAt: null,
             pinnedBy: null,
+            attachments: [],
           })
           .where(eq(messages.id, target.id));
+        // Its files go with it: no URL from now on, their objects removed by the outbox.
+        await disposeFiles(tx, eq(files.messageId, target.id), `files.deleteObjects:message:${target.id}`);
         if (target.threadRootId) await recountThread(tx, target.threadRootId);
         return {
           drafts: [{ type: "message.deleted", data: null, actorId: userId, messageId: target.id }],

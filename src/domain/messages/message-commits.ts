@@ -7,8 +7,9 @@ import type { ThreadRoot } from "../events.ts";
 import { may } from "../rooms/permissions.ts";
 import { notAMember } from "../rooms/room-access.ts";
 import type { UserPublic } from "../users/users.schema.ts";
+import { attachmentsFor, findAttachable, kindOf, sameAttachments } from "./message-attachments.ts";
 import { findMessages, findMessagesByIds, MAX_THREAD_PARTICIPANTS, toMessage } from "./message-rows.ts";
-import type { Message, SendMessageInput } from "./messages.schema.ts";
+import type { Attachment, Message, MessageKind, SendMessageInput } from "./messages.schema.ts";
 import type { MentionRequest } from "./mentions.ts";
 import { gateRefusal, OPEN_SEND_POLICY, type Sender, type SendPolicy } from "./send-gate.ts";
 
@@ -49,9 +50,9 @@ function both<A, B>(issue: StatementIssue, first: () => Promise<A>, second: () =
   return first().then(async (a) => [a, await second()]);
 }
 
-/** A retry returns the original; the same clientMsgId for another room or body is refused. */
+/** A retry returns the original; the same clientMsgId for another room, body or attachments is refused. */
 function replay(original: Message, input: SendMessageInput): SendResult {
-  if (original.roomId !== input.roomId || original.body !== input.body) {
+  if (original.roomId !== input.roomId || original.body !== input.body || !sameAttachments(original.attachments, input.attachments)) {
     return { status: "failed", error: new DomainError("CONFLICT", "clientMsgId was already used for a different message") };
   }
   return { status: "sent", outcome: { message: original, created: false } };
@@ -83,6 +84,7 @@ export function commitBatch(
         kind: rooms.kind,
         postPolicy: rooms.postPolicy,
         slowModeSeconds: rooms.slowModeSeconds,
+        attachmentsAllowed: rooms.attachmentsAllowed,
       })
       .from(rooms)
       .where(sql`${rooms.id} = any(${array(roomIds, "uuid")})`)
@@ -105,6 +107,8 @@ export function commitBatch(
       () => findTargets(tx, sends),
       () => resolveMentions(tx, sends),
     );
+    const attachable = await findAttachable(tx, [...new Set(sends.flatMap((send) => send.input.attachments ?? []))]);
+    const attachedNow = new Set<string>(); // files attached by sends accepted earlier in this batch
 
     const results: SendResult[] = new Array(sends.length);
     const accepted: {
@@ -116,6 +120,8 @@ export function commitBatch(
       sender: UserPublic;
       mentions: string[];
       mentionsRoom: boolean;
+      kind: MessageKind;
+      attachments: Attachment[];
     }[] = [];
     const firstAccepted = new Map<string, number>(); // (sender, clientMsgId) → index in `accepted`
     const postedNow = new Set<string>(); // (room, sender) pairs with a message accepted in this batch: slow mode
@@ -140,6 +146,17 @@ export function commitBatch(
           results[index] = { status: "failed", error: refused };
           continue;
         }
+        const attachments = attachmentsFor(
+          send.input.attachments ?? [],
+          { senderId: send.senderId, roomId: send.input.roomId, attachmentsAllowed: room?.attachmentsAllowed ?? false },
+          attachable,
+          attachedNow,
+        );
+        if (attachments instanceof DomainError) {
+          results[index] = { status: "failed", error: attachments };
+          continue;
+        }
+        for (const attachment of attachments) attachedNow.add(attachment.fileId);
         const seq = (lastSeq.get(send.input.roomId) ?? 0) + 1;
         lastSeq.set(send.input.roomId, seq);
         // Thread-only replies are in the log but not on the main timeline: no ordinal, no unread.
@@ -160,6 +177,8 @@ export function commitBatch(
           mentions: [...new Set(names)],
           // @room is a mention of everyone only from those the table allows it; from anyone else it is text.
           mentionsRoom: send.mentions.room && may(sender.role, "mentionRoom"),
+          kind: kindOf(attachments),
+          attachments,
         });
       }
     }
@@ -188,9 +207,9 @@ export function commitBatch(
     // creation times never go back along a room's seqs. Per-row arrays (mentions) travel as comma-joined text:
     // unnest would flatten an array of arrays.
     const rows = sql`select batch.id, batch.room_id, batch.seq, batch.sender_id, batch.client_msg_id, batch.body,
-      clock_timestamp(), batch.main_ordinal, 'text', null, 0, null, null, batch.reply_to_id, batch.thread_root_id,
+      clock_timestamp(), batch.main_ordinal, batch.kind, null, 0, null, null, batch.reply_to_id, batch.thread_root_id,
       batch.also_in_room, 0, null, '{}'::uuid[], coalesce(string_to_array(nullif(batch.mentions, ''), ',')::uuid[], '{}'::uuid[]),
-      batch.mentions_room, '[]'::jsonb, null, null, batch.has_link from unnest(
+      batch.mentions_room, '[]'::jsonb, null, null, batch.has_link, batch.attachments::jsonb from unnest(
       ${array(accepted.map(({ id }) => id), "uuid")},
       ${array(accepted.map(({ send }) => send.input.roomId), "uuid")},
       ${array(accepted.map(({ seq }) => seq), "bigint")},
@@ -203,9 +222,11 @@ export function commitBatch(
       ${array(accepted.map(({ send }) => String(send.input.alsoInRoom === true)), "boolean")},
       ${array(accepted.map(({ mentions }) => mentions.join(",")), "text")},
       ${array(accepted.map(({ mentionsRoom }) => String(mentionsRoom)), "boolean")},
-      ${array(accepted.map(({ send }) => String(send.hasLink)), "boolean")}
+      ${array(accepted.map(({ send }) => String(send.hasLink)), "boolean")},
+      ${array(accepted.map(({ kind }) => kind), "text")},
+      ${array(accepted.map(({ attachments }) => JSON.stringify(attachments)), "text")}
     ) as batch(id, room_id, seq, sender_id, client_msg_id, body, main_ordinal, reply_to_id, thread_root_id,
-      also_in_room, mentions, mentions_room, has_link)`;
+      also_in_room, mentions, mentions_room, has_link, kind, attachments)`;
     // The log: one message.created per message, the same seq. Its foreign key to messages is checked at commit
     // (deferred), so the three statements may reach the database in any order.
     const logged = sql`select room_id, seq, 'message.created', sender_id, id, null::jsonb, clock_timestamp() from unnest(
@@ -226,13 +247,14 @@ export function commitBatch(
       mentions.filter((userId) => userId !== send.senderId).map((userId) => ({ messageId: id, userId, roomId: send.input.roomId, seq })),
     );
     if (mentionRows.length > 0) await tx.insert(messageMentions).values(mentionRows);
+    await markAttached(tx, accepted.flatMap(({ id, attachments }) => attachments.map((attachment) => ({ fileId: attachment.fileId, messageId: id }))));
     const roots = await updateThreadRoots(tx, accepted.filter(({ send }) => send.input.threadRootId !== undefined).map(({ send }) => ({ rootId: send.input.threadRootId as string, senderId: send.senderId })));
     for (const room of bumped) {
       // Invariant: nothing moves a locked room's seq, so the seqs handed out above are exactly the new ones.
       if (room.lastSeq !== lastSeq.get(room.id)) throw new Error(`room ${room.id} seq moved under its lock`);
     }
     const insertedAt = new Map(inserted.map((row) => [key(row.roomId, String(row.seq)), row]));
-    const created = accepted.map(({ index, send, seq, sender, id, mentions, mentionsRoom }) => {
+    const created = accepted.map(({ index, send, seq, sender, id, mentions, mentionsRoom, kind, attachments }) => {
       const row = insertedAt.get(key(send.input.roomId, String(seq)));
       if (!row) throw new Error("message insert returned fewer rows than it was given");
       const target = send.input.replyTo === undefined ? null : targets.get(send.input.replyTo);
@@ -241,7 +263,7 @@ export function commitBatch(
           id,
           roomId: send.input.roomId,
           seq,
-          kind: "text",
+          kind,
           body: send.input.body,
           createdAt: row.createdAt,
           editedAt: null,
@@ -258,6 +280,7 @@ export function commitBatch(
           pinnedAt: null,
           pinnedBy: null,
           hasLink: send.hasLink,
+          attachments,
         },
         sender,
         reply: target ? { id: target.id, body: target.body, deletedAt: target.deletedAt, sender: target.sender } : null,
@@ -447,6 +470,15 @@ async function updateThreadRoots(tx: Db, replies: readonly { rootId: string; sen
     where root.id = batch.id`);
   const updated = await findMessagesByIds(tx, rootIds, null);
   return new Map(updated.map((root) => [root.id, { messageId: root.id, thread: root.thread }]));
+}
+
+/** Ties the batch's attached files to their messages: a file is attached once (see message-attachments.ts). */
+async function markAttached(tx: Db, pairs: readonly { fileId: string; messageId: string }[]): Promise<void> {
+  if (pairs.length === 0) return;
+  await tx.execute(sql`update files set message_id = batch.message_id
+    from unnest(${array(pairs.map((pair) => pair.fileId), "uuid")}, ${array(pairs.map((pair) => pair.messageId), "uuid")})
+      as batch(file_id, message_id)
+    where files.id = batch.file_id`);
 }
 
 /** `array()` for a column that may be null per row. */

@@ -3,7 +3,7 @@ import { alias } from "drizzle-orm/pg-core";
 import type { Db } from "../../infra/db/database.ts";
 import { messages, users } from "../../infra/db/schema.ts";
 import type { UserPublic } from "../users/users.schema.ts";
-import type { Message, MessageKind, ReactionCount, ReplyQuote } from "./messages.schema.ts";
+import type { Attachment, Message, MessageKind, ReactionCount, ReplyQuote } from "./messages.schema.ts";
 
 /** How much of a replied-to message a reply quotes. */
 export const EXCERPT_CHARS = 140;
@@ -32,6 +32,7 @@ export const messageColumns = {
   pinnedAt: messages.pinnedAt,
   pinnedBy: messages.pinnedBy,
   hasLink: messages.hasLink,
+  attachments: messages.attachments,
 };
 
 export const senderColumns = { id: users.id, username: users.username, displayName: users.displayName };
@@ -58,6 +59,8 @@ export interface StoredMessage {
   pinnedAt: Date | null;
   pinnedBy: string | null;
   hasLink: boolean;
+  /** `Attachment[]` as the send stored it. */
+  attachments: unknown;
 }
 
 /** Everything a `Message` is built from: the row, its sender, the quote of its target and its thread's repliers. */
@@ -89,6 +92,20 @@ function reactionsOf(stored: unknown, mine: readonly string[] | null | undefined
   return stored.map((entry: { emoji: string; count: number }) => ({ emoji: entry.emoji, count: Number(entry.count), me: own.has(entry.emoji) }));
 }
 
+function attachmentsOf(stored: unknown): Attachment[] {
+  if (!Array.isArray(stored)) return [];
+  // Rebuilt key by key: the client sees the same shape whatever else the stored JSON holds.
+  return stored.map((entry: Attachment) => ({
+    fileId: entry.fileId,
+    filename: entry.filename,
+    contentType: entry.contentType,
+    size: Number(entry.size),
+    width: entry.width ?? null,
+    height: entry.height ?? null,
+    thumbnail: entry.thumbnail ? { width: entry.thumbnail.width, height: entry.thumbnail.height } : null,
+  }));
+}
+
 /**
  * The one mapping from a row to a `Message`. Events, `messages.list`, `messages.thread`, search and `rooms.list`
  * all go through it, so a message has the same shape (and key order) wherever a client meets it.
@@ -110,6 +127,7 @@ export function toMessage({ message, sender, reply, participants, mine, senderBl
     kind: message.kind as MessageKind,
     sender: { id: sender.id, username: sender.username, displayName: sender.displayName },
     body: message.body,
+    attachments: attachmentsOf(message.attachments),
     createdAt: message.createdAt.toISOString(),
     editedAt: message.editedAt?.toISOString() ?? null,
     deletedAt: message.deletedAt?.toISOString() ?? null,

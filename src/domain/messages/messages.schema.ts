@@ -3,8 +3,33 @@ import { plainText } from "../plain-text.ts";
 import { pageCursor, PgTimestampText } from "../rooms/page-cursor.ts";
 import type { UserPublic } from "../users/users.schema.ts";
 
-/** What a message is: plain text now; `image` and `file` arrive with attachments (the body is then a caption). */
+/**
+ * What a message is: `text`; `image` when it carries attachments that are all images a browser shows inline (PNG,
+ * JPEG, GIF, WebP, AVIF); `file` when it carries any other attachment. With attachments the body is a caption and
+ * may be "".
+ */
 export type MessageKind = "text" | "image" | "file";
+
+/** The most files one message carries. */
+export const MAX_ATTACHMENTS = 10;
+
+/**
+ * A file a message carries, as it was when the message was sent (files do not change once completed). Its bytes
+ * are fetched through `files.url {fileId}` (and `variant: "thumbnail"` for the preview): short-lived signed URLs,
+ * issued to those who may see the message, so none is stored in the log or in a page that may be read much later.
+ */
+export interface Attachment {
+  fileId: string;
+  filename: string;
+  contentType: string;
+  /** Bytes. */
+  size: number;
+  /** An image's size in pixels; null for other files. */
+  width: number | null;
+  height: number | null;
+  /** A WebP preview that fits in 320×320, when the server could make one. */
+  thumbnail: { width: number; height: number } | null;
+}
 
 /**
  * A message as the room's log has made it: its current body (after edits), a tombstone once deleted, its reactions,
@@ -17,8 +42,10 @@ export interface Message {
   seq: number;
   kind: MessageKind;
   sender: UserPublic;
-  /** Plain text (clients render it); "" once deleted. */
+  /** Plain text (clients render it); "" once deleted, and may be "" for a message with attachments. */
   body: string;
+  /** Its files ([] for none, and once deleted: they are deleted with it). */
+  attachments: Attachment[];
   /** ISO 8601. */
   createdAt: string;
   /** When the body was last edited; null if never. */
@@ -95,22 +122,28 @@ function characterCount(value: string, atMost: number): number {
  * combining-mark sequences.
  * Bidi and zero-width characters are allowed in messages; clients render each message in its own bidi isolate.
  */
-export const MessageBody = z
-  .string()
-  .max(MAX_BODY_BYTES * 2, `body must be at most ${MAX_BODY_CHARS} characters`) // cheap pre-check before normalising
-  .transform((value) => value.normalize("NFC").trim())
-  .pipe(
-    z
-      .string()
-      .check(plainText({ field: "body", lines: "many" }))
-      .refine((value) => value.length > 0, { message: "body must not be empty" })
-      .refine((value) => characterCount(value, MAX_BODY_CHARS) <= MAX_BODY_CHARS, {
-        message: `body must be at most ${MAX_BODY_CHARS} characters`,
-      })
-      .refine((value) => new TextEncoder().encode(value).length <= MAX_BODY_BYTES, {
-        message: `body must be at most ${MAX_BODY_BYTES} bytes of UTF-8`,
-      }),
-  );
+function bodyText(empty: "allowed" | "refused") {
+  return z
+    .string()
+    .max(MAX_BODY_BYTES * 2, `body must be at most ${MAX_BODY_CHARS} characters`) // cheap pre-check before normalising
+    .transform((value) => value.normalize("NFC").trim())
+    .pipe(
+      z
+        .string()
+        .check(plainText({ field: "body", lines: "many" }))
+        .refine((value) => empty === "allowed" || value.length > 0, { message: "body must not be empty" })
+        .refine((value) => characterCount(value, MAX_BODY_CHARS) <= MAX_BODY_CHARS, {
+          message: `body must be at most ${MAX_BODY_CHARS} characters`,
+        })
+        .refine((value) => new TextEncoder().encode(value).length <= MAX_BODY_BYTES, {
+          message: `body must be at most ${MAX_BODY_BYTES} bytes of UTF-8`,
+        }),
+    );
+}
+
+export const MessageBody = bodyText("refused");
+/** A send's body: the message, or the caption of its attachments (then it may be "" or left out). */
+const SendBody = z.string().default("").pipe(bodyText("allowed"));
 
 /** Client-chosen idempotency key: a retry with the same id returns the original message. */
 export const ClientMsgId = z
@@ -129,11 +162,18 @@ export const SendOptions = {
   threadRootId: MessageId.optional(),
   /** A thread reply that is also shown on the main timeline. */
   alsoInRoom: z.boolean().optional(),
+  /** Completed uploads (files.complete) the sender made for this room, in the order shown; each attaches once. */
+  attachments: z
+    .array(z.uuid())
+    .max(MAX_ATTACHMENTS, `at most ${MAX_ATTACHMENTS} attachments`)
+    .refine((ids) => new Set(ids).size === ids.length, { message: "an attachment is listed twice" })
+    .optional(),
 };
 
 export const SendMessageInput = z
-  .strictObject({ roomId: z.uuid(), clientMsgId: ClientMsgId, body: MessageBody, ...SendOptions })
-  .refine((input) => !input.alsoInRoom || input.threadRootId !== undefined, { message: "alsoInRoom needs threadRootId" });
+  .strictObject({ roomId: z.uuid(), clientMsgId: ClientMsgId, body: SendBody, ...SendOptions })
+  .refine((input) => !input.alsoInRoom || input.threadRootId !== undefined, { message: "alsoInRoom needs threadRootId" })
+  .refine((input) => input.body.length > 0 || (input.attachments?.length ?? 0) > 0, { message: "body must not be empty", path: ["body"] });
 export type SendMessageInput = z.infer<typeof SendMessageInput>;
 
 export const EditMessageInput = z.strictObject({ messageId: MessageId, body: MessageBody });
