@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuthSession, IssuedTokens, RequestMeta } from "../../src/domain/auth/auth.schema.ts";
 import type { MemberRole, Room } from "../../src/domain/rooms/rooms.schema.ts";
 import type { UserPublic } from "../../src/domain/users/users.schema.ts";
-import { friendRequests, friendships, roomInvitations, roomMembers, rooms, userBlocks, users } from "../../src/infra/db/schema.ts";
+import { files, friendRequests, friendships, jobs, roomInvitations, roomMembers, rooms, userBlocks, users } from "../../src/infra/db/schema.ts";
 import { createCaller } from "../../src/transport/trpc/app-router.ts";
 import { createInnerContext } from "../../src/transport/trpc/context.ts";
 import { databaseKinds } from "../support/databases.ts";
@@ -223,5 +223,38 @@ describe.each(databaseKinds)("account deletion on %s", (kind) => {
       .from(roomMembers)
       .where(and(eq(roomMembers.roomId, direct.id), eq(roomMembers.userId, account.user.id)));
     expect(members).toEqual([]);
+  });
+  it("retires the files that were only theirs (uploads never sent) through the outbox, and keeps those sent with messages", async () => {
+    const account = await register();
+    const [stayer] = await createUsers(deps, 1);
+    const room = await roomWith(account.user, [stayer, "member"]); // the room outlives the account
+    const upload = (filename: string) =>
+      deps.services.files.createUpload(account.user.id, { purpose: "attachment", roomId: room.id, filename, contentType: "application/pdf", size: 100 });
+    const unsent = await upload("unsent.pdf");
+    const sent = await upload("sent.pdf");
+    await deps.database.db.update(files).set({ status: "ready" }).where(eq(files.id, sent.fileId));
+    await deps.services.messages.send(account.user.id, { roomId: room.id, clientMsgId: token(), body: "", attachments: [sent.fileId] });
+
+    await account.api.auth.deleteAccount({ password: PASSWORD });
+    const statuses = await deps.database.db.select({ id: files.id, status: files.status }).from(files).where(eq(files.ownerId, account.user.id));
+    expect(Object.fromEntries(statuses.map((row) => [row.id, row.status]))).toEqual({ [unsent.fileId]: "deleted", [sent.fileId]: "ready" });
+    const [job] = await deps.database.db.select().from(jobs).where(eq(jobs.idempotencyKey, `files.deleteObjects:account:${account.user.id}`));
+    expect(job?.payload).toEqual({ keys: [`files/${unsent.fileId}`] });
+  });
+
+  it("retires a room's files with the room when its last member leaves", async () => {
+    const account = await register();
+    const room = await deps.services.rooms.create(account.user.id, { name: token(), kind: "private" });
+    const { fileId } = await deps.services.files.createUpload(account.user.id, {
+      purpose: "attachment",
+      roomId: room.id,
+      filename: "left.pdf",
+      contentType: "application/pdf",
+      size: 100,
+    });
+    await account.api.auth.deleteAccount({ password: PASSWORD });
+    expect(await deps.database.db.select().from(rooms).where(eq(rooms.id, room.id))).toEqual([]);
+    const [job] = await deps.database.db.select().from(jobs).where(eq(jobs.idempotencyKey, `files.deleteObjects:room:${room.id}`));
+    expect(job?.payload).toEqual({ keys: [`files/${fileId}`] });
   });
 });

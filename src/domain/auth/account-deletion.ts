@@ -1,10 +1,11 @@
-import { and, eq, isNull, or } from "drizzle-orm";
+import { and, eq, inArray, isNull, or, type SQL } from "drizzle-orm";
 import type { Database } from "../../infra/db/database.ts";
-import { friendRequests, friendships, roomInvitations, userBlocks, users } from "../../infra/db/schema.ts";
+import { files, friendRequests, friendships, roomInvitations, userBlocks, users } from "../../infra/db/schema.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher } from "../events.ts";
+import { disposeFiles } from "../files/file-disposal.ts";
 import type { AuthSession, DeleteAccountInput, RequestMeta } from "./auth.schema.ts";
 import { verifyPassword } from "./password.ts";
 import type { SessionStore } from "./sessions.ts";
@@ -15,7 +16,8 @@ export interface AccountDeletion {
    * UNAUTHORIZED for a wrong password (counted like a failed login). Then: every session ends and its sockets close;
    * the account leaves every room (account-departure.ts; UNAVAILABLE, nothing deleted, if some room could not be
    * left); the row becomes a tombstone (see `tombstone`) so messages keep their sender; friendships, friend requests,
-   * blocks both ways and pending invitations go. Messages stay with their bodies: the conversations they belong to
+   * blocks both ways and pending invitations go, and so do their avatar and uploads never sent (their objects
+   * through the outbox). Messages stay with their bodies: the conversations they belong to
    * stay readable for everyone else in them.
    */
   deleteAccount(session: AuthSession, input: DeleteAccountInput, meta: RequestMeta): Promise<{ deleted: true }>;
@@ -52,6 +54,7 @@ function tombstone(userId: string, now: Date) {
     statusExpiresAt: null,
     timezone: null,
     dmPolicy: "nobody",
+    avatarFileId: null,
     deletedAt: now,
   };
 }
@@ -94,6 +97,12 @@ export function createAccountDeletion(deps: AccountDeletionDeps): AccountDeletio
         // The row lock orders this after (or before) any friends.* change to the same people.
         await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for("update");
         await tx.update(users).set(tombstone(userId, deps.clock.now())).where(eq(users.id, userId));
+        // Files that were only theirs go (their avatar, uploads never sent); files sent with messages stay with them.
+        await disposeFiles(
+          tx,
+          and(eq(files.ownerId, userId), isNull(files.messageId), inArray(files.purpose, ["attachment", "avatar"])) as SQL,
+          `files.deleteObjects:account:${userId}`,
+        );
         const friends = await tx.delete(friendships).where(eq(friendships.userId, userId)).returning({ otherId: friendships.friendId });
         await tx.delete(friendships).where(eq(friendships.friendId, userId));
         const requests = await tx

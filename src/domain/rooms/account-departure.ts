@@ -1,8 +1,9 @@
 import { and, asc, eq, ne, sql } from "drizzle-orm";
 import type { Database, Db } from "../../infra/db/database.ts";
-import { roomMembers, rooms } from "../../infra/db/schema.ts";
+import { files, roomMembers, rooms } from "../../infra/db/schema.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { LoggedRoomEvent } from "../events.ts";
+import { disposeFiles } from "../files/file-disposal.ts";
 import type { EventDraft } from "../room-log/event-rows.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
 import { recordAudit } from "./room-audit.ts";
@@ -54,6 +55,8 @@ export function createAccountDeparture(deps: {
         .from(roomMembers)
         .where(and(eq(roomMembers.roomId, roomId), ne(roomMembers.userId, userId)));
       if (!others || others.members === 0) {
+        // Its files go too: their rows with the room, their objects through the outbox.
+        await disposeFiles(tx, eq(files.roomId, roomId), `files.deleteObjects:room:${roomId}`);
         await tx.delete(rooms).where(eq(rooms.id, roomId));
         return "deleted";
       }

@@ -2,9 +2,10 @@ import { and, eq, ne, sql } from "drizzle-orm";
 import type { BucketRule } from "../../config.ts";
 import type { Database, Db } from "../../infra/db/database.ts";
 import type { RateLimiter } from "../../infra/rate-limit/rate-limit.ts";
-import { roomMembers, rooms } from "../../infra/db/schema.ts";
+import { files, roomMembers, rooms } from "../../infra/db/schema.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { DomainError } from "../../lib/domain-error.ts";
+import { disposeFiles } from "../files/file-disposal.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher, LoggedRoomEvent, UserEvent } from "../events.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
@@ -199,6 +200,8 @@ export function createRoomMembershipChanges(deps: RoomMembershipDeps): RoomMembe
         if (!others || others.members === 0) {
           // The last one out: the room goes, and its members, messages and log with it (cascades). Joins and
           // invites wait on the room's lock and then find no room.
+          // Its files go too: their rows with the room, their objects through the outbox.
+          await disposeFiles(tx, eq(files.roomId, roomId), `files.deleteObjects:room:${roomId}`);
           await tx.delete(rooms).where(eq(rooms.id, roomId));
           return { room, seq: null };
         }
