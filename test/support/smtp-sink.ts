@@ -8,6 +8,15 @@ export interface ReceivedMail {
   parsed: ParsedMail;
 }
 
+export interface SmtpSinkOptions {
+  /**
+   * How long the sink holds each message, received in full, before it answers 250 (a slow server): the sender sits
+   * mid-send meanwhile. A message whose sender hangs up during the hold never heard it was accepted, so it is not
+   * delivered — it goes to `abandoned`, as a server that only takes responsibility with its 250 would have it.
+   */
+  holdMs?: number;
+}
+
 /**
  * A real SMTP server in the test process (the `smtp-server` package): it speaks the protocol, accepts every message
  * and parses what arrived. `stop` takes it down and `start` brings it back on the same port (SMTP outages).
@@ -18,14 +27,21 @@ export interface SmtpSink {
   next(to: string, timeoutMs?: number): Promise<ReceivedMail>;
   /** Every message received so far to `to`, taken or not. */
   all(to: string): ReceivedMail[];
+  /** Every message delivered so far, to anyone, in order. */
+  received(): ReceivedMail[];
+  /** Messages received in full whose sender hung up before the sink's 250 (only with `holdMs`): not delivered. */
+  abandoned(): ReceivedMail[];
   stop(): Promise<void>;
   start(): Promise<void>;
 }
 
-export async function startSmtpSink(): Promise<SmtpSink> {
+export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const received: ReceivedMail[] = [];
+  const abandoned: ReceivedMail[] = [];
   const taken = new Set<ReceivedMail>();
   const waiters: { to: string; resolve(mail: ReceivedMail): void }[] = [];
+  /** Sessions whose connection closed (by id): a held message of one of them was never acknowledged. */
+  const hungUp = new Set<string>();
   const deliver = (mail: ReceivedMail): void => {
     received.push(mail);
     const index = waiters.findIndex((waiter) => mail.envelopeTo.includes(waiter.to));
@@ -34,6 +50,7 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     taken.add(mail);
     waiter!.resolve(mail);
   };
+  const hold = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
   const makeServer = (): SMTPServer =>
     new SMTPServer({
       authOptional: true,
@@ -41,11 +58,17 @@ export async function startSmtpSink(): Promise<SmtpSink> {
       logger: false,
       onData(stream, session, callback) {
         simpleParser(stream)
-          .then((parsed) => {
-            deliver({ envelopeTo: session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase()), parsed });
+          .then(async (parsed) => {
+            const mail = { envelopeTo: session.envelope.rcptTo.map((rcpt) => rcpt.address.toLowerCase()), parsed };
+            if (options.holdMs) await hold(options.holdMs);
+            if (hungUp.has(session.id)) abandoned.push(mail);
+            else deliver(mail);
             callback();
           })
           .catch((error: Error) => callback(error));
+      },
+      onClose(session) {
+        hungUp.add(session.id);
       },
     });
   let server = makeServer();
@@ -61,19 +84,26 @@ export async function startSmtpSink(): Promise<SmtpSink> {
         return Promise.resolve(waiting);
       }
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no email to ${to} within ${timeoutMs} ms`)), timeoutMs);
-        waiters.push({
+        const waiter = {
           to: address,
-          resolve: (mail) => {
+          resolve: (mail: ReceivedMail) => {
             clearTimeout(timer);
             resolve(mail);
           },
-        });
+        };
+        // A waiter that gave up takes nothing: the message stays for the next `next`.
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`no email to ${to} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.push(waiter);
       });
     },
     all(to) {
       return received.filter((mail) => mail.envelopeTo.includes(to.toLowerCase()));
     },
+    received: () => [...received],
+    abandoned: () => [...abandoned],
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
     async start() {
       server = makeServer();

@@ -4,7 +4,8 @@ import type { Mailer } from "./mail.ts";
 
 /**
  * Email over SMTP (SMTP_URL: `smtp://user:pass@host:587` upgrades with STARTTLS when offered, `smtps://…:465` is TLS
- * from the start). Connections are pooled; a refused or unreachable server rejects `send`, so the job is retried.
+ * from the start). Each message gets its own connection (nodemailer pools only when the URL asks, `?pool=true`): a
+ * refused or unreachable server rejects `send`, and the job is retried.
  */
 export function createSmtpMailer(options: { url: string; from: string; logger: Logger }): Mailer {
   const transport = nodemailer.createTransport(options.url);
