@@ -8,7 +8,9 @@ import type { Mailer } from "./mail.ts";
  * refused or unreachable server rejects `send`, and the job is retried.
  */
 export function createSmtpMailer(options: { url: string; from: string; logger: Logger }): Mailer {
-  const transport = nodemailer.createTransport(options.url);
+  // nodemailer's own timeouts are minutes long (10 for an idle socket): a server that accepts and then stalls would
+  // hold an outbox slot, its lease kept alive, all that time. A failed send is retried with backoff instead.
+  const transport = nodemailer.createTransport({ url: options.url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 });
   // The URL may carry a password: only its host goes to the log.
   options.logger.info("email goes out over SMTP", { host: new URL(options.url).host });
   return {
