@@ -1,6 +1,7 @@
 export { createParleyClient } from "./parley-client.ts";
 export type { Credentials, ParleyClient, ParleyClientOptions, Registration } from "./parley-client.ts";
 export type { ParleyApi } from "./rpc.ts";
+export { UploadRefusedError, type UploadRequest } from "./uploads.ts";
 export type { SessionTokens } from "./session.ts";
 export type {
   RealtimeClient,

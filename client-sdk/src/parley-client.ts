@@ -1,10 +1,11 @@
 import type { TRPCLink } from "@trpc/client";
-import type { AppRouter, UserProfile } from "../../src/contract.ts";
+import type { AppRouter, FileInfo, UserProfile } from "../../src/contract.ts";
 import type { BackoffOptions } from "./realtime/backoff.ts";
 import type { NetworkEnvironment } from "./realtime/network-watch.ts";
 import { createRealtimeClient, type RealtimeClient, type WebSocketConstructor } from "./realtime/realtime-client.ts";
 import { createApi, createPublicApi, DEFAULT_MAX_BATCH, errorCodeOf, type ParleyApi, parleyLink } from "./rpc.ts";
 import { createSession, type IssuedTokens, type SessionTokens } from "./session.ts";
+import { type UploadRequest, uploadFile } from "./uploads.ts";
 
 export interface ParleyClientOptions {
   /** The server's base URL, e.g. "https://chat.example.com". */
@@ -61,6 +62,12 @@ export interface ParleyClient {
    */
   getAccessToken(): Promise<string | null>;
   realtime: RealtimeClient;
+  /**
+   * Uploads a file the whole way: files.createUpload, the POST straight to storage (with progress in browsers),
+   * files.complete. Resolves with the ready file, to attach (`messages.send {attachments: [file.id]}`) or set as an
+   * avatar.
+   */
+  upload(request: UploadRequest): Promise<FileInfo>;
   register(input: Registration): Promise<UserProfile>;
   login(input: Credentials): Promise<UserProfile>;
   /** Cookie mode: signs in again from the refresh cookie (e.g. after a page reload). False when there is none. */
@@ -116,6 +123,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     link: () => parleyLink(linkOptions),
     getAccessToken: () => session.accessToken(),
     realtime,
+    upload: (request) => uploadFile(api, fetchImpl, request),
     async register(input) {
       const issued = await publicApi.auth.register.mutate({ ...input, refreshTokenIn });
       session.accept(issued);
