@@ -75,6 +75,15 @@ export function describeStorageContract(name: string, open: () => Promise<Storag
       expect(await subject.storage.head(key)).toBeNull();
     });
 
+    it("refuses an upload aimed at another key with a valid form for its own (someone else's file), and leaves that file alone", async () => {
+      const victim = uniqueKey();
+      await subject.storage.put(victim, bytesOf(50), "image/png");
+      const mine = await policy(uniqueKey());
+      const response = await postUpload(mine, bytesOf(100), { key: victim });
+      expect(response.status).toBe(403);
+      expect(await subject.storage.head(victim)).toEqual({ size: 50, contentType: "image/png" });
+    });
+
     it("refuses an upload after its policy expired", async () => {
       const key = uniqueKey();
       const upload = await policy(key, { expiresInSeconds: 1 });
