@@ -13,7 +13,7 @@ import { logReader } from "../support/room-log.ts";
 import { createTestDeps, type TestDeps } from "../support/test-deps.ts";
 import { openTestStorage, storageKinds } from "../support/test-storages.ts";
 import { createUsers, inviteAndAccept, token } from "./room-fixtures.ts";
-import { domainError } from "./trpc-calls.ts";
+import { callerFor, domainError } from "./trpc-calls.ts";
 
 const PDF = new TextEncoder().encode("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n");
 const photo = (width: number, height: number): Promise<Uint8Array> =>
@@ -78,6 +78,10 @@ describe.each(combos)("attachments on %s with %s storage", (kind, storageKind) =
     expect(await logReader(deps.services.roomLog).messages(room.id, shown.seq - 1)).toEqual([shown, filed]);
     const page = await deps.services.messages.list(bob.id, { roomId: room.id, limit: 10 });
     expect(page.messages.slice(-2)).toEqual([shown, filed]);
+    // Search finds a caption, and `has: "attachment"` keeps to messages with files.
+    await send(alice, room, [], "the quarterly report is late");
+    const found = await callerFor(deps.services, bob.id).messages.search({ query: "quarterly report", roomId: room.id, has: "attachment" });
+    expect(found.hits.map((hit) => hit.message.id)).toEqual([filed.id]);
   });
 
   it("gives a URL to members who may see the message and to nobody else; before the send, only to the uploader", async () => {
