@@ -102,40 +102,42 @@ export async function startServer(runtime: RuntimeName, env: Record<string, stri
   };
 }
 
-/** The environment every test server gets: in-memory PGlite, a fixed JWT secret, the test origin; `env` overrides. */
+/**
+ * What every test server is given beyond PATH, HOME and its data dir: in-memory PGlite, a fixed JWT secret, the test
+ * origin, generous rate limits. A spec that wants a server as shipped (`npm start`) passes each of these as "" (unset).
+ */
+export const TEST_SERVER_DEFAULTS: Readonly<Record<string, string>> = {
+  NODE_ENV: "test",
+  PORT: "0",
+  HOST: "127.0.0.1",
+  DATABASE_URL: "memory",
+  JWT_SECRET: "e2e-secret-e2e-secret-e2e-secret-0123456789",
+  ALLOWED_ORIGINS: TEST_ORIGIN,
+  LOG_LEVEL: "info",
+  DRAIN_MS: "200",
+  RATE_LIMIT_AUTH_PER_IP: "10000/1",
+  RATE_LIMIT_AUTH_PER_ACCOUNT_IP: "5000/1",
+  RATE_LIMIT_AUTH_PER_ACCOUNT: "10000/1",
+  RATE_LIMIT_SEND_PER_USER: "10000/1",
+  RATE_LIMIT_TYPING_PER_USER: "10000/1",
+  RATE_LIMIT_CALLS_PER_USER: "100000/1",
+  RATE_LIMIT_CALLS_PER_IP: "100000/1",
+  RATE_LIMIT_ROOM_CREATE_PER_USER: "10000/1",
+  RATE_LIMIT_INVITE_PER_USER: "10000/1",
+  RATE_LIMIT_OPEN_DIRECT_PER_USER: "10000/1",
+  RATE_LIMIT_JOIN_BY_LINK_PER_USER: "10000/1",
+  RATE_LIMIT_FRIEND_REQUEST_PER_USER: "10000/1",
+  RATE_LIMIT_BLOCK_PER_USER: "10000/1",
+  RATE_LIMIT_WS_TICKET_PER_USER: "10000/1",
+  RATE_LIMIT_EMAIL_PER_USER: "10000/1",
+  RATE_LIMIT_PASSWORD_RESET_PER_EMAIL: "10000/1",
+  // Tests that watch someone go offline should not wait out the production grace.
+  PRESENCE_OFFLINE_GRACE_MS: "300",
+};
+
+/** The environment every test server gets: TEST_SERVER_DEFAULTS in a data dir of its own; `env` overrides. */
 function serverEnv(dataDir: string, env: Record<string, string>): NodeJS.ProcessEnv {
-  return {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    NODE_ENV: "test",
-    PORT: "0",
-    HOST: "127.0.0.1",
-    DATABASE_URL: "memory",
-    DATA_DIR: dataDir,
-    JWT_SECRET: "e2e-secret-e2e-secret-e2e-secret-0123456789",
-    ALLOWED_ORIGINS: TEST_ORIGIN,
-    LOG_LEVEL: "info",
-    DRAIN_MS: "200",
-    RATE_LIMIT_AUTH_PER_IP: "10000/1",
-    RATE_LIMIT_AUTH_PER_ACCOUNT_IP: "5000/1",
-    RATE_LIMIT_AUTH_PER_ACCOUNT: "10000/1",
-    RATE_LIMIT_SEND_PER_USER: "10000/1",
-    RATE_LIMIT_TYPING_PER_USER: "10000/1",
-    RATE_LIMIT_CALLS_PER_USER: "100000/1",
-    RATE_LIMIT_CALLS_PER_IP: "100000/1",
-    RATE_LIMIT_ROOM_CREATE_PER_USER: "10000/1",
-    RATE_LIMIT_INVITE_PER_USER: "10000/1",
-    RATE_LIMIT_OPEN_DIRECT_PER_USER: "10000/1",
-    RATE_LIMIT_JOIN_BY_LINK_PER_USER: "10000/1",
-    RATE_LIMIT_FRIEND_REQUEST_PER_USER: "10000/1",
-    RATE_LIMIT_BLOCK_PER_USER: "10000/1",
-    RATE_LIMIT_WS_TICKET_PER_USER: "10000/1",
-    RATE_LIMIT_EMAIL_PER_USER: "10000/1",
-    RATE_LIMIT_PASSWORD_RESET_PER_EMAIL: "10000/1",
-    // Tests that watch someone go offline should not wait out the production grace.
-    PRESENCE_OFFLINE_GRACE_MS: "300",
-    ...env,
-  };
+  return { PATH: process.env.PATH, HOME: process.env.HOME, ...TEST_SERVER_DEFAULTS, DATA_DIR: dataDir, ...env };
 }
 
 /** What a server process that was expected to stop on its own printed, and how it exited. */
