@@ -9,6 +9,7 @@ import type { Deps } from "./deps.ts";
 import { systemClock } from "./lib/clock.ts";
 import { createRealtimeHub, type RealtimeHub } from "./realtime/hub.ts";
 import type { LocalFanout, SocketIo } from "./realtime/socket.ts";
+import { accountPages } from "./transport/http/account-pages.ts";
 import { bodyLimit } from "./transport/http/body-limit.ts";
 import { fileRoutes } from "./transport/http/file-routes.ts";
 import { healthRoutes } from "./transport/http/health.ts";
@@ -133,6 +134,9 @@ export function createApp(
       },
     }),
   );
+
+  // Where the emails' links land (PUBLIC_URL/verify-email, /reset-password): script-free forms.
+  app.route("/", accountPages({ services, clientIp, logger }));
 
   // Local-disk storage: uploads and downloads go through this server (S3 serves them itself otherwise).
   if (deps.fileStorage.local) app.route("/", fileRoutes({ storage: deps.fileStorage.local, allowedOrigins }));
