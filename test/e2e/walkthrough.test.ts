@@ -60,7 +60,13 @@ describe("the new-user walkthrough on the embedded default (`npm start`: PGlite,
       expect(existsSync(join(dataDir, "pglite")), "the database is PGlite under DATA_DIR").toBe(true);
       // PUBLIC_URL's default: the links in emails and the file URLs both lead to this server.
       const publicUrl = `http://localhost:${server.port}`;
-      await walkThrough({ probe: createHttpProbe(server.url), publicUrl, filesOrigin: publicUrl, mailbox: emlMailbox(join(dataDir, "mail")) });
+      await walkThrough({
+        probe: createHttpProbe(server.url),
+        publicUrl,
+        filesOrigin: publicUrl,
+        mailbox: emlMailbox(join(dataDir, "mail")),
+        linksOpenParley: true,
+      });
       const files = await readdir(join(dataDir, "files", "files"));
       expect(files.filter((name) => !name.endsWith(".meta.json")), "both uploads are on the data dir's disk").toHaveLength(2);
     },
@@ -118,6 +124,7 @@ describe.skipIf(!postgresUrl || !redisUrl || skipS3)("the new-user walkthrough o
       await walkThrough({
         probe: createHttpProbe(server.url),
         publicUrl: PUBLIC_URL,
+        linksOpenParley: false,
         // Path-style URLs on the configured endpoint (AWS's own virtual hosts are not checked).
         filesOrigin: s3Settings?.endpoint && s3Settings.forcePathStyle ? new URL(s3Settings.endpoint).origin : null,
         mailbox: { next: async (to) => (await sink.next(to, 10_000)).parsed },
@@ -147,8 +154,20 @@ async function walkThrough(setup: {
   /** Where uploads are POSTed and downloads fetched: Parley itself, or the S3 server; null: not checked. */
   filesOrigin: string | null;
   mailbox: Mailbox;
+  /** PUBLIC_URL is this server: a person clicks the links and uses its pages. Otherwise an app's pages would call the API. */
+  linksOpenParley: boolean;
 }): Promise<void> {
   const { probe, publicUrl, filesOrigin, mailbox } = setup;
+  /** Opens the emailed link (a page with the token in a form) and presses its button: the form POSTed back. */
+  const clickThrough = async (path: string, token: string, fields: Record<string, string> = {}): Promise<string> => {
+    const opened = await fetch(`${publicUrl}${path}?token=${token}`);
+    expect(opened.status).toBe(200);
+    expect(await opened.text()).toContain(`name="token" value="${token}"`);
+    const pressed = await fetch(`${publicUrl}${path}`, { method: "POST", body: new URLSearchParams({ token, ...fields }) });
+    const page = await pressed.text();
+    expect(pressed.status, page).toBe(200);
+    return page;
+  };
   const as = (who: SignedIn): { headers: Record<string, string> } => ({ headers: bearer(who.accessToken) });
   const register = async (name: string): Promise<SignedIn> => {
     const username = uniqueUsername(name);
@@ -168,8 +187,12 @@ async function walkThrough(setup: {
   const ana = await register("ana");
   expect(ana.user.emailVerified).toBe(false);
   const verifyToken = await linkToken(ana.user.email, "Verify your email for Parley", "/verify-email");
-  const verified = resultOf(await probe.mutate("auth.verifyEmail", { token: verifyToken }));
-  expect(verified).toEqual({ verified: true, purpose: "verify", email: ana.user.email });
+  if (setup.linksOpenParley) {
+    expect(await clickThrough("/verify-email", verifyToken)).toContain(`${ana.user.email} is verified`);
+  } else {
+    const verified = resultOf(await probe.mutate("auth.verifyEmail", { token: verifyToken }));
+    expect(verified).toEqual({ verified: true, purpose: "verify", email: ana.user.email });
+  }
   expect(resultOf<UserProfile>(await probe.query("auth.me", undefined, as(ana))).emailVerified).toBe(true);
 
   // Bo registers too; Ana opens a private room and invites him; he accepts.
@@ -250,7 +273,11 @@ async function walkThrough(setup: {
   // Ana forgets her password and resets it by the emailed link: the new one signs her in, the old one no longer.
   expect(resultOf(await probe.mutate("auth.requestPasswordReset", { email: ana.user.email }))).toEqual({ requested: true });
   const resetToken = await linkToken(ana.user.email, "Reset your Parley password", "/reset-password");
-  expect(resultOf(await probe.mutate("auth.resetPassword", { token: resetToken, newPassword: NEW_PASSWORD }))).toMatchObject({ passwordReset: true });
+  if (setup.linksOpenParley) {
+    expect(await clickThrough("/reset-password", resetToken, { newPassword: NEW_PASSWORD, again: NEW_PASSWORD })).toContain("Your password is changed");
+  } else {
+    expect(resultOf(await probe.mutate("auth.resetPassword", { token: resetToken, newPassword: NEW_PASSWORD }))).toMatchObject({ passwordReset: true });
+  }
   const oldLogin = await probe.mutate("auth.login", { login: ana.user.username, password: PASSWORD, refreshTokenIn: "body" });
   expect([oldLogin.status, oldLogin.errorCode]).toEqual([401, "UNAUTHORIZED"]);
   const newLogin = await probe.mutate("auth.login", { login: ana.user.email, password: NEW_PASSWORD, refreshTokenIn: "body" });
