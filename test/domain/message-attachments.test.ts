@@ -66,7 +66,7 @@ describe.each(combos)("attachments on %s with %s storage", (kind, storageKind) =
     const { message: shown } = await send(alice, room, [image]);
     expect(shown).toMatchObject({ kind: "image", body: "" });
     expect(shown.attachments).toEqual([
-      { fileId: image, filename: "cat.png", contentType: "image/png", size: expect.any(Number), width: 640, height: 480, thumbnail: null },
+      { fileId: image, filename: "cat.png", contentType: "image/png", size: expect.any(Number), width: 640, height: 480, thumbnail: { width: 320, height: 240 } },
     ]);
     const { message: filed } = await send(alice, room, [pdf], "the quarterly report");
     expect(filed).toMatchObject({ kind: "file", body: "the quarterly report" });
@@ -88,21 +88,21 @@ describe.each(combos)("attachments on %s with %s storage", (kind, storageKind) =
     const [alice, bob, eve] = await createUsers(deps, 3);
     const room = await roomOf(alice, bob);
     const pdf = await upload(alice, room, "plan.pdf", "application/pdf", PDF);
-    expect(await domainError(deps.services.files.url(bob.id, pdf))).toMatchObject({ code: "NOT_FOUND" });
-    expect((await deps.services.files.url(alice.id, pdf)).url).toBeTruthy();
+    expect(await domainError(deps.services.files.url(bob.id, { fileId: pdf }))).toMatchObject({ code: "NOT_FOUND" });
+    expect((await deps.services.files.url(alice.id, { fileId: pdf })).url).toBeTruthy();
 
     await send(alice, room, [pdf], "see attached");
-    const { url } = await deps.services.files.url(bob.id, pdf);
+    const { url } = await deps.services.files.url(bob.id, { fileId: pdf });
     const response = await fetch(url);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-disposition")).toMatch(/^attachment; filename="plan.pdf"/);
     expect(new Uint8Array(await response.arrayBuffer())).toEqual(PDF);
-    expect(await domainError(deps.services.files.url(eve.id, pdf))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await domainError(deps.services.files.url(eve.id, { fileId: pdf }))).toMatchObject({ code: "NOT_FOUND" });
 
     // A member who joins a room that shows history only since joining does not see the message, nor its file.
     await deps.services.rooms.update(alice.id, { roomId: room.id, settings: { historyVisibility: "sinceJoin" } });
     await inviteAndAccept(deps, alice.id, room.id, eve.id);
-    expect(await domainError(deps.services.files.url(eve.id, pdf))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await domainError(deps.services.files.url(eve.id, { fileId: pdf }))).toMatchObject({ code: "NOT_FOUND" });
   });
 
   it("takes up to 10 files per message, and refuses 11 and a file listed twice", async () => {
@@ -181,8 +181,8 @@ describe.each(combos)("attachments on %s with %s storage", (kind, storageKind) =
 
     const deleted = await deps.services.messageChanges.delete(alice.id, { messageId: message.id });
     expect(deleted).toMatchObject({ attachments: [], body: "" });
-    expect(await domainError(deps.services.files.url(bob.id, image))).toMatchObject({ code: "NOT_FOUND" });
-    expect(await domainError(deps.services.files.url(alice.id, image))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await domainError(deps.services.files.url(bob.id, { fileId: image }))).toMatchObject({ code: "NOT_FOUND" });
+    expect(await domainError(deps.services.files.url(alice.id, { fileId: image }))).toMatchObject({ code: "NOT_FOUND" });
 
     const [job] = await deps.database.db.select().from(jobs).where(eq(jobs.idempotencyKey, `files.deleteObjects:message:${message.id}`));
     expect(job).toMatchObject({ kind: "files.deleteObjects", status: "queued" });

@@ -211,7 +211,7 @@ describe("hostile strings in every procedure (Bun)", () => {
     },
     // No such file: NOT_FOUND.
     "files.complete": { valid: () => ({ fileId: SOME_ID }), strings: { fileId: HOSTILE_TEXT } },
-    "files.url": { valid: () => ({ fileId: SOME_ID }), strings: { fileId: HOSTILE_TEXT } },
+    "files.url": { valid: () => ({ fileId: SOME_ID, variant: "thumbnail" }), strings: { fileId: HOSTILE_TEXT, variant: HOSTILE_TEXT } },
     "moderation.resolve": { valid: () => ({ reportId: SOME_ID, action: "dismiss" }), strings: { reportId: HOSTILE_TEXT, action: HOSTILE_TEXT } },
   });
 

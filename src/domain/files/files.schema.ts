@@ -21,6 +21,10 @@ export type CreateUploadRequest = z.infer<typeof CreateUploadInput>;
 
 export const FileIdInput = z.strictObject({ fileId: z.uuid() });
 
+/** "original" when absent; "thumbnail": the WebP the server made of an image (NOT_FOUND for a file that has none). */
+export const FileUrlInput = z.strictObject({ fileId: z.uuid(), variant: z.enum(["original", "thumbnail"]).optional() });
+export type FileUrlRequest = z.infer<typeof FileUrlInput>;
+
 export interface CreatedUpload {
   fileId: string;
   /** POST `fields` then the file (as `file`, last) to `url` as multipart/form-data, before `expiresAt`. */
@@ -38,6 +42,8 @@ export interface FileInfo {
   status: "pending" | "ready";
   width: number | null;
   height: number | null;
+  /** Every image the server accepted has one (`files.url` variant "thumbnail"): a WebP within 320×320, never enlarged. */
+  thumbnail: { width: number; height: number } | null;
 }
 
 export interface FileUrl {

@@ -8,9 +8,11 @@ import type { Clock } from "../../lib/clock.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import type { JobPayloads } from "../jobs/enqueue.ts";
 import { enqueueJob } from "../jobs/enqueue.ts";
+import { requirePermission } from "../rooms/permissions.ts";
 import { findMemberRoom, findRoomForUser, historyStart } from "../rooms/room-access.ts";
 import { checkContent, dispositionFor, extensionFits, SNIFF_BYTES } from "./file-content.ts";
-import type { CreatedUpload, CreateUploadRequest, FileInfo, FileUrl } from "./files.schema.ts";
+import type { CreatedUpload, CreateUploadRequest, FileInfo, FileUrl, FileUrlRequest } from "./files.schema.ts";
+import { isThumbnailed, makeThumbnail, MAX_IMAGE_PIXELS, objectKeysOf, thumbnailKeyFor } from "./thumbnails.ts";
 
 /** How long a presigned upload form stays usable. */
 const UPLOAD_TTL_SECONDS = 15 * 60;
@@ -21,8 +23,13 @@ export const PENDING_FILE_TTL_MS = 24 * 3600 * 1000;
 
 export interface FileService {
   createUpload(userId: string, input: CreateUploadRequest): Promise<CreatedUpload>;
+  /**
+   * Checks the upload (size, type, magic bytes) and, for an image, decodes it whole into its thumbnail. BAD_REQUEST
+   * FILE_CONTENT (the upload removed) when the bytes are not the declared file or the image does not decode;
+   * FILE_TOO_LARGE for an image over MAX_IMAGE_PIXELS (removed unread).
+   */
   complete(userId: string, fileId: string): Promise<FileInfo>;
-  url(userId: string, fileId: string): Promise<FileUrl>;
+  url(userId: string, input: FileUrlRequest): Promise<FileUrl>;
 }
 
 export interface FileServiceDeps {
@@ -35,6 +42,7 @@ export interface FileServiceDeps {
 }
 
 type FileRow = typeof files.$inferSelect;
+type Thumbnail = Pick<FileRow, "thumbnailWidth" | "thumbnailHeight"> & { thumbnailKey: string };
 
 /** NOT_FOUND for a file that does not exist and for one the caller may not use alike: ids reveal nothing. */
 const noSuchFile = (): DomainError => new DomainError("NOT_FOUND", "no such file");
@@ -43,14 +51,14 @@ export function createFileService(deps: FileServiceDeps): FileService {
   const { database, storage } = deps;
 
   async function discard(file: FileRow): Promise<void> {
-    await storage.delete(file.storageKey);
+    for (const key of objectKeysOf(file)) await storage.delete(key);
     await database.db.update(files).set({ status: "deleted" }).where(eq(files.id, file.id));
   }
 
   /**
    * Who may have a URL: an attachment's uploader until it is sent, then those who may see its message (members
-   * whose history reaches its seq); a room avatar's room members; a user avatar, anyone signed in. Everyone else is
-   * told the file does not exist.
+   * whose history reaches its seq); a room avatar's room members, and for a public room anyone (rooms.discover shows
+   * the room to all); a user avatar, anyone signed in. Everyone else is told the file does not exist.
    */
   async function requireMayRead(userId: string, file: FileRow & { messageSeq: number | null }): Promise<void> {
     if (file.purpose === "avatar") return;
@@ -59,8 +67,29 @@ export function createFileService(deps: FileServiceDeps): FileService {
       return;
     }
     const found = file.roomId ? await findRoomForUser(database.db, userId, file.roomId) : null;
-    if (!found || found.role === null) throw noSuchFile();
+    const shownToAll = file.purpose === "roomAvatar" && found?.room.kind === "public";
+    if (!found || (found.role === null && !shownToAll)) throw noSuchFile();
     if (file.messageSeq !== null && file.messageSeq < historyStart(found.room, found.joinedSeq)) throw noSuchFile();
+  }
+
+  /**
+   * Decodes the whole image (its size is bounded by FILES_MAX_BYTES) into a thumbnail and stores it. The header's
+   * size is checked first, so a bomb is never decoded; sharp's own pixel limit backs that up.
+   */
+  async function storeThumbnail(file: FileRow, header: { width: number | null; height: number | null }): Promise<Thumbnail> {
+    if ((header.width ?? 0) * (header.height ?? 0) > MAX_IMAGE_PIXELS) {
+      await discard(file);
+      throw new DomainError("BAD_REQUEST", `images may have at most ${MAX_IMAGE_PIXELS / 1_000_000} megapixels`, { reason: "FILE_TOO_LARGE" });
+    }
+    const bytes = await storage.readStart(file.storageKey, file.size);
+    const made = bytes ? await makeThumbnail(bytes, file.contentType) : ({ ok: false, why: "the upload is gone" } as const);
+    if (!made.ok) {
+      await discard(file);
+      throw new DomainError("BAD_REQUEST", `the file's content does not match its type: ${made.why}`, { reason: "FILE_CONTENT" });
+    }
+    const key = thumbnailKeyFor(file.id);
+    await storage.put(key, made.body, "image/webp");
+    return { thumbnailKey: key, thumbnailWidth: made.width, thumbnailHeight: made.height };
   }
 
   function toInfo(file: FileRow, status: "pending" | "ready"): FileInfo {
@@ -74,6 +103,7 @@ export function createFileService(deps: FileServiceDeps): FileService {
       status,
       width: file.width,
       height: file.height,
+      thumbnail: file.thumbnailWidth !== null && file.thumbnailHeight !== null ? { width: file.thumbnailWidth, height: file.thumbnailHeight } : null,
     };
   }
 
@@ -81,8 +111,9 @@ export function createFileService(deps: FileServiceDeps): FileService {
     async createUpload(userId, input) {
       const { allowedTypes, maxBytes, userQuotaBytes } = deps.settings;
       if (!allowedTypes.includes(input.contentType)) throw new DomainError("BAD_REQUEST", "this type of file is not accepted", { reason: "FILE_TYPE" });
-      if (input.purpose !== "attachment" && !input.contentType.startsWith("image/")) {
-        throw new DomainError("BAD_REQUEST", "an avatar must be an image", { reason: "FILE_TYPE" });
+      // Avatars are shown by their thumbnails: only images the server decodes.
+      if (input.purpose !== "attachment" && !isThumbnailed(input.contentType)) {
+        throw new DomainError("BAD_REQUEST", "an avatar must be a PNG, JPEG, GIF, WebP or AVIF image", { reason: "FILE_TYPE" });
       }
       if (!extensionFits(input.filename, input.contentType)) {
         throw new DomainError("BAD_REQUEST", "the file name's extension does not match its type", { reason: "FILE_TYPE" });
@@ -100,7 +131,9 @@ export function createFileService(deps: FileServiceDeps): FileService {
       const createdAt = deps.clock.now();
       await database.db.transaction(async (tx) => {
         if (input.roomId !== undefined) {
-          const { room } = await findMemberRoom(tx, userId, input.roomId);
+          const { room, role } = await findMemberRoom(tx, userId, input.roomId);
+          // Only who may set it uploads it (rooms.update takes it): nobody else spends quota on one they cannot use.
+          if (input.purpose === "roomAvatar") requirePermission(role, "changeSettings");
           if (input.purpose === "attachment" && !room.settings.attachmentsAllowed) {
             throw new DomainError("FORBIDDEN", "this room does not take attachments", { reason: "ATTACHMENTS_OFF" });
           }
@@ -159,16 +192,21 @@ export function createFileService(deps: FileServiceDeps): FileService {
         await discard(file);
         throw new DomainError("BAD_REQUEST", `the file's content does not match its type: ${verdict.why}`, { reason: "FILE_CONTENT" });
       }
+      const thumbnail = isThumbnailed(file.contentType) ? await storeThumbnail(file, verdict) : null;
       const [ready] = await database.db
         .update(files)
-        .set({ status: "ready", width: verdict.width, height: verdict.height, completedAt: deps.clock.now() })
+        .set({ status: "ready", width: verdict.width, height: verdict.height, ...thumbnail, completedAt: deps.clock.now() })
         .where(and(eq(files.id, fileId), eq(files.status, "pending")))
         .returning();
-      if (!ready) throw noSuchFile(); // removed (expired) while it was being checked
+      if (!ready) {
+        // Removed (expired) while it was being checked: the cleanup may have run before the thumbnail was written.
+        if (thumbnail) await storage.delete(thumbnail.thumbnailKey);
+        throw noSuchFile();
+      }
       return toInfo(ready, "ready");
     },
 
-    async url(userId, fileId) {
+    async url(userId, { fileId, variant = "original" }) {
       const [file] = await database.db
         .select({ file: files, messageSeq: messages.seq })
         .from(files)
@@ -177,11 +215,15 @@ export function createFileService(deps: FileServiceDeps): FileService {
         .then((rows) => rows.map((row) => ({ ...row.file, messageSeq: row.messageSeq })));
       if (!file || file.status !== "ready") throw noSuchFile();
       await requireMayRead(userId, file);
-      const url = await storage.downloadUrl(file.storageKey, {
-        expiresInSeconds: DOWNLOAD_TTL_SECONDS,
-        disposition: dispositionFor(file.contentType),
-        filename: file.filename,
-      });
+      let served: { key: string; disposition: "inline" | "attachment"; filename: string };
+      if (variant === "thumbnail") {
+        if (!file.thumbnailKey) throw noSuchFile();
+        // Always a WebP the server wrote itself: safe inline, named after the original ("cat.png" → "cat.webp").
+        served = { key: file.thumbnailKey, disposition: "inline", filename: `${file.filename.replace(/\.[^.]*$/, "")}.webp` };
+      } else {
+        served = { key: file.storageKey, disposition: dispositionFor(file.contentType), filename: file.filename };
+      }
+      const url = await storage.downloadUrl(served.key, { ...served, expiresInSeconds: DOWNLOAD_TTL_SECONDS });
       return { url, expiresAt: new Date(deps.clock.now().getTime() + DOWNLOAD_TTL_SECONDS * 1000).toISOString() };
     },
   };
@@ -197,10 +239,12 @@ export function createFileJobHandlers(deps: { database: Database; storage: FileS
       for (const key of keys) await deps.storage.delete(key);
     },
     "files.deletePending": async ({ fileId }) => {
-      const [file] = await deps.database.db.select().from(files).where(eq(files.id, fileId));
-      if (!file || file.status !== "pending") return; // completed, or already removed
-      await deps.storage.delete(file.storageKey);
+      // Marked deleted before its objects go: a files.complete racing this then fails instead of making ready a
+      // file whose objects are being removed. A retry (the row already deleted) removes them again.
       await deps.database.db.update(files).set({ status: "deleted" }).where(and(eq(files.id, fileId), eq(files.status, "pending")));
+      const [file] = await deps.database.db.select().from(files).where(eq(files.id, fileId));
+      if (!file || file.status !== "deleted") return; // completed in time
+      for (const key of objectKeysOf(file)) await deps.storage.delete(key);
     },
   };
 }
