@@ -90,7 +90,7 @@ describe("bridgeQueryCache: messages of people I blocked", () => {
     const roomId = crypto.randomUUID();
     const listed: MyRoom = {
       id: roomId, kind: "public", name: "r", description: "", createdAt: new Date(0).toISOString(), lastSeq: 0, role: "member",
-      lastMessage: null, peer: null, readSeq: 0, deliveredSeq: 0, unread: 0, unreadMentions: 0, epoch: 1,
+      lastMessage: null, peer: null, readSeq: 0, deliveredSeq: 0, unread: 0, unreadMentions: 0, epoch: 1, avatarFileId: null,
       settings: DEFAULT_ROOM_SETTINGS,
     };
     queryClient.setQueryData(trpc.rooms.list.queryKey(), [listed]);

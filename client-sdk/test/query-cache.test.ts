@@ -86,6 +86,7 @@ const myRoom = (id: string, seq: { lastSeq: number; readSeq: number; unread: num
   unread: seq.unread,
   unreadMentions: 0,
   epoch: 1,
+  avatarFileId: null,
   settings: SETTINGS,
 });
 
@@ -170,7 +171,7 @@ describe("bridgeQueryCache: messages.list", () => {
     queryClient.setQueryData(key, page(roomId, [1, 2]));
 
     emit({ type: "member.joined", roomId, seq: 3, member: { user: ANN, role: "member" } });
-    emit({ type: "room.updated", roomId, seq: 4, room: { id: roomId, kind: "public", name: "renamed", description: "", createdAt: new Date(0).toISOString(), lastSeq: 4, epoch: 1, settings: SETTINGS } });
+    emit({ type: "room.updated", roomId, seq: 4, room: { id: roomId, kind: "public", name: "renamed", description: "", createdAt: new Date(0).toISOString(), lastSeq: 4, epoch: 1, avatarFileId: null, settings: SETTINGS } });
     emit(created(roomId, 5));
     emit({ type: "member.left", roomId, seq: 6, userId: ANN.id, reason: "left" });
 
@@ -398,7 +399,7 @@ describe("bridgeQueryCache: rooms", () => {
     const { queryClient, trpc, emit } = harness();
     const roomId = crypto.randomUUID();
     const listed = myRoom(roomId, { lastSeq: 9, readSeq: 9, unread: 0 });
-    const room: Room = { id: roomId, kind: "public", name: "old", description: "", createdAt: listed.createdAt, lastSeq: 9, epoch: 1, settings: SETTINGS };
+    const room: Room = { id: roomId, kind: "public", name: "old", description: "", createdAt: listed.createdAt, lastSeq: 9, epoch: 1, avatarFileId: null, settings: SETTINGS };
     queryClient.setQueryData(trpc.rooms.list.queryKey(), [listed]);
     queryClient.setQueryData(trpc.rooms.get.queryKey({ roomId }), room);
 

@@ -17,9 +17,10 @@ export type DomainErrorCode =
  * BLOCKED: one of the two people blocked the other. DM_POLICY: the person accepts direct rooms from friends or nobody.
  * INVITE_LINK: the invite link is unknown, revoked, expired or used up. SLOW_MODE: the room's slow mode (with
  * retryAfterSeconds). POST_POLICY: only moderators and up post in this (announcement) room.
- * FILE_TYPE: the type is not accepted (or the name's extension contradicts it). FILE_TOO_LARGE: over FILES_MAX_BYTES.
- * STORAGE_QUOTA: USER_STORAGE_QUOTA_MB is used up. ATTACHMENTS_OFF: the room takes no attachments. UPLOAD_MISSING:
- * files.complete before the upload arrived. FILE_CONTENT: the stored bytes are not the declared file (removed).
+ * FILE_TYPE: the type is not accepted (or the name's extension contradicts it). FILE_TOO_LARGE: over FILES_MAX_BYTES,
+ * or an image of more than 40 megapixels. STORAGE_QUOTA: USER_STORAGE_QUOTA_MB is used up. ATTACHMENTS_OFF: the room
+ * takes no attachments. UPLOAD_MISSING: files.complete before the upload arrived. FILE_CONTENT: the stored bytes are
+ * not the declared file, or an image that does not decode (removed).
  * EMAIL_TOKEN: the link's token is unknown, used, expired or for an address the account no longer has.
  * EMAIL_UNVERIFIED: the server requires a verified email address before sending (REQUIRE_VERIFIED_EMAIL).
  */

@@ -105,6 +105,7 @@ describe.each(databaseKinds)("account deletion on %s", (kind) => {
       status: null,
       timezone: null,
       deleted: true,
+      avatarFileId: null,
     });
     const [row] = await deps.database.db.select().from(users).where(eq(users.id, account.user.id));
     expect(row).toMatchObject({ email: `deleted+${account.user.id}@invalid`, emailVerifiedAt: null, deletedAt: expect.any(Date) });

@@ -69,6 +69,7 @@ describe.each(databaseKinds)("auth accounts on %s", (kind) => {
         status: null,
         timezone: null,
         dmPolicy: "everyone",
+        avatarFileId: null,
         createdAt: expect.any(String),
       });
       await expect(deps.services.auth.verifyAccessToken(signedIn.accessToken)).resolves.toMatchObject({

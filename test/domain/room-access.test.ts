@@ -20,6 +20,7 @@ function roomProcedures(caller: Caller, victim: UserPublic): Record<string, (roo
     "rooms.setRole": (roomId) => caller.rooms.setRole({ roomId, userId: victim.id, role: "member" }),
     "rooms.transferOwnership": (roomId) => caller.rooms.transferOwnership({ roomId, userId: victim.id }),
     "rooms.update": (roomId) => caller.rooms.update({ roomId, name: "mine now" }),
+    "rooms.update (avatar)": (roomId) => caller.rooms.update({ roomId, avatarFileId: crypto.randomUUID() }),
     "rooms.members": (roomId) => caller.rooms.members({ roomId }),
     "rooms.auditLog": (roomId) => caller.rooms.auditLog({ roomId }),
     "rooms.createInviteLink": (roomId) => caller.rooms.createInviteLink({ roomId }),
@@ -36,6 +37,8 @@ function roomProcedures(caller: Caller, victim: UserPublic): Record<string, (roo
     "messages.list": (roomId) => caller.messages.list({ roomId }),
     "messages.search": (roomId) => caller.messages.search({ query: "secret", roomId }),
     "files.createUpload": (roomId) => caller.files.createUpload({ purpose: "attachment", roomId, filename: "a.png", contentType: "image/png", size: 10 }),
+    "files.createUpload (roomAvatar)": (roomId) =>
+      caller.files.createUpload({ purpose: "roomAvatar", roomId, filename: "a.png", contentType: "image/png", size: 10 }),
   };
 }
 

@@ -120,7 +120,7 @@ describe.each(databaseKinds)("room settings on %s", (kind) => {
     expect(await inputIssues(update({ historyVisibility: "never" }))).toHaveLength(1);
     expect(await inputIssues(update({ postPolicy: "admins" }))).toHaveLength(1);
     expect(await inputIssues(update({ colour: "red" }))).toContain('Unrecognized key: "colour"');
-    expect(await inputIssues(update({}))).toEqual(["change at least one of name, description, settings"]);
+    expect(await inputIssues(update({}))).toEqual(["change at least one of name, description, avatarFileId, settings"]);
     // Above the server's ROOM_MAX_MEMBERS (50 here): the room cannot promise more than the server allows.
     expect(await trpcError(update({ maxMembers: 51 }))).toMatchObject({
       code: "BAD_REQUEST",

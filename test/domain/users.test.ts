@@ -35,6 +35,7 @@ describe.each(databaseKinds)("users on %s", (kind) => {
         status: null,
         timezone: null,
         deleted: false,
+        avatarFileId: null,
       });
     });
 
@@ -131,6 +132,7 @@ describe.each(databaseKinds)("users on %s", (kind) => {
         status: { text: "In a meeting", emoji: "📅", expiresAt },
         timezone: "Europe/Berlin",
         deleted: false,
+        avatarFileId: null,
       });
       expect(seen).not.toHaveProperty("email");
       expect(seen).not.toHaveProperty("dmPolicy");

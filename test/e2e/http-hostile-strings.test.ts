@@ -102,8 +102,9 @@ describe("hostile strings in every procedure (Bun)", () => {
     "users.search": { valid: () => ({ query: "hos" }), strings: { query: HOSTILE_TEXT } },
     "users.updateMe": {
       valid: () => ({ displayName: "Fine Name", bio: "fine", timezone: "UTC", dmPolicy: "everyone" }),
-      strings: { displayName: HOSTILE_TEXT, bio: HOSTILE_TEXT, timezone: HOSTILE_TEXT, dmPolicy: HOSTILE_TEXT },
-      extra: HOSTILE_TEXT.flatMap((text) => [{ status: { text, emoji: "🙂" } }, { status: { text: "fine", emoji: text } }]),
+      strings: { displayName: HOSTILE_TEXT, bio: HOSTILE_TEXT, timezone: HOSTILE_TEXT, dmPolicy: HOSTILE_TEXT, avatarFileId: HOSTILE_TEXT },
+      // A well-formed id of no file: NOT_FOUND.
+      extra: [{ avatarFileId: SOME_ID }, ...HOSTILE_TEXT.flatMap((text) => [{ status: { text, emoji: "🙂" } }, { status: { text: "fine", emoji: text } }])],
     },
     // Asking the other account: the first succeeds, the rest change nothing (already asked).
     "friends.request": { valid: () => ({ userId: other.user.id }), strings: { userId: HOSTILE_TEXT } },
@@ -146,7 +147,11 @@ describe("hostile strings in every procedure (Bun)", () => {
     // Aimed at someone who is not in the room: NOT_FOUND, so the owner keeps the room for the other cases.
     "rooms.setRole": { valid: () => ({ roomId: room.id, userId: SOME_ID, role: "moderator" }), strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT, role: HOSTILE_TEXT } },
     "rooms.transferOwnership": { valid: () => ({ roomId: room.id, userId: SOME_ID }), strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT } },
-    "rooms.update": { valid: () => ({ roomId: room.id, name: "renamed", description: "d" }), strings: { roomId: HOSTILE_TEXT, name: HOSTILE_TEXT, description: HOSTILE_TEXT } },
+    "rooms.update": {
+      valid: () => ({ roomId: room.id, name: "renamed", description: "d" }),
+      strings: { roomId: HOSTILE_TEXT, name: HOSTILE_TEXT, description: HOSTILE_TEXT, avatarFileId: HOSTILE_TEXT },
+      extra: [{ roomId: room.id, avatarFileId: SOME_ID }],
+    },
     "rooms.events": { valid: () => ({ roomId: room.id, after: 0 }), strings: { roomId: HOSTILE_TEXT } },
     "rooms.members": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT, cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },
     "rooms.auditLog": { valid: () => ({ roomId: room.id }), strings: { roomId: HOSTILE_TEXT, cursor: [...HOSTILE_TEXT, ...HOSTILE_CURSORS] } },

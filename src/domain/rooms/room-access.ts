@@ -21,6 +21,7 @@ export const roomColumns = {
   createdAt: rooms.createdAt,
   lastSeq: rooms.lastSeq,
   epoch: rooms.epoch,
+  avatarFileId: rooms.avatarFileId,
   // Flat (returning() takes no nested fields); toRoom gathers them into `settings`.
   maxMembers: rooms.maxMembers,
   historyVisibility: rooms.historyVisibility,
@@ -43,6 +44,7 @@ export function toRoom(row: RoomRow): Room {
     createdAt: row.createdAt.toISOString(),
     lastSeq: row.lastSeq,
     epoch: row.epoch,
+    avatarFileId: row.avatarFileId,
     settings: {
       maxMembers: row.maxMembers,
       // The columns' check constraints hold them to these values.

@@ -50,6 +50,7 @@ export type ReportResolution = "dismiss" | "delete" | "mute" | "ban" | "kick";
 export interface RoomSettingsChanges {
   name?: SettingChange<string>;
   description?: SettingChange<string>;
+  avatarFileId?: SettingChange<string | null>;
   maxMembers?: SettingChange<number | null>;
   historyVisibility?: SettingChange<RoomSettings["historyVisibility"]>;
   postPolicy?: SettingChange<RoomSettings["postPolicy"]>;

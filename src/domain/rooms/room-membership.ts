@@ -8,6 +8,7 @@ import { DomainError } from "../../lib/domain-error.ts";
 import { disposeFiles } from "../files/file-disposal.ts";
 import type { Logger } from "../../lib/logger.ts";
 import type { EventPublisher, LoggedRoomEvent, UserEvent } from "../events.ts";
+import { requireAvatarFile, retireAvatarFile } from "../files/avatars.ts";
 import type { RoomLog } from "../room-log/room-log.ts";
 import type { UserPublic } from "../users/users.schema.ts";
 import { recordAudit, settingsChanges } from "./room-audit.ts";
@@ -260,11 +261,18 @@ export function createRoomMembershipChanges(deps: RoomMembershipDeps): RoomMembe
         const { room, role } = await findMemberRoom(tx, userId, input.roomId, { lock: "room" });
         refuseDirect(room, "be updated");
         requirePermission(role, "changeSettings");
+        const { avatarFileId } = input;
+        if (avatarFileId) await requireAvatarFile(tx, userId, avatarFileId, { purpose: "roomAvatar", roomId: room.id });
+        // Read under the room's lock: two changes at once each retire the avatar the other replaced.
+        if (avatarFileId !== undefined && room.avatarFileId !== null && room.avatarFileId !== avatarFileId) {
+          await retireAvatarFile(tx, room.avatarFileId);
+        }
         await tx
           .update(rooms)
           .set({
             ...(input.name !== undefined && { name: input.name }),
             ...(input.description !== undefined && { description: input.description }),
+            ...(avatarFileId !== undefined && { avatarFileId }),
             // Only the settings named; a lowered maxMembers removes nobody (requireCapacity keeps newcomers out).
             ...(settings.maxMembers !== undefined && { maxMembers: settings.maxMembers }),
             ...(settings.historyVisibility !== undefined && { historyVisibility: settings.historyVisibility }),
@@ -276,8 +284,8 @@ export function createRoomMembershipChanges(deps: RoomMembershipDeps): RoomMembe
           .where(eq(rooms.id, input.roomId));
         const [seq] = await deps.log.append(tx, input.roomId, [{ type: "room.updated", data: null, actorId: userId }]);
         const changes = settingsChanges(
-          { name: room.name, description: room.description, ...room.settings },
-          { name: input.name, description: input.description, ...settings },
+          { name: room.name, description: room.description, avatarFileId: room.avatarFileId, ...room.settings },
+          { name: input.name, description: input.description, avatarFileId, ...settings },
         );
         // Saving the settings as they are is announced (clients converge either way) but changed nothing to audit.
         if (Object.keys(changes).length > 0) {

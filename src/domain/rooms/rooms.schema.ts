@@ -19,6 +19,8 @@ export interface Room {
   lastSeq: number;
   /** Names the room's stream: resume positions are seqs of this epoch (a different one means start over). */
   epoch: number;
+  /** The room's avatar (rooms.update), null for none; files.url with variant "thumbnail" serves it small. */
+  avatarFileId: string | null;
   settings: RoomSettings;
 }
 
@@ -144,13 +146,21 @@ export const RoomSettingsInput = z.strictObject({
 }) satisfies z.ZodType<Partial<RoomSettings>>;
 
 export const UpdateRoomInput = z
-  .strictObject({ roomId: RoomId, name: RoomName.optional(), description: description.optional(), settings: RoomSettingsInput.optional() })
+  .strictObject({
+    roomId: RoomId,
+    name: RoomName.optional(),
+    description: description.optional(),
+    /** A ready file of purpose "roomAvatar" the caller uploaded for this room; null removes the avatar. */
+    avatarFileId: z.uuid().nullable().optional(),
+    settings: RoomSettingsInput.optional(),
+  })
   .refine(
     (input) =>
       input.name !== undefined ||
       input.description !== undefined ||
+      input.avatarFileId !== undefined ||
       Object.values(input.settings ?? {}).some((value) => value !== undefined),
-    { message: "change at least one of name, description, settings" },
+    { message: "change at least one of name, description, avatarFileId, settings" },
   );
 export type UpdateRoomInput = z.infer<typeof UpdateRoomInput>;
 export const MembersInput = z.strictObject({

@@ -15,6 +15,7 @@ export const profileColumns = {
   statusExpiresAt: users.statusExpiresAt,
   timezone: users.timezone,
   dmPolicy: users.dmPolicy,
+  avatarFileId: users.avatarFileId,
   createdAt: users.createdAt,
 };
 
@@ -34,6 +35,7 @@ export interface ProfileRow extends StatusColumns {
   bio: string;
   timezone: string | null;
   dmPolicy: string;
+  avatarFileId: string | null;
   createdAt: Date;
 }
 
@@ -48,6 +50,7 @@ export const publicProfileColumns = {
   statusExpiresAt: users.statusExpiresAt,
   timezone: users.timezone,
   deletedAt: users.deletedAt,
+  avatarFileId: users.avatarFileId,
 };
 
 export interface PublicProfileRow extends StatusColumns {
@@ -57,6 +60,7 @@ export interface PublicProfileRow extends StatusColumns {
   bio: string;
   timezone: string | null;
   deletedAt: Date | null;
+  avatarFileId: string | null;
 }
 
 /** The status as readers see it at `now`: none when unset or expired (the row is not cleaned up, only ignored). */
@@ -79,6 +83,7 @@ export function toProfile(row: ProfileRow, now: Date): UserProfile {
     timezone: row.timezone,
     // The database's check constraint admits exactly these three.
     dmPolicy: row.dmPolicy as DmPolicy,
+    avatarFileId: row.avatarFileId,
     createdAt: row.createdAt.toISOString(),
   };
 }
@@ -92,5 +97,6 @@ export function toPublicProfile(row: PublicProfileRow, now: Date): UserPublicPro
     status: statusAt(row, now),
     timezone: row.timezone,
     deleted: row.deletedAt !== null,
+    avatarFileId: row.avatarFileId,
   };
 }

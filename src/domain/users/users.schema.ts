@@ -31,6 +31,8 @@ export interface UserPublicProfile extends UserPublic {
   timezone: string | null;
   /** The account was deleted (auth.deleteAccount): the name is a placeholder and the profile is empty. */
   deleted: boolean;
+  /** The avatar's file, null for none; files.url with variant "thumbnail" serves it small (every avatar has one). */
+  avatarFileId: string | null;
 }
 
 /** The signed-in user's own view. */
@@ -43,6 +45,7 @@ export interface UserProfile extends UserPublic {
   status: UserStatus | null;
   timezone: string | null;
   dmPolicy: DmPolicy;
+  avatarFileId: string | null;
   createdAt: string;
 }
 
@@ -107,9 +110,11 @@ export const UpdateMeInput = z
     status: StatusInput.nullable().optional(),
     timezone: TimeZone.nullable().optional(),
     dmPolicy: z.enum(["everyone", "friends", "nobody"]).optional(),
+    /** A ready file of purpose "avatar" the caller uploaded; null removes the avatar. The one replaced is deleted. */
+    avatarFileId: z.uuid().nullable().optional(),
   })
   .refine((input) => Object.values(input).some((value) => value !== undefined), {
-    message: "change at least one of displayName, privateReceipts, bio, status, timezone, dmPolicy",
+    message: "change at least one of displayName, privateReceipts, bio, status, timezone, dmPolicy, avatarFileId",
   });
 export type UpdateMeInput = z.infer<typeof UpdateMeInput>;
 

@@ -3,6 +3,7 @@ import type { Database } from "../../infra/db/database.ts";
 import { userBlocks, users } from "../../infra/db/schema.ts";
 import type { Clock } from "../../lib/clock.ts";
 import { DomainError } from "../../lib/domain-error.ts";
+import { requireAvatarFile, retireAvatarFile } from "../files/avatars.ts";
 import { likePattern } from "./like-pattern.ts";
 import { profileColumns, publicProfileColumns, toProfile, toPublicProfile } from "./user-profile.ts";
 import type { UpdateMeInput, UserProfile, UserPublic, UserPublicProfile } from "./users.schema.ts";
@@ -15,7 +16,10 @@ export interface UserService {
    * never anyone who blocked the viewer or whom the viewer blocked.
    */
   search(viewerId: string, input: { query: string; limit: number }): Promise<UserPublic[]>;
-  /** The caller's own settings and profile. */
+  /**
+   * The caller's own settings and profile. An avatarFileId must name a ready file of purpose "avatar" the caller
+   * uploaded (NOT_FOUND, BAD_REQUEST: requireAvatarFile); the avatar it replaces (or null clears) is deleted.
+   */
   updateMe(userId: string, input: UpdateMeInput): Promise<UserProfile>;
 }
 
@@ -70,18 +74,34 @@ export function createUserService(deps: { database: Database; clock: Clock }): U
         .limit(input.limit);
     },
     async updateMe(userId, input) {
-      const [row] = await db
-        .update(users)
-        .set({
-          ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
-          ...(input.privateReceipts !== undefined ? { privateReceipts: input.privateReceipts } : {}),
-          ...(input.bio !== undefined ? { bio: input.bio } : {}),
-          ...statusColumns(input.status),
-          ...(input.timezone !== undefined ? { timezone: input.timezone } : {}),
-          ...(input.dmPolicy !== undefined ? { dmPolicy: input.dmPolicy } : {}),
-        })
-        .where(and(eq(users.id, userId), isNull(users.deletedAt)))
-        .returning(profileColumns);
+      const row = await db.transaction(async (tx) => {
+        // The row's lock: two avatar changes at once each retire what the other set, never leave one behind.
+        const [before] = await tx
+          .select({ avatarFileId: users.avatarFileId })
+          .from(users)
+          .where(and(eq(users.id, userId), isNull(users.deletedAt)))
+          .for("update");
+        if (!before) return undefined;
+        const avatarFileId = input.avatarFileId;
+        if (avatarFileId) await requireAvatarFile(tx, userId, avatarFileId, { purpose: "avatar" });
+        if (avatarFileId !== undefined && before.avatarFileId !== null && before.avatarFileId !== avatarFileId) {
+          await retireAvatarFile(tx, before.avatarFileId);
+        }
+        const [updated] = await tx
+          .update(users)
+          .set({
+            ...(input.displayName !== undefined ? { displayName: input.displayName } : {}),
+            ...(input.privateReceipts !== undefined ? { privateReceipts: input.privateReceipts } : {}),
+            ...(input.bio !== undefined ? { bio: input.bio } : {}),
+            ...statusColumns(input.status),
+            ...(input.timezone !== undefined ? { timezone: input.timezone } : {}),
+            ...(input.dmPolicy !== undefined ? { dmPolicy: input.dmPolicy } : {}),
+            ...(avatarFileId !== undefined ? { avatarFileId } : {}),
+          })
+          .where(eq(users.id, userId))
+          .returning(profileColumns);
+        return updated;
+      });
       if (!row) throw new DomainError("UNAUTHORIZED", "no such account");
       return toProfile(row, clock.now());
     },
