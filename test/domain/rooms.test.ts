@@ -227,7 +227,7 @@ describe.each(databaseKinds)("rooms on %s", (kind) => {
         message: "direct rooms cannot be updated",
       });
       const caller = callerFor(deps.services, owner.id);
-      expect(await inputIssues(caller.rooms.update({ roomId: room.id }))).toEqual(["change at least one of name, description, settings"]);
+      expect(await inputIssues(caller.rooms.update({ roomId: room.id }))).toEqual(["change at least one of name, description, avatarFileId, settings"]);
       expect(await inputIssues(caller.rooms.update({ roomId: room.id, name: "\u2066isolate" }))).toEqual([
         "name must not contain invisible or formatting characters (U+2066)",
       ]);

@@ -130,7 +130,9 @@ describe.skipIf(!postgresUrl || !redisUrl || skipS3)("the new-user walkthrough o
         mailbox: { next: async (to) => (await sink.next(to, 10_000)).parsed },
       });
       const stored = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket }));
-      expect(stored.KeyCount, "both uploads are objects in the bucket").toBe(2);
+      // Both uploads, and the photo's thumbnail.
+      const folders = (stored.Contents ?? []).map((object) => object.Key?.split("/")[0]).sort();
+      expect(folders, "both uploads and a thumbnail are objects in the bucket").toEqual(["files", "files", "thumbs"]);
     },
     WALKTHROUGH_MS,
   );
