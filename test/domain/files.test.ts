@@ -117,6 +117,18 @@ describe.each(combos)("files on %s with %s storage", (kind, storageKind) => {
     }
   });
 
+  it("answers two files.complete of one image at once alike, and keeps the thumbnail", async () => {
+    const [alice] = await createUsers(deps, 1);
+    const room = await roomOf(alice);
+    const bytes = await imageBytes("image/png", 800, 600);
+    const created = await createUpload(alice, room, "twice.png", "image/png", bytes.byteLength);
+    await send(created, bytes);
+    const [first, second] = await Promise.all([deps.services.files.complete(alice.id, created.fileId), deps.services.files.complete(alice.id, created.fileId)]);
+    expect(first).toEqual(second);
+    expect(first.thumbnail).toEqual({ width: 320, height: 240 });
+    expect(await storage.head(`thumbs/${created.fileId}.webp`)).toMatchObject({ contentType: "image/webp" });
+  });
+
   it("turns a photo's thumbnail upright by its EXIF orientation", async () => {
     const [alice] = await createUsers(deps, 1);
     const room = await roomOf(alice);

@@ -199,6 +199,10 @@ export function createFileService(deps: FileServiceDeps): FileService {
         .where(and(eq(files.id, fileId), eq(files.status, "pending")))
         .returning();
       if (!ready) {
+        const [now] = await database.db.select().from(files).where(eq(files.id, fileId));
+        // A second files.complete of the same upload (a retry) finished first: the same answer, and the thumbnail
+        // both wrote under the same key is the one its row names.
+        if (now?.status === "ready") return toInfo(now, "ready");
         // Removed (expired) while it was being checked: the cleanup may have run before the thumbnail was written.
         if (thumbnail) await storage.delete(thumbnail.thumbnailKey);
         throw noSuchFile();

@@ -25,7 +25,8 @@ export const thumbnailKeyFor = (fileId: string): string => `thumbs/${fileId}.web
 
 /**
  * Every object a file may have in storage: the upload and its thumbnail. For a file being completed the thumbnail
- * may exist before its row says so (it is written first), hence the key from the id when the row has none.
+ * may exist before its row says so (it is written first), hence the key from the id when the row has none (deleting
+ * an object that never was is no error).
  */
 export function objectKeysOf(file: { id: string; storageKey: string; thumbnailKey: string | null }): string[] {
   return [file.storageKey, file.thumbnailKey ?? thumbnailKeyFor(file.id)];
