@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "client-sdk/dist/", "client-sdk/.dist-*/", "client-sdk/.dts-*/", ".types/", "examples/*/main.js", "examples/*/dist/", "**/*.tsbuildinfo", ".data/", "drizzle/", "bench/results/"] },
+  { ignores: ["node_modules/", "client-sdk/dist/", "client-sdk/.dist-*/", "client-sdk/.dts-*/", ".types/", "examples/*/main.js", "examples/*/dist/", "web/dist/", "**/*.tsbuildinfo", ".data/", "drizzle/", "bench/results/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,260 @@
+import type { MyRoom, RealtimeState, UserProfile } from "@parley/client";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState, useSyncExternalStore } from "react";
+import { fieldsOf } from "./App.tsx";
+import { parley } from "./parley.ts";
+import { RoomView } from "./RoomView.tsx";
+import { roomTitle } from "./timeline.ts";
+import { useTRPC } from "./trpc.ts";
+
+/** What the badge says for each state of the SDK's connection. */
+export const CONNECTION_LABELS: Record<RealtimeState, string> = {
+  idle: "connecting",
+  connecting: "connecting",
+  open: "online",
+  reconnecting: "reconnecting",
+  closed: "offline",
+};
+
+/** Rooms on the side, the open room beside them (on a narrow screen one or the other); the open room is the URL's #hash. */
+export function ChatView({ me, onLogout }: { me: UserProfile; onLogout: () => void }) {
+  const [roomId, setRoomId] = useState(() => decodeURIComponent(location.hash.slice(1)));
+  useEffect(() => {
+    history.replaceState(null, "", roomId ? `#${encodeURIComponent(roomId)}` : location.pathname + location.search);
+  }, [roomId]);
+
+  return (
+    <div className="chat" data-testid="chat-view" data-room-open={roomId ? "true" : "false"}>
+      <header className="topbar">
+        <h1>Parley</h1>
+        <ConnectionState />
+        <span className="spacer" />
+        <bdi className="me" data-testid="current-user" title={me.displayName}>
+          {me.username}
+        </bdi>
+        <button type="button" onClick={onLogout} data-testid="logout">
+          Sign out
+        </button>
+      </header>
+      <nav className="sidebar" aria-label="Rooms">
+        <Invitations onOpen={setRoomId} />
+        <RoomList openRoomId={roomId} onOpen={setRoomId} />
+        <NewRoom onOpen={setRoomId} />
+        <Discover onOpen={setRoomId} />
+      </nav>
+      {roomId ? (
+        <RoomView key={roomId} roomId={roomId} me={me} onClose={() => setRoomId("")} />
+      ) : (
+        <main className="empty" data-testid="no-room">
+          <p>Open a room, or create or join one.</p>
+        </main>
+      )}
+    </div>
+  );
+}
+
+function ConnectionState() {
+  const state: RealtimeState = useSyncExternalStore(
+    (changed) => parley.realtime.on("state", changed),
+    () => parley.realtime.state,
+  );
+  const label = CONNECTION_LABELS[state];
+  return (
+    <span className="badge connection" role="status" aria-label={`Connection: ${label}`} data-testid="connection-state" data-state={label}>
+      {label}
+    </span>
+  );
+}
+
+function RoomList({ openRoomId, onOpen }: { openRoomId: string; onOpen: (roomId: string) => void }) {
+  const trpc = useTRPC();
+  // Kept current by the cache bridge (last message, unread and mention counts, order): never stale, never polled.
+  const rooms = useQuery(trpc.rooms.list.queryOptions(undefined, { staleTime: Infinity }));
+  return (
+    <section aria-labelledby="rooms-heading">
+      <h2 id="rooms-heading">Rooms</h2>
+      {rooms.data?.length === 0 && <p className="hint">No rooms yet.</p>}
+      <ul className="rooms" data-testid="room-list">
+        {rooms.data?.map((room) => (
+          <RoomItem key={room.id} room={room} open={room.id === openRoomId} onOpen={onOpen} />
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function RoomItem({ room, open, onOpen }: { room: MyRoom; open: boolean; onOpen: (roomId: string) => void }) {
+  const last = room.lastMessage;
+  const preview = !last ? "" : last.deletedAt ? "Message deleted" : last.senderBlocked ? "Message from someone you blocked" : last.body || (last.attachments.length ? "Attachment" : "");
+  const unreadLabel = room.unread ? `, ${room.unread} unread${room.unreadMentions ? `, ${room.unreadMentions} mentioning you` : ""}` : "";
+  return (
+    <li data-testid="room-item" data-room-id={room.id} data-unread={room.unread} data-kind={room.kind}>
+      <button type="button" aria-current={open ? "page" : undefined} aria-label={`${roomTitle(room)}${unreadLabel}`} onClick={() => onOpen(room.id)}>
+        <span className="room-line">
+          <span className={`kind kind-${room.kind}`} aria-hidden="true">
+            {room.kind === "direct" ? "@" : room.kind === "group" ? "⁂" : room.kind === "private" ? "🔒" : "#"}
+          </span>
+          <bdi className="room-name">{roomTitle(room)}</bdi>
+          {room.unreadMentions > 0 && (
+            <span className="count mention" data-testid="mention-count">
+              @{room.unreadMentions}
+            </span>
+          )}
+          {room.unread > 0 && (
+            <span className="count" data-testid="unread-count">
+              {room.unread}
+            </span>
+          )}
+        </span>
+        <small className="preview" data-testid="last-message">
+          {last && (
+            <>
+              <bdi>{last.sender.displayName || last.sender.username}</bdi>: <span dir="auto">{preview}</span>
+            </>
+          )}
+        </small>
+      </button>
+    </li>
+  );
+}
+
+function Invitations({ onOpen }: { onOpen: (roomId: string) => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const invitations = useQuery(trpc.rooms.invitations.queryOptions(undefined, { staleTime: Infinity }));
+  const refresh = async (): Promise<void> => {
+    await Promise.all([queryClient.invalidateQueries(trpc.rooms.invitations.queryFilter()), queryClient.invalidateQueries(trpc.rooms.list.queryFilter())]);
+  };
+  const accept = useMutation(trpc.rooms.acceptInvite.mutationOptions({ onSuccess: async (room) => { await refresh(); onOpen(room.id); } }));
+  const decline = useMutation(trpc.rooms.declineInvite.mutationOptions({ onSuccess: refresh }));
+  if (!invitations.data?.length) return null;
+  return (
+    <section aria-labelledby="invitations-heading" className="invitations" data-testid="invitations">
+      <h2 id="invitations-heading">Invitations</h2>
+      <ul>
+        {invitations.data.map((invitation) => (
+          <li key={invitation.id} data-testid="invitation">
+            <span>
+              <bdi>{invitation.inviter ? invitation.inviter.displayName || invitation.inviter.username : "Someone"}</bdi> invited you to{" "}
+              <bdi>{invitation.room.name || "a group"}</bdi>
+            </span>
+            <span className="actions">
+              <button type="button" onClick={() => accept.mutate({ invitationId: invitation.id })} data-testid="invitation-accept">
+                Accept
+              </button>
+              <button type="button" onClick={() => decline.mutate({ invitationId: invitation.id })} data-testid="invitation-decline">
+                Decline
+              </button>
+            </span>
+          </li>
+        ))}
+      </ul>
+      <p className="notice" role="alert">
+        {(accept.error ?? decline.error)?.message}
+      </p>
+    </section>
+  );
+}
+
+/** Create a public or private room. */
+function NewRoom({ onOpen }: { onOpen: (roomId: string) => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const create = useMutation(
+    trpc.rooms.create.mutationOptions({
+      onSuccess: async (room) => {
+        await queryClient.invalidateQueries(trpc.rooms.list.queryFilter());
+        onOpen(room.id);
+      },
+    }),
+  );
+  return (
+    <section aria-labelledby="new-room-heading" className="new-room">
+      <h2 id="new-room-heading">New room</h2>
+      <form
+        onSubmit={(event) => {
+          const form = fieldsOf(event);
+          create.mutate({ name: form.get("name").trim(), kind: form.get("kind") === "private" ? "private" : "public" });
+          event.currentTarget.reset();
+        }}
+      >
+        <label className="grow">
+          <span className="visually-hidden">Room name</span>
+          <input name="name" placeholder="Room name" maxLength={80} required data-testid="create-room-name" />
+        </label>
+        <label>
+          <span className="visually-hidden">Visibility</span>
+          <select name="kind" data-testid="create-room-kind">
+            <option value="public">Public</option>
+            <option value="private">Private</option>
+          </select>
+        </label>
+        <button type="submit" disabled={create.isPending} data-testid="create-room-submit">
+          Create
+        </button>
+      </form>
+      <p className="notice" role="alert">
+        {create.error?.message}
+      </p>
+    </section>
+  );
+}
+
+/** Public rooms by name (rooms.discover), to join. */
+function Discover({ onOpen }: { onOpen: (roomId: string) => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [query, setQuery] = useState<string | null>(null);
+  const found = useQuery(trpc.rooms.discover.queryOptions(query ? { query } : {}, { enabled: query !== null }));
+  const mine = useQuery(trpc.rooms.list.queryOptions(undefined, { staleTime: Infinity, select: (rooms) => new Set(rooms.map((room) => room.id)) }));
+  const join = useMutation(
+    trpc.rooms.join.mutationOptions({
+      onSuccess: async (room) => {
+        await queryClient.invalidateQueries(trpc.rooms.list.queryFilter());
+        onOpen(room.id);
+      },
+    }),
+  );
+  return (
+    <section aria-labelledby="discover-heading" className="discover">
+      <h2 id="discover-heading">Public rooms</h2>
+      <form
+        role="search"
+        onSubmit={(event) => {
+          setQuery(fieldsOf(event).get("query").trim());
+        }}
+      >
+        <label className="grow">
+          <span className="visually-hidden">Find public rooms by name</span>
+          <input name="query" type="search" placeholder="Find public rooms" maxLength={80} data-testid="discover-query" />
+        </label>
+        <button type="submit" data-testid="discover-submit">
+          Find
+        </button>
+      </form>
+      {found.data && (
+        <ul className="discovered" data-testid="discover-results">
+          {found.data.items.length === 0 && <li className="hint">No public rooms found.</li>}
+          {found.data.items.map((room) => (
+            <li key={room.id} data-testid="discovered-room" data-room-id={room.id}>
+              <bdi className="room-name">{room.name}</bdi>
+              {room.description && <small dir="auto">{room.description}</small>}
+              {mine.data?.has(room.id) ? (
+                <button type="button" onClick={() => onOpen(room.id)}>
+                  Open
+                </button>
+              ) : (
+                <button type="button" onClick={() => join.mutate({ roomId: room.id })} data-testid="discover-join" aria-label={`Join ${room.name}`}>
+                  Join
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      <p className="notice" role="alert">
+        {(found.error ?? join.error)?.message}
+      </p>
+    </section>
+  );
+}
