@@ -2,7 +2,7 @@ import type { Credentials, Registration, UserProfile } from "@parley/client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useState } from "react";
 import { ChatView } from "./ChatView.tsx";
-import { parley } from "./parley.ts";
+import { parley, startSession } from "./parley.ts";
 import { pending } from "./sending.ts";
 import { useTRPC } from "./trpc.ts";
 
@@ -25,9 +25,7 @@ export function App() {
     };
   }, []);
 
-  useEffect(() => {
-    if (status === "signed-in") parley.realtime.connect();
-  }, [status]);
+  useEffect(() => (status === "signed-in" ? startSession() : undefined), [status]);
 
   const signedIn = (user: UserProfile): void => {
     queryClient.setQueryData(trpc.auth.me.queryKey(), user);

@@ -18,6 +18,13 @@ export const queryClient = new QueryClient({ defaultOptions: { queries: { retry:
 /** What TanStack Query calls procedures through: the SDK's link sends the access token and refreshes it. */
 export const trpcClient = createTRPCClient<AppRouter>({ links: [parley.link()] });
 
-// Live events change the cached rooms.list, messages.list and invitations in place (the views use staleTime:
-// Infinity). Wired before `realtime.connect()`: it learns who "me" is from `ready`.
-bridgeQueryCache({ realtime: parley.realtime, queryClient, blocked: parley.realtime.blocked });
+/**
+ * Signed in: live events change the cached rooms.list, messages.list and invitations in place (the views use
+ * staleTime: Infinity), then the socket opens. The bridge is wired first (it learns who "me" is from `ready`), and
+ * only once signed in: it reads users.blocked at once. The returned function stops the bridge (signing out).
+ */
+export function startSession(): () => void {
+  const stop = bridgeQueryCache({ realtime: parley.realtime, queryClient, blocked: parley.realtime.blocked });
+  parley.realtime.connect();
+  return stop;
+}

@@ -1,0 +1,261 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { createServer, request as httpRequest, type Server } from "node:http";
+import { connect } from "node:net";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { extname, join, normalize } from "node:path";
+import { promisify } from "node:util";
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { uniqueUsername } from "../support/factories.ts";
+import { imageBytes } from "../support/images.ts";
+import { type ServerProcess, startServer } from "../support/server-process.ts";
+
+/**
+ * The web app (web/): built as `npm install` builds it (`npm run build:sdk`, then the workspace's `npm run build`),
+ * served on one origin with the API as Parley serves it (see serveBuild), and used by two
+ * people in Chromium against a real Parley: sign up, a room made by one and found and joined by the other, messages
+ * both ways live, a reload that keeps the session, and an image that one uploads and the other sees. Screenshots of
+ * the main screens go to a folder the test prints.
+ */
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const WEB = join(ROOT, "web");
+const CHROMIUM = "/usr/lib/chromium/chromium";
+const CI = process.env.CI === "true";
+const PASSWORD = "correct horse battery staple";
+
+interface Person {
+  context: BrowserContext;
+  page: Page;
+  username: string;
+  /** Console errors and uncaught exceptions on the page, with the URL they are about. */
+  problems: { text: string; url: string }[];
+}
+
+describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", () => {
+  let pages: Server;
+  let apiPort = 0;
+  let pageOrigin: string;
+  let server: ServerProcess;
+  let browser: Browser;
+  const people: Person[] = [];
+  const shots = mkdtempSync(join(tmpdir(), "parley-web-screens-"));
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`CI=true but no Chromium at ${CHROMIUM}: refusing to skip the browser tests`);
+    // As from a shell: vitest's NODE_ENV=test would make Vite bundle React's development build.
+    const env = { ...process.env, NODE_ENV: "production" };
+    const run = (extra: Record<string, string>, ...args: string[]) => promisify(execFile)("npm", args, { cwd: ROOT, env: { ...env, ...extra } });
+    pages = await serveBuild(join(WEB, "dist"), () => apiPort);
+    pageOrigin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
+    const [sdk, started, launched] = await Promise.allSettled([
+      run({}, "run", "build:sdk"),
+      // The page's origin is the API's (the proxy below): local-disk storage signs its file URLs with PUBLIC_URL.
+      startServer("bun", { ALLOWED_ORIGINS: pageOrigin, PUBLIC_URL: pageOrigin }),
+      chromium.launch({
+        executablePath: CHROMIUM,
+        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage",
+          "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
+      }),
+    ]);
+    // Keep what started, for afterAll to stop, before failing on what did not.
+    if (started.status === "fulfilled") server = started.value;
+    if (launched.status === "fulfilled") browser = launched.value;
+    for (const result of [sdk, started, launched]) if (result.status === "rejected") throw result.reason;
+    apiPort = server.port;
+    await run({}, "run", "build", "--workspace", "web"); // no PARLEY_URL: the app calls its own origin
+
+    console.log(`web app screenshots: ${shots}`);
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all(people.map((someone) => someone.context.close()));
+    await browser?.close();
+    const code = await server?.stop();
+    await new Promise((resolve) => pages?.close(resolve));
+    expect(code, server?.output()).toBe(0);
+  });
+
+  async function person(name: string, viewport = { width: 1100, height: 760 }): Promise<Person> {
+    const context = await browser.newContext({ viewport });
+    context.setDefaultTimeout(8000); // fail with the step that hung, well inside the test's own timeout
+    const page = await context.newPage();
+    const someone: Person = { context, page, username: uniqueUsername(name), problems: [] };
+    page.on("console", (message) => {
+      if (message.type() === "error") someone.problems.push({ text: message.text(), url: message.location().url });
+    });
+    page.on("pageerror", (error) => someone.problems.push({ text: `uncaught: ${error.message}`, url: "" }));
+    people.push(someone);
+    await page.goto(pageOrigin);
+    await page.getByTestId("auth-view").waitFor();
+    return someone;
+  }
+
+  async function register(someone: Person): Promise<void> {
+    const { page, username } = someone;
+    await page.getByTestId("show-register").click();
+    await page.getByLabel("Email").fill(`${username}@example.test`);
+    await page.getByLabel("Username", { exact: true }).fill(username);
+    await page.getByLabel("Password (8 characters or more)").fill(PASSWORD);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await signedInAs(someone);
+  }
+
+  async function signedInAs({ page, username }: Person): Promise<void> {
+    await page.getByTestId("chat-view").waitFor();
+    await page.locator('[data-testid="connection-state"][data-state="online"]').waitFor();
+    expect(await page.getByTestId("current-user").textContent()).toBe(username);
+  }
+
+  function roomItem(page: Page, roomId: string): Locator {
+    return page.locator(`[data-testid="room-item"][data-room-id="${roomId}"]`);
+  }
+
+  async function send({ page }: Person, text: string): Promise<void> {
+    await page.getByLabel("Message", { exact: true }).fill(text);
+    await page.getByLabel("Message", { exact: true }).press("Enter");
+  }
+
+  async function messageWithBody({ page }: Person, text: string): Promise<Locator> {
+    const line = page.getByTestId("message").filter({ has: page.getByTestId("message-body").getByText(text, { exact: true }) });
+    await line.waitFor();
+    return line;
+  }
+
+  const shoot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: join(shots, `${name}.png`) });
+
+  function expectNoProblems(...everyone: Person[]): void {
+    for (const { username, problems } of everyone) {
+      // Signing in again from the cookie is tried on every load; with no (or a revoked) cookie it answers 401.
+      const unexpected = problems.filter((problem) => !(problem.text.includes("status of 401") && problem.url.includes("/trpc/auth.refresh")));
+      expect(unexpected, `console errors on ${username}'s page`).toEqual([]);
+    }
+  }
+
+  it("two people: sign up, create, discover and join a room, chat live, reload signed in, and see an uploaded image", async () => {
+    const [a, b] = await Promise.all([person("ann"), person("ben", { width: 390, height: 760 })]);
+    await shoot(a.page, "1-sign-in");
+    await Promise.all([register(a), register(b)]);
+
+    // Ann creates a public room; Ben finds it by name and joins.
+    const roomName = `lobby ${a.username.slice(-6)}`;
+    await a.page.getByLabel("Room name").fill(roomName);
+    await a.page.getByRole("button", { name: "Create", exact: true }).click();
+    await a.page.locator(`[data-testid="room-name"]:text-is("${roomName}")`).waitFor();
+    const roomId = (await a.page.getByTestId("room-id").textContent()) ?? "";
+    expect(roomId).toMatch(/^[0-9a-f-]{36}$/);
+    await roomItem(a.page, roomId).waitFor();
+
+    await b.page.getByLabel("Find public rooms by name").fill(roomName);
+    await b.page.getByRole("button", { name: "Find" }).click();
+    await b.page.locator(`[data-testid="discovered-room"][data-room-id="${roomId}"]`).getByRole("button", { name: `Join ${roomName}` }).click();
+    await b.page.locator(`[data-testid="room-name"]:text-is("${roomName}")`).waitFor();
+
+    // Live both ways: each message shows on the other's screen without a reload.
+    await send(b, "hello from ben");
+    await messageWithBody(a, "hello from ben");
+    await send(a, "hi ben, see https://example.com/docs.");
+    const reply = await messageWithBody(b, "hi ben, see https://example.com/docs.");
+    const link = reply.getByRole("link", { name: "https://example.com/docs" });
+    expect(await link.getAttribute("rel")).toBe("noopener noreferrer");
+    expect(await b.page.getByTestId("date-separator").count()).toBe(1);
+    await shoot(b.page, "2-room-narrow");
+
+    // Ann opens a second room: the lobby's new message shows as unread in her list.
+    await a.page.getByLabel("Room name").fill(`quiet ${a.username.slice(-6)}`);
+    await a.page.getByRole("button", { name: "Create", exact: true }).click();
+    await a.page.locator(`[data-testid="room-name"]:text-is("quiet ${a.username.slice(-6)}")`).waitFor();
+    await send(b, "are you there?");
+    await a.page.locator(`[data-testid="room-item"][data-room-id="${roomId}"][data-unread="1"]`).waitFor();
+    expect(await roomItem(a.page, roomId).getByTestId("last-message").textContent()).toBe(`${b.username}: are you there?`);
+    await shoot(a.page, "3-room-list-unread");
+    await roomItem(a.page, roomId).getByRole("button").click();
+    await messageWithBody(a, "are you there?");
+    await a.page.locator(`[data-testid="room-item"][data-room-id="${roomId}"][data-unread="0"]`).waitFor();
+
+    // A reload keeps Ann signed in (the HttpOnly refresh cookie), in the same room, and live.
+    await a.page.reload();
+    await signedInAs(a);
+    await messageWithBody(a, "are you there?");
+    await send(b, "after your reload");
+    await messageWithBody(a, "after your reload");
+
+    // Ann attaches an image: it uploads, goes out with the message, and Ben sees its thumbnail.
+    const png = Buffer.from(await imageBytes("image/png", 480, 320));
+    await a.page.getByTestId("attach-input").setInputFiles({ name: "photo.png", mimeType: "image/png", buffer: png });
+    const upload = a.page.getByTestId("upload");
+    await expect.poll(async () => ((await upload.getAttribute("data-ready")) === "true" ? "ready" : await upload.textContent())).toBe("ready");
+    await a.page.getByLabel("Message", { exact: true }).fill("a photo");
+    await a.page.getByRole("button", { name: "Send" }).click();
+    const photo = b.page.getByTestId("message").filter({ hasText: "a photo" }).getByTestId("attachment-image");
+    await photo.waitFor();
+    await expect.poll(() => photo.evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth)).toBe(320);
+    expect(await photo.getAttribute("alt")).toBe("photo.png");
+    await a.page.getByTestId("message").filter({ hasText: "a photo" }).getByTestId("attachment-image").waitFor();
+    await shoot(a.page, "4-room-with-image");
+    await shoot(b.page, "5-image-narrow");
+
+    expect(await a.page.getByTestId("pending-message").count()).toBe(0);
+    expectNoProblems(a, b);
+  }, 90_000);
+});
+
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+};
+const API_PATHS = ["/trpc/", "/files/", "/ws"];
+
+/**
+ * The built app served as Parley serves it, on one origin with the API: index.html at /, its hashed assets, and
+ * /trpc, /files and /ws passed through to the server (WebSocket upgrades included); a 404 for anything else.
+ * (Until Parley serves web/dist itself: then this becomes the server.)
+ */
+function serveBuild(dir: string, apiPort: () => number): Promise<Server> {
+  const server = createServer((request, response) => {
+    const path = new URL(request.url ?? "/", "http://page").pathname;
+    if (API_PATHS.some((prefix) => path.startsWith(prefix))) {
+      const upstream = httpRequest({ host: "127.0.0.1", port: apiPort(), method: request.method, path: request.url, headers: request.headers }, (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+      });
+      upstream.on("error", () => response.destroy());
+      return void request.pipe(upstream);
+    }
+    const file = path === "/" ? "index.html" : normalize(path).replace(/^\/+/, "");
+    const type = TYPES[extname(file)];
+    if (!type || (file !== "index.html" && !file.startsWith("assets/"))) {
+      return void response.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    }
+    let body: Buffer;
+    try {
+      body = readFileSync(join(dir, file)); // read per request: the build may finish after the server starts
+    } catch {
+      return void response.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    }
+    response.writeHead(200, { "content-type": type, "x-content-type-options": "nosniff", "cache-control": "no-store" });
+    response.end(body);
+  });
+  server.on("upgrade", (request, socket, head) => {
+    const upstream = connect(apiPort(), "127.0.0.1", () => {
+      const lines = [`${request.method} ${request.url} HTTP/1.1`];
+      for (let i = 0; i < request.rawHeaders.length; i += 2) lines.push(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
+      upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
+      upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    const close = (): void => {
+      upstream.destroy();
+      socket.destroy();
+    };
+    upstream.on("error", close);
+    socket.on("error", close);
+    upstream.on("close", close);
+    socket.on("close", close);
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}
