@@ -451,8 +451,7 @@ function Composer({ roomId, replyTo, onReplyDone }: { roomId: string; replyTo: M
       )}
       <div className="compose-row">
         <label className="attach">
-          <span className="visually-hidden">Attach files</span>
-          <span aria-hidden="true">📎</span>
+          Attach<span className="visually-hidden"> files</span>
           <input type="file" multiple onChange={(event) => { attach(event.currentTarget.files); event.currentTarget.value = ""; }} data-testid="attach-input" />
         </label>
         <label className="grow">
