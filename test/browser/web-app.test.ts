@@ -198,7 +198,20 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     await shoot(b.page, "5-image-narrow");
 
     expect(await a.page.getByTestId("pending-message").count()).toBe(0);
-    expectNoProblems(a, b);
+
+    // Ben goes offline and writes: the message waits, shown as pending, and goes out once when he is back.
+    await b.context.setOffline(true);
+    await b.page.locator('[data-testid="connection-state"]:not([data-state="online"])').waitFor({ timeout: 20_000 });
+    await send(b, "written offline");
+    await b.page.getByTestId("pending-message").filter({ hasText: "written offline" }).waitFor();
+    await shoot(b.page, "6-offline-pending");
+    await b.context.setOffline(false);
+    await b.page.locator('[data-testid="connection-state"][data-state="online"]').waitFor({ timeout: 20_000 });
+    await messageWithBody(a, "written offline");
+    await messageWithBody(b, "written offline");
+    await expect.poll(() => b.page.getByTestId("pending-message").count()).toBe(0);
+    expect(await a.page.getByTestId("message-body").getByText("written offline", { exact: true }).count()).toBe(1);
+    expectNoProblems(a);
   }, 90_000);
 });
 
