@@ -134,7 +134,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     }
   }
 
-  it("two people: sign up, create, discover and join a room, chat live, reload signed in, and see an uploaded image", async () => {
+  it("two people: sign up, create, discover and join a room, chat live, reload signed in, see an uploaded image, members, search, and an offline send", async () => {
     const [a, b] = await Promise.all([person("ann"), person("ben", { width: 390, height: 760 })]);
     await shoot(a.page, "1-sign-in");
     await Promise.all([register(a), register(b)]);
@@ -199,12 +199,25 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
 
     expect(await a.page.getByTestId("pending-message").count()).toBe(0);
 
+    // The members panel lists both, Ben online; search finds his first message across Ann's rooms.
+    await a.page.getByRole("button", { name: "Members" }).click();
+    await a.page.locator('[data-testid="member"]').nth(1).waitFor();
+    expect(await a.page.getByTestId("member").count()).toBe(2);
+    await a.page.locator(`[data-testid="member"]:has-text("${b.username}")[data-presence="online"]`).waitFor();
+    await a.page.getByRole("button", { name: "Search", exact: true }).click();
+    await a.page.getByLabel("Search text").fill("hello");
+    await a.page.getByTestId("search-submit").click();
+    const hit = a.page.getByTestId("search-hit").filter({ hasText: "hello from ben" });
+    await hit.waitFor();
+    expect(await hit.locator("mark").first().textContent()).toBe("hello");
+    await shoot(a.page, "6-members-and-search");
+
     // Ben goes offline and writes: the message waits, shown as pending, and goes out once when he is back.
     await b.context.setOffline(true);
     await b.page.locator('[data-testid="connection-state"]:not([data-state="online"])').waitFor({ timeout: 20_000 });
     await send(b, "written offline");
     await b.page.getByTestId("pending-message").filter({ hasText: "written offline" }).waitFor();
-    await shoot(b.page, "6-offline-pending");
+    await shoot(b.page, "7-offline-pending");
     await b.context.setOffline(false);
     await b.page.locator('[data-testid="connection-state"][data-state="online"]').waitFor({ timeout: 20_000 });
     await messageWithBody(a, "written offline");

@@ -2,6 +2,7 @@ import type { MyRoom, RealtimeState, UserProfile } from "@parley/client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, useSyncExternalStore } from "react";
 import { fieldsOf } from "./App.tsx";
+import { SearchPanel } from "./Panels.tsx";
 import { parley } from "./parley.ts";
 import { RoomView } from "./RoomView.tsx";
 import { roomTitle } from "./timeline.ts";
@@ -19,6 +20,7 @@ export const CONNECTION_LABELS: Record<RealtimeState, string> = {
 /** Rooms on the side, the open room beside them (on a narrow screen one or the other); the open room is the URL's #hash. */
 export function ChatView({ me, onLogout }: { me: UserProfile; onLogout: () => void }) {
   const [roomId, setRoomId] = useState(() => decodeURIComponent(location.hash.slice(1)));
+  const [searching, setSearching] = useState(false);
   useEffect(() => {
     history.replaceState(null, "", roomId ? `#${encodeURIComponent(roomId)}` : location.pathname + location.search);
   }, [roomId]);
@@ -29,6 +31,9 @@ export function ChatView({ me, onLogout }: { me: UserProfile; onLogout: () => vo
         <h1>Parley</h1>
         <ConnectionState />
         <span className="spacer" />
+        <button type="button" aria-pressed={searching} onClick={() => setSearching((shown) => !shown)} data-testid="toggle-search">
+          Search
+        </button>
         <bdi className="me" data-testid="current-user" title={me.displayName}>
           {me.username}
         </bdi>
@@ -37,6 +42,7 @@ export function ChatView({ me, onLogout }: { me: UserProfile; onLogout: () => vo
         </button>
       </header>
       <nav className="sidebar" aria-label="Rooms">
+        {searching && <SearchPanel onOpen={setRoomId} onClose={() => setSearching(false)} />}
         <Invitations onOpen={setRoomId} />
         <RoomList openRoomId={roomId} onOpen={setRoomId} />
         <NewRoom onOpen={setRoomId} />

@@ -1,6 +1,7 @@
 import type { Attachment, Message, UserProfile } from "@parley/client";
 import { useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import { MembersPanel } from "./Panels.tsx";
 import { parley } from "./parley.ts";
 import { usePending } from "./pending.ts";
 import { pending } from "./sending.ts";
@@ -72,6 +73,7 @@ export function RoomView({ roomId, me, onClose }: { roomId: string; me: UserProf
   };
 
   const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [showMembers, setShowMembers] = useState(false);
   const typing = useTyping(roomId, me.id, timeline);
   const title = room.data ? (listed.data ? roomTitle(listed.data) : room.data.name) : "";
   const error = room.error ?? newest.error;
@@ -88,7 +90,12 @@ export function RoomView({ roomId, me, onClose }: { roomId: string; me: UserProf
         <code className="room-id" data-testid="room-id" title="Room id (share it to let others join a public room)">
           {roomId}
         </code>
+        <span className="spacer" />
+        <button type="button" aria-pressed={showMembers} aria-controls="members-heading" onClick={() => setShowMembers((shown) => !shown)} data-testid="toggle-members">
+          Members
+        </button>
       </header>
+      {showMembers && <MembersPanel roomId={roomId} />}
       {room.data?.description && (
         <p className="description" dir="auto">
           {room.data.description}

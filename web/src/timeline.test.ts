@@ -1,6 +1,6 @@
 import type { Message, MessagePage } from "@parley/client";
 import { describe, expect, it } from "vitest";
-import { linkify, mergePages, nextOlderCursor, roomTitle, stillPending, withDateSeparators } from "./timeline.ts";
+import { highlightParts, linkify, mergePages, nextOlderCursor, roomTitle, stillPending, withDateSeparators } from "./timeline.ts";
 
 const message = (seq: number, fields: Partial<Message> = {}): Message =>
   ({ id: `m${seq}`, seq, roomId: "r", body: `body ${seq}`, createdAt: "2026-11-30T12:00:00.000Z", sender: { id: "u", username: "ann", displayName: "" }, ...fields }) as Message;
@@ -79,5 +79,18 @@ describe("pending messages", () => {
       { clientMsgId: "d", roomId: "other", body: "elsewhere" },
     ];
     expect(stillPending(pending, "r", [message(3)]).map((entry) => entry.clientMsgId)).toEqual(["a", "b"]);
+  });
+});
+
+describe("search snippets", () => {
+  it("mark the highlighted ranges, in order, ignoring ranges out of the text or overlapping one before", () => {
+    expect(highlightParts("the quick brown fox", [[10, 15], [4, 9], [12, 14], [30, 40]])).toEqual([
+      { text: "the ", hit: false },
+      { text: "quick", hit: true },
+      { text: " ", hit: false },
+      { text: "brown", hit: true },
+      { text: " fox", hit: false },
+    ]);
+    expect(highlightParts("", [])).toEqual([]);
   });
 });

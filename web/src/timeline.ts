@@ -92,3 +92,19 @@ export function stillPending(pending: readonly PendingMessage[], roomId: string,
   const shown = new Set(timeline.map((message) => message.id));
   return pending.filter((entry) => entry.roomId === roomId && !(entry.sentId && shown.has(entry.sentId)));
 }
+
+/** A search snippet cut into plain and highlighted parts; highlights out of range or overlapping are clamped away. */
+export function highlightParts(text: string, highlights: readonly (readonly [number, number])[]): { text: string; hit: boolean }[] {
+  const parts: { text: string; hit: boolean }[] = [];
+  let at = 0;
+  for (const [rawStart, rawEnd] of [...highlights].sort((a, b) => a[0] - b[0])) {
+    const start = Math.max(rawStart, at);
+    const end = Math.min(rawEnd, text.length);
+    if (end <= start) continue;
+    if (start > at) parts.push({ text: text.slice(at, start), hit: false });
+    parts.push({ text: text.slice(start, end), hit: true });
+    at = end;
+  }
+  if (at < text.length) parts.push({ text: text.slice(at), hit: false });
+  return parts;
+}

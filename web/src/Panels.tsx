@@ -1,0 +1,134 @@
+import type { MemberRole, PresenceStatus } from "@parley/client";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+import { fieldsOf } from "./App.tsx";
+import { parley } from "./parley.ts";
+import { highlightParts } from "./timeline.ts";
+import { useTRPC } from "./trpc.ts";
+
+const ROLE_ORDER: Record<MemberRole, number> = { owner: 0, admin: 1, moderator: 2, member: 3 };
+
+/**
+ * The room's members (first 200) by role, each with a presence dot: presence.get for the people listed, then the
+ * room's `presence` events in place; joins, leaves and role changes re-read the list.
+ */
+export function MembersPanel({ roomId }: { roomId: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const members = useQuery(trpc.rooms.members.queryOptions({ roomId, limit: 200 }, { staleTime: Infinity }));
+  const userIds = members.data?.items.map((member) => member.user.id) ?? [];
+  const presenceInput = { userIds };
+  const presence = useQuery(trpc.presence.get.queryOptions(presenceInput, { enabled: userIds.length > 0, staleTime: Infinity }));
+  const userIdsKey = userIds.join(",");
+
+  useEffect(() => {
+    const reread = (event: { roomId: string }): void => {
+      if (event.roomId === roomId) void queryClient.invalidateQueries(trpc.rooms.members.queryFilter({ roomId, limit: 200 }));
+    };
+    const offs = [
+      parley.realtime.on("member.joined", reread),
+      parley.realtime.on("member.left", reread),
+      parley.realtime.on("member.role", reread),
+      parley.realtime.on("presence", (event) => {
+        if (event.roomId !== roomId) return;
+        const key = trpc.presence.get.queryKey({ userIds: userIdsKey ? userIdsKey.split(",") : [] });
+        queryClient.setQueryData(key, (current) =>
+          current?.map((entry) => (entry.userId === event.userId ? { ...entry, status: event.status, lastSeenAt: event.lastSeenAt } : entry)),
+        );
+      }),
+    ];
+    return () => offs.forEach((off) => off());
+  }, [roomId, queryClient, trpc, userIdsKey]);
+
+  const statusOf = (userId: string): PresenceStatus => presence.data?.find((entry) => entry.userId === userId)?.status ?? "offline";
+  const sorted = [...(members.data?.items ?? [])].sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || a.user.username.localeCompare(b.user.username));
+  return (
+    <aside className="panel members" aria-labelledby="members-heading" data-testid="members-panel">
+      <h3 id="members-heading">Members{members.data ? ` (${members.data.items.length}${members.data.nextCursor ? "+" : ""})` : ""}</h3>
+      <ul>
+        {sorted.map((member) => {
+          const status = statusOf(member.user.id);
+          return (
+            <li key={member.user.id} data-testid="member" data-user-id={member.user.id} data-presence={status}>
+              <span className={`dot dot-${status}`} role="img" aria-label={status} />
+              <bdi className="member-name">{member.user.displayName || member.user.username}</bdi>
+              {member.role !== "member" && <span className="role">{member.role}</span>}
+            </li>
+          );
+        })}
+      </ul>
+      <p className="notice" role="alert">
+        {(members.error ?? presence.error)?.message}
+      </p>
+    </aside>
+  );
+}
+
+/** Search across my rooms (messages.search); a result opens its room. */
+export function SearchPanel({ onOpen, onClose }: { onOpen: (roomId: string) => void; onClose: () => void }) {
+  const trpc = useTRPC();
+  const [query, setQuery] = useState("");
+  const [has, setHas] = useState<"" | "link" | "attachment">("");
+  const results = useQuery(trpc.messages.search.queryOptions({ query, ...(has ? { has } : {}) }, { enabled: query.length > 0 }));
+  const rooms = useQuery(trpc.rooms.list.queryOptions(undefined, { staleTime: Infinity }));
+  const roomName = (roomId: string): string => rooms.data?.find((room) => room.id === roomId)?.name ?? "";
+  return (
+    <section className="panel search" aria-labelledby="search-heading" data-testid="search-panel">
+      <div className="panel-head">
+        <h3 id="search-heading">Search messages</h3>
+        <button type="button" onClick={onClose} aria-label="Close search">
+          ✕
+        </button>
+      </div>
+      <form
+        role="search"
+        onSubmit={(event) => {
+          const form = fieldsOf(event);
+          setQuery(form.get("query").trim());
+          const kind = form.get("has");
+          setHas(kind === "link" || kind === "attachment" ? kind : "");
+        }}
+      >
+        <label className="grow">
+          <span className="visually-hidden">Search text</span>
+          <input name="query" type="search" maxLength={200} placeholder="Search" required data-testid="search-query" />
+        </label>
+        <label>
+          <span className="visually-hidden">Only messages with</span>
+          <select name="has" defaultValue="">
+            <option value="">Any</option>
+            <option value="link">With a link</option>
+            <option value="attachment">With a file</option>
+          </select>
+        </label>
+        <button type="submit" data-testid="search-submit">
+          Search
+        </button>
+      </form>
+      {results.data && (
+        <ol className="hits" data-testid="search-results">
+          {results.data.hits.length === 0 && <li className="hint">Nothing found.</li>}
+          {results.data.hits.map((hit) => (
+            <li key={hit.message.id} data-testid="search-hit">
+              <button type="button" onClick={() => onOpen(hit.message.roomId)}>
+                <span className="meta">
+                  <bdi className="sender">{hit.message.sender.displayName || hit.message.sender.username}</bdi> in{" "}
+                  <bdi>{roomName(hit.message.roomId) || "a room"}</bdi>
+                  <time dateTime={hit.message.createdAt}>{new Date(hit.message.createdAt).toLocaleString()}</time>
+                </span>
+                <span className="body" dir="auto">
+                  {highlightParts(hit.snippet.text, hit.snippet.highlights).map((part, index) =>
+                    part.hit ? <mark key={index}>{part.text}</mark> : <span key={index}>{part.text}</span>,
+                  )}
+                </span>
+              </button>
+            </li>
+          ))}
+        </ol>
+      )}
+      <p className="notice" role="alert">
+        {results.error?.message}
+      </p>
+    </section>
+  );
+}
