@@ -17,6 +17,9 @@ export const CONNECTION_LABELS: Record<RealtimeState, string> = {
   closed: "offline",
 };
 
+/** The narrow layout's breakpoint (style.css). */
+const NARROW = "(max-width: 700px)";
+
 /** Rooms on the side, the open room beside them (on a narrow screen one or the other); the open room is the URL's #hash. */
 export function ChatView({ me, onLogout }: { me: UserProfile; onLogout: () => void }) {
   const [roomId, setRoomId] = useState(() => decodeURIComponent(location.hash.slice(1)));
@@ -26,7 +29,7 @@ export function ChatView({ me, onLogout }: { me: UserProfile; onLogout: () => vo
   }, [roomId]);
 
   return (
-    <div className="chat" data-testid="chat-view" data-room-open={roomId ? "true" : "false"}>
+    <div className="chat" data-testid="chat-view" data-room-open={roomId ? "true" : "false"} data-searching={searching ? "true" : "false"}>
       <header className="topbar">
         <h1>Parley</h1>
         <ConnectionState />
@@ -42,7 +45,16 @@ export function ChatView({ me, onLogout }: { me: UserProfile; onLogout: () => vo
         </button>
       </header>
       <nav className="sidebar" aria-label="Rooms">
-        {searching && <SearchPanel onOpen={setRoomId} onClose={() => setSearching(false)} />}
+        {searching && (
+          <SearchPanel
+            onOpen={(id) => {
+              setRoomId(id);
+              // On a narrow screen the results stand where the room would be: make way for it.
+              if (matchMedia(NARROW).matches) setSearching(false);
+            }}
+            onClose={() => setSearching(false)}
+          />
+        )}
         <Invitations onOpen={setRoomId} />
         <RoomList openRoomId={roomId} onOpen={setRoomId} />
         <NewRoom onOpen={setRoomId} />

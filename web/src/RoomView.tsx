@@ -360,7 +360,7 @@ function AttachmentView({ attachment }: { attachment: Attachment }) {
       {attachment.thumbnail && (
         <button type="button" className="thumb" onClick={() => void open()} aria-label={`Open image ${attachment.filename}`}>
           {thumbnail.data ? (
-            <img src={thumbnail.data.url} alt={attachment.filename} width={attachment.thumbnail.width} height={attachment.thumbnail.height} data-testid="attachment-image" />
+            <img src={thumbnail.data.url} alt={attachment.filename} onLoad={keepAtBottom} width={attachment.thumbnail.width} height={attachment.thumbnail.height} data-testid="attachment-image" />
           ) : (
             <span className="placeholder">Loading image…</span>
           )}
@@ -373,6 +373,12 @@ function AttachmentView({ attachment }: { attachment: Attachment }) {
       )}
     </li>
   );
+}
+
+/** An image that finished loading below the fold of a list scrolled to its end keeps the list at its end. */
+function keepAtBottom(event: { currentTarget: HTMLElement }): void {
+  const list = event.currentTarget.closest(".messages");
+  if (list && list.scrollHeight - list.scrollTop - list.clientHeight < event.currentTarget.offsetHeight + 80) list.scrollTop = list.scrollHeight;
 }
 
 export function formatSize(bytes: number): string {
