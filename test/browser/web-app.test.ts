@@ -134,7 +134,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     }
   }
 
-  it("two people: sign up, create, discover and join a room, chat live, reload signed in, see an uploaded image, members, search, and an offline send", async () => {
+  it("two people: sign up, create, discover and join a room, chat live (typing, reply, reaction, edit, delete), reload signed in, see an uploaded image, members, search, and an offline send", async () => {
     const [a, b] = await Promise.all([person("ann"), person("ben", { width: 390, height: 760 })]);
     await shoot(a.page, "1-sign-in");
     await Promise.all([register(a), register(b)]);
@@ -162,6 +162,33 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     expect(await link.getAttribute("rel")).toBe("noopener noreferrer");
     expect(await b.page.getByTestId("date-separator").count()).toBe(1);
     await shoot(b.page, "2-room-narrow");
+
+    // Typing shows on the other side; a reply quotes its target; a reaction, an edit and a deletion reach Ann live.
+    await b.page.getByLabel("Message", { exact: true }).pressSequentially("typ");
+    await a.page.getByTestId("typing").getByText(`${b.username} is typing…`).waitFor();
+    await b.page.getByLabel("Message", { exact: true }).fill("");
+    await reply.hover();
+    await reply.getByRole("button", { name: "Reply" }).click();
+    await b.page.getByTestId("replying-to").waitFor();
+    await send(b, "thanks for the link");
+    const answer = await messageWithBody(a, "thanks for the link");
+    expect(await answer.getByTestId("reply-quote").textContent()).toBe(`${a.username}: hi ben, see https://example.com/docs.`);
+    // By id: while it is edited, its body makes way for the edit box.
+    const own = b.page.locator(`[data-message-id="${await (await messageWithBody(b, "thanks for the link")).getAttribute("data-message-id")}"]`);
+    await own.hover();
+    await own.getByTestId("message-react").click();
+    await own.getByRole("button", { name: "React 🎉" }).click();
+    await answer.getByRole("button", { name: "🎉 1" }).waitFor();
+    await own.getByRole("button", { name: "Edit" }).click();
+    await own.getByTestId("edit-input").fill("thanks for the link!");
+    await own.getByTestId("edit-save").click();
+    const edited = await messageWithBody(a, "thanks for the link!");
+    await edited.getByText("(edited)").waitFor();
+    b.page.once("dialog", (dialog) => void dialog.accept());
+    await own.getByTestId("message-body").getByText("thanks for the link!", { exact: true }).waitFor();
+    await own.hover();
+    await own.getByRole("button", { name: "Delete" }).click();
+    await a.page.getByTestId("message").filter({ hasText: "Message deleted" }).waitFor();
 
     // Ann opens a second room: the lobby's new message shows as unread in her list.
     await a.page.getByLabel("Room name").fill(`quiet ${a.username.slice(-6)}`);
