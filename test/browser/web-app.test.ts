@@ -134,7 +134,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     }
   }
 
-  it("two people: sign up, create, discover and join a room, chat live (typing, reply, reaction, edit, delete), reload signed in, see an uploaded image, members, search, and an offline send", async () => {
+  it("two people: sign up, create, discover and join a room, chat live (typing, reply, reaction, edit, delete), reload signed in, see an uploaded image, members, search, a DM, and an offline send", async () => {
     const [a, b] = await Promise.all([person("ann"), person("ben", { width: 390, height: 760 })]);
     await shoot(a.page, "1-sign-in");
     await Promise.all([register(a), register(b)]);
@@ -149,7 +149,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     await roomItem(a.page, roomId).waitFor();
 
     await b.page.getByLabel("Find public rooms by name").fill(roomName);
-    await b.page.getByRole("button", { name: "Find" }).click();
+    await b.page.getByRole("button", { name: "Find rooms" }).click();
     await b.page.locator(`[data-testid="discovered-room"][data-room-id="${roomId}"]`).getByRole("button", { name: `Join ${roomName}` }).click();
     await b.page.locator(`[data-testid="room-name"]:text-is("${roomName}")`).waitFor();
 
@@ -239,12 +239,28 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     expect(await hit.locator("mark").first().textContent()).toBe("hello");
     await shoot(a.page, "6-members-and-search");
 
+    // Ann finds Ben by name and writes to him directly: the DM shows in Ben's list, unread, with Ann online.
+    await a.page.getByLabel("Find people by name").fill(b.username);
+    await a.page.getByTestId("people-submit").click();
+    await a.page.getByRole("button", { name: `Message ${b.username}` }).click();
+    await a.page.locator(`[data-testid="room-name"]:text-is("${b.username}")`).waitFor();
+    await send(a, "a direct hello");
+    await messageWithBody(a, "a direct hello");
+    await b.page.getByTestId("room-back").click(); // narrow: back from the lobby to the list
+    const dm = b.page.locator('[data-testid="room-item"][data-kind="direct"][data-unread="1"]');
+    await dm.waitFor();
+    expect(await dm.locator(".room-name").textContent()).toBe(a.username);
+    await dm.locator('[data-testid="peer-presence"][data-presence="online"]').waitFor();
+    await shoot(b.page, "7-room-list-narrow");
+    await dm.getByRole("button").click();
+    await messageWithBody(b, "a direct hello");
+
     // Ben goes offline and writes: the message waits, shown as pending, and goes out once when he is back.
     await b.context.setOffline(true);
     await b.page.locator('[data-testid="connection-state"]:not([data-state="online"])').waitFor({ timeout: 20_000 });
     await send(b, "written offline");
     await b.page.getByTestId("pending-message").filter({ hasText: "written offline" }).waitFor();
-    await shoot(b.page, "7-offline-pending");
+    await shoot(b.page, "8-offline-pending");
     await b.context.setOffline(false);
     await b.page.locator('[data-testid="connection-state"][data-state="online"]').waitFor({ timeout: 20_000 });
     await messageWithBody(a, "written offline");

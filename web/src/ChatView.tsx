@@ -1,9 +1,10 @@
-import type { MyRoom, RealtimeState, UserProfile } from "@parley/client";
+import type { MyRoom, PresenceStatus, RealtimeState, UserProfile } from "@parley/client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, useSyncExternalStore } from "react";
 import { fieldsOf } from "./App.tsx";
 import { SearchPanel } from "./Panels.tsx";
 import { parley } from "./parley.ts";
+import { usePresence } from "./presence.ts";
 import { RoomView } from "./RoomView.tsx";
 import { roomTitle } from "./timeline.ts";
 import { useTRPC } from "./trpc.ts";
@@ -58,6 +59,7 @@ export function ChatView({ me, onLogout }: { me: UserProfile; onLogout: () => vo
         <Invitations onOpen={setRoomId} />
         <RoomList openRoomId={roomId} onOpen={setRoomId} />
         <NewRoom onOpen={setRoomId} />
+        <NewConversation onOpen={setRoomId} />
         <Discover onOpen={setRoomId} />
       </nav>
       {roomId ? (
@@ -88,20 +90,21 @@ function RoomList({ openRoomId, onOpen }: { openRoomId: string; onOpen: (roomId:
   const trpc = useTRPC();
   // Kept current by the cache bridge (last message, unread and mention counts, order): never stale, never polled.
   const rooms = useQuery(trpc.rooms.list.queryOptions(undefined, { staleTime: Infinity }));
+  const statusOf = usePresence(rooms.data?.flatMap((room) => (room.kind === "direct" && room.peer ? [room.peer.id] : [])) ?? []);
   return (
     <section aria-labelledby="rooms-heading">
       <h2 id="rooms-heading">Rooms</h2>
       {rooms.data?.length === 0 && <p className="hint">No rooms yet.</p>}
       <ul className="rooms" data-testid="room-list">
         {rooms.data?.map((room) => (
-          <RoomItem key={room.id} room={room} open={room.id === openRoomId} onOpen={onOpen} />
+          <RoomItem key={room.id} room={room} open={room.id === openRoomId} onOpen={onOpen} presence={room.kind === "direct" && room.peer ? statusOf(room.peer.id) : null} />
         ))}
       </ul>
     </section>
   );
 }
 
-function RoomItem({ room, open, onOpen }: { room: MyRoom; open: boolean; onOpen: (roomId: string) => void }) {
+function RoomItem({ room, open, onOpen, presence }: { room: MyRoom; open: boolean; onOpen: (roomId: string) => void; presence: PresenceStatus | null }) {
   const last = room.lastMessage;
   const preview = !last ? "" : last.deletedAt ? "Message deleted" : last.senderBlocked ? "Message from someone you blocked" : last.body || (last.attachments.length ? "Attachment" : "");
   const unreadLabel = room.unread ? `, ${room.unread} unread${room.unreadMentions ? `, ${room.unreadMentions} mentioning you` : ""}` : "";
@@ -109,9 +112,13 @@ function RoomItem({ room, open, onOpen }: { room: MyRoom; open: boolean; onOpen:
     <li data-testid="room-item" data-room-id={room.id} data-unread={room.unread} data-kind={room.kind}>
       <button type="button" aria-current={open ? "page" : undefined} aria-label={`${roomTitle(room)}${unreadLabel}`} onClick={() => onOpen(room.id)}>
         <span className="room-line">
-          <span className={`kind kind-${room.kind}`} aria-hidden="true">
-            {room.kind === "direct" ? "@" : room.kind === "group" ? "⁂" : room.kind === "private" ? "🔒" : "#"}
-          </span>
+          {presence ? (
+            <span className={`kind dot dot-${presence}`} role="img" aria-label={presence} data-testid="peer-presence" data-presence={presence} />
+          ) : (
+            <span className={`kind kind-${room.kind}`} aria-hidden="true">
+              {room.kind === "group" ? "+" : room.kind === "private" ? "*" : room.kind === "direct" ? "@" : "#"}
+            </span>
+          )}
           <bdi className="room-name">{roomTitle(room)}</bdi>
           {room.unreadMentions > 0 && (
             <span className="count mention" data-testid="mention-count">
@@ -218,6 +225,81 @@ function NewRoom({ onOpen }: { onOpen: (roomId: string) => void }) {
   );
 }
 
+/** A direct message with someone found by name (rooms.openDirect), or a group of several (rooms.createGroup). */
+function NewConversation({ onOpen }: { onOpen: (roomId: string) => void }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [query, setQuery] = useState("");
+  const [picked, setPicked] = useState<ReadonlyMap<string, string>>(new Map());
+  const found = useQuery(trpc.users.search.queryOptions({ query, limit: 10 }, { enabled: query.length > 0 }));
+  const opened = async (room: { id: string }): Promise<void> => {
+    await queryClient.invalidateQueries(trpc.rooms.list.queryFilter());
+    setPicked(new Map());
+    onOpen(room.id);
+  };
+  const direct = useMutation(trpc.rooms.openDirect.mutationOptions({ onSuccess: opened }));
+  const group = useMutation(trpc.rooms.createGroup.mutationOptions({ onSuccess: opened }));
+  const toggle = (id: string, name: string): void =>
+    setPicked((current) => {
+      const next = new Map(current);
+      if (next.has(id)) next.delete(id);
+      else next.set(id, name);
+      return next;
+    });
+  return (
+    <section aria-labelledby="people-heading" className="people">
+      <h2 id="people-heading">People</h2>
+      <form role="search" onSubmit={(event) => setQuery(fieldsOf(event).get("query").trim())}>
+        <label className="grow">
+          <span className="visually-hidden">Find people by name</span>
+          <input name="query" type="search" placeholder="Find people" maxLength={64} data-testid="people-query" />
+        </label>
+        <button type="submit" aria-label="Find people" data-testid="people-submit">
+          Find
+        </button>
+      </form>
+      {found.data && (
+        <ul className="discovered" data-testid="people-results">
+          {found.data.length === 0 && <li className="hint">Nobody found.</li>}
+          {found.data.map((user) => {
+            const name = user.displayName || user.username;
+            return (
+              <li key={user.id} data-testid="person" data-user-id={user.id}>
+                <label className="grow">
+                  <input type="checkbox" checked={picked.has(user.id)} onChange={() => toggle(user.id, name)} aria-label={`Add ${name} to a new group`} />
+                  <bdi className="room-name">{name}</bdi>
+                </label>
+                <button type="button" onClick={() => direct.mutate({ userId: user.id })} aria-label={`Message ${name}`} data-testid="person-message">
+                  Message
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      {picked.size > 0 && (
+        <form
+          onSubmit={(event) => {
+            const name = fieldsOf(event).get("name").trim();
+            group.mutate({ userIds: [...picked.keys()], ...(name ? { name } : {}) });
+          }}
+        >
+          <label className="grow">
+            <span className="visually-hidden">Group name (optional)</span>
+            <input name="name" placeholder="Group name (optional)" maxLength={80} />
+          </label>
+          <button type="submit" disabled={picked.size < 2} title={picked.size < 2 ? "Pick two people or more" : undefined} data-testid="create-group">
+            Group of {picked.size + 1}
+          </button>
+        </form>
+      )}
+      <p className="notice" role="alert">
+        {(found.error ?? direct.error ?? group.error)?.message}
+      </p>
+    </section>
+  );
+}
+
 /** Public rooms by name (rooms.discover), to join. */
 function Discover({ onOpen }: { onOpen: (roomId: string) => void }) {
   const trpc = useTRPC();
@@ -246,7 +328,7 @@ function Discover({ onOpen }: { onOpen: (roomId: string) => void }) {
           <span className="visually-hidden">Find public rooms by name</span>
           <input name="query" type="search" placeholder="Find public rooms" maxLength={80} data-testid="discover-query" />
         </label>
-        <button type="submit" data-testid="discover-submit">
+        <button type="submit" aria-label="Find rooms" data-testid="discover-submit">
           Find
         </button>
       </form>

@@ -1,8 +1,9 @@
-import type { MemberRole, PresenceStatus } from "@parley/client";
+import type { MemberRole } from "@parley/client";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { fieldsOf } from "./App.tsx";
 import { parley } from "./parley.ts";
+import { usePresence } from "./presence.ts";
 import { highlightParts } from "./timeline.ts";
 import { useTRPC } from "./trpc.ts";
 
@@ -16,31 +17,16 @@ export function MembersPanel({ roomId }: { roomId: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const members = useQuery(trpc.rooms.members.queryOptions({ roomId, limit: 200 }, { staleTime: Infinity }));
-  const userIds = members.data?.items.map((member) => member.user.id) ?? [];
-  const presenceInput = { userIds };
-  const presence = useQuery(trpc.presence.get.queryOptions(presenceInput, { enabled: userIds.length > 0, staleTime: Infinity }));
-  const userIdsKey = userIds.join(",");
+  const statusOf = usePresence(members.data?.items.map((member) => member.user.id) ?? []);
 
   useEffect(() => {
     const reread = (event: { roomId: string }): void => {
       if (event.roomId === roomId) void queryClient.invalidateQueries(trpc.rooms.members.queryFilter({ roomId, limit: 200 }));
     };
-    const offs = [
-      parley.realtime.on("member.joined", reread),
-      parley.realtime.on("member.left", reread),
-      parley.realtime.on("member.role", reread),
-      parley.realtime.on("presence", (event) => {
-        if (event.roomId !== roomId) return;
-        const key = trpc.presence.get.queryKey({ userIds: userIdsKey ? userIdsKey.split(",") : [] });
-        queryClient.setQueryData(key, (current) =>
-          current?.map((entry) => (entry.userId === event.userId ? { ...entry, status: event.status, lastSeenAt: event.lastSeenAt } : entry)),
-        );
-      }),
-    ];
+    const offs = [parley.realtime.on("member.joined", reread), parley.realtime.on("member.left", reread), parley.realtime.on("member.role", reread)];
     return () => offs.forEach((off) => off());
-  }, [roomId, queryClient, trpc, userIdsKey]);
+  }, [roomId, queryClient, trpc]);
 
-  const statusOf = (userId: string): PresenceStatus => presence.data?.find((entry) => entry.userId === userId)?.status ?? "offline";
   const sorted = [...(members.data?.items ?? [])].sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role] || a.user.username.localeCompare(b.user.username));
   return (
     <aside className="panel members" aria-labelledby="members-heading" data-testid="members-panel">
@@ -58,7 +44,7 @@ export function MembersPanel({ roomId }: { roomId: string }) {
         })}
       </ul>
       <p className="notice" role="alert">
-        {(members.error ?? presence.error)?.message}
+        {members.error?.message}
       </p>
     </aside>
   );
