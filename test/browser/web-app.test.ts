@@ -134,7 +134,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     }
   }
 
-  it("two people: sign up, create, discover and join a room, chat live (typing, reply, reaction, edit, delete), reload signed in, see an uploaded image, members, search, a DM, and an offline send", async () => {
+  it("two people: sign up, create, discover and join a room, chat live (typing, reply, reaction, edit, delete), reload signed in, see an uploaded image, members, search, a DM, an invitation, and an offline send", async () => {
     const [a, b] = await Promise.all([person("ann"), person("ben", { width: 390, height: 760 })]);
     await shoot(a.page, "1-sign-in");
     await Promise.all([register(a), register(b)]);
@@ -258,12 +258,30 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     await dm.getByRole("button").click();
     await messageWithBody(b, "a direct hello");
 
+    // A private room: Ann invites Ben by name from its members panel; the invitation reaches him live; he accepts.
+    const back = `backroom ${a.username.slice(-6)}`;
+    await a.page.getByLabel("Room name").fill(back);
+    await a.page.getByLabel("Visibility").selectOption("private");
+    await a.page.getByRole("button", { name: "Create", exact: true }).click();
+    await a.page.locator(`[data-testid="room-name"]:text-is("${back}")`).waitFor();
+    await a.page.getByRole("button", { name: "Members" }).click();
+    await a.page.getByLabel("Username to invite").fill(b.username);
+    await a.page.getByTestId("invite-submit").click();
+    await a.page.getByText(`Invited ${b.username}.`).waitFor();
+    await b.page.getByTestId("room-back").click();
+    const invitation = b.page.getByTestId("invitation").filter({ hasText: back });
+    await invitation.waitFor();
+    await shoot(b.page, "8-invitation-narrow");
+    await invitation.getByRole("button", { name: "Accept" }).click();
+    await b.page.locator(`[data-testid="room-name"]:text-is("${back}")`).waitFor();
+    await a.page.locator(`[data-testid="member"]:has-text("${b.username}")`).waitFor(); // his join, live
+
     // Ben goes offline and writes: the message waits, shown as pending, and goes out once when he is back.
     await b.context.setOffline(true);
     await b.page.locator('[data-testid="connection-state"]:not([data-state="online"])').waitFor({ timeout: 20_000 });
     await send(b, "written offline");
     await b.page.getByTestId("pending-message").filter({ hasText: "written offline" }).waitFor();
-    await shoot(b.page, "8-offline-pending");
+    await shoot(b.page, "9-offline-pending");
     await b.context.setOffline(false);
     await b.page.locator('[data-testid="connection-state"][data-state="online"]').waitFor({ timeout: 20_000 });
     await messageWithBody(a, "written offline");

@@ -1,8 +1,8 @@
 import type { MemberRole } from "@parley/client";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { fieldsOf } from "./App.tsx";
-import { parley } from "./parley.ts";
+import { parley, trpcClient } from "./parley.ts";
 import { usePresence } from "./presence.ts";
 import { highlightParts } from "./timeline.ts";
 import { useTRPC } from "./trpc.ts";
@@ -43,6 +43,7 @@ export function MembersPanel({ roomId }: { roomId: string }) {
           );
         })}
       </ul>
+      <InviteForm roomId={roomId} />
       <p className="notice" role="alert">
         {members.error?.message}
       </p>
@@ -116,5 +117,46 @@ export function SearchPanel({ onOpen, onClose }: { onOpen: (roomId: string) => v
         {results.error?.message}
       </p>
     </section>
+  );
+}
+
+/** Invite someone by username (users.search for the exact name, then rooms.invite): they accept or decline. */
+function InviteForm({ roomId }: { roomId: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [done, setDone] = useState("");
+  const invite = useMutation({
+    mutationFn: async (username: string) => {
+      const found = await queryClient.fetchQuery(trpc.users.search.queryOptions({ query: username, limit: 20 }));
+      const user = found.find((candidate) => candidate.username.toLowerCase() === username.toLowerCase());
+      if (!user) throw new Error(`nobody is called ${username}`);
+      await trpcClient.rooms.invite.mutate({ roomId, userId: user.id });
+      return { user };
+    },
+    onSuccess: ({ user }) => setDone(`Invited ${user.displayName || user.username}.`),
+  });
+  return (
+    <form
+      className="invite"
+      onSubmit={(event) => {
+        setDone("");
+        invite.mutate(fieldsOf(event).get("username").trim());
+        event.currentTarget.reset();
+      }}
+    >
+      <label className="grow">
+        <span className="visually-hidden">Username to invite</span>
+        <input name="username" placeholder="Invite by username" maxLength={64} required data-testid="invite-username" />
+      </label>
+      <button type="submit" disabled={invite.isPending} data-testid="invite-submit">
+        Invite
+      </button>
+      <p className="hint" role="status">
+        {done}
+      </p>
+      <p className="notice" role="alert">
+        {invite.error?.message}
+      </p>
+    </form>
   );
 }

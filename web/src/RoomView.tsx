@@ -435,6 +435,14 @@ function Composer({ roomId, replyTo, onReplyDone }: { roomId: string; replyTo: M
     <form
       className="composer"
       aria-label="Send a message"
+      onDragOver={(event) => {
+        if (event.dataTransfer.types.includes("Files")) event.preventDefault();
+      }}
+      onDrop={(event) => {
+        if (event.dataTransfer.files.length === 0) return;
+        event.preventDefault();
+        attach(event.dataTransfer.files);
+      }}
       onSubmit={(event) => {
         event.preventDefault();
         submit();
@@ -481,6 +489,12 @@ function Composer({ roomId, replyTo, onReplyDone }: { roomId: string; replyTo: M
                 lastTyping.current = Date.now();
                 parley.realtime.typing(roomId, true);
               }
+            }}
+            onPaste={(event) => {
+              // A pasted screenshot or file is attached; pasted text goes in as text.
+              if (event.clipboardData.files.length === 0) return;
+              event.preventDefault();
+              attach(event.clipboardData.files);
             }}
             onKeyDown={(event) => {
               if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
