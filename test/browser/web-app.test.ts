@@ -134,7 +134,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     }
   }
 
-  it("two people: sign up, create, discover and join a room, chat live (typing, reply, reaction, edit, delete), reload signed in, see an uploaded image, members, search, a DM, an invitation, and an offline send", async () => {
+  it("two people: sign up, create, discover and join a room, chat live (typing, reply, reaction, edit, delete), reload signed in, see an uploaded image, members, search, a DM, an invitation, an offline send, and a block", async () => {
     const [a, b] = await Promise.all([person("ann"), person("ben", { width: 390, height: 760 })]);
     await shoot(a.page, "1-sign-in");
     await Promise.all([register(a), register(b)]);
@@ -288,6 +288,15 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     await messageWithBody(b, "written offline");
     await expect.poll(() => b.page.getByTestId("pending-message").count()).toBe(0);
     expect(await a.page.getByTestId("message-body").getByText("written offline", { exact: true }).count()).toBe(1);
+    // Ben blocks Ann from her message: it collapses on his screen (and stays for everyone else).
+    await send(a, "one more thing");
+    const hers = await messageWithBody(b, "one more thing");
+    b.page.once("dialog", (dialog) => void dialog.accept());
+    await hers.hover();
+    await hers.getByRole("button", { name: `Block ${a.username}` }).click();
+    await b.page.getByTestId("blocked-message").first().waitFor();
+    expect(await b.page.getByTestId("blocked-message").getByText("one more thing").isVisible()).toBe(false);
+
     expectNoProblems(a); // Ben's page logged his failed requests while offline; nothing else may be there
     expect(b.problems.filter((problem) => !problem.text.includes("ERR_INTERNET_DISCONNECTED") && !problem.text.includes("status of 401"))).toEqual([]);
   }, 90_000);

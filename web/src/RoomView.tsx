@@ -193,11 +193,13 @@ function MessageItem({ message, me, onReply }: { message: Message; me: UserProfi
   const remove = useMutation(trpc.messages.delete.mutationOptions());
   const react = useMutation(trpc.messages.react.mutationOptions());
   const unreact = useMutation(trpc.messages.unreact.mutationOptions());
+  // The SDK's blocked set learns it from block.updated; the bridge then re-reads what the block changes.
+  const block = useMutation(trpc.users.block.mutationOptions());
   const mine = message.sender.id === me.id;
   const senderName = message.sender.displayName || message.sender.username;
   const mentioned = message.mentions.includes(me.id) || message.mentionsRoom;
   const time = new Date(message.createdAt);
-  const error = edit.error ?? remove.error ?? react.error ?? unreact.error;
+  const error = edit.error ?? remove.error ?? react.error ?? unreact.error ?? block.error;
   const toggle = (emoji: string, reacted: boolean): void => (reacted ? unreact : react).mutate({ messageId: message.id, emoji });
 
   const content = message.deletedAt ? (
@@ -299,6 +301,18 @@ function MessageItem({ message, me, onReply }: { message: Message; me: UserProfi
               })}
             </span>
           </details>
+          {!mine && !message.senderBlocked && (
+            <button
+              type="button"
+              onClick={() => {
+                if (confirm(`Block ${senderName}? Their messages will be collapsed and they cannot message you directly.`)) block.mutate({ userId: message.sender.id });
+              }}
+              aria-label={`Block ${senderName}`}
+              data-testid="message-block"
+            >
+              Block
+            </button>
+          )}
           {mine && (
             <>
               <button type="button" onClick={() => setEditing(true)} data-testid="message-edit">
