@@ -16,6 +16,7 @@ import { healthRoutes } from "./transport/http/health.ts";
 import { jobsRoute } from "./transport/http/jobs-route.ts";
 import { metricsRoute } from "./transport/http/metrics-route.ts";
 import { requestLog } from "./transport/http/request-log.ts";
+import { webAppRoutes } from "./transport/http/web-app.ts";
 import { websocketRoute } from "./transport/http/websocket-route.ts";
 import { appRouter } from "./transport/trpc/app-router.ts";
 import { createHttpContext } from "./transport/trpc/context.ts";
@@ -80,7 +81,8 @@ export function createApp(
 
   const app = new Hono();
   app.use("*", requestLog(logger, metrics));
-  app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-site" }));
+  // overwrite: false keeps a route's own choice (the web app's Referrer-Policy, the account pages' CSP).
+  app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-site", overwrite: false }));
   const health = healthRoutes({ database: deps.database, busStatus: deps.busStatus, hub, metrics, logger, metricsToken: config.metrics.token });
   app.route("/", health.routes);
   app.route("/", metricsRoute({ metrics, token: config.metrics.token, requireToken: true }));
@@ -142,6 +144,11 @@ export function createApp(
   if (deps.fileStorage.local) app.route("/", fileRoutes({ storage: deps.fileStorage.local, allowedOrigins }));
 
   app.route("/", websocketRoute({ services, hub, allowedOrigins, upgradeWebSocket: runtime.upgradeWebSocket, upgradeOptions: runtime.upgradeOptions }));
+
+  // Last: every route above wins over the web app's files and its index.html fallback.
+  if (config.webApp) {
+    app.route("/", webAppRoutes({ distDir: config.webApp.distDir, publicUrl: config.publicUrl, storageOrigin: deps.fileStorage.browserOrigin }));
+  }
 
   app.notFound((c) => c.json({ error: { code: "NOT_FOUND", message: "no such route" } }, 404));
   app.onError((error, c) => {

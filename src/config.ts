@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 
 /** A token bucket: `capacity` tokens, refilled evenly over `periodSeconds`. Written "capacity/periodSeconds". */
@@ -158,6 +159,10 @@ const EnvSchema = z
     USER_STORAGE_QUOTA_MB: z.coerce.number().int().min(1).max(10_000_000).default(1024),
     /** files.createUpload calls per user. */
     RATE_LIMIT_UPLOAD_PER_USER: bucketRule.default({ capacity: 30, periodSeconds: 600 }),
+    /** "off": Parley serves no web app at `/` (a deployment that hosts it elsewhere, or none). */
+    WEB_APP: z.enum(["on", "off"]).default("on"),
+    /** The built web app (index.html, assets/): default web/dist of this checkout, built by `npm install`. */
+    WEB_DIST_DIR: z.string().min(1).optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     /** How long SIGTERM spends closing sockets (in batches, code 1012) before closing Redis and the database. */
     DRAIN_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
@@ -293,6 +298,8 @@ export interface Config {
     testHandlers: boolean;
   };
   mail: MailConfig;
+  /** Null: WEB_APP=off, nothing is served at `/`. */
+  webApp: { distDir: string } | null;
 }
 
 export interface MailConfig {
@@ -361,6 +368,13 @@ export class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
+
+/**
+ * The checkout's web/dist, found from this file rather than the working directory: `npm start` from anywhere, the
+ * tests' server processes and the runtimes all agree on it. A relative WEB_DIST_DIR is taken from the working
+ * directory, like DATA_DIR.
+ */
+const DEFAULT_WEB_DIST_DIR = fileURLToPath(new URL("../web/dist", import.meta.url));
 
 const DEV_ORIGINS = ["http://localhost:3000", "http://127.0.0.1:3000", "http://localhost:5173"];
 
@@ -476,5 +490,6 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       publicUrl: env.PUBLIC_URL ?? `http://localhost:${env.PORT}`,
       requireVerifiedEmail: env.REQUIRE_VERIFIED_EMAIL,
     },
+    webApp: env.WEB_APP === "off" ? null : { distDir: env.WEB_DIST_DIR ?? DEFAULT_WEB_DIST_DIR },
   };
 }

@@ -56,7 +56,12 @@ export interface Deps {
   rateLimiter: RateLimiter;
   recentEvents: RecentEvents;
   /** Where uploads live; `local` is set when it is this process's disk (the app then serves its upload/download routes). */
-  fileStorage: { storage: FileStorage; local: LocalStorage | null };
+  fileStorage: {
+    storage: FileStorage;
+    local: LocalStorage | null;
+    /** Where browsers POST uploads and load files from when that is not this server (S3): the web app's CSP allows it. */
+    browserOrigin: string | null;
+  };
   services: Services;
   /** The outbox's worker, running on every instance; lifecycle drains it on SIGTERM alongside the sockets. */
   jobs: JobWorker;
@@ -126,7 +131,7 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
 
 
   const jwtSecret = resolveJwtSecret(config, logger);
-  const fileStorage = openFileStorage(config, jwtSecret);
+  const fileStorage = await openFileStorage(config, jwtSecret);
   const services = createServices({
     database,
     kv,
@@ -260,13 +265,16 @@ export async function createDeps(config: Config, logger: Logger, host: { runtime
   return deps;
 }
 
-function openFileStorage(config: Config, jwtSecret: string): Deps["fileStorage"] {
+async function openFileStorage(config: Config, jwtSecret: string): Promise<Deps["fileStorage"]> {
   const settings = config.files.storage;
-  if (settings.kind === "s3") return { storage: createS3Storage(settings), local: null };
+  if (settings.kind === "s3") {
+    const storage = createS3Storage(settings);
+    return { storage, local: null, browserOrigin: await storage.browserOrigin() };
+  }
   // Its own key, derived: a leaked download URL says nothing about the token signing key.
   const secret = createHmac("sha256", jwtSecret).update("parley local file storage").digest("base64url");
   const local = createLocalStorage({ root: settings.root, publicUrl: config.publicUrl, secret });
-  return { storage: local, local };
+  return { storage: local, local, browserOrigin: null };
 }
 
 /**

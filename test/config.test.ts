@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "../src/config.ts";
 import { startServer } from "./support/server-process.ts";
@@ -210,6 +211,13 @@ describe("parseConfig", () => {
   it("handles the test-only job kind on test servers only", () => {
     expect(parseConfig({ NODE_ENV: "test", JOBS_TEST_HANDLERS: "1" }).jobs.testHandlers).toBe(true);
     expect(refused({ NODE_ENV: "development", JOBS_TEST_HANDLERS: "1" }).issues).toEqual([expect.stringMatching(/^JOBS_TEST_HANDLERS: /)]);
+  });
+
+  it("serves the checkout's web/dist at / by default, another folder with WEB_DIST_DIR, none with WEB_APP=off", () => {
+    expect(parseConfig({}).webApp).toEqual({ distDir: fileURLToPath(new URL("../web/dist", import.meta.url)) });
+    expect(parseConfig({ WEB_DIST_DIR: "/srv/parley-web" }).webApp).toEqual({ distDir: "/srv/parley-web" });
+    expect(parseConfig({ WEB_APP: "off", WEB_DIST_DIR: "/srv/parley-web" }).webApp).toBeNull();
+    expect(refused({ WEB_APP: "no" }).issues).toEqual([expect.stringMatching(/^WEB_APP: /)]);
   });
 
   it("reports every bad field at once, not just the first", () => {

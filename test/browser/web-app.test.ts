@@ -1,10 +1,9 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { createServer, request as httpRequest, type Server } from "node:http";
-import { connect } from "node:net";
+import { existsSync, mkdtempSync } from "node:fs";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { extname, join, normalize } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +13,7 @@ import { type ServerProcess, startServer } from "../support/server-process.ts";
 
 /**
  * The web app (web/): built as `npm install` builds it (`npm run build:sdk`, then the workspace's `npm run build`),
- * served on one origin with the API as Parley serves it (see serveBuild), and used by two
+ * served by Parley itself at / (WEB_DIST_DIR) under its Content-Security-Policy, and used by two
  * people in Chromium against a real Parley: sign up, a room made by one and found and joined by the other, messages
  * both ways live, a reload that keeps the session, and an image that one uploads and the other sees. Screenshots of
  * the main screens go to a folder the test prints.
@@ -35,8 +34,6 @@ interface Person {
 }
 
 describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", () => {
-  let pages: Server;
-  let apiPort = 0;
   let pageOrigin: string;
   let server: ServerProcess;
   let browser: Browser;
@@ -48,12 +45,13 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     // As from a shell: vitest's NODE_ENV=test would make Vite bundle React's development build.
     const env = { ...process.env, NODE_ENV: "production" };
     const run = (extra: Record<string, string>, ...args: string[]) => promisify(execFile)("npm", args, { cwd: ROOT, env: { ...env, ...extra } });
-    pages = await serveBuild(join(WEB, "dist"), () => apiPort);
-    pageOrigin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
+    const port = await freePort();
+    pageOrigin = `http://127.0.0.1:${port}`;
     const [sdk, started, launched] = await Promise.allSettled([
       run({}, "run", "build:sdk"),
-      // The page's origin is the API's (the proxy below): local-disk storage signs its file URLs with PUBLIC_URL.
-      startServer("bun", { ALLOWED_ORIGINS: pageOrigin, PUBLIC_URL: pageOrigin }),
+      // Parley serves the build at / (read per request: the build may finish after the start), on one origin with the
+      // API; local-disk storage signs its file URLs with PUBLIC_URL, which is that origin too.
+      startServer("bun", { PORT: String(port), ALLOWED_ORIGINS: pageOrigin, PUBLIC_URL: pageOrigin, WEB_DIST_DIR: join(WEB, "dist") }),
       chromium.launch({
         executablePath: CHROMIUM,
         args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage",
@@ -64,8 +62,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     if (started.status === "fulfilled") server = started.value;
     if (launched.status === "fulfilled") browser = launched.value;
     for (const result of [sdk, started, launched]) if (result.status === "rejected") throw result.reason;
-    apiPort = server.port;
-    await run({}, "run", "build", "--workspace", "web"); // no PARLEY_URL: the app calls its own origin
+    await run({}, "run", "build", "--workspace", "web"); // strict tsc, then vite; no PARLEY_URL: the app calls its own origin
 
     console.log(`web app screenshots: ${shots}`);
   }, 180_000);
@@ -74,7 +71,6 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     await Promise.all(people.map((someone) => someone.context.close()));
     await browser?.close();
     const code = await server?.stop();
-    await new Promise((resolve) => pages?.close(resolve));
     expect(code, server?.output()).toBe(0);
   });
 
@@ -302,62 +298,14 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
   }, 90_000);
 });
 
-const TYPES: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-};
-const API_PATHS = ["/trpc/", "/files/", "/ws"];
-
-/**
- * The built app served as Parley serves it, on one origin with the API: index.html at /, its hashed assets, and
- * /trpc, /files and /ws passed through to the server (WebSocket upgrades included); a 404 for anything else.
- * (Until Parley serves web/dist itself: then this becomes the server.)
- */
-function serveBuild(dir: string, apiPort: () => number): Promise<Server> {
-  const server = createServer((request, response) => {
-    const path = new URL(request.url ?? "/", "http://page").pathname;
-    if (API_PATHS.some((prefix) => path.startsWith(prefix))) {
-      const upstream = httpRequest({ host: "127.0.0.1", port: apiPort(), method: request.method, path: request.url, headers: request.headers }, (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      });
-      upstream.on("error", () => response.destroy());
-      return void request.pipe(upstream);
-    }
-    const file = path === "/" ? "index.html" : normalize(path).replace(/^\/+/, "");
-    const type = TYPES[extname(file)];
-    if (!type || (file !== "index.html" && !file.startsWith("assets/"))) {
-      return void response.writeHead(404, { "content-type": "text/plain" }).end("not found");
-    }
-    let body: Buffer;
-    try {
-      body = readFileSync(join(dir, file)); // read per request: the build may finish after the server starts
-    } catch {
-      return void response.writeHead(404, { "content-type": "text/plain" }).end("not found");
-    }
-    // The policy Parley serves the app with: a violation (an inline style or script) is a console error the test sees.
-    const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'";
-    response.writeHead(200, { "content-type": type, "x-content-type-options": "nosniff", "cache-control": "no-store", "content-security-policy": csp });
-    response.end(body);
-  });
-  server.on("upgrade", (request, socket, head) => {
-    const upstream = connect(apiPort(), "127.0.0.1", () => {
-      const lines = [`${request.method} ${request.url} HTTP/1.1`];
-      for (let i = 0; i < request.rawHeaders.length; i += 2) lines.push(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
-      upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
-      upstream.write(head);
-      upstream.pipe(socket);
-      socket.pipe(upstream);
+/** A port nothing listens on now: the server is started on it so that its origin is known beforehand. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
     });
-    const close = (): void => {
-      upstream.destroy();
-      socket.destroy();
-    };
-    upstream.on("error", close);
-    socket.on("error", close);
-    upstream.on("close", close);
-    socket.on("close", close);
   });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
 }

@@ -24,7 +24,15 @@ export interface S3StorageConfig {
 }
 
 /** S3 or anything that speaks it (radosgw, R2, Tigris on Fly): presigned POST up, presigned GET down. */
-export function createS3Storage(config: S3StorageConfig): FileStorage & { client: S3Client; close(): void } {
+export function createS3Storage(config: S3StorageConfig): FileStorage & {
+  client: S3Client;
+  /**
+   * The origin browsers upload to and download from: the SDK's own choice (the bucket as a subdomain, or path style
+   * for a forced or dotted bucket name), read off a presigned URL — signing is local, nothing is sent.
+   */
+  browserOrigin(): Promise<string>;
+  close(): void;
+} {
   const client = new S3Client({
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     region: config.region,
@@ -42,6 +50,7 @@ export function createS3Storage(config: S3StorageConfig): FileStorage & { client
   return {
     client,
     close: () => client.destroy(),
+    browserOrigin: async () => new URL(await getSignedUrl(client, new GetObjectCommand({ Bucket, Key: "origin-probe" }), { expiresIn: 60 })).origin,
     async createUpload(policy) {
       const post = await createPresignedPost(client, {
         Bucket,
