@@ -24,7 +24,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-const until = (check: () => void): Promise<void> => vi.waitFor(check, { timeout: 2000, interval: 5 });
+// Generous: it returns as soon as the check passes, and a loaded CI machine can take seconds to run a timer.
+const until = (check: () => void): Promise<void> => vi.waitFor(check, { timeout: 10_000, interval: 5 });
 /** Long enough to see something that should not happen (a retry, a second socket): ten times the longest backoff. */
 const quietPeriod = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100));
 const ROOM: string = crypto.randomUUID();

@@ -69,6 +69,8 @@ describe.each(combos)("files on %s with %s storage", (kind, storageKind) => {
     expect(response.headers.get("content-disposition")).toMatch(/^inline; filename="cat.png"/);
     // Parley serves local files itself: never sniffed, never a script (S3 serves the type the upload policy fixed).
     if (storageKind === "local") expect(response.headers.get("x-content-type-options")).toBe("nosniff");
+    // …and shown by an app on another origin too, as S3's own answers are: the signed URL is the capability.
+    if (storageKind === "local") expect(response.headers.get("cross-origin-resource-policy")).toBe("cross-origin");
     expect(new Uint8Array(await response.arrayBuffer())).toEqual(bytes);
 
     // Other members see it once it is sent (message-attachments.test.ts); nobody else ever.

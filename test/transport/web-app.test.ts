@@ -172,7 +172,7 @@ describe("the web app through the in-process app", () => {
         await app.close();
       }
     }
-  });
+  }, 120_000); // three apps booted in turn (each migrates its own in-memory database)
 });
 
 /** A GET or HEAD with the path sent exactly as written: no client-side normalisation of `..` or percent-escapes. */

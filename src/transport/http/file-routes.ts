@@ -31,6 +31,9 @@ export function fileRoutes(deps: { storage: LocalStorage; allowedOrigins: readon
       "x-content-type-options": "nosniff",
       "content-security-policy": "default-src 'none'; sandbox",
       "cache-control": "private, max-age=60",
+      // A signed URL is a capability for this one object, as S3's are (which send no CORP at all): an app on another
+      // origin (the web app hosted elsewhere against PARLEY_URL) shows it in an <img>. same-site would block that.
+      "cross-origin-resource-policy": "cross-origin",
     });
   });
   return routes;
