@@ -7,6 +7,7 @@ export type {
   RealtimeClient,
   RealtimeEvents,
   RealtimeState,
+  RetryScheduled,
   SendOptions,
   SocketHandler,
   StateChange,

@@ -4,9 +4,10 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { WebSocket, WebSocketServer } from "ws";
 import type { ClientFrame, LoggedRoomEvent, Message, ResumePositions, ServerEvent } from "../../src/contract.ts";
+import type { BackoffOptions } from "../src/realtime/backoff.ts";
 import type { NetworkEnvironment } from "../src/realtime/network-watch.ts";
 import { ConnectionClosedError, SendRejectedError } from "../src/realtime/outbox.ts";
-import { createRealtimeClient, type StateChange } from "../src/realtime/realtime-client.ts";
+import { createRealtimeClient, type RetryScheduled, type StateChange } from "../src/realtime/realtime-client.ts";
 import type { ParleyApi } from "../src/rpc.ts";
 
 /**
@@ -54,7 +55,7 @@ function scripted(socket: WebSocket) {
   return connection;
 }
 
-async function setup(options: { pingIntervalMs?: number; pongTimeoutMs?: number; network?: NetworkEnvironment | null } = {}) {
+async function setup(options: { pingIntervalMs?: number; pongTimeoutMs?: number; network?: NetworkEnvironment | null; backoff?: BackoffOptions } = {}) {
   const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
   await once(wss, "listening");
   const connections: Connection[] = [];
@@ -474,6 +475,29 @@ describe("realtime client: network hints", () => {
     network.fire("online");
     await opened(h, 1);
     expect(h.connections.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("says when the next reconnect attempt starts (a countdown's source), and attempts at once on reconnectNow()", async () => {
+    const h = await setup({ backoff: { minDelayMs: 60_000, maxDelayMs: 60_000 } });
+    const retries: RetryScheduled[] = [];
+    h.client.on("retry", (retry) => retries.push(retry));
+    const first = await opened(h);
+    expect(h.client.nextAttemptAt).toBeNull();
+    const lostAt = Date.now();
+    first.socket.terminate();
+    await until(() => expect(retries).toHaveLength(1));
+    const [retry] = retries;
+    expect(retry).toMatchObject({ attempt: 1 });
+    expect(retry!.delayMs).toBeLessThanOrEqual(60_000);
+    expect(retry!.at).toBeGreaterThanOrEqual(lostAt + retry!.delayMs);
+    expect(h.client.nextAttemptAt).toBe(retry!.at);
+
+    h.client.reconnectNow(); // no minute's wait: the "Retry now" button
+    await opened(h, 1);
+    expect(h.client.nextAttemptAt).toBeNull();
+    h.client.reconnectNow(); // open: nothing to skip
+    await quietPeriod();
+    expect(h.connections).toHaveLength(2);
   });
 
   it("pings at once when the page becomes visible, and replaces the socket if the ping goes unanswered", async () => {

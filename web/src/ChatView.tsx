@@ -78,12 +78,40 @@ function ConnectionState() {
     (changed) => parley.realtime.on("state", changed),
     () => parley.realtime.state,
   );
-  const label = CONNECTION_LABELS[state];
+  const nextAttemptAt = useSyncExternalStore(
+    (changed) => {
+      const offRetry = parley.realtime.on("retry", changed);
+      const offState = parley.realtime.on("state", changed);
+      return () => (offRetry(), offState());
+    },
+    () => parley.realtime.nextAttemptAt,
+  );
+  const seconds = useCountdown(state === "reconnecting" ? nextAttemptAt : null);
+  const label = seconds === null ? CONNECTION_LABELS[state] : `reconnecting in ${seconds} s`;
   return (
-    <span className="badge connection" role="status" aria-label={`Connection: ${label}`} data-testid="connection-state" data-state={label}>
-      {label}
+    <span className="connection-area">
+      <span className="badge connection" role="status" aria-label={`Connection: ${label}`} data-testid="connection-state" data-state={CONNECTION_LABELS[state]}>
+        {label}
+      </span>
+      {seconds !== null && (
+        <button type="button" className="link-button" onClick={() => parley.realtime.reconnectNow()}>
+          Retry now
+        </button>
+      )}
     </span>
   );
+}
+
+/** Whole seconds until `at` (epoch ms), ticking; null when there is nothing to count down to. */
+function useCountdown(at: number | null): number | null {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (at === null) return;
+    setNow(Date.now());
+    const timer = setInterval(() => setNow(Date.now()), 500);
+    return () => clearInterval(timer);
+  }, [at]);
+  return at === null ? null : Math.max(0, Math.ceil((at - now) / 1000));
 }
 
 function RoomList({ openRoomId, onOpen }: { openRoomId: string; onOpen: (roomId: string) => void }) {

@@ -39,7 +39,10 @@ export type RealtimeState = "idle" | "connecting" | "open" | "reconnecting" | "c
 
 export type StateChange = { state: RealtimeState; previous: RealtimeState; reason: string | null };
 
-export type RealtimeEvents = { [K in ServerEventType]: Extract<ServerEvent, { type: K }> } & { state: StateChange };
+/** A reconnect is scheduled: the next attempt starts at `at` (epoch ms), `delayMs` from now (a countdown's source). */
+export type RetryScheduled = { attempt: number; delayMs: number; at: number };
+
+export type RealtimeEvents = { [K in ServerEventType]: Extract<ServerEvent, { type: K }> } & { state: StateChange; retry: RetryScheduled };
 
 /** How a realtime send is sent: its idempotency key (to retry a send yourself) and what it answers. */
 export interface SendOptions {
@@ -57,6 +60,10 @@ export interface SendOptions {
 
 export interface RealtimeClient {
   readonly state: RealtimeState;
+  /** While waiting to reconnect: when the next attempt starts (epoch ms); null otherwise. A `retry` event says when it is set. */
+  readonly nextAttemptAt: number | null;
+  /** Skips the wait before the next reconnect attempt (a "Retry now" button); nothing when no attempt is waiting. */
+  reconnectNow(): void;
   /** Connects, and keeps reconnecting (with full-jitter backoff) and resuming until `disconnect()`. */
   connect(): void;
   disconnect(): void;
@@ -164,6 +171,7 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
   let wanted = false;
   let attempt = 0;
   let reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  let nextAttemptAt: number | null = null;
   const liveness = createLiveness({
     pingIntervalMs,
     pongTimeoutMs: options.pongTimeoutMs ?? 10_000,
@@ -240,6 +248,7 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     if (!wanted || state !== "reconnecting" || socket) return;
     if (reconnectTimer) clearTimeout(reconnectTimer);
     reconnectTimer = null;
+    nextAttemptAt = null;
     attempt = 0;
     void open();
   }
@@ -324,10 +333,13 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     setState("reconnecting");
     const delay = retryAfterMs === null ? fullJitterDelay(attempt, backoff) : retryAfterMs + Math.floor(Math.random() * retryAfterMs);
     attempt += 1;
+    nextAttemptAt = Date.now() + delay;
     reconnectTimer = setTimeout(() => {
       reconnectTimer = null;
+      nextAttemptAt = null;
       void open();
     }, delay);
+    emitter.emit("retry", { attempt, delayMs: delay, at: nextAttemptAt });
   }
 
   /** The rooms the ticket's map had no room for, in frames of at most MAX_RESUME_ROOMS: each gets its `resumed`. */
@@ -349,6 +361,7 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     if (reconnectTimer) clearTimeout(reconnectTimer);
     if (deliveryReports) clearInterval(deliveryReports);
     reconnectTimer = null;
+    nextAttemptAt = null;
     deliveryReports = null;
     const ws = socket;
     socket = null;
@@ -360,6 +373,10 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
     get state() {
       return state;
     },
+    get nextAttemptAt() {
+      return nextAttemptAt;
+    },
+    reconnectNow,
     connect() {
       if (wanted) return;
       wanted = true;
