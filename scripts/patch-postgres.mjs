@@ -6,9 +6,15 @@
 // (porsager/postgres#1208, #1154; fixes proposed in PRs #1168, #1209). `closed()` also leaves a cleared timer id
 // in `nextWriteTimer`, which stops every later write on the replacement socket (the "wedge" in #1215).
 //
+// A sibling: `closed()` calls `socket.removeAllListeners()`, which drops the 'error' listener too. Bun's node:net
+// can emit a socket's 'error' (read ECONNRESET) after its 'close' when the server dies, and an 'error' with no
+// listener is thrown: the same process exit (seen in test/faults/postgres-outage.test.ts, crash cycles on Bun).
+//
 // The patch: a flush with no socket fails the connection's waiting queries (CONNECTION_CLOSED) instead of
-// throwing, and closing resets the pending-write state. Applied to the ESM and CJS builds; idempotent; refuses
-// (exit 1) when the installed source is not the one this patch was written for, so an upgrade forces a look.
+// throwing; closing resets the pending-write state; a closed socket keeps a listener that drops late errors (the
+// connection has already failed its queries and reconnects). Applied to the ESM and CJS builds; each edit is
+// idempotent, so an install patched by an earlier version of this script gets the newer edits; refuses (exit 1)
+// when the installed source is not the one this patch was written for, so an upgrade forces a look.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -45,17 +51,22 @@ const edits = [
     from: "    clearImmediate(nextWriteTimer)\n    if (socket) {",
     to: "    clearImmediate(nextWriteTimer)\n    chunk = nextWriteTimer = null\n    if (socket) {",
   },
+  {
+    from: "    socket.removeAllListeners()\n    socket = null\n",
+    to: "    socket.removeAllListeners()\n    socket.on('error', () => {}) /* parley: late socket error guard */\n    socket = null\n",
+  },
 ];
 
 for (const file of ["src/connection.js", "cjs/src/connection.js"]) {
   const path = join(root, file);
   let source = readFileSync(path, "utf8");
-  if (source.includes(MARK)) continue;
+  const missing = edits.filter(({ to }) => !source.includes(to));
+  if (missing.length === 0) continue;
   if (version !== "3.4.9") {
     console.error(`patch-postgres: written for postgres 3.4.9, found ${version}: check whether upstream fixed #1208, then update or drop scripts/patch-postgres.mjs`);
     process.exit(1);
   }
-  for (const { from, to } of edits) {
+  for (const { from, to } of missing) {
     if (!source.includes(from)) {
       console.error(`patch-postgres: ${file} does not contain the expected code; not patching`);
       process.exit(1);
@@ -63,5 +74,5 @@ for (const file of ["src/connection.js", "cjs/src/connection.js"]) {
     source = source.replace(from, to);
   }
   writeFileSync(path, source);
-  console.log(`patch-postgres: guarded nextWrite in ${file}`);
+  console.log(`patch-postgres: ${missing.length} guard(s) applied to ${file}`);
 }

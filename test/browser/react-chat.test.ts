@@ -1,13 +1,12 @@
-import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize } from "node:path";
-import { promisify } from "node:util";
-import { type Browser, type BrowserContext, chromium, type Locator, type Page, type Request } from "playwright-core";
+import { type Browser, type BrowserContext, type Locator, type Page, type Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueUsername } from "../support/factories.ts";
 import { type ServerProcess, startServer } from "../support/server-process.ts";
+import { buildOnce, launchChromium, noChromium } from "../support/web-browser.ts";
 
 /**
  * examples/react-chat — Vite + React + TanStack Query + @trpc/tanstack-react-query on @parley/client as a workspace
@@ -19,8 +18,6 @@ import { type ServerProcess, startServer } from "../support/server-process.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const EXAMPLE = join(ROOT, "examples/react-chat");
-const CHROMIUM = "/usr/lib/chromium/chromium";
-const CI = process.env.CI === "true";
 const PASSWORD = "correct horse battery staple";
 
 interface Person {
@@ -35,7 +32,7 @@ interface Person {
   problems: { text: string; url: string }[];
 }
 
-describe.skipIf(!existsSync(CHROMIUM) && !CI)("React + TanStack Query example (examples/react-chat)", () => {
+describe.skipIf(noChromium)("React + TanStack Query example (examples/react-chat)", () => {
   let pages: Server;
   let pageOrigin: string;
   let server: ServerProcess;
@@ -43,20 +40,12 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("React + TanStack Query example (e
   const people: Person[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`CI=true but no Chromium at ${CHROMIUM}: refusing to skip the browser tests`);
-    // As from a shell: vitest's NODE_ENV=test would make Vite bundle React's development build.
-    const env = { ...process.env, NODE_ENV: "production" };
-    const run = (...args: string[]) => promisify(execFile)("npm", args, { cwd: ROOT, env });
     pages = await serveBuild(join(EXAMPLE, "dist"));
     pageOrigin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
     const [built, started, launched] = await Promise.allSettled([
-      run("run", "build:sdk").then(() => run("run", "build", "--workspace", "examples/react-chat")),
+      buildOnce("sdk", "react-chat"),
       startServer("bun", { ALLOWED_ORIGINS: pageOrigin }),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage",
-          "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
-      }),
+      launchChromium(),
     ]);
     // Keep what started, for afterAll to stop, before failing on what did not.
     if (started.status === "fulfilled") server = started.value;

@@ -1,15 +1,8 @@
-import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
-import { type Browser, type BrowserContext, chromium, type Locator, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { uniqueUsername } from "../support/factories.ts";
 import { imageBytes } from "../support/images.ts";
-import { type ServerProcess, startServer } from "../support/server-process.ts";
+import {
+  createRoom, expectNoProblems, joinPublicRoom, messageWithBody, noChromium, register, roomItem, send, signedInAs, startWebApp, type WebAppUnderTest,
+} from "../support/web-browser.ts";
 
 /**
  * The web app (web/): built as `npm install` builds it (`npm run build:sdk`, then the workspace's `npm run build`),
@@ -19,135 +12,23 @@ import { type ServerProcess, startServer } from "../support/server-process.ts";
  * the main screens go to a folder the test prints.
  */
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const WEB = join(ROOT, "web");
-const CHROMIUM = "/usr/lib/chromium/chromium";
-const CI = process.env.CI === "true";
-const PASSWORD = "correct horse battery staple";
-
-interface Person {
-  context: BrowserContext;
-  page: Page;
-  username: string;
-  /** Console errors and uncaught exceptions on the page, with the URL they are about. */
-  problems: { text: string; url: string }[];
-}
-
-describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", () => {
-  let pageOrigin: string;
-  let server: ServerProcess;
-  let browser: Browser;
-  const people: Person[] = [];
-  const shots = mkdtempSync(join(tmpdir(), "parley-web-screens-"));
-
+describe.skipIf(noChromium)("the web app (web/) in Chromium", () => {
+  let app: WebAppUnderTest;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`CI=true but no Chromium at ${CHROMIUM}: refusing to skip the browser tests`);
-    // As from a shell: vitest's NODE_ENV=test would make Vite bundle React's development build.
-    const env = { ...process.env, NODE_ENV: "production" };
-    const run = (extra: Record<string, string>, ...args: string[]) => promisify(execFile)("npm", args, { cwd: ROOT, env: { ...env, ...extra } });
-    const port = await freePort();
-    pageOrigin = `http://127.0.0.1:${port}`;
-    const [sdk, started, launched] = await Promise.allSettled([
-      run({}, "run", "build:sdk"),
-      // Parley serves the build at / (read per request: the build may finish after the start), on one origin with the
-      // API; local-disk storage signs its file URLs with PUBLIC_URL, which is that origin too.
-      startServer("bun", { PORT: String(port), ALLOWED_ORIGINS: pageOrigin, PUBLIC_URL: pageOrigin, WEB_DIST_DIR: join(WEB, "dist") }),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage",
-          "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"],
-      }),
-    ]);
-    // Keep what started, for afterAll to stop, before failing on what did not.
-    if (started.status === "fulfilled") server = started.value;
-    if (launched.status === "fulfilled") browser = launched.value;
-    for (const result of [sdk, started, launched]) if (result.status === "rejected") throw result.reason;
-    await run({}, "run", "build", "--workspace", "web"); // strict tsc, then vite; no PARLEY_URL: the app calls its own origin
-
-    console.log(`web app screenshots: ${shots}`);
+    app = await startWebApp("two-people");
   }, 180_000);
-
-  afterAll(async () => {
-    await Promise.all(people.map((someone) => someone.context.close()));
-    await browser?.close();
-    const code = await server?.stop();
-    expect(code, server?.output()).toBe(0);
-  });
-
-  async function person(name: string, viewport = { width: 1100, height: 760 }): Promise<Person> {
-    const context = await browser.newContext({ viewport });
-    context.setDefaultTimeout(8000); // fail with the step that hung, well inside the test's own timeout
-    const page = await context.newPage();
-    const someone: Person = { context, page, username: uniqueUsername(name), problems: [] };
-    page.on("console", (message) => {
-      if (message.type() === "error") someone.problems.push({ text: message.text(), url: message.location().url });
-    });
-    page.on("pageerror", (error) => someone.problems.push({ text: `uncaught: ${error.message}`, url: "" }));
-    people.push(someone);
-    await page.goto(pageOrigin);
-    await page.getByTestId("auth-view").waitFor();
-    return someone;
-  }
-
-  async function register(someone: Person): Promise<void> {
-    const { page, username } = someone;
-    await page.getByTestId("show-register").click();
-    await page.getByLabel("Email").fill(`${username}@example.test`);
-    await page.getByLabel("Username", { exact: true }).fill(username);
-    await page.getByLabel("Password (8 characters or more)").fill(PASSWORD);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await signedInAs(someone);
-  }
-
-  async function signedInAs({ page, username }: Person): Promise<void> {
-    await page.getByTestId("chat-view").waitFor();
-    await page.locator('[data-testid="connection-state"][data-state="online"]').waitFor();
-    expect(await page.getByTestId("current-user").textContent()).toBe(username);
-  }
-
-  function roomItem(page: Page, roomId: string): Locator {
-    return page.locator(`[data-testid="room-item"][data-room-id="${roomId}"]`);
-  }
-
-  async function send({ page }: Person, text: string): Promise<void> {
-    await page.getByLabel("Message", { exact: true }).fill(text);
-    await page.getByLabel("Message", { exact: true }).press("Enter");
-  }
-
-  async function messageWithBody({ page }: Person, text: string): Promise<Locator> {
-    const line = page.getByTestId("message").filter({ has: page.getByTestId("message-body").getByText(text, { exact: true }) });
-    await line.waitFor();
-    return line;
-  }
-
-  const shoot = (page: Page, name: string): Promise<Buffer> => page.screenshot({ path: join(shots, `${name}.png`) });
-
-  function expectNoProblems(...everyone: Person[]): void {
-    for (const { username, problems } of everyone) {
-      // Signing in again from the cookie is tried on every load; with no (or a revoked) cookie it answers 401.
-      const unexpected = problems.filter((problem) => !(problem.text.includes("status of 401") && problem.url.includes("/trpc/auth.refresh")));
-      expect(unexpected, `console errors on ${username}'s page`).toEqual([]);
-    }
-  }
+  afterAll(() => app?.stop());
 
   it("two people: sign up, create, discover and join a room, chat live (typing, reply, reaction, edit, delete), reload signed in, see an uploaded image, members, search, a DM, an invitation, an offline send, and a block", async () => {
-    const [a, b] = await Promise.all([person("ann"), person("ben", { width: 390, height: 760 })]);
-    await shoot(a.page, "1-sign-in");
+    const [a, b] = await Promise.all([app.person("ann"), app.person("ben", { width: 390, height: 760 })]);
+    await app.shoot(a.page, "1-sign-in");
     await Promise.all([register(a), register(b)]);
 
     // Ann creates a public room; Ben finds it by name and joins.
     const roomName = `lobby ${a.username.slice(-6)}`;
-    await a.page.getByLabel("Room name").fill(roomName);
-    await a.page.getByRole("button", { name: "Create", exact: true }).click();
-    await a.page.locator(`[data-testid="room-name"]:text-is("${roomName}")`).waitFor();
-    const roomId = (await a.page.getByTestId("room-id").textContent()) ?? "";
-    expect(roomId).toMatch(/^[0-9a-f-]{36}$/);
+    const roomId = await createRoom(a, roomName);
     await roomItem(a.page, roomId).waitFor();
-
-    await b.page.getByLabel("Find public rooms by name").fill(roomName);
-    await b.page.getByRole("button", { name: "Find rooms" }).click();
-    await b.page.locator(`[data-testid="discovered-room"][data-room-id="${roomId}"]`).getByRole("button", { name: `Join ${roomName}` }).click();
-    await b.page.locator(`[data-testid="room-name"]:text-is("${roomName}")`).waitFor();
+    await joinPublicRoom(b, roomId, roomName);
 
     // Live both ways: each message shows on the other's screen without a reload.
     await send(b, "hello from ben");
@@ -157,7 +38,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     const link = reply.getByRole("link", { name: "https://example.com/docs" });
     expect(await link.getAttribute("rel")).toBe("noopener noreferrer");
     expect(await b.page.getByTestId("date-separator").count()).toBe(1);
-    await shoot(b.page, "2-room-narrow");
+    await app.shoot(b.page, "2-room-narrow");
 
     // Typing shows on the other side; a reply quotes its target; a reaction, an edit and a deletion reach Ann live.
     await b.page.getByLabel("Message", { exact: true }).pressSequentially("typ");
@@ -187,13 +68,11 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     await a.page.getByTestId("message").filter({ hasText: "Message deleted" }).waitFor();
 
     // Ann opens a second room: the lobby's new message shows as unread in her list.
-    await a.page.getByLabel("Room name").fill(`quiet ${a.username.slice(-6)}`);
-    await a.page.getByRole("button", { name: "Create", exact: true }).click();
-    await a.page.locator(`[data-testid="room-name"]:text-is("quiet ${a.username.slice(-6)}")`).waitFor();
+    await createRoom(a, `quiet ${a.username.slice(-6)}`);
     await send(b, "are you there?");
     await a.page.locator(`[data-testid="room-item"][data-room-id="${roomId}"][data-unread="1"]`).waitFor();
     expect(await roomItem(a.page, roomId).getByTestId("last-message").textContent()).toBe(`${b.username}: are you there?`);
-    await shoot(a.page, "3-room-list-unread");
+    await app.shoot(a.page, "3-room-list-unread");
     await roomItem(a.page, roomId).getByRole("button").click();
     await messageWithBody(a, "are you there?");
     await a.page.locator(`[data-testid="room-item"][data-room-id="${roomId}"][data-unread="0"]`).waitFor();
@@ -217,8 +96,8 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     await expect.poll(() => photo.evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth)).toBe(320);
     expect(await photo.getAttribute("alt")).toBe("photo.png");
     await a.page.getByTestId("message").filter({ hasText: "a photo" }).getByTestId("attachment-image").waitFor();
-    await shoot(a.page, "4-room-with-image");
-    await shoot(b.page, "5-image-narrow");
+    await app.shoot(a.page, "4-room-with-image");
+    await app.shoot(b.page, "5-image-narrow");
 
     expect(await a.page.getByTestId("pending-message").count()).toBe(0);
 
@@ -233,9 +112,9 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     const hit = a.page.getByTestId("search-hit").filter({ hasText: "hello from ben" });
     await hit.waitFor();
     expect(await hit.locator("mark").first().textContent()).toBe("hello");
-    await shoot(a.page, "6-members-and-search");
+    await app.shoot(a.page, "6-members-and-search");
     await a.page.emulateMedia({ colorScheme: "dark" });
-    await shoot(a.page, "6-members-and-search-dark");
+    await app.shoot(a.page, "6-members-and-search-dark");
     await a.page.emulateMedia({ colorScheme: "light" });
 
     // Ann finds Ben by name and writes to him directly: the DM shows in Ben's list, unread, with Ann online.
@@ -250,16 +129,13 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     await dm.waitFor();
     expect(await dm.locator(".room-name").textContent()).toBe(a.username);
     await dm.locator('[data-testid="peer-presence"][data-presence="online"]').waitFor();
-    await shoot(b.page, "7-room-list-narrow");
+    await app.shoot(b.page, "7-room-list-narrow");
     await dm.getByRole("button").click();
     await messageWithBody(b, "a direct hello");
 
     // A private room: Ann invites Ben by name from its members panel; the invitation reaches him live; he accepts.
     const back = `backroom ${a.username.slice(-6)}`;
-    await a.page.getByLabel("Room name").fill(back);
-    await a.page.getByLabel("Visibility").selectOption("private");
-    await a.page.getByRole("button", { name: "Create", exact: true }).click();
-    await a.page.locator(`[data-testid="room-name"]:text-is("${back}")`).waitFor();
+    await createRoom(a, back, "private");
     await a.page.getByRole("button", { name: "Members" }).click();
     await a.page.getByLabel("Username to invite").fill(b.username);
     await a.page.getByTestId("invite-submit").click();
@@ -267,7 +143,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     await b.page.getByTestId("room-back").click();
     const invitation = b.page.getByTestId("invitation").filter({ hasText: back });
     await invitation.waitFor();
-    await shoot(b.page, "8-invitation-narrow");
+    await app.shoot(b.page, "8-invitation-narrow");
     await invitation.getByRole("button", { name: "Accept" }).click();
     await b.page.locator(`[data-testid="room-name"]:text-is("${back}")`).waitFor();
     await a.page.locator(`[data-testid="member"]:has-text("${b.username}")`).waitFor(); // his join, live
@@ -277,7 +153,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     await b.page.locator('[data-testid="connection-state"]:not([data-state="online"])').waitFor({ timeout: 20_000 });
     await send(b, "written offline");
     await b.page.getByTestId("pending-message").filter({ hasText: "written offline" }).waitFor();
-    await shoot(b.page, "9-offline-pending");
+    await app.shoot(b.page, "9-offline-pending");
     await b.context.setOffline(false);
     await b.page.locator('[data-testid="connection-state"][data-state="online"]').waitFor({ timeout: 20_000 });
     await messageWithBody(a, "written offline");
@@ -297,15 +173,3 @@ describe.skipIf(!existsSync(CHROMIUM) && !CI)("the web app (web/) in Chromium", 
     expect(b.problems.filter((problem) => !problem.text.includes("ERR_INTERNET_DISCONNECTED") && !problem.text.includes("status of 401"))).toEqual([]);
   }, 90_000);
 });
-
-/** A port nothing listens on now: the server is started on it so that its origin is known beforehand. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}

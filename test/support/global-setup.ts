@@ -36,6 +36,7 @@ export default async function setup(project: TestProject): Promise<void> {
   if (pgUp) await dropAbandonedDatabases(postgresUrl);
   project.provide("postgresUrl", pgUp ? postgresUrl : null);
   project.provide("redisUrl", redisUp ? redisUrl : null);
+  project.provide("runId", `${process.pid}-${Date.now()}`);
 }
 
 /**
@@ -62,5 +63,7 @@ declare module "vitest" {
     postgresUrl: string | null;
     /** URL of the machine's Redis (tests use their own key prefix), or null when unreachable. */
     redisUrl: string | null;
+    /** This vitest run: what is built once per run (test/support/web-browser.ts) is stamped with it. */
+    runId: string;
   }
 }
