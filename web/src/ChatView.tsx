@@ -135,10 +135,10 @@ function RoomList({ openRoomId, onOpen }: { openRoomId: string; onOpen: (roomId:
 function RoomItem({ room, open, onOpen, presence }: { room: MyRoom; open: boolean; onOpen: (roomId: string) => void; presence: PresenceStatus | null }) {
   const last = room.lastMessage;
   const preview = !last ? "" : last.deletedAt ? "Message deleted" : last.senderBlocked ? "Message from someone you blocked" : last.body || (last.attachments.length ? "Attachment" : "");
-  const unreadLabel = room.unread ? `, ${room.unread} unread${room.unreadMentions ? `, ${room.unreadMentions} mentioning you` : ""}` : "";
   return (
     <li data-testid="room-item" data-room-id={room.id} data-unread={room.unread} data-kind={room.kind}>
-      <button type="button" aria-current={open ? "page" : undefined} aria-label={`${roomTitle(room)}${unreadLabel}`} onClick={() => onOpen(room.id)}>
+      {/* No aria-label: the name a screen reader says is the visible text, counts spelled out (WCAG 2.5.3). */}
+      <button type="button" aria-current={open ? "page" : undefined} onClick={() => onOpen(room.id)}>
         <span className="room-line">
           {presence ? (
             <span className={`kind dot dot-${presence}`} role="img" aria-label={presence} data-testid="peer-presence" data-presence={presence} />
@@ -151,11 +151,13 @@ function RoomItem({ room, open, onOpen, presence }: { room: MyRoom; open: boolea
           {room.unreadMentions > 0 && (
             <span className="count mention" data-testid="mention-count">
               @{room.unreadMentions}
+              <span className="visually-hidden"> mentioning you</span>
             </span>
           )}
           {room.unread > 0 && (
             <span className="count" data-testid="unread-count">
               {room.unread}
+              <span className="visually-hidden"> unread</span>
             </span>
           )}
         </span>

@@ -91,7 +91,7 @@ export function RoomView({ roomId, me, onClose }: { roomId: string; me: UserProf
           {roomId}
         </code>
         <span className="spacer" />
-        <button type="button" aria-pressed={showMembers} aria-controls="members-heading" onClick={() => setShowMembers((shown) => !shown)} data-testid="toggle-members">
+        <button type="button" aria-pressed={showMembers} onClick={() => setShowMembers((shown) => !shown)} data-testid="toggle-members">
           Members
         </button>
       </header>
