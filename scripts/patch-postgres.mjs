@@ -6,13 +6,15 @@
 // (porsager/postgres#1208, #1154; fixes proposed in PRs #1168, #1209). `closed()` also leaves a cleared timer id
 // in `nextWriteTimer`, which stops every later write on the replacement socket (the "wedge" in #1215).
 //
-// A sibling: `closed()` calls `socket.removeAllListeners()`, which drops the 'error' listener too. Bun's node:net
-// can emit a socket's 'error' (read ECONNRESET) after its 'close' when the server dies, and an 'error' with no
-// listener is thrown: the same process exit (seen in test/faults/postgres-outage.test.ts, crash cycles on Bun).
+// A sibling: once a new connection is ready, postgres.js fetches the array types with `return fetchArrayTypes()` from
+// a synchronous message handler, so nobody holds that async function's promise. When Postgres dies during the
+// fetch (a restart loop: test/faults/postgres-outage.test.ts on Bun), the promise rejects unhandled with the socket's
+// error (read ECONNRESET, connect ECONNREFUSED) and the runtime exits the process.
 //
 // The patch: a flush with no socket fails the connection's waiting queries (CONNECTION_CLOSED) instead of
-// throwing; closing resets the pending-write state; a closed socket keeps a listener that drops late errors (the
-// connection has already failed its queries and reconnects). Applied to the ESM and CJS builds; each edit is
+// throwing; closing resets the pending-write state; a failed type fetch goes to the connection's error handler,
+// which fails the query that was waiting for the connection (already failed, and a no-op, when the socket died; the
+// next connection fetches the types again). Applied to the ESM and CJS builds; each edit is
 // idempotent, so an install patched by an earlier version of this script gets the newer edits; refuses (exit 1)
 // when the installed source is not the one this patch was written for, so an upgrade forces a look.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -52,8 +54,8 @@ const edits = [
     to: "    clearImmediate(nextWriteTimer)\n    chunk = nextWriteTimer = null\n    if (socket) {",
   },
   {
-    from: "    socket.removeAllListeners()\n    socket = null\n",
-    to: "    socket.removeAllListeners()\n    socket.on('error', () => {}) /* parley: late socket error guard */\n    socket = null\n",
+    from: "        return fetchArrayTypes()\n",
+    to: "        return fetchArrayTypes().catch(error) /* parley: unhandled type fetch guard */\n",
   },
 ];
 
