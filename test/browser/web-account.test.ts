@@ -107,6 +107,8 @@ describe.skipIf(noChromium)("the account screens of the web app in Chromium", ()
     expect(await receipts.isChecked()).toBe(false);
     await receipts.click(); // checked once the server has it: the box shows the saved setting
     await expect.poll(() => receipts.isChecked()).toBe(true);
+    const account = ana.page.getByTestId("account-view");
+    await account.evaluate((view) => view.scrollTo(0, 0));
     await app.shoot(ana.page, "1-account");
     await ana.page.emulateMedia({ colorScheme: "dark" });
     await app.shoot(ana.page, "1-account-dark");
@@ -134,6 +136,8 @@ describe.skipIf(noChromium)("the account screens of the web app in Chromium", ()
     await ana.page.getByRole("button", { name: "Refresh", exact: true }).click();
     await expect.poll(() => sessions.count()).toBe(2);
     expect(await ana.page.locator('[data-testid="session"][data-current="true"]').getByText("this device").count()).toBe(1);
+    await ana.page.getByTestId("account-sessions").scrollIntoViewIfNeeded();
+    await app.shoot(ana.page, "3-account-devices");
     await ana.page.locator('[data-testid="session"][data-current="false"]').getByTestId("session-revoke").click();
     await ana.page.getByText("That device was signed out.").waitFor();
     await expect.poll(() => sessions.count()).toBe(1);

@@ -17,6 +17,7 @@ export function ForgotPassword({ onBack }: { onBack: () => void }) {
         request.mutate({ email: fieldsOf(event).get("email") });
       }}
     >
+      <h2 className="forgot-heading">Forgot your password?</h2>
       <p className="hint">We email you a link to choose a new password; it works for 30 minutes.</p>
       <label>
         Email
