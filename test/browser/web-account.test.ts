@@ -200,4 +200,43 @@ describe.skipIf(noChromium)("the account screens of the web app in Chromium", ()
     // The phone's page was signed out under it: its refused calls are 401s, nothing else.
     expect(phone.problems.filter((problem) => !problem.text.includes("status of 401"))).toEqual([]);
   }, 180_000);
+
+  it("changes the email address by the link sent to the new one, and deletes the account behind its password", async () => {
+    const cy = await app.person("cy");
+    await register(cy);
+    await openAccount(cy.page);
+    const newAddress = `new-${emailOf(cy)}`;
+    await cy.page.getByRole("button", { name: "Change email" }).click();
+    await cy.page.getByLabel("New email").fill(newAddress);
+    await cy.page.getByTestId("change-email-password").fill(PASSWORD);
+    await cy.page.getByRole("button", { name: "Send confirmation link" }).click();
+    await cy.page.getByText(/A confirmation link was sent to the new address/).waitFor();
+    const { parsed } = await sink.next(newAddress, 15_000);
+    expect(parsed.subject).toBe("Confirm your new email for Parley");
+    const link = new RegExp(`${escapeRegExp(app.origin)}/verify-email\\?token=[A-Za-z0-9_-]{43}`).exec(parsed.text ?? "");
+    expect(link, parsed.text).not.toBeNull();
+    const mail = await cy.context.newPage();
+    await mail.goto(link![0]);
+    await mail.getByRole("button", { name: "Verify my email address" }).click();
+    await mail.getByText(`${newAddress} is verified`).waitFor();
+    await mail.close();
+    await closeAccount(cy.page);
+    await openAccount(cy.page);
+    await cy.page.locator('[data-testid="email-status"][data-verified="true"]').waitFor();
+    expect(await cy.page.getByTestId("email-address").textContent()).toBe(newAddress);
+
+    // Deleting asks for the password, then the page is back at sign-in and the account no longer signs in.
+    await cy.page.getByRole("button", { name: "Delete account…" }).click();
+    await cy.page.getByTestId("delete-password").fill("not my password");
+    await cy.page.getByRole("button", { name: "Delete my account" }).click();
+    await cy.page.getByTestId("account-delete").getByRole("alert").getByText(/./).waitFor();
+    await cy.page.getByTestId("delete-password").fill(PASSWORD);
+    await cy.page.getByRole("button", { name: "Delete my account" }).click();
+    await cy.page.getByTestId("auth-view").waitFor({ timeout: 15_000 });
+    await signIn(cy.page, newAddress, PASSWORD);
+    await cy.page.getByTestId("auth-error").getByText(/./).waitFor();
+    expect(await cy.page.getByTestId("chat-view").count()).toBe(0);
+    // The wrong passwords and the calls of the ended session were refused with 401s; nothing else went wrong.
+    expect(cy.problems.filter((problem) => !problem.text.includes("status of 401"))).toEqual([]);
+  }, 120_000);
 });
