@@ -138,7 +138,7 @@ export function createApp(
   );
 
   // Where the emails' links land (PUBLIC_URL/verify-email, /reset-password): script-free forms.
-  app.route("/", accountPages({ services, clientIp, logger }));
+  app.route("/", accountPages({ services, clientIp, logger, appHome: config.webApp ? "/" : null }));
 
   // Local-disk storage: uploads and downloads go through this server (S3 serves them itself otherwise).
   if (deps.fileStorage.local) app.route("/", fileRoutes({ storage: deps.fileStorage.local, allowedOrigins }));

@@ -116,6 +116,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     ...(options.network !== undefined ? { network: options.network } : {}),
     ...(options.deliveredReportMs !== undefined ? { deliveredReportMs: options.deliveredReportMs } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
+    signedIn: () => session.current() !== null,
   });
 
   return {

@@ -41,6 +41,19 @@ describe("blocked users, as the SDK keeps them", () => {
     expect(blocked.has(ANN.id)).toBe(false);
     expect(changes).toEqual([true, false]);
   });
+
+  it("signed out, a subscriber reads nothing (it would be a 401) until the first ready of a signed-in socket", async () => {
+    let signedIn = false;
+    let reads = 0;
+    const blocked = createBlockedUsers({ list: async () => (reads++, [ANN.id]), signedIn: () => signedIn, onError: (error) => { throw error; } });
+    blocked.subscribe(() => {});
+    await tick();
+    expect([reads, blocked.known()]).toEqual([0, false]);
+    signedIn = true;
+    blocked.ready();
+    await tick();
+    expect([reads, blocked.known(), blocked.has(ANN.id)]).toEqual([1, true, true]);
+  });
 });
 
 describe("room view: messages of people I blocked", () => {

@@ -15,7 +15,7 @@ const form = (fields: Record<string, string>): RequestInit => ({
 });
 
 /**
- * The pages the emails link to, on a server with no web app: opening one changes nothing, its button does; refusals
+ * The pages the emails link to (a finished one links back to the web app at /): opening one changes nothing, its button does; refusals
  * are pages that say why (never a 500 or a stack); no script may run on them and the token goes to no third party.
  */
 describe("the account pages behind the emails' links", () => {
@@ -62,6 +62,7 @@ describe("the account pages behind the emails' links", () => {
     const pressed = await server.call("/verify-email", form({ token }));
     expect(pressed.status).toBe(200);
     expect(pressed.text).toContain(`${user.email} is verified`);
+    expect(pressed.text).toContain(`<a href="/">Open Parley</a>`); // this server serves the web app: back to it
     expect(await verifiedAt(user.id)).not.toBeNull();
 
     const again = await server.call("/verify-email", form({ token }));
@@ -82,6 +83,7 @@ describe("the account pages behind the emails' links", () => {
 
     const changed = await server.call("/reset-password", form({ token, newPassword: "the brand new passphrase", again: "the brand new passphrase" }));
     expect([changed.status, changed.text.includes("Your password is changed")]).toEqual([200, true]);
+    expect(changed.text).toContain(`<a href="/">Open Parley</a>`);
     const login = await server.deps.services.auth.login({ login: user.email, password: "the brand new passphrase", refreshTokenIn: "body" }, { ip: null, userAgent: null });
     expect(login.user.id).toBe(user.id);
 

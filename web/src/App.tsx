@@ -2,6 +2,7 @@ import type { Credentials, Registration, UserProfile } from "@parley/client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useState } from "react";
 import { ChatView } from "./ChatView.tsx";
+import { ForgotPassword } from "./ForgotPassword.tsx";
 import { parley, startSession } from "./parley.ts";
 import { pending } from "./sending.ts";
 import { useTRPC } from "./trpc.ts";
@@ -27,31 +28,41 @@ export function App() {
 
   useEffect(() => (status === "signed-in" ? startSession() : undefined), [status]);
 
+  const signedOut = (): void => {
+    queryClient.clear(); // the next user must not see this one's rooms
+    pending.clear();
+    setStatus("signed-out");
+  };
+  /** The server already ended the session: the SDK forgets its tokens (its logout call may be refused, rightly). */
+  const sessionEnded = (): void => void parley.logout().catch(() => undefined).finally(signedOut);
+  // Revoked from another device (or by a password change, reset or deletion): the socket closes for good, and so
+  // this page signs out rather than showing a chat that can no longer load.
+  useEffect(
+    () =>
+      parley.realtime.on("state", ({ state, reason }) => {
+        if (state === "closed" && (reason === "session revoked" || reason === "unauthenticated")) sessionEnded();
+      }),
+    [],
+  );
+
   const signedIn = (user: UserProfile): void => {
     queryClient.setQueryData(trpc.auth.me.queryKey(), user);
     setStatus("signed-in");
   };
-  const logout = useMutation({
-    mutationFn: () => parley.logout(),
-    onSettled: () => {
-      queryClient.clear(); // the next user must not see this one's rooms
-      pending.clear();
-      setStatus("signed-out");
-    },
-  });
+  const logout = useMutation({ mutationFn: () => parley.logout(), onSettled: signedOut });
 
   if (status === "restoring") return <p className="loading" role="status">Loading…</p>;
   if (status === "signed-out") return <AuthView onSignedIn={signedIn} />;
   if (!me.data) return <p className="notice" role="alert" data-testid="app-error">{me.error?.message ?? ""}</p>;
-  return <ChatView me={me.data} onLogout={() => logout.mutate()} />;
+  return <ChatView me={me.data} onLogout={() => logout.mutate()} onDeleted={sessionEnded} />;
 }
 
 /** Sign up or sign in through the SDK, which keeps the tokens (and leaves the refresh cookie). */
 function AuthView({ onSignedIn }: { onSignedIn: (user: UserProfile) => void }) {
-  const [mode, setMode] = useState<"sign-in" | "sign-up">("sign-in");
+  const [mode, setMode] = useState<"sign-in" | "sign-up" | "forgot">("sign-in");
   const register = useMutation({ mutationFn: (input: Registration) => parley.register(input), onSuccess: onSignedIn });
   const login = useMutation({ mutationFn: (input: Credentials) => parley.login(input), onSuccess: onSignedIn });
-  const error = mode === "sign-up" ? register.error : login.error;
+  const error = mode === "sign-up" ? register.error : mode === "sign-in" ? login.error : null;
 
   return (
     <main className="auth" data-testid="auth-view">
@@ -64,7 +75,9 @@ function AuthView({ onSignedIn }: { onSignedIn: (user: UserProfile) => void }) {
           Sign up
         </button>
       </div>
-      {mode === "sign-up" ? (
+      {mode === "forgot" ? (
+        <ForgotPassword onBack={() => setMode("sign-in")} />
+      ) : mode === "sign-up" ? (
         <form
           aria-label="Sign up"
           data-testid="register-form"
@@ -113,6 +126,9 @@ function AuthView({ onSignedIn }: { onSignedIn: (user: UserProfile) => void }) {
           </label>
           <button type="submit" className="primary" disabled={login.isPending} data-testid="login-submit">
             Sign in
+          </button>
+          <button type="button" className="link-button" onClick={() => setMode("forgot")} data-testid="forgot-password">
+            Forgot password?
           </button>
         </form>
       )}

@@ -1,6 +1,7 @@
 import type { MyRoom, PresenceStatus, RealtimeState, UserProfile } from "@parley/client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, useSyncExternalStore } from "react";
+import { AccountView } from "./AccountView.tsx";
 import { fieldsOf } from "./App.tsx";
 import { SearchPanel } from "./Panels.tsx";
 import { parley } from "./parley.ts";
@@ -22,15 +23,17 @@ export const CONNECTION_LABELS: Record<RealtimeState, string> = {
 const NARROW = "(max-width: 700px)";
 
 /** Rooms on the side, the open room beside them (on a narrow screen one or the other); the open room is the URL's #hash. */
-export function ChatView({ me, onLogout }: { me: UserProfile; onLogout: () => void }) {
+export function ChatView({ me, onLogout, onDeleted }: { me: UserProfile; onLogout: () => void; onDeleted: () => void }) {
   const [roomId, setRoomId] = useState(() => decodeURIComponent(location.hash.slice(1)));
+  const [account, setAccount] = useState(false);
+  useEffect(() => setAccount(false), [roomId]); // opening a room puts the account screen away
   const [searching, setSearching] = useState(false);
   useEffect(() => {
     history.replaceState(null, "", roomId ? `#${encodeURIComponent(roomId)}` : location.pathname + location.search);
   }, [roomId]);
 
   return (
-    <div className="chat" data-testid="chat-view" data-room-open={roomId ? "true" : "false"} data-searching={searching ? "true" : "false"}>
+    <div className="chat" data-testid="chat-view" data-room-open={roomId || account ? "true" : "false"} data-searching={searching ? "true" : "false"}>
       <header className="topbar">
         <h1>Parley</h1>
         <ConnectionState />
@@ -41,6 +44,9 @@ export function ChatView({ me, onLogout }: { me: UserProfile; onLogout: () => vo
         <bdi className="me" data-testid="current-user" title={me.displayName}>
           {me.username}
         </bdi>
+        <button type="button" aria-pressed={account} onClick={() => setAccount((shown) => !shown)} data-testid="open-account">
+          Account
+        </button>
         <button type="button" onClick={onLogout} data-testid="logout">
           Sign out
         </button>
@@ -57,12 +63,14 @@ export function ChatView({ me, onLogout }: { me: UserProfile; onLogout: () => vo
           />
         )}
         <Invitations onOpen={setRoomId} />
-        <RoomList openRoomId={roomId} onOpen={setRoomId} />
+        <RoomList openRoomId={roomId} onOpen={(id) => (setRoomId(id), setAccount(false))} />
         <NewRoom onOpen={setRoomId} />
         <NewConversation onOpen={setRoomId} />
         <Discover onOpen={setRoomId} />
       </nav>
-      {roomId ? (
+      {account ? (
+        <AccountView onClose={() => setAccount(false)} onDeleted={onDeleted} />
+      ) : roomId ? (
         <RoomView key={roomId} roomId={roomId} me={me} onClose={() => setRoomId("")} />
       ) : (
         <main className="empty" data-testid="no-room">

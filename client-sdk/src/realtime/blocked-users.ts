@@ -4,7 +4,7 @@ type BlockUpdated = Extract<ServerEvent, { type: "block.updated" }>;
 
 /**
  * The people the signed-in user blocked, as this client knows them: read with `users.blocked` when first wanted (a
- * room view subscribes) and again on every `ready` while wanted (a `block.updated` made while the socket was away is
+ * room view subscribes) while signed in, else on the first `ready`, and again on every `ready` while wanted (a `block.updated` made while the socket was away is
  * not replayed), and kept current by `block.updated`. A client with no room view never reads it. Room views
  * flag those people's messages `senderBlocked` with it: pushed events are shared by every member, so the server
  * cannot flag them for one reader.
@@ -20,6 +20,11 @@ export interface BlockedUsers {
 export interface BlockedUsersDeps {
   /** Every user id `users.blocked` lists, all pages. */
   list(): Promise<string[]>;
+  /**
+   * Whether `users.blocked` may be read now (default: always). Signed out it would only answer 401: a subscriber
+   * then waits for the next `ready`, which only a signed-in socket receives.
+   */
+  signedIn?(): boolean;
   onError(error: unknown): void;
 }
 
@@ -72,7 +77,7 @@ export function createBlockedUsers(deps: BlockedUsersDeps): BlockedUsersFeed {
     has: (userId) => ids?.has(userId) ?? false,
     subscribe(listener) {
       listeners.add(listener);
-      if (ids === null) void read();
+      if (ids === null && (deps.signedIn?.() ?? true)) void read();
       return () => void listeners.delete(listener);
     },
     ready() {

@@ -112,6 +112,8 @@ export interface RealtimeOptions {
    * delivered watermark). 0 turns delivery receipts off. Default 1000 ms.
    */
   deliveredReportMs?: number;
+  /** Whether a session is held (parley-client's tokens): signed out, the blocked set is not read (it would be a 401). */
+  signedIn?(): boolean;
   onError?(error: unknown): void;
 }
 
@@ -163,6 +165,7 @@ export function createRealtimeClient(options: RealtimeOptions): RealtimeClient {
       } while (cursor);
       return ids;
     },
+    ...(options.signedIn ? { signedIn: options.signedIn } : {}),
     onError: reportError,
   });
   let deliveryReports: ReturnType<typeof setInterval> | null = null;

@@ -51,11 +51,14 @@ export function accountPages(deps: {
   services: Pick<Services, "auth">;
   clientIp(c: Context): string | null;
   logger: Logger;
+  /** Where this server serves its web app ("/"), linked from the pages that finish; null when it serves none. */
+  appHome: string | null;
 }): Hono {
   const app = new Hono();
   const meta = (c: Context): RequestMeta => ({ ip: deps.clientIp(c), userAgent: c.req.header("user-agent")?.slice(0, 256) ?? null });
   const limit = bodyLimit({ maxBytes: MAX_FORM_BYTES, drainBytes: MAX_FORM_BYTES, onOversize: (refusal) => deps.logger.info("oversize form refused", { ...refusal }) });
 
+  const backToApp = deps.appHome === null ? "" : `<p><a href="${escapeHtml(deps.appHome)}">Open Parley</a></p>`;
   const verifyForm = (token: string, error?: string): string =>
     (error ? `<p class="error">${escapeHtml(error)}</p>` : "") +
     `<p>Confirm this address for your Parley account.</p><form method="post" action="/verify-email">${tokenField(token)}<button type="submit">Verify my email address</button></form>`;
@@ -74,7 +77,7 @@ export function accountPages(deps: {
     if (!input.success) return page(c, 400, "Verify your email address", `<p class="error">This link is not a Parley link. Copy it from the email again.</p>`);
     try {
       const verified = await deps.services.auth.verifyEmail(input.data, meta(c));
-      return page(c, 200, "Email address verified", `<p>${escapeHtml(verified.email)} is verified. You can close this page.</p>`);
+      return page(c, 200, "Email address verified", `<p>${escapeHtml(verified.email)} is verified. You can close this page.</p>${backToApp}`);
     } catch (error) {
       const refused = refusalText(error);
       return page(c, refused.status, "Verify your email address", verifyForm(token, refused.text));
@@ -96,7 +99,7 @@ export function accountPages(deps: {
     }
     try {
       await deps.services.auth.resetPassword(input.data, meta(c));
-      return page(c, 200, "Password changed", `<p>Your password is changed and every device was signed out. Sign in with the new one.</p>`);
+      return page(c, 200, "Password changed", `<p>Your password is changed and every device was signed out. Sign in with the new one.</p>${backToApp}`);
     } catch (error) {
       const refused = refusalText(error);
       return page(c, refused.status, "Choose a new password", resetForm(token, refused.text));
