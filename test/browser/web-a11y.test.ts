@@ -27,13 +27,21 @@ describe.skipIf(noChromium)("the web app's accessibility in Chromium", () => {
     await page.emulateMedia({ colorScheme: "light" });
   }
 
-  it("has no serious axe violations on sign-in, sign-up, the room list, a room with messages, members, search, and on a narrow screen", async () => {
+  it("has no serious axe violations on sign-in, forgot password, sign-up, the account screen, the room list, a room with messages, members, search, and on a narrow screen", async () => {
     const [a, b] = await Promise.all([app.person("axa"), app.person("axb", { width: 390, height: 760 })]);
     await expectAccessible(a.page, "sign in");
+    await a.page.getByTestId("forgot-password").click();
+    await a.page.getByTestId("forgot-form").waitFor();
+    await expectAccessible(a.page, "forgot password");
+    await a.page.getByTestId("forgot-back").click();
     await a.page.getByTestId("show-register").click();
     await expectAccessible(a.page, "sign up");
     await Promise.all([register(a), register(b)]);
     await expectAccessible(a.page, "no room open");
+    await a.page.getByTestId("open-account").click();
+    await a.page.getByTestId("account-view").getByTestId("session").first().waitFor();
+    await expectAccessible(a.page, "account");
+    await a.page.getByTestId("account-close").click();
 
     const name = `a11y ${a.username.slice(-6)}`;
     const roomId = await createRoom(a, name);
