@@ -5,7 +5,7 @@ import { fieldsOf } from "./App.tsx";
 import { SearchPanel } from "./Panels.tsx";
 import { parley } from "./parley.ts";
 import { usePresence } from "./presence.ts";
-import { RoomView } from "./RoomView.tsx";
+import { type JumpRequest, RoomView } from "./RoomView.tsx";
 import { roomTitle } from "./timeline.ts";
 import { useTRPC } from "./trpc.ts";
 
@@ -25,6 +25,7 @@ const NARROW = "(max-width: 700px)";
 export function ChatView({ me, onLogout }: { me: UserProfile; onLogout: () => void }) {
   const [roomId, setRoomId] = useState(() => decodeURIComponent(location.hash.slice(1)));
   const [searching, setSearching] = useState(false);
+  const [jumpTo, setJumpTo] = useState<JumpRequest | null>(null);
   useEffect(() => {
     history.replaceState(null, "", roomId ? `#${encodeURIComponent(roomId)}` : location.pathname + location.search);
   }, [roomId]);
@@ -48,8 +49,9 @@ export function ChatView({ me, onLogout }: { me: UserProfile; onLogout: () => vo
       <nav className="sidebar" aria-label="Rooms">
         {searching && (
           <SearchPanel
-            onOpen={(id) => {
+            onOpen={(id, seq) => {
               setRoomId(id);
+              setJumpTo({ roomId: id, seq });
               // On a narrow screen the results stand where the room would be: make way for it.
               if (matchMedia(NARROW).matches) setSearching(false);
             }}
@@ -63,7 +65,7 @@ export function ChatView({ me, onLogout }: { me: UserProfile; onLogout: () => vo
         <Discover onOpen={setRoomId} />
       </nav>
       {roomId ? (
-        <RoomView key={roomId} roomId={roomId} me={me} onClose={() => setRoomId("")} />
+        <RoomView key={roomId} roomId={roomId} me={me} jumpTo={jumpTo?.roomId === roomId ? jumpTo : null} onClose={() => setRoomId("")} />
       ) : (
         <main className="empty" data-testid="no-room">
           <p>Open a room, or create or join one.</p>
