@@ -108,6 +108,10 @@ describe.skipIf(noChromium)("the web app's room view in Chromium", () => {
     await b.page.getByTestId("messages").getByText("filler 79", { exact: true }).waitFor();
     await send(a, "back to the present");
     await messageWithBody(b, "back to the present");
+    // The long history is virtualised: only the messages near the viewport are in the page.
+    const inDom = await b.page.getByTestId("message").count();
+    expect(inDom).toBeGreaterThan(5);
+    expect(inDom).toBeLessThan(60);
 
     // Ann reloads and opens the pinned list: picking the pin shows her first message, highlighted.
     await a.page.reload();

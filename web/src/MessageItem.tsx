@@ -16,8 +16,26 @@ export interface MessageActions {
   canPin: boolean;
 }
 
+/** Where a virtualised list measures a row: its element and its index (history-list.tsx). */
+export interface RowMeasure {
+  ref?: (element: HTMLElement | null) => void;
+  index?: number;
+}
+
 /** One message: sender, time, quote, body or attachments, reactions, thread summary, and its actions. */
-export function MessageItem({ message, me, highlighted = false, actions }: { message: Message; me: UserProfile; highlighted?: boolean; actions: MessageActions }) {
+export function MessageItem({
+  message,
+  me,
+  highlighted = false,
+  actions,
+  row = {},
+}: {
+  message: Message;
+  me: UserProfile;
+  highlighted?: boolean;
+  actions: MessageActions;
+  row?: RowMeasure;
+}) {
   const { onReply, onThread, onJump, canPin } = actions;
   const trpc = useTRPC();
   const [editing, setEditing] = useState(false);
@@ -73,6 +91,8 @@ export function MessageItem({ message, me, highlighted = false, actions }: { mes
 
   return (
     <li
+      ref={row.ref}
+      data-index={row.index}
       className={`message${mine ? " mine" : ""}${mentioned ? " mentioned" : ""}${highlighted ? " highlighted" : ""}`}
       data-testid="message"
       data-highlighted={highlighted ? "true" : undefined}

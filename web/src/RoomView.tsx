@@ -1,9 +1,10 @@
 import type { Message, UserProfile } from "@parley/client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { type ReactNode, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { Composer } from "./Composer.tsx";
 import { useRoomHistory } from "./history.ts";
-import { MessageItem } from "./MessageItem.tsx";
+import { MessageItem, type RowMeasure } from "./MessageItem.tsx";
 import { MembersPanel } from "./Panels.tsx";
 import { parley } from "./parley.ts";
 import { usePending } from "./pending.ts";
@@ -19,6 +20,17 @@ import { useTRPC } from "./trpc.ts";
 const TYPING_SHOWN_MS = 6000;
 /** How close to an edge of the list (px) counts as at it: scrolling there loads more, or keeps following new messages. */
 const EDGE = 40;
+
+/** Rows are estimated at this height (px) until they are measured. */
+const ROW_ESTIMATE = 64;
+
+/** One row of the virtualised history: rendered only when near the viewport, measured once it is. */
+interface Row {
+  key: string;
+  /** A message's seq, to find it when jumping. */
+  seq?: number;
+  render: (row: RowMeasure) => ReactNode;
+}
 
 /** A message to show in the room, by its seq (a search result); a new object for each request. */
 export interface JumpRequest {
@@ -54,36 +66,19 @@ export function RoomView({ roomId, me, onClose, jumpTo = null }: { roomId: strin
     if (lastSeq > readSeq) markReadUpTo({ roomId, seq: lastSeq });
   }, [roomId, lastSeq, readSeq, markReadUpTo]);
 
-  // Follow new messages while at the bottom of the live end; keep the reading position when older ones are added
-  // above; after a jump, bring the message into view once its page is in.
-  const scroller = useRef<HTMLOListElement>(null);
-  const prepend = useRef<{ height: number; top: number } | null>(null);
+  // Where the history is scrolled to, and what the next render should do about it (the layout effect below).
+  const scroller = useRef<HTMLDivElement>(null);
+  const prepend = useRef<{ height: number; top: number; rows: number } | null>(null);
   const target = useRef<number | null>(null);
   const following = useRef(true);
   const [highlight, setHighlight] = useState<number | null>(null);
-  useLayoutEffect(() => {
-    const list = scroller.current;
-    if (!list) return;
-    if (prepend.current) {
-      list.scrollTop = prepend.current.top + (list.scrollHeight - prepend.current.height);
-      prepend.current = null;
-    } else if (target.current !== null) {
-      const found = list.querySelector<HTMLElement>(`[data-testid="message"][data-seq="${target.current}"]`);
-      if (found) {
-        found.scrollIntoView({ block: "center" });
-        target.current = null;
-      }
-    } else if (following.current) {
-      list.scrollTop = list.scrollHeight;
-    }
-  }, [timeline, mine.length, lines.length]);
   const onScroll = (): void => {
     const list = scroller.current;
     if (!list || target.current !== null) return;
     const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < EDGE;
     following.current = atBottom && newerCursor === null;
     if (list.scrollTop < EDGE && olderCursor !== null && !history.loadingOlder) {
-      prepend.current = { height: list.scrollHeight, top: list.scrollTop };
+      prepend.current = { height: list.scrollHeight, top: list.scrollTop, rows: rows.length };
       history.loadOlder();
     } else if (atBottom && newerCursor !== null) {
       history.loadNewer();
@@ -94,12 +89,6 @@ export function RoomView({ roomId, me, onClose, jumpTo = null }: { roomId: strin
     target.current = seq;
     setHighlight(seq);
     history.jump(seq);
-    // Shown already: the layout effect will not run for an unchanged timeline, so scroll now.
-    const found = scroller.current?.querySelector<HTMLElement>(`[data-testid="message"][data-seq="${seq}"]`);
-    if (found) {
-      found.scrollIntoView({ block: "center" });
-      target.current = null;
-    }
   };
   const [jumpError, setJumpError] = useState<string | null>(null);
   /** A quote names its message by id: its seq comes from `messages.thread` (any main-timeline message is a root). */
@@ -131,6 +120,129 @@ export function RoomView({ roomId, me, onClose, jumpTo = null }: { roomId: strin
   const myLast = atLiveEnd ? [...timeline].reverse().find((message) => message.sender.id === me.id && !message.deletedAt) : undefined;
   const actions = { onReply: setReplyTo, onThread: setThreadRoot, onJump: jumpToMessage, canPin };
 
+  // The history, virtualised: only the rows near the viewport are in the DOM, between two spacers that stand for
+  // the rest (their heights set through the CSSOM, which the CSP allows, unlike style attributes).
+  const rows: Row[] = [
+    {
+      key: "older",
+      render: (row) => (
+        <li key="older" ref={row.ref} data-index={row.index} className="older">
+          {olderCursor !== null ? (
+            <button type="button" onClick={history.loadOlder} disabled={history.loadingOlder} data-testid="load-older">
+              {history.loadingOlder ? "Loading…" : "Load older messages"}
+            </button>
+          ) : history.page ? (
+            <span className="hint">The beginning of the room.</span>
+          ) : null}
+        </li>
+      ),
+    },
+    ...withDateSeparators(timeline, undefined, lines).map(
+      (item): Row => ({
+        key: item.key,
+        ...(item.kind === "message" ? { seq: item.message.seq } : {}),
+        render: (row) =>
+          item.kind === "date" ? (
+            <li key={item.key} ref={row.ref} data-index={row.index} className="date" data-testid="date-separator">
+              <span>{item.label}</span>
+            </li>
+          ) : item.kind === "system" ? (
+            <li key={item.key} ref={row.ref} data-index={row.index} className="system" data-testid="system-line" data-seq={item.line.seq}>
+              <bdi>{item.line.text}</bdi>
+            </li>
+          ) : (
+            <MessageItem key={item.key} row={row} message={item.message} me={me} highlighted={item.message.seq === highlight} actions={actions} />
+          ),
+      }),
+    ),
+    {
+      key: "seen-by",
+      render: (row) => (
+        <li key="seen-by" ref={row.ref} data-index={row.index} className="seen-by">
+          {myLast && mine.length === 0 && <SeenBy message={myLast} />}
+        </li>
+      ),
+    },
+    ...(newerCursor !== null
+      ? [
+          {
+            key: "newer",
+            render: (row: RowMeasure) => (
+              <li key="newer" ref={row.ref} data-index={row.index} className="older">
+                <button type="button" onClick={history.loadNewer} disabled={history.loadingNewer} data-testid="load-newer">
+                  {history.loadingNewer ? "Loading…" : "Load newer messages"}
+                </button>
+              </li>
+            ),
+          },
+        ]
+      : []),
+    ...mine.map(
+      (entry): Row => ({
+        key: entry.clientMsgId,
+        render: (row) => (
+          <li key={entry.clientMsgId} ref={row.ref} data-index={row.index} className="message mine pending" data-testid="pending-message" data-failed={entry.failed ? "true" : "false"}>
+            <div className="meta">
+              <bdi className="sender">{me.displayName || me.username}</bdi>
+              <span className="status">{entry.failed ? "not sent" : "sending…"}</span>
+            </div>
+            <div className="body" dir="auto" data-testid="pending-body">
+              {entry.body}
+            </div>
+            {entry.failed && (
+              <div className="actions">
+                <span className="notice">{entry.failed}</span>
+                <button type="button" onClick={() => pending.retry(entry.clientMsgId)}>
+                  Retry
+                </button>
+                <button type="button" onClick={() => pending.discard(entry.clientMsgId)}>
+                  Discard
+                </button>
+              </div>
+            )}
+          </li>
+        ),
+      }),
+    ),
+  ];
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_ESTIMATE,
+    overscan: 8,
+    getItemKey: (index) => rows[index]?.key ?? index,
+  });
+  const virtualRows = virtualizer.getVirtualItems();
+  const topSpacer = useRef<HTMLLIElement>(null);
+  const bottomSpacer = useRef<HTMLLIElement>(null);
+  useLayoutEffect(() => {
+    const first = virtualRows[0]?.start ?? 0;
+    const last = virtualRows.at(-1)?.end ?? 0;
+    if (topSpacer.current) topSpacer.current.style.height = `${first}px`;
+    if (bottomSpacer.current) bottomSpacer.current.style.height = `${Math.max(virtualizer.getTotalSize() - last, 0)}px`;
+  });
+  // Follow new messages while at the bottom of the live end; keep the reading position when older ones are added
+  // above; after a jump, bring the message into view once its page is in. (Every render: rows are measured as they
+  // show, which moves the bottom.)
+  useLayoutEffect(() => {
+    const list = scroller.current;
+    if (!list) return;
+    if (prepend.current) {
+      if (rows.length === prepend.current.rows) return;
+      list.scrollTop = prepend.current.top + (list.scrollHeight - prepend.current.height);
+      prepend.current = null;
+    } else if (target.current !== null) {
+      const seq = target.current;
+      const index = rows.findIndex((row) => row.seq === seq);
+      if (index >= 0) {
+        virtualizer.scrollToIndex(index, { align: "center" });
+        target.current = null;
+      }
+    } else if (following.current) {
+      list.scrollTop = list.scrollHeight;
+    }
+  });
+
   return (
     <main className="room" data-testid="room-view" aria-labelledby="room-title">
       <header className="room-header">
@@ -160,60 +272,13 @@ export function RoomView({ roomId, me, onClose, jumpTo = null }: { roomId: strin
       )}
       <div className="room-body">
         <div className="room-main">
-          <ol className="messages" ref={scroller} onScroll={onScroll} data-testid="messages" aria-label="Messages" tabIndex={0}>
-            <li className="older">
-              {olderCursor !== null ? (
-                <button type="button" onClick={history.loadOlder} disabled={history.loadingOlder} data-testid="load-older">
-                  {history.loadingOlder ? "Loading…" : "Load older messages"}
-                </button>
-              ) : history.page ? (
-                <span className="hint">The beginning of the room.</span>
-              ) : null}
-            </li>
-            {withDateSeparators(timeline, undefined, lines).map((item) =>
-              item.kind === "date" ? (
-                <li key={item.key} className="date" data-testid="date-separator">
-                  <span>{item.label}</span>
-                </li>
-              ) : item.kind === "system" ? (
-                <li key={item.key} className="system" data-testid="system-line" data-seq={item.line.seq}>
-                  <bdi>{item.line.text}</bdi>
-                </li>
-              ) : (
-                <MessageItem key={item.key} message={item.message} me={me} highlighted={item.message.seq === highlight} actions={actions} />
-              ),
-            )}
-            {myLast && mine.length === 0 && <SeenBy message={myLast} />}
-            {newerCursor !== null && (
-              <li className="older">
-                <button type="button" onClick={history.loadNewer} disabled={history.loadingNewer} data-testid="load-newer">
-                  {history.loadingNewer ? "Loading…" : "Load newer messages"}
-                </button>
-              </li>
-            )}
-            {mine.map((entry) => (
-              <li key={entry.clientMsgId} className="message mine pending" data-testid="pending-message" data-failed={entry.failed ? "true" : "false"}>
-                <div className="meta">
-                  <bdi className="sender">{me.displayName || me.username}</bdi>
-                  <span className="status">{entry.failed ? "not sent" : "sending…"}</span>
-                </div>
-                <div className="body" dir="auto" data-testid="pending-body">
-                  {entry.body}
-                </div>
-                {entry.failed && (
-                  <div className="actions">
-                    <span className="notice">{entry.failed}</span>
-                    <button type="button" onClick={() => pending.retry(entry.clientMsgId)}>
-                      Retry
-                    </button>
-                    <button type="button" onClick={() => pending.discard(entry.clientMsgId)}>
-                      Discard
-                    </button>
-                  </div>
-                )}
-              </li>
-            ))}
-          </ol>
+          <div className="messages" ref={scroller} onScroll={onScroll} data-testid="messages" role="region" aria-label="Messages" tabIndex={0}>
+            <ol className="timeline" aria-label="Message history">
+              <li aria-hidden="true" className="spacer-row" ref={topSpacer} />
+              {virtualRows.map((virtual) => rows[virtual.index]?.render({ ref: virtualizer.measureElement, index: virtual.index }))}
+              <li aria-hidden="true" className="spacer-row" ref={bottomSpacer} />
+            </ol>
+          </div>
           {newerCursor !== null && (
             <button type="button" className="to-live" onClick={toLive} data-testid="jump-to-live">
               Jump to the latest messages ↓

@@ -27,9 +27,5 @@ export function SeenBy({ message }: { message: Message }) {
   const names = (status.data?.members ?? []).filter((member) => member.readAt !== null).map((member) => nameOf.get(member.userId) ?? "someone");
   const text = seenByText(names);
   if (!text) return null;
-  return (
-    <li className="seen-by" data-testid="seen-by">
-      <bdi>{text}</bdi>
-    </li>
-  );
+  return <bdi data-testid="seen-by">{text}</bdi>;
 }
