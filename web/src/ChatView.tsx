@@ -49,9 +49,9 @@ export function ChatView({ me, onLogout }: { me: UserProfile; onLogout: () => vo
       <nav className="sidebar" aria-label="Rooms">
         {searching && (
           <SearchPanel
-            onOpen={(id, seq) => {
-              setRoomId(id);
-              setJumpTo({ roomId: id, seq });
+            onOpen={(message) => {
+              setRoomId(message.roomId);
+              setJumpTo({ roomId: message.roomId, seq: message.seq, threadRootId: message.alsoInRoom ? null : message.threadRootId });
               // On a narrow screen the results stand where the room would be: make way for it.
               if (matchMedia(NARROW).matches) setSearching(false);
             }}

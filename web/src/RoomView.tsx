@@ -36,6 +36,8 @@ interface Row {
 export interface JumpRequest {
   roomId: string;
   seq: number;
+  /** For a reply in a thread (not on the main timeline): its root, whose thread opens. */
+  threadRootId?: string | null;
 }
 
 /**
@@ -100,9 +102,21 @@ export function RoomView({ roomId, me, onClose, jumpTo = null }: { roomId: strin
       (error: unknown) => setJumpError(error instanceof Error ? error.message : String(error)),
     );
   };
-  // A request is handled once, when it is new (each search result click makes a new one).
+  const openThread = (rootId: string): void => {
+    queryClient.fetchQuery(trpc.messages.thread.queryOptions({ rootId, limit: 1 })).then(
+      (page) => {
+        setThreadRoot(page.root);
+        jump(page.root.seq);
+      },
+      (error: unknown) => setJumpError(error instanceof Error ? error.message : String(error)),
+    );
+  };
+  // A request is handled once, when it is new (each search result click makes a new one). A thread reply opens its
+  // thread, beside its root.
   useEffect(() => {
-    if (jumpTo) jump(jumpTo.seq);
+    if (!jumpTo) return;
+    if (jumpTo.threadRootId) openThread(jumpTo.threadRootId);
+    else jump(jumpTo.seq);
   }, [jumpTo]);
   const toLive = (): void => {
     following.current = true;
@@ -234,10 +248,9 @@ export function RoomView({ roomId, me, onClose, jumpTo = null }: { roomId: strin
     } else if (target.current !== null) {
       const seq = target.current;
       const index = rows.findIndex((row) => row.seq === seq);
-      if (index >= 0) {
-        virtualizer.scrollToIndex(index, { align: "center" });
-        target.current = null;
-      }
+      if (index >= 0) virtualizer.scrollToIndex(index, { align: "center" });
+      // Found, or not on the main timeline though its page is in (a thread reply): either way, done.
+      if (index >= 0 || history.page) target.current = null;
     } else if (following.current) {
       list.scrollTop = list.scrollHeight;
     }

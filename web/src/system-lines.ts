@@ -22,7 +22,7 @@ const LIVE: readonly ("member.joined" | "member.left" | "member.role" | "member.
 export function useSystemLines(roomId: string, messages: readonly Message[], fromSeq: number): SystemLine[] {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const log = useQuery(trpc.rooms.events.queryOptions({ roomId, after: Math.max(fromSeq - 1, 0), limit: 500 }, { staleTime: Infinity }));
+  const log = useQuery(trpc.rooms.events.queryOptions({ roomId, after: Math.max(fromSeq - 1, 0), limit: 500 }, { staleTime: Infinity, placeholderData: (previous) => previous }));
   const members = useQuery(trpc.rooms.members.queryOptions({ roomId, limit: 200 }, { staleTime: Infinity }));
   useEffect(() => {
     const reread = (event: { roomId: string }): void => {
