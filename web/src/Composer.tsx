@@ -119,7 +119,7 @@ export function Composer({ roomId, replyTo, onReplyDone, threadRootId, label = "
             role="combobox"
             aria-autocomplete="list"
             aria-expanded={mention.open}
-            aria-controls={mention.listId}
+            aria-controls={mention.open ? mention.listId : undefined}
             aria-activedescendant={mention.activeId}
             onSelect={mention.follow}
             onInput={(event) => {

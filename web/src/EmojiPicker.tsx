@@ -36,7 +36,13 @@ export function EmojiPicker({ onPick }: { onPick: (emoji: string) => void }) {
     }
   };
   return (
-    <span className="emoji-picker">
+    <span
+      className="emoji-picker"
+      onBlur={(event) => {
+        // Closed when the focus leaves the picker (a click elsewhere, Tab past it).
+        if (!event.currentTarget.contains(event.relatedTarget)) setOpen(false);
+      }}
+    >
       <button
         ref={toggle}
         type="button"

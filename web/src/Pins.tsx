@@ -23,7 +23,9 @@ export function PinnedList({ roomId, onOpen }: { roomId: string; onOpen: (messag
   const items = pinned.data ?? [];
   return (
     <details className="pinned" data-testid="pinned">
-      <summary data-testid="pinned-toggle">📌 Pinned ({items.length})</summary>
+      <summary data-testid="pinned-toggle">
+        📌 <span className="pinned-label">Pinned </span>({items.length})
+      </summary>
       <div className="pinned-popover">
         {items.length === 0 ? (
           <p className="hint">Nothing pinned yet.</p>
