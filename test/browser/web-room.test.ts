@@ -149,6 +149,19 @@ describe.skipIf(noChromium)("the web app's room view in Chromium", () => {
     await input.press("Enter");
     await messageWithBody(b, "😂");
 
+    // Ann, still at her pin, replies to it: her send takes her back to the live end. Ben clicks the reply's quote
+    // and is shown the quoted message.
+    const hello = await messageWithBody(a, "hello all");
+    await hello.hover();
+    await hello.getByRole("button", { name: "Reply", exact: true }).click();
+    await send(a, "about that hello");
+    await messageWithBody(a, "about that hello");
+    const answer = await messageWithBody(b, "about that hello");
+    await answer.getByTestId("reply-quote").getByRole("button").click();
+    const quoted = b.page.locator('[data-testid="message"][data-highlighted="true"]');
+    await quoted.getByTestId("message-body").getByText("hello all", { exact: true }).waitFor();
+    await expect.poll(() => quoted.isVisible()).toBe(true);
+
     expectNoProblems(a, b, c);
   }, 240_000);
 });

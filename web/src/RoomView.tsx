@@ -123,6 +123,10 @@ export function RoomView({ roomId, me, onClose, jumpTo = null }: { roomId: strin
     setHighlight(null);
     history.toLive();
   };
+  // Sending while looking at older messages goes back to the live end, where the message will show.
+  useEffect(() => {
+    if (mine.length > 0 && newerCursor !== null) toLive();
+  }, [mine.length, newerCursor]);
 
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [threadRoot, setThreadRoot] = useState<Message | null>(null);
