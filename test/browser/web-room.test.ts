@@ -59,7 +59,7 @@ describe.skipIf(noChromium)("the web app's room view in Chromium", () => {
     await send(a, "thread about lunch");
     const root = await messageWithBody(b, "thread about lunch");
     await root.hover();
-    await root.getByRole("button", { name: "Reply in thread" }).click();
+    await root.getByRole("button", { name: "Thread", exact: true }).click();
     const benThread = b.page.getByTestId("thread-panel");
     await benThread.getByTestId("thread-input").fill("pizza?");
     await benThread.getByTestId("thread-input").press("Enter");

@@ -156,8 +156,9 @@ export function MessageItem({
             Reply
           </button>
           {onThread && (
-            <button type="button" onClick={() => onThread(message)} data-testid="message-thread">
-              Reply in thread
+            // "Thread", not "Reply in thread": the name must not contain "Reply", which names the quoting reply.
+            <button type="button" onClick={() => onThread(message)} title="Reply in a thread" data-testid="message-thread">
+              Thread
             </button>
           )}
           {canPin && (
