@@ -114,7 +114,7 @@ export function MessageItem({
       </div>
       {message.replyTo && (
         <blockquote className="quote" data-testid="reply-quote">
-          <button type="button" className="link" disabled={!onJump} onClick={() => message.replyTo && onJump?.(message.replyTo.messageId)} aria-label="Show the quoted message">
+          <button type="button" className="link" disabled={!onJump} onClick={() => message.replyTo && onJump?.(message.replyTo.messageId)} title="Show the quoted message">
             <bdi>{message.replyTo.sender.displayName || message.replyTo.sender.username}</bdi>:{" "}
             <span dir="auto">{message.replyTo.deleted ? "Message deleted" : message.replyTo.excerpt}</span>
           </button>

@@ -23,7 +23,7 @@ export function PinnedList({ roomId, onOpen }: { roomId: string; onOpen: (messag
   const items = pinned.data ?? [];
   return (
     <details className="pinned" data-testid="pinned">
-      <summary data-testid="pinned-toggle" aria-label={`Pinned messages (${items.length})`}>
+      <summary data-testid="pinned-toggle">
         📌 <span className="pinned-label">Pinned </span>({items.length})
       </summary>
       <div className="pinned-popover">

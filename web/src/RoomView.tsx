@@ -274,7 +274,7 @@ export function RoomView({ roomId, me, onClose, jumpTo = null }: { roomId: strin
         </code>
         <span className="spacer" />
         <PinnedList roomId={roomId} onOpen={(message) => jump(message.seq)} />
-        <button type="button" className="copy-id" onClick={() => void navigator.clipboard?.writeText(roomId)} title={`Room id: ${roomId}`} aria-label="Copy the room id (share it to let others join a public room)">
+        <button type="button" className="copy-id" onClick={() => void navigator.clipboard?.writeText(roomId)} title={`Copy the room id (${roomId}): share it to let others join a public room`}>
           Copy id
         </button>
         <button type="button" aria-pressed={showMembers} onClick={() => setShowMembers((shown) => !shown)} data-testid="toggle-members">
