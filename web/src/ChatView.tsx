@@ -6,7 +6,7 @@ import { fieldsOf } from "./App.tsx";
 import { SearchPanel } from "./Panels.tsx";
 import { parley } from "./parley.ts";
 import { usePresence } from "./presence.ts";
-import { RoomView } from "./RoomView.tsx";
+import { type JumpRequest, RoomView } from "./RoomView.tsx";
 import { roomTitle } from "./timeline.ts";
 import { useTRPC } from "./trpc.ts";
 
@@ -28,6 +28,7 @@ export function ChatView({ me, onLogout, onDeleted }: { me: UserProfile; onLogou
   const [account, setAccount] = useState(false);
   useEffect(() => setAccount(false), [roomId]); // opening a room puts the account screen away
   const [searching, setSearching] = useState(false);
+  const [jumpTo, setJumpTo] = useState<JumpRequest | null>(null);
   useEffect(() => {
     history.replaceState(null, "", roomId ? `#${encodeURIComponent(roomId)}` : location.pathname + location.search);
   }, [roomId]);
@@ -54,8 +55,9 @@ export function ChatView({ me, onLogout, onDeleted }: { me: UserProfile; onLogou
       <nav className="sidebar" aria-label="Rooms">
         {searching && (
           <SearchPanel
-            onOpen={(id) => {
-              setRoomId(id);
+            onOpen={(message) => {
+              setRoomId(message.roomId);
+              setJumpTo({ roomId: message.roomId, seq: message.seq, threadRootId: message.alsoInRoom ? null : message.threadRootId });
               // On a narrow screen the results stand where the room would be: make way for it.
               if (matchMedia(NARROW).matches) setSearching(false);
             }}
@@ -71,7 +73,7 @@ export function ChatView({ me, onLogout, onDeleted }: { me: UserProfile; onLogou
       {account ? (
         <AccountView onClose={() => setAccount(false)} onDeleted={onDeleted} />
       ) : roomId ? (
-        <RoomView key={roomId} roomId={roomId} me={me} onClose={() => setRoomId("")} />
+        <RoomView key={roomId} roomId={roomId} me={me} jumpTo={jumpTo?.roomId === roomId ? jumpTo : null} onClose={() => setRoomId("")} />
       ) : (
         <main className="empty" data-testid="no-room">
           <p>Open a room, or create or join one.</p>

@@ -1,4 +1,4 @@
-import type { MemberRole } from "@parley/client";
+import type { MemberRole, Message } from "@parley/client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { fieldsOf } from "./App.tsx";
@@ -51,8 +51,8 @@ export function MembersPanel({ roomId }: { roomId: string }) {
   );
 }
 
-/** Search across my rooms (messages.search); a result opens its room. */
-export function SearchPanel({ onOpen, onClose }: { onOpen: (roomId: string) => void; onClose: () => void }) {
+/** Search across my rooms (messages.search); a result opens its room at the message. */
+export function SearchPanel({ onOpen, onClose }: { onOpen: (message: Message) => void; onClose: () => void }) {
   const trpc = useTRPC();
   const [query, setQuery] = useState("");
   const [has, setHas] = useState<"" | "link" | "attachment">("");
@@ -97,7 +97,7 @@ export function SearchPanel({ onOpen, onClose }: { onOpen: (roomId: string) => v
           {results.data.hits.length === 0 && <li className="hint">Nothing found.</li>}
           {results.data.hits.map((hit) => (
             <li key={hit.message.id} data-testid="search-hit">
-              <button type="button" onClick={() => onOpen(hit.message.roomId)}>
+              <button type="button" onClick={() => onOpen(hit.message)}>
                 <span className="meta">
                   <bdi className="sender">{hit.message.sender.displayName || hit.message.sender.username}</bdi> in{" "}
                   <bdi>{roomName(hit.message.roomId) || "a room"}</bdi>

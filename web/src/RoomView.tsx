@@ -1,127 +1,205 @@
-import type { Attachment, Message, UserProfile } from "@parley/client";
-import { useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
+import type { Message, UserProfile } from "@parley/client";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { type ReactNode, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { Composer } from "./Composer.tsx";
+import { useRoomHistory } from "./history.ts";
+import { MessageItem, type RowMeasure } from "./MessageItem.tsx";
 import { MembersPanel } from "./Panels.tsx";
 import { parley } from "./parley.ts";
 import { usePending } from "./pending.ts";
+import { PinnedList } from "./Pins.tsx";
+import { SeenBy } from "./SeenBy.tsx";
 import { pending } from "./sending.ts";
-import { linkify, mergePages, nextOlderCursor, roomTitle, stillPending, withDateSeparators } from "./timeline.ts";
+import { useSystemLines } from "./system-lines.ts";
+import { ThreadPanel } from "./ThreadPanel.tsx";
+import { linesInView, roomTitle, stillPending, withDateSeparators } from "./timeline.ts";
 import { useTRPC } from "./trpc.ts";
 
-const PAGE = 50;
-const QUICK_REACTIONS = ["👍", "❤️", "😂", "🎉", "👀"];
 /** Typing lasts this long unless repeated (the server's own timeout is of the same order). */
 const TYPING_SHOWN_MS = 6000;
+/** How close to an edge of the list (px) counts as at it: scrolling there loads more, or keeps following new messages. */
+const EDGE = 40;
+
+/** Rows are estimated at this height (px) until they are measured. */
+const ROW_ESTIMATE = 64;
+
+/** One row of the virtualised history: rendered only when near the viewport, measured once it is. */
+interface Row {
+  key: string;
+  /** A message's seq, to find it when jumping. */
+  seq?: number;
+  render: (row: RowMeasure) => ReactNode;
+}
+
+/** A message to show in the room, by its seq (a search result); a new object for each request. */
+export interface JumpRequest {
+  roomId: string;
+  seq: number;
+  /** For a reply in a thread (not on the main timeline): its root, whose thread opens. */
+  threadRootId?: string | null;
+}
 
 /**
- * One room: its newest page (`messages.list`, extended live by the cache bridge), older pages loaded on scrolling up,
- * my pending sends below them, a composer that sends through the SDK's outbox, and a read watermark that follows
- * what is shown.
+ * One room: its history (history.ts: the newest page, extended live by the cache bridge, or the pages around a
+ * message jumped to), system lines from its event log, my pending sends, a composer that sends through the SDK's
+ * outbox, a thread beside it, its pinned messages, and a read watermark that follows what is shown.
  */
-export function RoomView({ roomId, me, onClose }: { roomId: string; me: UserProfile; onClose: () => void }) {
+export function RoomView({ roomId, me, onClose, jumpTo = null }: { roomId: string; me: UserProfile; onClose: () => void; jumpTo?: JumpRequest | null }) {
   const trpc = useTRPC();
+  const queryClient = useQueryClient();
   const room = useQuery(trpc.rooms.get.queryOptions({ roomId }, { staleTime: Infinity }));
   const listed = useQuery(trpc.rooms.list.queryOptions(undefined, { staleTime: Infinity, select: (rooms) => rooms.find((r) => r.id === roomId) }));
-  const newest = useQuery(trpc.messages.list.queryOptions({ roomId, limit: PAGE }, { staleTime: Infinity }));
-  const [olderCursors, setOlderCursors] = useState<number[]>([]);
-  const older = useQueries({
-    queries: olderCursors.map((before) => trpc.messages.list.queryOptions({ roomId, limit: PAGE, before }, { staleTime: Infinity })),
-  });
-  const olderPages = older.map((query) => query.data);
-  // The older pages change when one loads or the bridge edits one: their update times say when, in one stable key.
-  const olderVersion = older.map((query) => query.dataUpdatedAt).join();
-  const timeline = useMemo(() => mergePages(newest.data, olderPages), [newest.data, olderVersion]);
-  const olderCursor = nextOlderCursor(newest.data, olderPages);
-  const loadingOlder = older.some((query) => query.isFetching);
-  const loadOlder = (): void => {
-    if (olderCursor !== null && !loadingOlder) setOlderCursors((cursors) => (cursors.includes(olderCursor) ? cursors : [...cursors, olderCursor]));
-  };
+  const history = useRoomHistory(roomId);
+  const { messages: timeline, olderCursor, newerCursor } = history;
+  const atLiveEnd = history.page !== undefined && newerCursor === null;
+  const lines = linesInView(useSystemLines(roomId, timeline, history.page ? (timeline[0]?.seq ?? 1) : 1), timeline, { hasOlder: olderCursor !== null, hasNewer: newerCursor !== null });
 
   const allPending = usePending(pending);
-  const mine = stillPending(allPending, roomId, timeline);
+  const mine = stillPending(allPending, roomId, timeline).filter((entry) => !entry.threadRootId);
   useEffect(() => pending.settle(new Set(timeline.map((message) => message.id))), [timeline]);
 
   // Everything on screen is read: move the watermark, and `unread.updated` zeroes the count on all my devices.
   const markRead = useMutation(trpc.messages.markRead.mutationOptions());
-  const lastSeq = newest.data?.messages.at(-1)?.seq ?? 0;
+  const lastSeq = atLiveEnd ? (timeline.at(-1)?.seq ?? 0) : 0;
   const readSeq = listed.data?.readSeq ?? 0;
   const { mutate: markReadUpTo } = markRead;
   useEffect(() => {
     if (lastSeq > readSeq) markReadUpTo({ roomId, seq: lastSeq });
   }, [roomId, lastSeq, readSeq, markReadUpTo]);
 
-  // Stay at the bottom for new messages; keep the reading position when older ones are added above.
-  const scroller = useRef<HTMLOListElement>(null);
-  const anchor = useRef<{ height: number; top: number } | null>(null);
-  const lastId = timeline.at(-1)?.id;
-  useLayoutEffect(() => {
-    const list = scroller.current;
-    if (!list) return;
-    if (anchor.current) {
-      list.scrollTop = anchor.current.top + (list.scrollHeight - anchor.current.height);
-      anchor.current = null;
-    } else {
-      list.scrollTop = list.scrollHeight;
-    }
-  }, [lastId, mine.length, timeline.length]);
+  // Where the history is scrolled to, and what the next render should do about it (the layout effect below).
+  const scroller = useRef<HTMLDivElement>(null);
+  const prepend = useRef<{ height: number; top: number; rows: number } | null>(null);
+  const target = useRef<number | null>(null);
+  const following = useRef(true);
+  const [highlight, setHighlight] = useState<number | null>(null);
   const onScroll = (): void => {
     const list = scroller.current;
-    if (list && list.scrollTop < 40 && olderCursor !== null && !loadingOlder) {
-      anchor.current = { height: list.scrollHeight, top: list.scrollTop };
-      loadOlder();
+    if (!list || target.current !== null) return;
+    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < EDGE;
+    following.current = atBottom && newerCursor === null;
+    if (list.scrollTop < EDGE && olderCursor !== null && !history.loadingOlder) {
+      prepend.current = { height: list.scrollHeight, top: list.scrollTop, rows: rows.length };
+      history.loadOlder();
+    } else if (atBottom && newerCursor !== null) {
+      history.loadNewer();
     }
   };
+  const jump = (seq: number): void => {
+    following.current = false;
+    target.current = seq;
+    setHighlight(seq);
+    history.jump(seq);
+  };
+  const [jumpError, setJumpError] = useState<string | null>(null);
+  /** A quote names its message by id: its seq comes from `messages.thread` (any main-timeline message is a root). */
+  const jumpToMessage = (messageId: string): void => {
+    const shown = timeline.find((message) => message.id === messageId);
+    if (shown) return jump(shown.seq);
+    queryClient.fetchQuery(trpc.messages.thread.queryOptions({ rootId: messageId, limit: 1 })).then(
+      (page) => jump(page.root.seq),
+      (error: unknown) => setJumpError(error instanceof Error ? error.message : String(error)),
+    );
+  };
+  const openThread = (rootId: string): void => {
+    queryClient.fetchQuery(trpc.messages.thread.queryOptions({ rootId, limit: 1 })).then(
+      (page) => {
+        setThreadRoot(page.root);
+        jump(page.root.seq);
+      },
+      (error: unknown) => setJumpError(error instanceof Error ? error.message : String(error)),
+    );
+  };
+  // A request is handled once, when it is new (each search result click makes a new one). A thread reply opens its
+  // thread, beside its root.
+  useEffect(() => {
+    if (!jumpTo) return;
+    if (jumpTo.threadRootId) openThread(jumpTo.threadRootId);
+    else jump(jumpTo.seq);
+  }, [jumpTo]);
+  const toLive = (): void => {
+    following.current = true;
+    setHighlight(null);
+    history.toLive();
+  };
+  // Sending while looking at older messages goes back to the live end, where the message will show.
+  useEffect(() => {
+    if (mine.length > 0 && newerCursor !== null) toLive();
+  }, [mine.length, newerCursor]);
 
   const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [threadRoot, setThreadRoot] = useState<Message | null>(null);
   const [showMembers, setShowMembers] = useState(false);
   const typing = useTyping(roomId, me.id, timeline);
   const title = room.data ? (listed.data ? roomTitle(listed.data) : room.data.name) : "";
-  const error = room.error ?? newest.error;
+  const canPin = listed.data ? ["moderator", "admin", "owner"].includes(listed.data.role) : false;
+  const error = room.error ?? history.error;
+  const myLast = atLiveEnd ? [...timeline].reverse().find((message) => message.sender.id === me.id && !message.deletedAt) : undefined;
+  const actions = { onReply: setReplyTo, onThread: setThreadRoot, onJump: jumpToMessage, canPin };
 
-  return (
-    <main className="room" data-testid="room-view" aria-labelledby="room-title">
-      <header className="room-header">
-        <button type="button" className="back" onClick={onClose} aria-label="Back to rooms" data-testid="room-back">
-          ←
-        </button>
-        <h2 id="room-title">
-          <bdi data-testid="room-name">{title}</bdi>
-        </h2>
-        <code className="room-id" data-testid="room-id" title="Room id (share it to let others join a public room)">
-          {roomId}
-        </code>
-        <span className="spacer" />
-        <button type="button" aria-pressed={showMembers} onClick={() => setShowMembers((shown) => !shown)} data-testid="toggle-members">
-          Members
-        </button>
-      </header>
-      {showMembers && <MembersPanel roomId={roomId} />}
-      {room.data?.description && (
-        <p className="description" dir="auto">
-          {room.data.description}
-        </p>
-      )}
-      <ol className="messages" ref={scroller} onScroll={onScroll} data-testid="messages" aria-label="Messages" tabIndex={0}>
-        <li className="older">
+  // The history, virtualised: only the rows near the viewport are in the DOM, between two spacers that stand for
+  // the rest (their heights set through the CSSOM, which the CSP allows, unlike style attributes).
+  const rows: Row[] = [
+    {
+      key: "older",
+      render: (row) => (
+        <li key="older" ref={row.ref} data-index={row.index} className="older">
           {olderCursor !== null ? (
-            <button type="button" onClick={loadOlder} disabled={loadingOlder} data-testid="load-older">
-              {loadingOlder ? "Loading…" : "Load older messages"}
+            <button type="button" onClick={history.loadOlder} disabled={history.loadingOlder} data-testid="load-older">
+              {history.loadingOlder ? "Loading…" : "Load older messages"}
             </button>
-          ) : newest.data ? (
+          ) : history.page ? (
             <span className="hint">The beginning of the room.</span>
           ) : null}
         </li>
-        {withDateSeparators(timeline).map((item) =>
+      ),
+    },
+    ...withDateSeparators(timeline, undefined, lines).map(
+      (item): Row => ({
+        key: item.key,
+        ...(item.kind === "message" ? { seq: item.message.seq } : {}),
+        render: (row) =>
           item.kind === "date" ? (
-            <li key={item.key} className="date" data-testid="date-separator">
+            <li key={item.key} ref={row.ref} data-index={row.index} className="date" data-testid="date-separator">
               <span>{item.label}</span>
             </li>
+          ) : item.kind === "system" ? (
+            <li key={item.key} ref={row.ref} data-index={row.index} className="system" data-testid="system-line" data-seq={item.line.seq}>
+              <bdi>{item.line.text}</bdi>
+            </li>
           ) : (
-            <MessageItem key={item.key} message={item.message} me={me} onReply={setReplyTo} />
+            <MessageItem key={item.key} row={row} message={item.message} me={me} highlighted={item.message.seq === highlight} actions={actions} />
           ),
-        )}
-        {mine.map((entry) => (
-          <li key={entry.clientMsgId} className="message mine pending" data-testid="pending-message" data-failed={entry.failed ? "true" : "false"}>
+      }),
+    ),
+    {
+      key: "seen-by",
+      render: (row) => (
+        <li key="seen-by" ref={row.ref} data-index={row.index} className="seen-by">
+          {myLast && mine.length === 0 && <SeenBy message={myLast} />}
+        </li>
+      ),
+    },
+    ...(newerCursor !== null
+      ? [
+          {
+            key: "newer",
+            render: (row: RowMeasure) => (
+              <li key="newer" ref={row.ref} data-index={row.index} className="older">
+                <button type="button" onClick={history.loadNewer} disabled={history.loadingNewer} data-testid="load-newer">
+                  {history.loadingNewer ? "Loading…" : "Load newer messages"}
+                </button>
+              </li>
+            ),
+          },
+        ]
+      : []),
+    ...mine.map(
+      (entry): Row => ({
+        key: entry.clientMsgId,
+        render: (row) => (
+          <li key={entry.clientMsgId} ref={row.ref} data-index={row.index} className="message mine pending" data-testid="pending-message" data-failed={entry.failed ? "true" : "false"}>
             <div className="meta">
               <bdi className="sender">{me.displayName || me.username}</bdi>
               <span className="status">{entry.failed ? "not sent" : "sending…"}</span>
@@ -141,14 +219,97 @@ export function RoomView({ roomId, me, onClose }: { roomId: string; me: UserProf
               </div>
             )}
           </li>
-        ))}
-      </ol>
-      <p className="typing" aria-live="polite" data-testid="typing">
-        {typing}
-      </p>
-      <Composer roomId={roomId} replyTo={replyTo} onReplyDone={() => setReplyTo(null)} />
+        ),
+      }),
+    ),
+  ];
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_ESTIMATE,
+    overscan: 8,
+    getItemKey: (index) => rows[index]?.key ?? index,
+  });
+  const virtualRows = virtualizer.getVirtualItems();
+  const topSpacer = useRef<HTMLLIElement>(null);
+  const bottomSpacer = useRef<HTMLLIElement>(null);
+  useLayoutEffect(() => {
+    const first = virtualRows[0]?.start ?? 0;
+    const last = virtualRows.at(-1)?.end ?? 0;
+    if (topSpacer.current) topSpacer.current.style.height = `${first}px`;
+    if (bottomSpacer.current) bottomSpacer.current.style.height = `${Math.max(virtualizer.getTotalSize() - last, 0)}px`;
+  });
+  // Follow new messages while at the bottom of the live end; keep the reading position when older ones are added
+  // above; after a jump, bring the message into view once its page is in. (Every render: rows are measured as they
+  // show, which moves the bottom.)
+  useLayoutEffect(() => {
+    const list = scroller.current;
+    if (!list) return;
+    if (prepend.current) {
+      if (rows.length === prepend.current.rows) return;
+      list.scrollTop = prepend.current.top + (list.scrollHeight - prepend.current.height);
+      prepend.current = null;
+    } else if (target.current !== null) {
+      const seq = target.current;
+      const index = rows.findIndex((row) => row.seq === seq);
+      if (index >= 0) virtualizer.scrollToIndex(index, { align: "center" });
+      // Found, or not on the main timeline though its page is in (a thread reply): either way, done.
+      if (index >= 0 || history.page) target.current = null;
+    } else if (following.current) {
+      list.scrollTop = list.scrollHeight;
+    }
+  });
+
+  return (
+    <main className="room" data-testid="room-view" aria-labelledby="room-title">
+      <header className="room-header">
+        <button type="button" className="back" onClick={onClose} aria-label="Back to rooms" data-testid="room-back">
+          ←
+        </button>
+        <h2 id="room-title">
+          <bdi data-testid="room-name">{title}</bdi>
+        </h2>
+        <code className="room-id visually-hidden" data-testid="room-id">
+          {roomId}
+        </code>
+        <span className="spacer" />
+        <PinnedList roomId={roomId} onOpen={(message) => jump(message.seq)} />
+        <button type="button" className="copy-id" onClick={() => void navigator.clipboard?.writeText(roomId)} title={`Copy the room id (${roomId}): share it to let others join a public room`}>
+          Copy id
+        </button>
+        <button type="button" aria-pressed={showMembers} onClick={() => setShowMembers((shown) => !shown)} data-testid="toggle-members">
+          Members
+        </button>
+      </header>
+      {showMembers && <MembersPanel roomId={roomId} />}
+      {room.data?.description && (
+        <p className="description" dir="auto">
+          {room.data.description}
+        </p>
+      )}
+      <div className="room-body">
+        <div className="room-main">
+          <div className="messages" ref={scroller} onScroll={onScroll} data-testid="messages" role="region" aria-label="Messages" tabIndex={0}>
+            <ol className="timeline" aria-label="Message history">
+              <li aria-hidden="true" className="spacer-row" ref={topSpacer} />
+              {virtualRows.map((virtual) => rows[virtual.index]?.render({ ref: virtualizer.measureElement, index: virtual.index }))}
+              <li aria-hidden="true" className="spacer-row" ref={bottomSpacer} />
+            </ol>
+          </div>
+          {newerCursor !== null && (
+            <button type="button" className="to-live" onClick={toLive} data-testid="jump-to-live">
+              Jump to the latest messages ↓
+            </button>
+          )}
+          <p className="typing" aria-live="polite" data-testid="typing">
+            {typing}
+          </p>
+          <Composer roomId={roomId} replyTo={replyTo} onReplyDone={() => setReplyTo(null)} />
+        </div>
+        {threadRoot && <ThreadPanel key={threadRoot.id} root={threadRoot} me={me} canPin={canPin} onClose={() => setThreadRoot(null)} />}
+      </div>
       <p className="notice" role="alert" data-testid="app-error">
-        {error?.message}
+        {error?.message ?? jumpError}
       </p>
     </main>
   );
@@ -184,344 +345,4 @@ function useTyping(roomId: string, myId: string, timeline: readonly Message[]): 
     return sender ? sender.displayName || sender.username : "Someone";
   });
   return names.length === 1 ? `${names[0]} is typing…` : `${names.slice(0, -1).join(", ")} and ${names.at(-1)} are typing…`;
-}
-
-function MessageItem({ message, me, onReply }: { message: Message; me: UserProfile; onReply: (message: Message) => void }) {
-  const trpc = useTRPC();
-  const [editing, setEditing] = useState(false);
-  const edit = useMutation(trpc.messages.edit.mutationOptions({ onSuccess: () => setEditing(false) }));
-  const remove = useMutation(trpc.messages.delete.mutationOptions());
-  const react = useMutation(trpc.messages.react.mutationOptions());
-  const unreact = useMutation(trpc.messages.unreact.mutationOptions());
-  // The SDK's blocked set learns it from block.updated; the bridge then re-reads what the block changes.
-  const block = useMutation(trpc.users.block.mutationOptions());
-  const mine = message.sender.id === me.id;
-  const senderName = message.sender.displayName || message.sender.username;
-  const mentioned = message.mentions.includes(me.id) || message.mentionsRoom;
-  const time = new Date(message.createdAt);
-  const error = edit.error ?? remove.error ?? react.error ?? unreact.error ?? block.error;
-  const toggle = (emoji: string, reacted: boolean): void => (reacted ? unreact : react).mutate({ messageId: message.id, emoji });
-
-  const content = message.deletedAt ? (
-    <p className="body deleted">{message.deletedBy === "moderator" ? "Removed by a moderator" : "Message deleted"}</p>
-  ) : editing ? (
-    <form
-      className="edit"
-      onSubmit={(event) => {
-        event.preventDefault();
-        const body = String(new FormData(event.currentTarget).get("body") ?? "").trim();
-        if (body) edit.mutate({ messageId: message.id, body });
-      }}
-    >
-      <label className="grow">
-        <span className="visually-hidden">Edit message</span>
-        <textarea name="body" defaultValue={message.body} required maxLength={4000} data-testid="edit-input" onKeyDown={(event) => event.key === "Escape" && setEditing(false)} />
-      </label>
-      <button type="submit" data-testid="edit-save">Save</button>
-      <button type="button" onClick={() => setEditing(false)}>Cancel</button>
-    </form>
-  ) : (
-    <>
-      {message.body && (
-        <p className="body" dir="auto" data-testid="message-body">
-          <Linkified text={message.body} />
-        </p>
-      )}
-      {message.attachments.length > 0 && (
-        <ul className="attachments">
-          {message.attachments.map((attachment) => (
-            <AttachmentView key={attachment.fileId} attachment={attachment} />
-          ))}
-        </ul>
-      )}
-    </>
-  );
-
-  return (
-    <li
-      className={`message${mine ? " mine" : ""}${mentioned ? " mentioned" : ""}`}
-      data-testid="message"
-      data-seq={message.seq}
-      data-message-id={message.id}
-      aria-label={`${senderName}, ${time.toLocaleTimeString()}`}
-    >
-      <div className="meta">
-        <bdi className="sender" data-testid="message-sender" title={message.sender.username}>
-          {senderName}
-        </bdi>
-        <time dateTime={message.createdAt}>{time.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })}</time>
-        {message.editedAt && !message.deletedAt && <span className="edited">(edited)</span>}
-      </div>
-      {message.replyTo && (
-        <blockquote className="quote" data-testid="reply-quote">
-          <bdi>{message.replyTo.sender.displayName || message.replyTo.sender.username}</bdi>:{" "}
-          <span dir="auto">{message.replyTo.deleted ? "Message deleted" : message.replyTo.excerpt}</span>
-        </blockquote>
-      )}
-      {message.senderBlocked && !message.deletedAt ? (
-        <details className="blocked" data-testid="blocked-message">
-          <summary>Message from someone you blocked</summary>
-          {content}
-        </details>
-      ) : (
-        content
-      )}
-      {message.reactions.length > 0 && (
-        <div className="reactions" data-testid="reactions">
-          {message.reactions.map((reaction) => (
-            <button
-              key={reaction.emoji}
-              type="button"
-              className="reaction"
-              aria-pressed={reaction.me}
-              aria-label={`${reaction.emoji} ${reaction.count}${reaction.me ? ", yours (take it back)" : ""}`}
-              onClick={() => toggle(reaction.emoji, reaction.me)}
-              data-testid="reaction"
-            >
-              {reaction.emoji} {reaction.count}
-            </button>
-          ))}
-        </div>
-      )}
-      {!message.deletedAt && !editing && (
-        <div className="actions" role="group" aria-label="Message actions">
-          <button type="button" onClick={() => onReply(message)} data-testid="message-reply">
-            Reply
-          </button>
-          <details className="react-menu">
-            <summary data-testid="message-react">React</summary>
-            <span role="group" aria-label="Reactions">
-              {QUICK_REACTIONS.map((emoji) => {
-                const reacted = message.reactions.some((reaction) => reaction.emoji === emoji && reaction.me);
-                return (
-                  <button key={emoji} type="button" aria-label={`React ${emoji}`} onClick={() => toggle(emoji, reacted)} data-testid="react-emoji">
-                    {emoji}
-                  </button>
-                );
-              })}
-            </span>
-          </details>
-          {!mine && !message.senderBlocked && (
-            <button
-              type="button"
-              onClick={() => {
-                if (confirm(`Block ${senderName}? Their messages will be collapsed and they cannot message you directly.`)) block.mutate({ userId: message.sender.id });
-              }}
-              aria-label={`Block ${senderName}`}
-              data-testid="message-block"
-            >
-              Block
-            </button>
-          )}
-          {mine && (
-            <>
-              <button type="button" onClick={() => setEditing(true)} data-testid="message-edit">
-                Edit
-              </button>
-              <button
-                type="button"
-                onClick={() => {
-                  if (confirm("Delete this message for everyone?")) remove.mutate({ messageId: message.id });
-                }}
-                data-testid="message-delete"
-              >
-                Delete
-              </button>
-            </>
-          )}
-        </div>
-      )}
-      {error && (
-        <p className="notice" role="alert">
-          {error.message}
-        </p>
-      )}
-    </li>
-  );
-}
-
-/** Text with its http(s) links clickable; everything else stays text. */
-function Linkified({ text }: { text: string }) {
-  return (
-    <>
-      {linkify(text).map((part, index) =>
-        part.kind === "link" ? (
-          <a key={index} href={part.href} target="_blank" rel="noopener noreferrer">
-            {part.text}
-          </a>
-        ) : (
-          <span key={index}>{part.text}</span>
-        ),
-      )}
-    </>
-  );
-}
-
-/** An image's thumbnail (its signed URL fetched when shown), or a download link fetched when asked for. */
-function AttachmentView({ attachment }: { attachment: Attachment }) {
-  const trpc = useTRPC();
-  const queryClient = useQueryClient();
-  const thumbnail = useQuery(
-    trpc.files.url.queryOptions({ fileId: attachment.fileId, variant: "thumbnail" }, { enabled: attachment.thumbnail !== null, staleTime: 4 * 60_000 }),
-  );
-  const open = async (): Promise<void> => {
-    // Signed URLs last 5 minutes: ask for one when it is wanted, not when the message is drawn.
-    const { url } = await queryClient.fetchQuery(trpc.files.url.queryOptions({ fileId: attachment.fileId }, { staleTime: 60_000 }));
-    window.open(url, "_blank", "noopener,noreferrer");
-  };
-  return (
-    <li className="attachment" data-testid="attachment">
-      {attachment.thumbnail && (
-        <button type="button" className="thumb" onClick={() => void open()} aria-label={`Open image ${attachment.filename}`}>
-          {thumbnail.data ? (
-            <img src={thumbnail.data.url} alt={attachment.filename} onLoad={keepAtBottom} width={attachment.thumbnail.width} height={attachment.thumbnail.height} data-testid="attachment-image" />
-          ) : (
-            <span className="placeholder">Loading image…</span>
-          )}
-        </button>
-      )}
-      {!attachment.thumbnail && (
-        <button type="button" className="link" onClick={() => void open()} data-testid="attachment-download">
-          ⬇ <bdi>{attachment.filename}</bdi> <small>({formatSize(attachment.size)})</small>
-        </button>
-      )}
-    </li>
-  );
-}
-
-/** An image that finished loading below the fold of a list scrolled to its end keeps the list at its end. */
-function keepAtBottom(event: { currentTarget: HTMLElement }): void {
-  const list = event.currentTarget.closest(".messages");
-  if (list && list.scrollHeight - list.scrollTop - list.clientHeight < event.currentTarget.offsetHeight + 80) list.scrollTop = list.scrollHeight;
-}
-
-export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
-interface Upload {
-  key: string;
-  name: string;
-  progress: number;
-  fileId?: string;
-  error?: string;
-}
-
-/** The send box: text (Enter sends, Shift+Enter a new line), a reply target, attachments uploaded as they are picked. */
-function Composer({ roomId, replyTo, onReplyDone }: { roomId: string; replyTo: Message | null; onReplyDone: () => void }) {
-  const [uploads, setUploads] = useState<Upload[]>([]);
-  const input = useRef<HTMLTextAreaElement>(null);
-  const lastTyping = useRef(0);
-  const change = (key: string, patch: Partial<Upload>): void => setUploads((all) => all.map((upload) => (upload.key === key ? { ...upload, ...patch } : upload)));
-
-  useEffect(() => {
-    if (replyTo) input.current?.focus();
-  }, [replyTo]);
-
-  const attach = (files: FileList | null): void => {
-    for (const file of files ?? []) {
-      const key = crypto.randomUUID();
-      setUploads((all) => [...all, { key, name: file.name, progress: 0 }]);
-      parley
-        .upload({ file, purpose: "attachment", roomId, onProgress: (sent, total) => change(key, { progress: total ? sent / total : 0 }) })
-        .then(
-          (info) => change(key, { fileId: info.id, progress: 1 }),
-          (error: unknown) => change(key, { error: error instanceof Error ? error.message : String(error) }),
-        );
-    }
-  };
-  const uploading = uploads.some((upload) => !upload.fileId && !upload.error);
-  const submit = (): void => {
-    const body = input.current?.value.trim() ?? "";
-    const attachments = uploads.flatMap((upload) => (upload.fileId ? [upload.fileId] : []));
-    if ((!body && attachments.length === 0) || uploading) return;
-    pending.send({ roomId, body, ...(replyTo ? { replyTo: replyTo.id } : {}), ...(attachments.length ? { attachments } : {}) });
-    parley.realtime.typing(roomId, false);
-    lastTyping.current = 0;
-    if (input.current) input.current.value = "";
-    setUploads([]);
-    onReplyDone();
-  };
-
-  return (
-    <form
-      className="composer"
-      aria-label="Send a message"
-      onDragOver={(event) => {
-        if (event.dataTransfer.types.includes("Files")) event.preventDefault();
-      }}
-      onDrop={(event) => {
-        if (event.dataTransfer.files.length === 0) return;
-        event.preventDefault();
-        attach(event.dataTransfer.files);
-      }}
-      onSubmit={(event) => {
-        event.preventDefault();
-        submit();
-      }}
-    >
-      {replyTo && (
-        <div className="replying" data-testid="replying-to">
-          Replying to <bdi>{replyTo.sender.displayName || replyTo.sender.username}</bdi>:{" "}
-          <span dir="auto" className="excerpt">{replyTo.body.slice(0, 140)}</span>
-          <button type="button" onClick={onReplyDone} aria-label="Cancel reply">
-            ✕
-          </button>
-        </div>
-      )}
-      {uploads.length > 0 && (
-        <ul className="uploads" data-testid="uploads">
-          {uploads.map((upload) => (
-            <li key={upload.key} data-testid="upload" data-ready={upload.fileId ? "true" : "false"}>
-              <bdi>{upload.name}</bdi>{" "}
-              {upload.error ? <span className="notice">{upload.error}</span> : <progress max={1} value={upload.progress} aria-label={`Uploading ${upload.name}`} />}
-              <button type="button" aria-label={`Remove ${upload.name}`} onClick={() => setUploads((all) => all.filter((other) => other.key !== upload.key))}>
-                ✕
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
-      <div className="compose-row">
-        <label className="attach">
-          Attach<span className="visually-hidden"> files</span>
-          <input type="file" multiple onChange={(event) => { attach(event.currentTarget.files); event.currentTarget.value = ""; }} data-testid="attach-input" />
-        </label>
-        <label className="grow">
-          <span className="visually-hidden">Message</span>
-          <textarea
-            ref={input}
-            name="body"
-            rows={1}
-            maxLength={4000}
-            placeholder="Message"
-            data-testid="message-input"
-            onInput={() => {
-              if (Date.now() - lastTyping.current > 3000) {
-                lastTyping.current = Date.now();
-                parley.realtime.typing(roomId, true);
-              }
-            }}
-            onPaste={(event) => {
-              // A pasted screenshot or file is attached; pasted text goes in as text.
-              if (event.clipboardData.files.length === 0) return;
-              event.preventDefault();
-              attach(event.clipboardData.files);
-            }}
-            onKeyDown={(event) => {
-              if (event.key === "Enter" && !event.shiftKey && !event.nativeEvent.isComposing) {
-                event.preventDefault();
-                submit();
-              }
-            }}
-          />
-        </label>
-        <button type="submit" className="primary" disabled={uploading} data-testid="message-send">
-          Send
-        </button>
-      </div>
-    </form>
-  );
 }

@@ -21,6 +21,7 @@ export function createPendingStore(send: Sender) {
   const dispatch = (entry: PendingMessage): void => {
     const options: SendOptions = { clientMsgId: entry.clientMsgId };
     if (entry.replyTo) options.replyTo = entry.replyTo;
+    if (entry.threadRootId) options.threadRootId = entry.threadRootId;
     if (entry.attachments?.length) options.attachments = entry.attachments;
     send(entry.roomId, entry.body, options).then(
       (message) => update(entry.clientMsgId, { sentId: message.id }),

@@ -1,6 +1,8 @@
-import type { Message, MessagePage } from "@parley/client";
+import type { LoggedRoomEvent, Message, MessagePage } from "@parley/client";
 import { describe, expect, it } from "vitest";
-import { highlightParts, linkify, mergePages, nextOlderCursor, roomTitle, stillPending, withDateSeparators } from "./timeline.ts";
+import {
+  highlightParts, insertMention, linesInView, linkify, mentionAt, mergePages, nextNewerCursor, nextOlderCursor, roomTitle, seenByText, stillPending, systemLineOf, withDateSeparators,
+} from "./timeline.ts";
 
 const message = (seq: number, fields: Partial<Message> = {}): Message =>
   ({ id: `m${seq}`, seq, roomId: "r", body: `body ${seq}`, createdAt: "2026-11-30T12:00:00.000Z", sender: { id: "u", username: "ann", displayName: "" }, ...fields }) as Message;
@@ -92,5 +94,79 @@ describe("search snippets", () => {
       { text: " fox", hit: false },
     ]);
     expect(highlightParts("", [])).toEqual([]);
+  });
+});
+
+describe("the timeline after a jump, with system lines", () => {
+  const joined = (seq: number, username: string): LoggedRoomEvent => ({ type: "member.joined", roomId: "r", seq, member: { user: { id: `u-${username}`, username, displayName: "" }, role: "member" } });
+  const nameOf = (id: string): string => ({ "u-ben": "ben", "u-ann": "ann" })[id] ?? "Someone";
+
+  it("asks for newer messages after the newest page's last seq until one reaches the live end", () => {
+    expect(nextNewerCursor(page([10, 11], true, { hasNewer: true }), [])).toBe(11);
+    expect(nextNewerCursor(page([10, 11], true, { hasNewer: true }), [page([12, 13], true, { hasNewer: true })])).toBe(13);
+    expect(nextNewerCursor(page([10, 11], true, { hasNewer: true }), [page([12], true)])).toBeNull();
+    expect(nextNewerCursor(page([10, 11], true), [])).toBeNull();
+    expect(nextNewerCursor(undefined, [])).toBeNull();
+  });
+
+  it("says what joins, leaves, kicks, bans, roles, mutes and setting changes did, and nothing for message events", () => {
+    const lines = [
+      joined(1, "ben"),
+      { type: "member.left", roomId: "r", seq: 2, userId: "u-ben", reason: "left" },
+      { type: "member.left", roomId: "r", seq: 3, userId: "u-ben", reason: "removed" },
+      { type: "member.left", roomId: "r", seq: 4, userId: "u-x", reason: "banned" },
+      { type: "member.role", roomId: "r", seq: 5, userId: "u-ben", role: "admin", byUserId: "u-ann" },
+      { type: "member.muted", roomId: "r", seq: 6, userId: "u-ben", until: null, byUserId: "u-ann" },
+      { type: "reaction.added", roomId: "r", seq: 7, messageId: "m1", emoji: "👍", userId: "u-ben", count: 1 },
+    ] satisfies LoggedRoomEvent[];
+    expect(lines.map((event) => systemLineOf(event, nameOf)?.text ?? null)).toEqual([
+      "ben joined",
+      "ben left",
+      "ben was removed",
+      "Someone was banned",
+      "ben is now an admin",
+      "ben was muted by ann",
+      null,
+    ]);
+  });
+
+  it("merges system lines with messages by seq, before the date line of the message after them", () => {
+    const items = withDateSeparators([message(2), message(4)], "en", [{ seq: 1, text: "ann joined" }, { seq: 3, text: "ben joined" }, { seq: 5, text: "ben left" }]);
+    expect(items.map((item) => (item.kind === "message" ? item.message.seq : item.kind === "system" ? item.line.text : "date"))).toEqual([
+      "ann joined",
+      "date",
+      2,
+      "ben joined",
+      4,
+      "ben left",
+    ]);
+  });
+
+  it("shows only the system lines inside the span of messages loaded", () => {
+    const lines = [1, 3, 6, 9].map((seq) => ({ seq, text: `at ${seq}` }));
+    const messages = [message(4), message(7)];
+    expect(linesInView(lines, messages, { hasOlder: false, hasNewer: false }).map((line) => line.seq)).toEqual([1, 3, 6, 9]);
+    expect(linesInView(lines, messages, { hasOlder: true, hasNewer: false }).map((line) => line.seq)).toEqual([6, 9]);
+    expect(linesInView(lines, messages, { hasOlder: true, hasNewer: true }).map((line) => line.seq)).toEqual([6]);
+  });
+
+  it("says who saw a message, shortening long lists", () => {
+    expect(seenByText([])).toBe("");
+    expect(seenByText(["ann", "ben"])).toBe("Seen by ann, ben");
+    expect(seenByText(["ann", "ben", "cat", "dan", "eve"])).toBe("Seen by ann, ben, cat and 2 more");
+  });
+});
+
+describe("@mention completion in the composer", () => {
+  it("finds the mention being typed at the caret, not an email address", () => {
+    expect(mentionAt("hi @An", 6)).toEqual({ query: "an", start: 3 });
+    expect(mentionAt("@", 1)).toEqual({ query: "", start: 0 });
+    expect(mentionAt("mail ann@example.com", 20)).toBeNull();
+    expect(mentionAt("hi @ann and more", 16)).toBeNull();
+  });
+
+  it("inserts @username and a space, the caret after it", () => {
+    expect(insertMention("hi @an", 6, 3, "ann_b")).toEqual({ text: "hi @ann_b ", caret: 10 });
+    expect(insertMention("hi @an there", 6, 3, "ann")).toEqual({ text: "hi @ann there", caret: 8 });
   });
 });
