@@ -68,8 +68,11 @@ export type RoomEvent =
 
 /** Events published to one user's topic, reaching all of that user's sockets on every instance. */
 export type UserEvent =
-  /** The user's membership changed: their sockets on every instance attach to or drop the room. */
-  | { type: "room.membership"; roomId: string; membership: "joined" | "left" | "removed"; room: Room | null }
+  /**
+   * The user's membership changed: their sockets on every instance attach to or drop the room. "removed": a
+   * moderator removed them (rooms.kick); "banned": they were banned (rooms.ban), so they cannot come back.
+   */
+  | { type: "room.membership"; roomId: string; membership: "joined" | "left" | "removed" | "banned"; room: Room | null }
   /** The user read on one device: all of their devices update the room's unread count. */
   | { type: "unread.updated"; roomId: string; readSeq: number; unread: number; unreadMentions: number }
   /** Someone invited the user (rooms.invite, rooms.createGroup): it waits in `rooms.invitations` until answered. */

@@ -47,7 +47,7 @@ describe.each(databaseKinds)("room bans on %s", (kind) => {
       await settle();
       const left = { type: "member.left", roomId: room.id, seq: room.lastSeq + 1, userId: ann.id, reason: "banned" };
       expect(roomEvents).toEqual([left]);
-      expect(annEvents).toEqual([{ type: "room.membership", roomId: room.id, membership: "removed", room: { ...room, lastSeq: room.lastSeq + 1 } }]);
+      expect(annEvents).toEqual([{ type: "room.membership", roomId: room.id, membership: "banned", room: { ...room, lastSeq: room.lastSeq + 1 } }]);
       expect(await memberIds(room, owner)).not.toContain(ann.id);
       const expiresAt = new Date(deps.clock.now().getTime() + HOUR * 1000).toISOString();
       expect((await audit(room, owner))[0]).toMatchObject({

@@ -62,7 +62,7 @@ describe.skipIf(!postgresUrl || !redisUrl)("bans across two Bun instances on one
 
     const bannedAt = Date.now();
     await alice.client.api.rooms.ban.mutate({ roomId: room.id, userId: bob.user.id, reason: "spam" }); // through A
-    await bobOnB.waitFor((event) => event.type === "room.membership" && event.roomId === room.id && event.membership === "removed", 5000);
+    await bobOnB.waitFor((event) => event.type === "room.membership" && event.roomId === room.id && event.membership === "banned", 5000);
     expect(Date.now() - bannedAt).toBeLessThan(5000);
     await aliceOnB.waitFor((event) => event.type === "member.left" && event.roomId === room.id && event.reason === "banned", 5000);
 

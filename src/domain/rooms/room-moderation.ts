@@ -37,7 +37,7 @@ export type RestrictionTarget = z.infer<typeof RestrictionTarget>;
  * Bans and mutes. Both are decided under the room's lock — the lock sends, reactions, edits and every way in take —
  * so a ban and a join (or a send) never both win: whichever takes the lock second sees the other. A ban of a member
  * removes them in the same transaction (`member.left` reason "banned"), and their sockets on every instance drop
- * the room (`room.membership` removed on their user topic). Each act is audited in its transaction.
+ * the room (`room.membership` banned on their user topic). Each act is audited in its transaction.
  */
 export interface RoomModeration {
   ban(userId: string, input: BanInput): Promise<void>;
@@ -83,7 +83,7 @@ export function createRoomModeration(deps: RoomModerationDeps): RoomModeration {
     const published = [deps.log.announce([event])];
     if (removedUserId !== null) {
       const now = { ...room, lastSeq: event.seq };
-      published.push(deps.events.toUser(removedUserId, { type: "room.membership", roomId: room.id, membership: "removed", room: now }));
+      published.push(deps.events.toUser(removedUserId, { type: "room.membership", roomId: room.id, membership: "banned", room: now }));
     }
     const results = await Promise.allSettled(published);
     // The change is committed: a failed publish is logged (sockets that missed it reconcile on resume), not thrown.
