@@ -408,6 +408,21 @@ describe("bridgeQueryCache: rooms", () => {
     expect(queryClient.getQueryData(trpc.rooms.list.queryKey())?.[0]).toEqual({ ...listed, name: "renamed", description: "now with a topic", lastSeq: 10 });
     expect(queryClient.getQueryData(trpc.rooms.get.queryKey({ roomId }))).toEqual({ ...room, name: "renamed", description: "now with a topic" });
   });
+
+  it("takes a new avatar into rooms.list and rooms.get on room.updated", () => {
+    const { queryClient, trpc, emit } = harness();
+    const roomId = crypto.randomUUID();
+    const listed = myRoom(roomId, { lastSeq: 9, readSeq: 9, unread: 0 });
+    const room: Room = { id: roomId, kind: "public", name: "old", description: "", createdAt: listed.createdAt, lastSeq: 9, epoch: 1, avatarFileId: null, settings: SETTINGS };
+    queryClient.setQueryData(trpc.rooms.list.queryKey(), [listed]);
+    queryClient.setQueryData(trpc.rooms.get.queryKey({ roomId }), room);
+    const avatarFileId = crypto.randomUUID();
+
+    emit({ type: "room.updated", roomId, seq: 10, room: { ...room, avatarFileId, lastSeq: 10 } });
+
+    expect(queryClient.getQueryData(trpc.rooms.list.queryKey())?.[0]?.avatarFileId).toBe(avatarFileId);
+    expect(queryClient.getQueryData(trpc.rooms.get.queryKey({ roomId }))?.avatarFileId).toBe(avatarFileId);
+  });
 });
 
 describe("bridgeQueryCache: wiring", () => {

@@ -3,6 +3,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, useSyncExternalStore } from "react";
 import { AccountView } from "./AccountView.tsx";
 import { fieldsOf } from "./App.tsx";
+import { inviteTokenIn, JoinByLink } from "./InviteLinks.tsx";
+import { RemovalNotice, useRemoval } from "./Moderation.tsx";
 import { SearchPanel } from "./Panels.tsx";
 import { parley } from "./parley.ts";
 import { usePresence } from "./presence.ts";
@@ -24,14 +26,17 @@ const NARROW = "(max-width: 700px)";
 
 /** Rooms on the side, the open room beside them (on a narrow screen one or the other); the open room is the URL's #hash. */
 export function ChatView({ me, onLogout, onDeleted }: { me: UserProfile; onLogout: () => void; onDeleted: () => void }) {
-  const [roomId, setRoomId] = useState(() => decodeURIComponent(location.hash.slice(1)));
+  const [joinToken, setJoinToken] = useState(() => inviteTokenIn(location.hash));
+  const [roomId, setRoomId] = useState(() => (joinToken ? "" : decodeURIComponent(location.hash.slice(1))));
+  const { removal, dismiss } = useRemoval();
   const [account, setAccount] = useState(false);
   useEffect(() => setAccount(false), [roomId]); // opening a room puts the account screen away
   const [searching, setSearching] = useState(false);
   const [jumpTo, setJumpTo] = useState<JumpRequest | null>(null);
   useEffect(() => {
+    if (joinToken) return; // the join screen keeps its address: a reload stays on it
     history.replaceState(null, "", roomId ? `#${encodeURIComponent(roomId)}` : location.pathname + location.search);
-  }, [roomId]);
+  }, [roomId, joinToken]);
 
   return (
     <div className="chat" data-testid="chat-view" data-room-open={roomId || account ? "true" : "false"} data-searching={searching ? "true" : "false"}>
@@ -72,6 +77,10 @@ export function ChatView({ me, onLogout, onDeleted }: { me: UserProfile; onLogou
       </nav>
       {account ? (
         <AccountView onClose={() => setAccount(false)} onDeleted={onDeleted} />
+      ) : joinToken ? (
+        <JoinByLink token={joinToken} onJoined={(id) => (setJoinToken(null), setRoomId(id))} onCancel={() => setJoinToken(null)} />
+      ) : removal && removal.roomId === roomId ? (
+        <RemovalNotice removal={removal} onClose={() => (dismiss(), setRoomId(""))} />
       ) : roomId ? (
         <RoomView key={roomId} roomId={roomId} me={me} jumpTo={jumpTo?.roomId === roomId ? jumpTo : null} onClose={() => setRoomId("")} />
       ) : (

@@ -1,6 +1,7 @@
 import type { Attachment, Message, UserProfile } from "@parley/client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { ReportButton } from "./Reports.tsx";
 import { linkify } from "./timeline.ts";
 import { useTRPC } from "./trpc.ts";
 
@@ -195,6 +196,7 @@ export function MessageItem({
               Block
             </button>
           )}
+          {!mine && <ReportButton target={{ messageId: message.id }} name={senderName} />}
           {mine && (
             <>
               <button type="button" onClick={() => setEditing(true)} data-testid="message-edit">

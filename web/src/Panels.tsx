@@ -2,6 +2,7 @@ import type { MemberRole, Message } from "@parley/client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { fieldsOf } from "./App.tsx";
+import { MemberActions, RoomTools, useMyRole } from "./Moderation.tsx";
 import { parley, trpcClient } from "./parley.ts";
 import { usePresence } from "./presence.ts";
 import { highlightParts } from "./timeline.ts";
@@ -18,6 +19,8 @@ export function MembersPanel({ roomId }: { roomId: string }) {
   const queryClient = useQueryClient();
   const members = useQuery(trpc.rooms.members.queryOptions({ roomId, limit: 200 }, { staleTime: Infinity }));
   const statusOf = usePresence(members.data?.items.map((member) => member.user.id) ?? []);
+  const myRole = useMyRole(roomId);
+  const me = useQuery(trpc.auth.me.queryOptions(undefined, { staleTime: Infinity }));
 
   useEffect(() => {
     const reread = (event: { roomId: string }): void => {
@@ -39,11 +42,13 @@ export function MembersPanel({ roomId }: { roomId: string }) {
               <span className={`dot dot-${status}`} role="img" aria-label={status} />
               <bdi className="member-name">{member.user.displayName || member.user.username}</bdi>
               {member.role !== "member" && <span className="role">{member.role}</span>}
+              {myRole && me.data && <MemberActions roomId={roomId} member={member} myRole={myRole} meId={me.data.id} />}
             </li>
           );
         })}
       </ul>
       <InviteForm roomId={roomId} />
+      <RoomTools roomId={roomId} />
       <p className="notice" role="alert">
         {members.error?.message}
       </p>

@@ -100,7 +100,7 @@ export function roomHiddenInList(roomId: string): RoomListChange {
   return (rooms) => (rooms.some((room) => room.id === roomId) ? rooms.filter((room) => room.id !== roomId) : rooms);
 }
 
-/** A renamed or re-described room; its position and message counts are the message events' business. */
+/** A renamed, re-described or re-pictured room (or new settings); its position and message counts are the message events' business. */
 export function roomUpdatedInList(room: Room): RoomListChange {
   return (rooms) => {
     const cached = rooms.find((candidate) => candidate.id === room.id);
@@ -112,9 +112,9 @@ export function roomUpdatedInList(room: Room): RoomListChange {
 /** The same for a cached `rooms.get` (or any cached room). */
 export function roomUpdated(room: Room): <Cached extends Room>(cached: Cached) => Cached {
   return (cached) =>
-    cached.name === room.name && cached.description === room.description && sameSettings(cached.settings, room.settings)
+    cached.name === room.name && cached.description === room.description && cached.avatarFileId === room.avatarFileId && sameSettings(cached.settings, room.settings)
       ? cached
-      : { ...cached, name: room.name, description: room.description, settings: room.settings };
+      : { ...cached, name: room.name, description: room.description, avatarFileId: room.avatarFileId, settings: room.settings };
 }
 
 function sameSettings(a: Room["settings"] | undefined, b: Room["settings"]): boolean {
