@@ -58,6 +58,7 @@ export type { Report, ReportedMessage, ReportReason, ReportStatus } from "./doma
 export type {
   CreatedInviteLink,
   InviteLink,
+  LinkedRoom,
   MemberRole,
   MyRoom,
   Page,

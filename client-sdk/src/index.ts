@@ -45,6 +45,7 @@ export type {
   FriendRequests,
   FriendState,
   InviteLink,
+  LinkedRoom,
   LoggedRoomEvent,
   LoggedRoomEventType,
   MemberReceipt,

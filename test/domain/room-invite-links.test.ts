@@ -68,6 +68,19 @@ describe.each(databaseKinds)("invite links on %s", (kind) => {
     for (const user of [second, third]) expect(await domainError(deps.services.rooms.requireMember(user.id, room.id))).toMatchObject(NOT_A_MEMBER);
   });
 
+  it("shows where a usable link leads before joining (name, kind, members, whether I am in), and refuses the rest alike", async () => {
+    const [owner, guest, later] = await createUsers(deps, 3);
+    const room = await privateRoomOf(owner);
+    const link = await deps.services.rooms.createInviteLink(owner.id, { roomId: room.id, expiresInSeconds: 3600, maxUses: 1 });
+    const asGuest = callerFor(deps.services, guest.id);
+    expect(await asGuest.rooms.inviteLinkRoom({ token: link.token })).toEqual({ id: room.id, kind: "private", name: room.name, memberCount: 1, member: false });
+    expect(await deps.services.rooms.inviteLinkRoom(owner.id, link.token)).toMatchObject({ member: true });
+    await deps.services.rooms.joinByLink(guest.id, link.token);
+    // Used up: the look is refused as the join would be.
+    expect(await domainError(deps.services.rooms.inviteLinkRoom(later.id, link.token))).toMatchObject(INVITE_LINK);
+    expect(await trpcError(callerFor(deps.services, later.id).rooms.inviteLinkRoom({ token: newOpaqueToken() }))).toMatchObject({ code: "FORBIDDEN", cause: { reason: "INVITE_LINK" } });
+  });
+
   it("gives the last use to exactly one of many racing joins", async () => {
     const [owner, ...racers] = await createUsers(deps, 5);
     const room = await privateRoomOf(owner);

@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, useSyncExternalStore } from "react";
 import { AccountView } from "./AccountView.tsx";
 import { fieldsOf } from "./App.tsx";
-import { inviteTokenIn, JoinByLink } from "./InviteLinks.tsx";
+import { inviteTokenIn, JoinByLink, useInviteToken } from "./InviteLinks.tsx";
 import { RemovalNotice, useRemoval } from "./Moderation.tsx";
 import { SearchPanel } from "./Panels.tsx";
 import { parley } from "./parley.ts";
@@ -26,8 +26,8 @@ const NARROW = "(max-width: 700px)";
 
 /** Rooms on the side, the open room beside them (on a narrow screen one or the other); the open room is the URL's #hash. */
 export function ChatView({ me, onLogout, onDeleted }: { me: UserProfile; onLogout: () => void; onDeleted: () => void }) {
-  const [joinToken, setJoinToken] = useState(() => inviteTokenIn(location.hash));
-  const [roomId, setRoomId] = useState(() => (joinToken ? "" : decodeURIComponent(location.hash.slice(1))));
+  const [joinToken, forgetJoinToken] = useInviteToken();
+  const [roomId, setRoomId] = useState(() => (inviteTokenIn(location.hash) ? "" : decodeURIComponent(location.hash.slice(1))));
   const { removal, dismiss } = useRemoval();
   const [account, setAccount] = useState(false);
   useEffect(() => setAccount(false), [roomId]); // opening a room puts the account screen away
@@ -78,7 +78,7 @@ export function ChatView({ me, onLogout, onDeleted }: { me: UserProfile; onLogou
       {account ? (
         <AccountView onClose={() => setAccount(false)} onDeleted={onDeleted} />
       ) : joinToken ? (
-        <JoinByLink token={joinToken} onJoined={(id) => (setJoinToken(null), setRoomId(id))} onCancel={() => setJoinToken(null)} />
+        <JoinByLink token={joinToken} onJoined={(id) => (forgetJoinToken(), setRoomId(id))} onCancel={forgetJoinToken} />
       ) : removal && removal.roomId === roomId ? (
         <RemovalNotice removal={removal} onClose={() => (dismiss(), setRoomId(""))} />
       ) : roomId ? (

@@ -1,8 +1,9 @@
 import type { CreatedInviteLink } from "@parley/client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { fieldsOf } from "./App.tsx";
 import { nameOf } from "./audit-text.ts";
+import { parley } from "./parley.ts";
 import { formatDuration } from "./roles.ts";
 import { useTRPC } from "./trpc.ts";
 
@@ -18,6 +19,23 @@ export function inviteUrl(token: string): string {
 /** The invite token in a `#join=<token>` address, or null. */
 export function inviteTokenIn(hash: string): string | null {
   return hash.startsWith(JOIN_PREFIX) ? decodeURIComponent(hash.slice(JOIN_PREFIX.length)) : null;
+}
+
+/**
+ * The invite token the address carries, from the start or from a link opened while the app is (a new fragment
+ * does not reload the page); the second function forgets it.
+ */
+export function useInviteToken(): [string | null, () => void] {
+  const [token, setToken] = useState(() => inviteTokenIn(location.hash));
+  useEffect(() => {
+    const changed = (): void => {
+      const next = inviteTokenIn(location.hash);
+      if (next) setToken(next);
+    };
+    addEventListener("hashchange", changed);
+    return () => removeEventListener("hashchange", changed);
+  }, []);
+  return [token, () => setToken(null)];
 }
 
 /** A private room's or group's invite links: make one (expiry, uses), copy it once, see them all, revoke. */
@@ -38,6 +56,14 @@ export function InviteLinks({ roomId }: { roomId: string }) {
     }),
   );
   const revoke = useMutation(trpc.rooms.revokeInviteLink.mutationOptions({ onSuccess: changed }));
+  // A join may have used a link: its count of uses is read again (links themselves raise no events).
+  useEffect(
+    () =>
+      parley.realtime.on("member.joined", (event) => {
+        if (event.roomId === roomId) void queryClient.invalidateQueries(trpc.rooms.inviteLinks.queryFilter({ roomId }));
+      }),
+    [roomId, queryClient, trpc],
+  );
   const now = Date.now();
   return (
     <section className="tool" aria-labelledby="links-heading" data-testid="invite-links">
@@ -112,11 +138,12 @@ export function InviteLinks({ roomId }: { roomId: string }) {
 
 /**
  * Opened from an invite link (`/#join=<token>`), signed in (a signed-out visitor signs in first: the address keeps
- * the token). The room is not known before joining: the token is all the link holds.
+ * the token): where it leads (rooms.inviteLinkRoom), then a Join button; a link that admits nobody says so.
  */
 export function JoinByLink({ token, onJoined, onCancel }: { token: string; onJoined: (roomId: string) => void; onCancel: () => void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
+  const linked = useQuery(trpc.rooms.inviteLinkRoom.queryOptions({ token }, { staleTime: Infinity, retry: false }));
   const join = useMutation(
     trpc.rooms.joinByLink.mutationOptions({
       onSuccess: async (room) => {
@@ -127,18 +154,33 @@ export function JoinByLink({ token, onJoined, onCancel }: { token: string; onJoi
   );
   return (
     <main className="empty join-link" data-testid="join-by-link" aria-labelledby="join-heading">
-      <h2 id="join-heading">You have an invite link</h2>
-      <p>It lets you into a private room. Join it?</p>
+      <h2 id="join-heading">
+        {linked.data ? (
+          <>
+            You are invited to <bdi data-testid="join-by-link-room">{linked.data.name || "a group"}</bdi>
+          </>
+        ) : (
+          "An invite link"
+        )}
+      </h2>
+      {linked.data && (
+        <p className="hint">
+          {linked.data.kind === "group" ? "A group" : "A private room"} with {linked.data.memberCount} {linked.data.memberCount === 1 ? "member" : "members"}
+          {linked.data.member ? ", and you are one of them." : "."}
+        </p>
+      )}
       <span className="actions">
-        <button type="button" className="primary" onClick={() => join.mutate({ token })} disabled={join.isPending} data-testid="join-by-link-submit" autoFocus>
-          Join the room
-        </button>
+        {linked.data && (
+          <button type="button" className="primary" onClick={() => join.mutate({ token })} disabled={join.isPending} data-testid="join-by-link-submit" autoFocus>
+            {linked.data.member ? "Open it" : "Join"}
+          </button>
+        )}
         <button type="button" onClick={onCancel}>
           Not now
         </button>
       </span>
       <p className="notice" role="alert" data-testid="join-by-link-error">
-        {join.error?.message}
+        {(linked.error ?? join.error)?.message}
       </p>
     </main>
   );

@@ -3,7 +3,7 @@ import { useInfiniteQuery, useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { fieldsOf } from "./App.tsx";
 import { auditText } from "./audit-text.ts";
-import { parley, trpcClient } from "./parley.ts";
+import { parley, type trpcClient } from "./parley.ts";
 import { formatDuration } from "./roles.ts";
 import { useTRPC } from "./trpc.ts";
 
@@ -28,6 +28,7 @@ export function RoomSettings({ roomId }: { roomId: string }) {
       <h4 id="settings-heading">Room settings</h4>
       <RoomAvatar room={current} />
       <form
+        className="settings-form"
         key={`${current.name}|${current.description}|${JSON.stringify(current.settings)}`}
         onSubmit={(event) => {
           setSaved(false);

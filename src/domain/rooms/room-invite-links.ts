@@ -1,13 +1,20 @@
 import { and, desc, eq, gt, isNull, lt, or, sql } from "drizzle-orm";
-import { roomInvitations, roomInviteLinks, users } from "../../infra/db/schema.ts";
+import { roomInvitations, roomInviteLinks, rooms, users } from "../../infra/db/schema.ts";
 import { DomainError } from "../../lib/domain-error.ts";
 import { hashOpaqueToken, newOpaqueToken } from "../auth/opaque-token.ts";
 import { may } from "./permissions.ts";
 import { findMemberRoom, findUser, refuseDirect, roleIn } from "./room-access.ts";
-import { presentRoom } from "./room-groups.ts";
+import { groupNames, presentRoom } from "./room-groups.ts";
 import { namedForJoiner, requireMayInvite } from "./room-invitations.ts";
 import type { RoomAdmission, RoomMembershipDeps } from "./room-membership.ts";
-import { type CreatedInviteLink, type CreateInviteLinkInput, INVITE_LINK_DEFAULT_SECONDS, type InviteLink, type Room } from "./rooms.schema.ts";
+import {
+  type CreatedInviteLink,
+  type CreateInviteLinkInput,
+  INVITE_LINK_DEFAULT_SECONDS,
+  type InviteLink,
+  type LinkedRoom,
+  type Room,
+} from "./rooms.schema.ts";
 
 /** Links that admit whoever holds their token to a private room or a group, until revoked, expired or used up. */
 export interface RoomInviteLinks {
@@ -15,6 +22,7 @@ export interface RoomInviteLinks {
   inviteLinks(userId: string, roomId: string): Promise<InviteLink[]>;
   revokeInviteLink(userId: string, linkId: string): Promise<void>;
   joinByLink(userId: string, token: string): Promise<Room>;
+  inviteLinkRoom(userId: string, token: string): Promise<LinkedRoom>;
 }
 
 /** The most recent links `rooms.inviteLinks` lists. */
@@ -98,6 +106,27 @@ export function createRoomInviteLinks(deps: RoomMembershipDeps & { admission: Ro
         .update(roomInviteLinks)
         .set({ revokedAt: deps.clock.now() })
         .where(and(eq(roomInviteLinks.id, linkId), isNull(roomInviteLinks.revokedAt)));
+    },
+
+    async inviteLinkRoom(userId, token) {
+      // The same bucket as joining: a look is as good a guess as a join.
+      await admission.enforceRate("joinByLink", userId);
+      const now = deps.clock.now();
+      const [row] = await db
+        .select({ id: rooms.id, kind: rooms.kind, name: rooms.name, memberCount: rooms.memberCount })
+        .from(roomInviteLinks)
+        .innerJoin(rooms, eq(rooms.id, roomInviteLinks.roomId))
+        .where(
+          and(
+            eq(roomInviteLinks.tokenHash, hashOpaqueToken(token)),
+            isNull(roomInviteLinks.revokedAt),
+            or(isNull(roomInviteLinks.expiresAt), gt(roomInviteLinks.expiresAt, now)),
+            or(isNull(roomInviteLinks.maxUses), lt(roomInviteLinks.uses, roomInviteLinks.maxUses)),
+          ),
+        );
+      if (!row) throw unusableLink();
+      const named = row.kind === "group" && row.name === "" ? (await groupNames(db, userId, [row.id])).get(row.id) : undefined;
+      return { ...row, name: named ?? row.name, member: (await roleIn(db, row.id, userId)) !== null };
     },
 
     async joinByLink(userId, token) {

@@ -61,6 +61,9 @@ export const roomsRouter = router({
   revokeInviteLink: authedProcedure
     .input(InviteLinkRef)
     .mutation(({ ctx, input }) => ctx.services.rooms.revokeInviteLink(ctx.session.userId, input.linkId)),
+  inviteLinkRoom: authedProcedure
+    .input(JoinByLinkInput)
+    .query(({ ctx, input }) => ctx.services.rooms.inviteLinkRoom(ctx.session.userId, input.token)),
   joinByLink: authedProcedure
     .input(JoinByLinkInput)
     .mutation(({ ctx, input }) => ctx.services.rooms.joinByLink(ctx.session.userId, input.token)),

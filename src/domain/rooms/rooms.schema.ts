@@ -211,6 +211,16 @@ export interface InviteLink {
   revokedAt: string | null;
 }
 
+/** What `rooms.inviteLinkRoom` shows of a usable link's room before joining: named as the invitations name it. */
+export interface LinkedRoom {
+  id: string;
+  kind: RoomKind;
+  name: string;
+  memberCount: number;
+  /** The caller is in the room already: joining by the link only opens it. */
+  member: boolean;
+}
+
 /** What `rooms.createInviteLink` answers, once: the token is never shown again. */
 export interface CreatedInviteLink {
   id: string;

@@ -17,6 +17,7 @@ import type {
   CreateInviteLinkInput,
   CreateRoomInput,
   InviteLink,
+  LinkedRoom,
   DiscoverRoomsInput,
   MemberRole,
   MembersInput,
@@ -107,6 +108,11 @@ export interface RoomService {
    * back without taking a use. Rate-limited per user (RATE_LIMIT_JOIN_BY_LINK_PER_USER), against token guessing.
    */
   joinByLink(userId: string, token: string): Promise<Room>;
+  /**
+   * The room a usable link admits to (name, kind, member count, whether the caller is in it), so that a join screen
+   * can say where it leads; the same one refusal as joinByLink otherwise, and charged to the same rate.
+   */
+  inviteLinkRoom(userId: string, token: string): Promise<LinkedRoom>;
   /**
    * Leaving a direct room hides it for me (until its next message, or until I open it again; `room.hidden` to my
    * devices): I stay a member and keep receiving it. The last owner of a room with other members must transfer
