@@ -77,7 +77,8 @@ export function ReportButton({ target, name }: { target: ReportTarget; name: str
               Note (optional)
               <textarea name="note" maxLength={1000} rows={3} data-testid="report-note" />
             </label>
-            <span className="actions">
+            {/* Not "actions": inside a message, that class is the hover toolbar's. */}
+            <span className="dialog-actions">
               <button type="submit" className="primary" disabled={report.isPending} data-testid="report-submit">
                 Send report
               </button>

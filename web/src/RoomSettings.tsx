@@ -1,5 +1,5 @@
 import type { Room } from "@parley/client";
-import { useInfiniteQuery, useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQueries, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { fieldsOf } from "./App.tsx";
 import { auditText } from "./audit-text.ts";
@@ -156,17 +156,24 @@ function RoomAvatar({ room }: { room: Room }) {
 /** Who did what, newest first (rooms.auditLog), a page at a time. */
 export function AuditLog({ roomId }: { roomId: string }) {
   const trpc = useTRPC();
-  const log = useInfiniteQuery(trpc.rooms.auditLog.infiniteQueryOptions({ roomId, limit: 50 }, { getNextPageParam: (page) => page.nextCursor ?? undefined }));
-  const entries = log.data?.pages.flatMap((page) => page.items) ?? [];
+  // Plain queries per page: the audit log's input is strict, and an infinite query would add a `direction` to it.
+  const first = useQuery(trpc.rooms.auditLog.queryOptions({ roomId, limit: 50 }));
+  const [cursors, setCursors] = useState<string[]>([]);
+  const older = useQueries({ queries: cursors.map((cursor) => trpc.rooms.auditLog.queryOptions({ roomId, limit: 50, cursor })) });
+  const pages = [first, ...older];
+  const entries = pages.flatMap((page) => page.data?.items ?? []);
+  const nextCursor = pages.at(-1)?.data?.nextCursor ?? null;
+  const fetching = pages.some((page) => page.isFetching);
+  const error = pages.find((page) => page.error)?.error;
   return (
     <section className="tool" aria-labelledby="audit-heading" data-testid="audit-log">
       <div className="panel-head">
         <h4 id="audit-heading">Audit log</h4>
-        <button type="button" onClick={() => void log.refetch()} disabled={log.isFetching}>
+        <button type="button" onClick={() => (setCursors([]), void first.refetch())} disabled={fetching}>
           Refresh
         </button>
       </div>
-      {log.data && entries.length === 0 && <p className="hint">Nothing yet.</p>}
+      {first.data && entries.length === 0 && <p className="hint">Nothing yet.</p>}
       <ol className="audit">
         {entries.map((entry) => (
           <li key={entry.id} data-testid="audit-entry" data-action={entry.action}>
@@ -177,13 +184,13 @@ export function AuditLog({ roomId }: { roomId: string }) {
           </li>
         ))}
       </ol>
-      {log.hasNextPage && (
-        <button type="button" onClick={() => void log.fetchNextPage()} disabled={log.isFetchingNextPage}>
+      {nextCursor !== null && (
+        <button type="button" onClick={() => setCursors((all) => (all.includes(nextCursor) ? all : [...all, nextCursor]))} disabled={fetching}>
           Older entries
         </button>
       )}
       <p className="notice" role="alert">
-        {log.error?.message}
+        {error?.message}
       </p>
     </section>
   );
