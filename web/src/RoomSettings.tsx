@@ -2,7 +2,7 @@ import type { Room } from "@parley/client";
 import { useMutation, useQueries, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { fieldsOf } from "./App.tsx";
-import { auditText } from "./audit-text.ts";
+import { auditParts } from "./audit-text.ts";
 import { parley, type trpcClient } from "./parley.ts";
 import { formatDuration } from "./roles.ts";
 import { useTRPC } from "./trpc.ts";
@@ -180,7 +180,9 @@ export function AuditLog({ roomId }: { roomId: string }) {
             <time dateTime={entry.at} className="hint">
               {new Date(entry.at).toLocaleString()}
             </time>{" "}
-            <span dir="auto">{auditText(entry)}</span>
+            <span dir="auto">
+              {auditParts(entry).map((part, index) => (typeof part === "string" ? <span key={index}>{part}</span> : <bdi key={index}>{part.name}</bdi>))}
+            </span>
           </li>
         ))}
       </ol>

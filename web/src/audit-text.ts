@@ -47,37 +47,49 @@ function untilText(expiresAt: string | null): string {
 
 const RESOLUTIONS = { dismiss: "dismissed", delete: "deleted the message", mute: "muted", ban: "banned", kick: "removed" } as const;
 
-/** One audit entry as a sentence, without its time: "ann banned ben until 5/1/2026, 10:00:00: spam". */
-export function auditText(entry: RoomAuditEntry): string {
-  const actor = nameOf(entry.actor);
-  const target = nameOf(entry.target.user);
-  const what = ((): string => {
+/** A piece of an audit sentence: words, or a person's name (shown isolated, in a <bdi>). */
+export type AuditPart = string | { name: string };
+
+/** One audit entry as words and names, without its time: ["ann", " banned ", "ben", ": spam"] with names marked. */
+export function auditParts(entry: RoomAuditEntry): AuditPart[] {
+  const actor = { name: nameOf(entry.actor) };
+  const target = { name: nameOf(entry.target.user) };
+  const what = ((): AuditPart[] => {
     switch (entry.action) {
       case "role.changed":
-        return `${actor} changed ${target}'s role from ${entry.data.from} to ${entry.data.to}`;
+        return [actor, " changed ", target, `'s role from ${entry.data.from} to ${entry.data.to}`];
       case "ownership.transferred":
-        return `${actor} handed ownership to ${target}`;
+        return [actor, " handed ownership to ", target];
       case "member.kicked":
-        return `${actor} removed ${target}`;
+        return [actor, " removed ", target];
       case "room.updated":
-        return `${actor} changed ${settingsText(entry.data)}`;
+        return [actor, ` changed ${settingsText(entry.data)}`];
       case "member.banned":
-        return `${actor} banned ${target}${untilText(entry.data.expiresAt)}`;
+        return [actor, " banned ", target, untilText(entry.data.expiresAt)];
       case "member.muted":
-        return `${actor} muted ${target}${untilText(entry.data.expiresAt)}`;
+        return [actor, " muted ", target, untilText(entry.data.expiresAt)];
       case "member.unbanned":
-        return `${actor} unbanned ${target}`;
+        return [actor, " unbanned ", target];
       case "member.unmuted":
-        return `${actor} unmuted ${target}`;
-      case "report.resolved":
-        return `${actor} resolved ${entry.data.reportIds.length === 1 ? "a report" : `${entry.data.reportIds.length} reports`} about ${target}: ${RESOLUTIONS[entry.data.resolution]}`;
+        return [actor, " unmuted ", target];
+      case "report.resolved": {
+        const count = entry.data.reportIds.length;
+        return [actor, ` resolved ${count === 1 ? "a report" : `${count} reports`} about `, target, `: ${RESOLUTIONS[entry.data.resolution]}`];
+      }
       case "message.pinned":
-        return `${actor} pinned a message by ${target}`;
+        return [actor, " pinned a message by ", target];
       case "message.unpinned":
-        return `${actor} unpinned a message by ${target}`;
+        return [actor, " unpinned a message by ", target];
       case "message.deleted":
-        return `${actor} deleted a message by ${target}`;
+        return [actor, " deleted a message by ", target];
     }
   })();
-  return entry.reason ? `${what}: ${entry.reason}` : what;
+  return entry.reason ? [...what, `: ${entry.reason}`] : what;
+}
+
+/** The same as plain text: "ann banned ben until 5/1/2026, 10:00:00: spam". */
+export function auditText(entry: RoomAuditEntry): string {
+  return auditParts(entry)
+    .map((part) => (typeof part === "string" ? part : part.name))
+    .join("");
 }
