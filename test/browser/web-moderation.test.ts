@@ -1,7 +1,7 @@
-import type { Locator } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  createRoom, expectNoProblems, messageWithBody, noChromium, type Person, register, roomItem, send, startWebApp, type WebAppUnderTest,
+  createRoom, expectNoProblems, messageWithBody, noChromium, type Person, register, roomItem, seriousAxeViolations, send, startWebApp, type WebAppUnderTest,
 } from "../support/web-browser.ts";
 
 /**
@@ -21,6 +21,11 @@ async function actionsFor(owner: Person, someone: Person): Promise<Locator> {
   const row = memberRow(owner, someone);
   await row.getByLabel(`Actions for ${someone.username}`).click();
   return row.locator(".member-menu-body");
+}
+
+/** axe finds nothing serious on this screen (the a11y spec covers the others). */
+async function expectAccessible(page: Page, screen: string): Promise<void> {
+  expect(await seriousAxeViolations(page), screen).toEqual([]);
 }
 
 async function openTool({ page }: Person, tool: "settings" | "links" | "restrictions" | "reports" | "audit"): Promise<void> {
@@ -55,6 +60,7 @@ describe.skipIf(noChromium)("moderation in the web app (web/)", () => {
     await ben.page.goto(link);
     expect(await ben.page.getByTestId("join-by-link-room").textContent()).toBe(roomName);
     await app.shoot(ben.page, "1-join-by-link");
+    await expectAccessible(ben.page, "1-join-by-link");
     await ben.page.getByTestId("join-by-link-submit").click();
     await ben.page.locator(`[data-testid="room-name"]:text-is("${roomName}")`).waitFor();
     await roomItem(ben.page, roomId).waitFor();
@@ -89,6 +95,7 @@ describe.skipIf(noChromium)("moderation in the web app (web/)", () => {
     await ann.page.getByTestId("settings-save").click();
     await ann.page.getByTestId("settings-saved").getByText("Saved.").waitFor();
     await app.shoot(ann.page, "2-room-settings");
+    await expectAccessible(ann.page, "2-room-settings");
     await ben.page.getByText("Staff only. Be kind.").waitFor(); // room.updated, live
     await send(ben, "first under slow mode");
     await messageWithBody(ann, "first under slow mode");
@@ -105,6 +112,7 @@ describe.skipIf(noChromium)("moderation in the web app (web/)", () => {
     await dialog.getByLabel("Reason").selectOption("spam");
     await dialog.getByLabel("Note (optional)").fill("looks like an ad");
     await app.shoot(ben.page, "4-report-dialog");
+    await expectAccessible(ben.page, "4-report-dialog");
     await dialog.getByTestId("report-submit").click();
     await dialog.getByTestId("report-sent").waitFor();
     await ben.page.keyboard.press("Escape");
@@ -113,6 +121,7 @@ describe.skipIf(noChromium)("moderation in the web app (web/)", () => {
     await report.waitFor();
     expect(await report.getByTestId("report-excerpt").textContent()).toBe("buy cheap watches at example.com");
     await app.shoot(ann.page, "5-reports-queue");
+    await expectAccessible(ann.page, "5-reports-queue");
     await report.getByTestId("resolve-dismiss").click();
     await ann.page.getByTestId("reports-queue").getByText("No open reports.").waitFor();
 
@@ -122,6 +131,7 @@ describe.skipIf(noChromium)("moderation in the web app (web/)", () => {
     await benMenu.getByTestId("restrict-reason").fill("calm down");
     await benMenu.getByTestId("restrict-duration").selectOption({ label: "1 h" });
     await app.shoot(ann.page, "6-member-actions");
+    await expectAccessible(ann.page, "6-member-actions");
     await benMenu.getByTestId("member-mute").click();
     await memberRow(ann, ben).getByTestId("member-muted").waitFor();
     await benMenu.getByTestId("restrict-reason").fill("spam");
@@ -133,6 +143,7 @@ describe.skipIf(noChromium)("moderation in the web app (web/)", () => {
     await expect.poll(() => roomItem(ben.page, roomId).count()).toBe(0);
     expect(await ben.page.getByLabel("Message", { exact: true }).count()).toBe(0);
     await app.shoot(ben.page, "7-banned-live");
+    await expectAccessible(ben.page, "7-banned-live");
     await memberRow(ann, ben).waitFor({ state: "detached" });
 
     // The ban is listed, with its reason; the audit log tells the story, newest first.
@@ -141,6 +152,7 @@ describe.skipIf(noChromium)("moderation in the web app (web/)", () => {
     await openTool(ann, "audit");
     await ann.page.getByTestId("audit-entry").first().waitFor();
     await app.shoot(ann.page, "8-audit-log");
+    await expectAccessible(ann.page, "8-audit-log");
     const entries = ann.page.getByTestId("audit-entry");
     await entries.filter({ hasText: `${ann.username} banned ${ben.username}: spam` }).waitFor();
     const texts = (await entries.allTextContents()).map((text) => text.replace(/^.*?\d{1,2}:\d{2}:\d{2}(\s?[AP]M)?\s/, ""));
