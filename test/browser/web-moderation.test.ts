@@ -102,6 +102,9 @@ describe.skipIf(noChromium)("moderation in the web app (web/)", () => {
     await send(ben, "too soon");
     await ben.page.getByTestId("pending-message").filter({ hasText: "too soon" }).getByText("slow mode: one message every 30 seconds").waitFor();
     await app.shoot(ben.page, "3-slow-mode-refusal");
+    // He lets it go: the refused message leaves his screen.
+    await ben.page.getByTestId("pending-message").filter({ hasText: "too soon" }).getByRole("button", { name: "Discard" }).click();
+    await ben.page.getByTestId("pending-message").waitFor({ state: "detached" });
 
     // Ben reports a message of Ann's; Ann sees it in the reports queue and dismisses it.
     await send(ann, "buy cheap watches at example.com");
