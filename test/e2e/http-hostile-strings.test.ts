@@ -143,6 +143,7 @@ describe("hostile strings in every procedure (Bun)", () => {
     "rooms.revokeInviteLink": { valid: () => ({ linkId: SOME_ID }), strings: { linkId: HOSTILE_TEXT } },
     // A token nobody issued: FORBIDDEN reason INVITE_LINK.
     "rooms.joinByLink": { valid: () => ({ token: "C".repeat(43) }), strings: { token: HOSTILE_TEXT } },
+    "rooms.inviteLinkRoom": { valid: () => ({ token: "C".repeat(43) }), strings: { token: HOSTILE_TEXT } },
     "rooms.kick": { valid: () => ({ roomId: room.id, userId: SOME_ID }), strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT } },
     // Aimed at someone who is not in the room: NOT_FOUND, so the owner keeps the room for the other cases.
     "rooms.setRole": { valid: () => ({ roomId: room.id, userId: SOME_ID, role: "moderator" }), strings: { roomId: HOSTILE_TEXT, userId: HOSTILE_TEXT, role: HOSTILE_TEXT } },
