@@ -172,4 +172,28 @@ describe.skipIf(noChromium)("the web app (web/) in Chromium", () => {
     expectNoProblems(a); // Ben's page logged his failed requests while offline; nothing else may be there
     expect(b.problems.filter((problem) => !problem.text.includes("ERR_INTERNET_DISCONNECTED") && !problem.text.includes("status of 401"))).toEqual([]);
   }, 90_000);
+
+  it("keeps a message written offline when the tab is closed: the next page sends it, once", async () => {
+    const someone = await app.person("dora");
+    await register(someone);
+    const roomId = await createRoom(someone, `notes ${someone.username.slice(-6)}`);
+    await someone.context.setOffline(true);
+    await someone.page.locator('[data-testid="connection-state"]:not([data-state="online"])').waitFor({ timeout: 20_000 });
+    await send(someone, "written before closing the tab");
+    await someone.page.getByTestId("pending-message").filter({ hasText: "written before closing the tab" }).waitFor();
+    await someone.page.close();
+
+    await someone.context.setOffline(false);
+    someone.page = await someone.context.newPage();
+    await someone.page.goto(app.origin);
+    await signedInAs(someone);
+    await roomItem(someone.page, roomId).getByRole("button").click();
+    await messageWithBody(someone, "written before closing the tab");
+    await expect.poll(() => someone.page.getByTestId("pending-message").count()).toBe(0);
+    await someone.page.reload();
+    await signedInAs(someone);
+    await roomItem(someone.page, roomId).getByRole("button").click();
+    await messageWithBody(someone, "written before closing the tab");
+    expect(await someone.page.getByTestId("message-body").getByText("written before closing the tab", { exact: true }).count()).toBe(1);
+  }, 90_000);
 });

@@ -4,7 +4,7 @@ import { type FormEvent, useEffect, useState } from "react";
 import { ChatView } from "./ChatView.tsx";
 import { ForgotPassword } from "./ForgotPassword.tsx";
 import { parley, startSession } from "./parley.ts";
-import { pending } from "./sending.ts";
+import { keepPendingFor, pending } from "./sending.ts";
 import { useTRPC } from "./trpc.ts";
 
 type Status = "restoring" | "signed-out" | "signed-in";
@@ -27,6 +27,11 @@ export function App() {
   }, []);
 
   useEffect(() => (status === "signed-in" ? startSession() : undefined), [status]);
+  // Sends this person left unacknowledged on an earlier page go out now (same clientMsgIds: once each).
+  const myId = status === "signed-in" ? me.data?.id : undefined;
+  useEffect(() => {
+    if (myId) pending.resume(keepPendingFor(myId));
+  }, [myId]);
 
   const signedOut = (): void => {
     queryClient.clear(); // the next user must not see this one's rooms
