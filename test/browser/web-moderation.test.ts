@@ -88,7 +88,7 @@ describe.skipIf(noChromium)("moderation in the web app (web/)", () => {
     await ben.page.keyboard.press("Escape");
     await ben.page.getByRole("button", { name: "Members" }).click();
 
-    // Ann sets slow mode: Ben's first message goes, his second right after is refused, saying why.
+    // Ann sets slow mode: Ben is told, his first message goes, his second right after is refused, saying why.
     await openTool(ann, "settings");
     await ann.page.getByTestId("settings-slow-mode").selectOption({ label: "one message every 30 s" });
     await ann.page.getByTestId("settings-description").fill("Staff only. Be kind.");
@@ -97,6 +97,9 @@ describe.skipIf(noChromium)("moderation in the web app (web/)", () => {
     await app.shoot(ann.page, "2-room-settings");
     await expectAccessible(ann.page, "2-room-settings");
     await ben.page.getByText("Staff only. Be kind.").waitFor(); // room.updated, live
+    // Before he writes, Ben's composer says slow mode is on; Ann, who owns the room, is not held back.
+    expect(await ben.page.getByTestId("posting-limit").textContent()).toBe("Slow mode: one message every 30 s.");
+    expect(await ann.page.getByTestId("posting-limit").count()).toBe(0);
     await send(ben, "first under slow mode");
     await messageWithBody(ann, "first under slow mode");
     await send(ben, "too soon");

@@ -9,6 +9,7 @@ import { MembersPanel } from "./Panels.tsx";
 import { parley } from "./parley.ts";
 import { usePending } from "./pending.ts";
 import { PinnedList } from "./Pins.tsx";
+import { postingLimit } from "./roles.ts";
 import { SeenBy } from "./SeenBy.tsx";
 import { pending } from "./sending.ts";
 import { useSystemLines } from "./system-lines.ts";
@@ -134,6 +135,7 @@ export function RoomView({ roomId, me, onClose, jumpTo = null }: { roomId: strin
   const typing = useTyping(roomId, me.id, timeline);
   const title = room.data ? (listed.data ? roomTitle(listed.data) : room.data.name) : "";
   const canPin = listed.data ? ["moderator", "admin", "owner"].includes(listed.data.role) : false;
+  const limit = room.data ? postingLimit(room.data.settings, listed.data?.role) : null;
   const error = room.error ?? history.error;
   const myLast = atLiveEnd ? [...timeline].reverse().find((message) => message.sender.id === me.id && !message.deletedAt) : undefined;
   const actions = { onReply: setReplyTo, onThread: setThreadRoot, onJump: jumpToMessage, canPin };
@@ -304,6 +306,11 @@ export function RoomView({ roomId, me, onClose, jumpTo = null }: { roomId: strin
           <p className="typing" aria-live="polite" data-testid="typing">
             {typing}
           </p>
+          {limit && (
+            <p className="posting-limit" data-testid="posting-limit">
+              {limit}
+            </p>
+          )}
           <Composer roomId={roomId} replyTo={replyTo} onReplyDone={() => setReplyTo(null)} />
         </div>
         {threadRoot && <ThreadPanel key={threadRoot.id} root={threadRoot} me={me} canPin={canPin} onClose={() => setThreadRoot(null)} />}

@@ -4,7 +4,9 @@ import type { MemberRole } from "@parley/client";
  * What the app offers to whom: the server's table (src/domain/rooms/permissions.ts, README "Roles and permissions"),
  * copied for the actions the app shows. The server still decides; a stale copy only shows a button that is refused.
  */
-export type ModerationAction = "invite" | "kick" | "mute" | "ban" | "readAuditLog" | "handleReports" | "changeSettings" | "setRoles" | "transferOwnership";
+export type ModerationAction =
+  | "invite" | "kick" | "mute" | "ban" | "readAuditLog" | "handleReports" | "changeSettings" | "setRoles" | "transferOwnership"
+  | "announce" | "skipSlowMode";
 
 const LOWEST_ROLE: Readonly<Record<ModerationAction, MemberRole>> = {
   invite: "moderator",
@@ -16,6 +18,8 @@ const LOWEST_ROLE: Readonly<Record<ModerationAction, MemberRole>> = {
   changeSettings: "admin",
   setRoles: "admin",
   transferOwnership: "owner",
+  announce: "moderator",
+  skipSlowMode: "moderator",
 };
 
 /** Roles by rank, lowest first. */
@@ -46,4 +50,14 @@ export function formatDuration(seconds: number): string {
   if (seconds < 86_400) return `${Math.round(seconds / 3600)} h`;
   const days = Math.round(seconds / 86_400);
   return days === 1 ? "1 day" : `${days} days`;
+}
+
+/**
+ * What the composer says before a send is refused: the room's post policy and slow mode as they apply to `role`
+ * (the room's settings stay current through the cache bridge); null when neither holds me back.
+ */
+export function postingLimit(settings: { postPolicy: "everyone" | "moderators"; slowModeSeconds: number }, role: MemberRole | null | undefined): string | null {
+  if (settings.postPolicy === "moderators" && !may(role, "announce")) return "Only moderators post in this room.";
+  if (settings.slowModeSeconds > 0 && !may(role, "skipSlowMode")) return `Slow mode: one message every ${formatDuration(settings.slowModeSeconds)}.`;
+  return null;
 }
