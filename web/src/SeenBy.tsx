@@ -24,8 +24,12 @@ export function SeenBy({ message }: { message: Message }) {
     [roomId, seq, queryClient, trpc],
   );
   const nameOf = new Map((members.data?.items ?? []).map(({ user }) => [user.id, user.displayName || user.username]));
-  const names = (status.data?.members ?? []).filter((member) => member.readAt !== null).map((member) => nameOf.get(member.userId) ?? "someone");
-  const text = seenByText(names);
+  const readers = (status.data?.members ?? []).filter((member) => member.readAt !== null).map((member) => member.userId);
+  const names = readers.flatMap((id) => nameOf.get(id) ?? []);
+  // A reader missing from a complete member list has left (or was banned) since the status was read: not shown. In a
+  // room bigger than the page held, the rest are counted.
+  const unnamed = members.data?.nextCursor ? readers.length - names.length : 0;
+  const text = seenByText(names, 3, unnamed);
   if (!text) return null;
   return <bdi data-testid="seen-by">{text}</bdi>;
 }

@@ -154,6 +154,10 @@ describe("the timeline after a jump, with system lines", () => {
     expect(seenByText([])).toBe("");
     expect(seenByText(["ann", "ben"])).toBe("Seen by ann, ben");
     expect(seenByText(["ann", "ben", "cat", "dan", "eve"])).toBe("Seen by ann, ben, cat and 2 more");
+    // Readers beyond the member page the app holds are counted, not named.
+    expect(seenByText(["ann"], 3, 2)).toBe("Seen by ann and 2 more");
+    expect(seenByText([], 3, 1)).toBe("Seen by 1 person");
+    expect(seenByText([], 3, 4)).toBe("Seen by 4 people");
   });
 });
 

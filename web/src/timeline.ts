@@ -104,10 +104,13 @@ export function withDateSeparators(messages: readonly Message[], locale?: string
 }
 
 /** "Seen by ann, ben": who read up to a message (not its sender), or "" for nobody. */
-export function seenByText(names: readonly string[], shown = 3): string {
-  if (names.length === 0) return "";
-  if (names.length <= shown) return `Seen by ${names.join(", ")}`;
-  return `Seen by ${names.slice(0, shown).join(", ")} and ${names.length - shown} more`;
+export function seenByText(names: readonly string[], shown = 3, unnamed = 0): string {
+  const total = names.length + unnamed;
+  if (total === 0) return "";
+  if (names.length === 0) return `Seen by ${unnamed} ${unnamed === 1 ? "person" : "people"}`;
+  if (total <= shown && unnamed === 0) return `Seen by ${names.join(", ")}`;
+  const named = names.slice(0, shown);
+  return `Seen by ${named.join(", ")} and ${total - named.length} more`;
 }
 
 /** The @mention being typed where the caret is: the text after its @ and where the @ is, or null when none is. */
