@@ -25,6 +25,15 @@ export interface RoomInviteLinks {
   inviteLinkRoom(userId: string, token: string): Promise<LinkedRoom>;
 }
 
+/** A link that still admits someone: not revoked, not expired, not used up. */
+function stillUsable(now: Date) {
+  return and(
+    isNull(roomInviteLinks.revokedAt),
+    or(isNull(roomInviteLinks.expiresAt), gt(roomInviteLinks.expiresAt, now)),
+    or(isNull(roomInviteLinks.maxUses), lt(roomInviteLinks.uses, roomInviteLinks.maxUses)),
+  );
+}
+
 /** The most recent links `rooms.inviteLinks` lists. */
 const INVITE_LINKS_LISTED = 200;
 
@@ -116,14 +125,7 @@ export function createRoomInviteLinks(deps: RoomMembershipDeps & { admission: Ro
         .select({ id: rooms.id, kind: rooms.kind, name: rooms.name, memberCount: rooms.memberCount })
         .from(roomInviteLinks)
         .innerJoin(rooms, eq(rooms.id, roomInviteLinks.roomId))
-        .where(
-          and(
-            eq(roomInviteLinks.tokenHash, hashOpaqueToken(token)),
-            isNull(roomInviteLinks.revokedAt),
-            or(isNull(roomInviteLinks.expiresAt), gt(roomInviteLinks.expiresAt, now)),
-            or(isNull(roomInviteLinks.maxUses), lt(roomInviteLinks.uses, roomInviteLinks.maxUses)),
-          ),
-        );
+        .where(and(eq(roomInviteLinks.tokenHash, hashOpaqueToken(token)), stillUsable(now)));
       if (!row) throw unusableLink();
       const named = row.kind === "group" && row.name === "" ? (await groupNames(db, userId, [row.id])).get(row.id) : undefined;
       return { ...row, name: named ?? row.name, member: (await roleIn(db, row.id, userId)) !== null };
@@ -140,12 +142,7 @@ export function createRoomInviteLinks(deps: RoomMembershipDeps & { admission: Ro
       const user = await findUser(db, userId);
       const added = await admission.addMember(link.roomId, user, userId, async (tx, found) => {
         const now = deps.clock.now();
-        const usable = and(
-          eq(roomInviteLinks.id, link.id),
-          isNull(roomInviteLinks.revokedAt),
-          or(isNull(roomInviteLinks.expiresAt), gt(roomInviteLinks.expiresAt, now)),
-          or(isNull(roomInviteLinks.maxUses), lt(roomInviteLinks.uses, roomInviteLinks.maxUses)),
-        );
+        const usable = and(eq(roomInviteLinks.id, link.id), stillUsable(now));
         if (found.role !== null) {
           // A member gets the room back; their visit takes no use.
           const [valid] = await tx.select({ id: roomInviteLinks.id }).from(roomInviteLinks).where(usable);
