@@ -2,6 +2,7 @@ import type { UserProfile } from "@parley/client";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { fieldsOf } from "./App.tsx";
+import { useThumbnailUrl } from "./file-urls.ts";
 import { parley } from "./parley.ts";
 import { useTRPC } from "./trpc.ts";
 
@@ -67,12 +68,9 @@ function useUpdateMe() {
 
 /** The avatar's small variant (files.url "thumbnail"), or the first letter of the name. */
 export function Avatar({ user, size = "large" }: { user: Pick<UserProfile, "avatarFileId" | "displayName" | "username">; size?: "large" | "small" }) {
-  const trpc = useTRPC();
-  const url = useQuery(
-    trpc.files.url.queryOptions({ fileId: user.avatarFileId ?? "", variant: "thumbnail" }, { enabled: user.avatarFileId !== null, staleTime: 4 * 60_000 }),
-  );
+  const url = useThumbnailUrl(user.avatarFileId);
   const name = user.displayName || user.username;
-  if (user.avatarFileId && url.data) return <img className={`avatar avatar-${size}`} src={url.data.url} alt={`Avatar of ${name}`} data-testid="avatar-image" />;
+  if (url) return <img className={`avatar avatar-${size}`} src={url} alt={`Avatar of ${name}`} data-testid="avatar-image" />;
   return (
     <span className={`avatar avatar-${size} avatar-initial`} aria-hidden="true">
       {[...name][0]?.toUpperCase()}

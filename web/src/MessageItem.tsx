@@ -1,6 +1,7 @@
 import type { Attachment, Message, UserProfile } from "@parley/client";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { useThumbnailUrl } from "./file-urls.ts";
 import { ReportButton } from "./Reports.tsx";
 import { linkify } from "./timeline.ts";
 import { useTRPC } from "./trpc.ts";
@@ -245,9 +246,7 @@ function Linkified({ text }: { text: string }) {
 function AttachmentView({ attachment }: { attachment: Attachment }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const thumbnail = useQuery(
-    trpc.files.url.queryOptions({ fileId: attachment.fileId, variant: "thumbnail" }, { enabled: attachment.thumbnail !== null, staleTime: 4 * 60_000 }),
-  );
+  const thumbnailUrl = useThumbnailUrl(attachment.thumbnail ? attachment.fileId : null);
   const open = async (): Promise<void> => {
     // Signed URLs last 5 minutes: ask for one when it is wanted, not when the message is drawn.
     const { url } = await queryClient.fetchQuery(trpc.files.url.queryOptions({ fileId: attachment.fileId }, { staleTime: 60_000 }));
@@ -257,8 +256,8 @@ function AttachmentView({ attachment }: { attachment: Attachment }) {
     <li className="attachment" data-testid="attachment">
       {attachment.thumbnail && (
         <button type="button" className="thumb" onClick={() => void open()} aria-label={`Open image ${attachment.filename}`}>
-          {thumbnail.data ? (
-            <img src={thumbnail.data.url} alt={attachment.filename} onLoad={keepAtBottom} width={attachment.thumbnail.width} height={attachment.thumbnail.height} data-testid="attachment-image" />
+          {thumbnailUrl ? (
+            <img src={thumbnailUrl} alt={attachment.filename} onLoad={keepAtBottom} width={attachment.thumbnail.width} height={attachment.thumbnail.height} data-testid="attachment-image" />
           ) : (
             <span className="placeholder">Loading image…</span>
           )}

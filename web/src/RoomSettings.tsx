@@ -3,6 +3,7 @@ import { useMutation, useQueries, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { fieldsOf } from "./App.tsx";
 import { auditParts } from "./audit-text.ts";
+import { useThumbnailUrl } from "./file-urls.ts";
 import { parley, type trpcClient } from "./parley.ts";
 import { formatDuration } from "./roles.ts";
 import { useTRPC } from "./trpc.ts";
@@ -115,9 +116,7 @@ export function RoomSettings({ roomId }: { roomId: string }) {
 function RoomAvatar({ room }: { room: Room }) {
   const trpc = useTRPC();
   const [uploading, setUploading] = useState<string | null>(null);
-  const thumbnail = useQuery(
-    trpc.files.url.queryOptions({ fileId: room.avatarFileId ?? "", variant: "thumbnail" }, { enabled: room.avatarFileId !== null, staleTime: 4 * 60_000 }),
-  );
+  const thumbnailUrl = useThumbnailUrl(room.avatarFileId);
   const update = useMutation(trpc.rooms.update.mutationOptions());
   const upload = useMutation({
     mutationFn: (file: File) => parley.upload({ file, purpose: "roomAvatar", roomId: room.id }),
@@ -127,7 +126,7 @@ function RoomAvatar({ room }: { room: Room }) {
   });
   return (
     <div className="room-avatar" data-testid="room-avatar">
-      {room.avatarFileId && thumbnail.data ? <img src={thumbnail.data.url} alt="Room avatar" width={48} height={48} data-testid="room-avatar-image" /> : <span className="hint">No picture.</span>}
+      {thumbnailUrl ? <img src={thumbnailUrl} alt="Room avatar" width={48} height={48} data-testid="room-avatar-image" /> : <span className="hint">No picture.</span>}
       <label className="attach">
         {uploading ? `Uploading ${uploading}…` : "Choose picture"}
         <input
