@@ -2,13 +2,14 @@ import type { MemberRole } from "@parley/client";
 
 /**
  * What the app offers to whom: the server's table (src/domain/rooms/permissions.ts, README "Roles and permissions"),
- * copied for the actions the app shows. The server still decides; a stale copy only shows a button that is refused.
+ * copied for the actions the app shows (the app never imports the server's source). The server still decides; a
+ * stale copy would only show a button that is refused, and test/domain/web-roles.test.ts keeps the copy true.
  */
 export type ModerationAction =
   | "invite" | "kick" | "mute" | "ban" | "readAuditLog" | "handleReports" | "changeSettings" | "setRoles" | "transferOwnership"
   | "announce" | "skipSlowMode";
 
-const LOWEST_ROLE: Readonly<Record<ModerationAction, MemberRole>> = {
+export const LOWEST_ROLE: Readonly<Record<ModerationAction, MemberRole>> = {
   invite: "moderator",
   kick: "moderator",
   mute: "moderator",
