@@ -58,7 +58,9 @@ export function RoomView({ roomId, me, onClose, jumpTo = null }: { roomId: strin
 
   const allPending = usePending(pending);
   const mine = stillPending(allPending, roomId, timeline).filter((entry) => !entry.threadRootId);
-  useEffect(() => pending.settle(new Set(timeline.map((message) => message.id))), [timeline]);
+  // Settled when either side moves: an acknowledgement can come after its message is already on the timeline (the
+  // live event first, or a send resumed from an earlier page), and a lingering entry would count as unsent.
+  useEffect(() => pending.settle(new Set(timeline.map((message) => message.id))), [timeline, allPending]);
 
   // Everything on screen is read: move the watermark, and `unread.updated` zeroes the count on all my devices.
   const markRead = useMutation(trpc.messages.markRead.mutationOptions());

@@ -17,8 +17,9 @@ export function ThreadPanel({ root, me, canPin, onClose }: { root: Message; me: 
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const replies = thread.data?.replies ?? [];
   const shown = new Set(replies.map((reply) => reply.id));
-  const mine = usePending(pending).filter((entry) => entry.threadRootId === root.id && !(entry.sentId && shown.has(entry.sentId)));
-  useEffect(() => pending.settle(shown), [replies]);
+  const allPending = usePending(pending);
+  const mine = allPending.filter((entry) => entry.threadRootId === root.id && !(entry.sentId && shown.has(entry.sentId)));
+  useEffect(() => pending.settle(shown), [replies, allPending]); // either may come first, as in the room view
 
   const list = useRef<HTMLOListElement>(null);
   useLayoutEffect(() => {
