@@ -28,13 +28,15 @@ const MAX_ERROR_CHARS = 1000;
  * `lockedUntil`, with its attempt counted.
  */
 export async function claimDueJobs(db: Db, options: { now: Date; limit: number; lockedBy: string; lockedUntil: Date }): Promise<ClaimedJob[]> {
-  const now = options.now.toISOString();
+  // Due within the claim's millisecond: a JS Date has milliseconds, run_at (Postgres' now() by default) microseconds,
+  // so a job enqueued in the millisecond of the claim would otherwise look later than now and wait a whole poll.
+  const now = new Date(options.now.getTime() + 1).toISOString();
   // MATERIALIZED: the locking SELECT runs once. As a plain `id IN (subquery)` the planner may run it again for each
   // row it updates, each run skipping nothing of its own and finding more — it claimed every due job, LIMIT or not.
   const result = await db.execute(sql`
     with due as materialized (
       select ${jobs.id} as id from ${jobs}
-      where ${jobs.status} = 'queued' and ${jobs.runAt} <= ${now}::timestamptz
+      where ${jobs.status} = 'queued' and ${jobs.runAt} < ${now}::timestamptz
       order by ${jobs.runAt}
       limit ${options.limit}
       for update skip locked
